@@ -1,0 +1,27 @@
+import type { Machine } from './machines.ts';
+
+/** The package formats kiln speaks; each is one module under src/formats. */
+export type FormatName = 'deb';
+
+/** A distribution is data: where its packages live and what a base system is. */
+export interface Distribution {
+  name: string;
+  aliases: string[];
+  pretty: string;
+  format: FormatName;
+  /** The distribution's own architecture names, and the machine each runs on. */
+  architectures: Record<string, Machine>;
+  /** Other spellings users type for an architecture (x86_64 -> amd64). */
+  architectureAliases: Record<string, string>;
+  releases: string[];
+  defaultRelease: string;
+  /** Default mirror for an architecture, or undefined when the user must give one. */
+  defaultMirror(architecture: string): string | undefined;
+  components: string[];
+  /** Keyring files that sign the archive, in the order to try them. */
+  keyrings: string[];
+  /** Packages that must be installed whatever the base set. */
+  alwaysInstall: string[];
+  /** Top-level directories laid out as symlinks into /usr before installing (merged /usr); [] for none. */
+  mergedUsrLinks(release: string, architecture: string): string[];
+}

@@ -1,0 +1,91 @@
+/**
+ * kiln's command line. Every verb is a thin layer over the library; this file
+ * also owns the one top-level error handler.
+ */
+import { Command, Option } from '@commander-js/extra-typings';
+import { workerMain } from '../pipeline/worker.ts';
+import { BuildError, CommandError, UserError } from '../util/errors.ts';
+import { buildCommand } from './build.ts';
+import { configCommand } from './config.ts';
+import { shellCommand } from './shell.ts';
+import { doctorCommand } from './doctor.ts';
+
+declare const KILN_VERSION: string;
+export const VERSION = typeof KILN_VERSION === 'string' ? KILN_VERSION : '0.0.0-dev';
+
+let debug = process.argv.includes('--debug');
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** Options every verb that reads an image definition takes. */
+export function imageOptions<T extends Command<[], {}>>(cmd: T) {
+  return cmd
+    .option('-C, --directory <dir>', 'image directory holding kiln.toml', '.')
+    .option('--set <key=value>', 'override a setting (repeatable)', collect, [] as string[])
+    .option('-d, --distribution <name>', 'shorthand for --set distribution.name=NAME')
+    .option('-r, --release <name>', 'shorthand for --set distribution.release=NAME')
+    .option('-a, --arch <arch>', 'shorthand for --set distribution.architecture=ARCH')
+    .option('--debug', 'show debug output and stack traces');
+}
+
+export function setsFrom(opts: { set: string[]; distribution?: string; release?: string; arch?: string }): string[] {
+  const sets: string[] = [];
+  if (opts.distribution) sets.push(`distribution.name=${opts.distribution}`);
+  if (opts.release) sets.push(`distribution.release=${opts.release}`);
+  if (opts.arch) sets.push(`distribution.architecture=${opts.arch}`);
+  return [...sets, ...opts.set];
+}
+
+async function main(argv: string[]): Promise<number> {
+  if (argv[2] === '__worker') return workerMain();
+  const program = new Command()
+    .name('kiln')
+    .description('Build Linux root filesystems and images, rootless and for any architecture')
+    .version(VERSION)
+    .showHelpAfterError('(run kiln help for the commands and their options)')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  program.addCommand(buildCommand());
+  program.addCommand(configCommand());
+  program.addCommand(shellCommand());
+  program.addCommand(doctorCommand());
+  program.addOption(new Option('--debug').hideHelp());
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    const e = err as { code?: string; exitCode?: number };
+    if (typeof e.code === 'string' && e.code.startsWith('commander.')) {
+      return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help' ? 0 : 2;
+    }
+    throw err;
+  }
+  return typeof process.exitCode === 'number' ? process.exitCode : 0;
+}
+
+function report(err: unknown): number {
+  if (err instanceof UserError || err instanceof BuildError) {
+    process.stderr.write(`kiln: error: ${err.message}\n`);
+    if (err instanceof CommandError && err.tail.length) {
+      process.stderr.write(err.tail.map((l) => `  | ${l}`).join('\n') + '\n');
+    }
+    if (err.hint) process.stderr.write(`hint: ${err.hint}\n`);
+    if (debug && err.stack) process.stderr.write(err.stack + '\n');
+    return err.exitCode;
+  }
+  const e = err as Error;
+  process.stderr.write(`kiln: internal error: ${e?.message ?? String(err)}\n`);
+  if (debug) process.stderr.write(`${e?.stack ?? ''}\n`);
+  else process.stderr.write('hint: run again with --debug for a stack trace, and report it\n');
+  return 1;
+}
+
+export function setDebug(value: boolean): void {
+  debug = value;
+}
+
+main(process.argv).then(
+  (code) => process.exit(code),
+  (err) => process.exit(report(err)),
+);

@@ -1,0 +1,36 @@
+/** `kiln config`: the merged configuration with each value's origin; secrets hidden. */
+import { SETTINGS, SETTING_KEYS, type SettingKey } from './settings.ts';
+import type { LoadedConfig } from './load.ts';
+
+export function configToJson(loaded: LoadedConfig): Record<string, { value: unknown; origin: string }> {
+  const out: Record<string, { value: unknown; origin: string }> = {};
+  for (const key of SETTING_KEYS) {
+    if (!(key in loaded.config)) continue;
+    out[key] = { value: shown(key, loaded.config[key]), origin: loaded.origins[key] ?? "default" };
+  }
+  return out;
+}
+
+function shown(key: SettingKey, value: unknown): unknown {
+  const kind = SETTINGS[key].kind as { secret?: boolean };
+  return kind.secret ? '(secret)' : value;
+}
+
+/** TOML, grouped by section, with the origin of each value as a comment. */
+export function formatConfig(loaded: LoadedConfig): string {
+  const lines: string[] = [];
+  let section = '';
+  const entries = Object.entries(configToJson(loaded));
+  const width = Math.max(...entries.map(([k, v]) => k.split('.')[1]!.length + JSON.stringify(v.value).length)) + 4;
+  for (const [key, { value, origin }] of entries) {
+    const [sec, name] = key.split('.') as [string, string];
+    if (sec !== section) {
+      if (section) lines.push('');
+      lines.push(`[${sec}]`);
+      section = sec;
+    }
+    const assignment = `${name} = ${JSON.stringify(value)}`;
+    lines.push(`${assignment.padEnd(width + 3)}# ${origin}`);
+  }
+  return lines.join('\n') + '\n';
+}

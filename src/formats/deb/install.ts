@@ -1,0 +1,114 @@
+/**
+ * Installing a planned package set into a root, inside the namespace:
+ * native, parallel unpacking and dpkg bookkeeping, then only the maintainer
+ * scripts and `dpkg --configure` inside the root (emulated when foreign).
+ */
+import { mkdir, symlink, writeFile, rm, chmod, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createExtractor } from '../../archive/index.ts';
+import { step } from '../../pipeline/step.ts';
+import { mapLimit } from '../../util/concurrency.ts';
+import type { InstallContext } from '../types.ts';
+import { formatStanza } from './control.ts';
+import type { DebPlanExtra } from './plan.ts';
+import { unpackDeb, type UnpackedDeb } from './unpack.ts';
+import { configurationOrder } from './order.ts';
+
+/** Keeps daemons from starting while scripts run (the Debian policy-rc.d convention). */
+const POLICY_RC_D = '#!/bin/sh\nexit 101\n';
+
+export const MAINTSCRIPT_ENV = {
+  DEBIAN_FRONTEND: 'noninteractive',
+  DEBCONF_NONINTERACTIVE_SEEN: 'true',
+  DPKG_ADMINDIR: '/var/lib/dpkg',
+  DPKG_ROOT: '',
+};
+
+export async function installDeb(ctx: InstallContext): Promise<void> {
+  const { root, plan, emit } = ctx;
+  const extra = plan.extra as DebPlanExtra;
+  await step(emit, 'skeleton', () => makeSkeleton(root, extra));
+  const unpacked = await step(
+    emit,
+    'unpack',
+    async () => {
+      const extractor = createExtractor(root, { chown: true });
+      return mapLimit(plan.packages, 4, (p) => {
+        const blob = ctx.blobs[p.name];
+        if (!blob) throw new Error(`no download for ${p.name}`);
+        return unpackDeb(root, blob, `${p.name}_${p.version}_${p.architecture}`, extractor);
+      });
+    },
+    (r) => `${r.length} packages`,
+  );
+  await writeStatus(root, unpacked, 'install ok unpacked');
+  const order = configurationOrder(unpacked.map((u) => u.control));
+  await step(emit, 'configure', async () => {
+    const policy = join(root, 'usr/sbin/policy-rc.d');
+    await writeFile(policy, POLICY_RC_D);
+    await chmod(policy, 0o755);
+    const preinsts = order.filter((name) => unpacked.find((u) => u.control.get('Package') === name)?.hasPreinst);
+    const byName = new Map(unpacked.map((u) => [u.control.get('Package') as string, u]));
+    if (preinsts.length) {
+      const script = preinsts
+        .map((name) => {
+          const u = byName.get(name) as UnpackedDeb;
+          const arch = u.control.get('Architecture') ?? extra.architecture;
+          return `DPKG_MAINTSCRIPT_PACKAGE=${name} DPKG_MAINTSCRIPT_ARCH=${arch} DPKG_MAINTSCRIPT_NAME=preinst /var/lib/dpkg/info/${u.infoName}.preinst install || { echo "preinst of ${name} failed ($?)"; exit 1; }`;
+        })
+        .join('\n');
+      await ctx.run(['/bin/sh', '-c', `set -u\n${script}`], { env: MAINTSCRIPT_ENV, source: 'preinst' });
+    }
+    await ctx.run(['dpkg', '--force-unsafe-io', '--configure', '-a'], { env: MAINTSCRIPT_ENV, source: 'dpkg' });
+    await rm(policy, { force: true });
+  });
+  await step(emit, 'finalize', () => finalize(root, extra));
+}
+
+async function makeSkeleton(root: string, extra: DebPlanExtra): Promise<void> {
+  for (const dir of extra.mergedUsrLinks) {
+    await mkdir(join(root, 'usr', dir), { recursive: true });
+    await symlink(`usr/${dir}`, join(root, dir));
+  }
+  for (const dir of ['etc/apt', 'var/lib/dpkg/info', 'var/lib/dpkg/updates', 'var/lib/dpkg/triggers', 'var/lib/dpkg/alternatives', 'var/lib/dpkg/parts', 'proc', 'sys', 'dev', 'run', 'usr/sbin']) {
+    await mkdir(join(root, dir), { recursive: true });
+  }
+  await mkdir(join(root, 'tmp'), { recursive: true });
+  await chmod(join(root, 'tmp'), 0o1777);
+  await writeFile(join(root, 'var/lib/dpkg/status'), '');
+  await writeFile(join(root, 'var/lib/dpkg/available'), '');
+  await writeFile(join(root, 'var/lib/dpkg/arch'), `${extra.architecture}\n`);
+  await writeFile(join(root, 'etc/apt/sources.list'), aptSources(extra));
+}
+
+export function aptSources(extra: DebPlanExtra): string {
+  return `deb ${extra.mirror} ${extra.release} ${extra.components.join(' ')}\n`;
+}
+
+/** /var/lib/dpkg/status with every package in the given state, conffiles marked new. */
+async function writeStatus(root: string, packages: UnpackedDeb[], status: string): Promise<void> {
+  const stanzas = packages.map((p) => {
+    const fields: [string, string][] = [];
+    for (const [name, value] of p.control) {
+      fields.push([name, value]);
+      if (name === 'Package') fields.push(['Status', status]);
+    }
+    if (p.conffiles.length) fields.push(['Conffiles', '\n' + p.conffiles.map((c) => `${c} newconffile`).join('\n')]);
+    return formatStanza(fields);
+  });
+  await writeFile(join(root, 'var/lib/dpkg/status'), stanzas.join('\n'));
+}
+
+/** Removes what differs between runs and what a fresh install should not carry. */
+async function finalize(root: string, extra: DebPlanExtra): Promise<void> {
+  const remove = ['var/cache/ldconfig/aux-cache', 'var/log/dpkg.log', 'var/log/alternatives.log', 'var/lib/dpkg/status-old', 'var/lib/dpkg/diversions-old', 'var/lib/dpkg/statoverride-old', 'var/cache/debconf/config.dat-old', 'var/cache/debconf/templates.dat-old', 'var/cache/debconf/passwords.dat-old'];
+  for (const rel of remove) await rm(join(root, rel), { force: true });
+  for (const dir of ['var/lib/apt/lists', 'var/cache/apt', 'var/log/apt']) {
+    const entries = await readdir(join(root, dir)).catch(() => [] as string[]);
+    for (const e of entries) {
+      if (e === 'partial' || e === 'archives' || e === 'lock') continue;
+      await rm(join(root, dir, e), { recursive: true, force: true });
+    }
+  }
+  await writeFile(join(root, 'etc/apt/sources.list'), aptSources(extra));
+}

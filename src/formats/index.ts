@@ -1,0 +1,9 @@
+/** The package formats: an exhaustive map, so a missing one is a compile error. */
+import type { FormatName } from '../catalog/index.ts';
+import type { PackageFormat } from './types.ts';
+import { planDeb } from './deb/plan.ts';
+import { installDeb } from './deb/install.ts';
+
+export const FORMATS: Record<FormatName, PackageFormat> = {
+  deb: { plan: planDeb, install: installDeb },
+};

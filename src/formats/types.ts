@@ -1,0 +1,60 @@
+/**
+ * One interface per package format. `plan` runs outside the namespace (index
+ * download, signature checks, dependency resolution: pure enough to print for
+ * --dry-run); `install` runs inside it, as root of the namespace, on the tree.
+ */
+import type { Emit } from '../util/events.ts';
+import type { BlobStore } from '../repo/index.ts';
+import type { Config } from '../config/index.ts';
+import type { Distribution, FormatName } from '../catalog/index.ts';
+import type { RootRunOptions } from '../sandbox/index.ts';
+
+export interface PlannedPackage {
+  name: string;
+  version: string;
+  architecture: string;
+  /** Download size in bytes. */
+  size: number;
+  installedSize?: number;
+  sha256: string;
+  /** Where to get it, in order of preference. */
+  urls: string[];
+  /** Why it is in the plan ('requested', 'base set', 'X depends on it'). */
+  reason: string;
+  /** Format-specific facts install() needs (JSON-serialisable). */
+  extra?: Record<string, unknown>;
+}
+
+export interface InstallPlan {
+  format: FormatName;
+  packages: PlannedPackage[];
+  /** Newest timestamp of the repository metadata, seconds (default SOURCE_DATE_EPOCH). */
+  repositoryDate: number;
+  /** Format-specific data for install() (e.g. apt sources to write), JSON-serialisable. */
+  extra: Record<string, unknown>;
+  warnings: string[];
+}
+
+export interface PlanContext {
+  config: Config;
+  distribution: Distribution;
+  store: BlobStore;
+  emit: Emit;
+  signal?: AbortSignal;
+}
+
+export interface InstallContext {
+  root: string;
+  plan: InstallPlan;
+  /** Blob path of each package, by name, as downloaded. */
+  blobs: Record<string, string>;
+  config: Config;
+  emit: Emit;
+  /** Runs a command inside the root (emulated when foreign). */
+  run(argv: string[], opts?: Partial<Pick<RootRunOptions, 'env' | 'cwd'>> & { source?: string; input?: string }): Promise<void>;
+}
+
+export interface PackageFormat {
+  plan(ctx: PlanContext): Promise<InstallPlan>;
+  install(ctx: InstallContext): Promise<void>;
+}

@@ -1,0 +1,91 @@
+/**
+ * Writing the outputs of a build from the finished tree. Each is written under
+ * a temporary name beside its final one and renamed when complete, so an
+ * output that exists is always whole.
+ */
+import { createWriteStream } from 'node:fs';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { PassThrough } from 'node:stream';
+import { compress, readXattrs, writeTreeAsTar, type Compression } from '../archive/index.ts';
+import { run } from '../util/run.ts';
+
+export interface OutputRequest {
+  root: string;
+  formats: readonly string[];
+  directory: string;
+  name: string;
+  sourceDateEpoch: number;
+  /** The root lives on a tmpfs that vanishes: a directory output is copied, not moved. */
+  rootOnTmpfs: boolean;
+  /** Registry of temporaries to remove if the build is stopped. */
+  temporaries: Set<string>;
+}
+
+const TAR_COMPRESSION: Record<string, Compression> = { tar: 'none', 'tar.gz': 'gz', 'tar.xz': 'xz', 'tar.zst': 'zst' };
+
+export function outputPath(directory: string, name: string, format: string): string {
+  return format === 'directory' ? join(directory, name) : join(directory, `${name}.${format}`);
+}
+
+export async function writeOutputs(req: OutputRequest): Promise<string[]> {
+  await mkdir(req.directory, { recursive: true });
+  const written: string[] = [];
+  const tars = req.formats.filter((f) => f in TAR_COMPRESSION);
+  if (tars.length) {
+    const xattrs = await readXattrs(req.root);
+    for (const format of tars) {
+      written.push(await writeTar(req, format, TAR_COMPRESSION[format] as Compression, xattrs));
+    }
+  }
+  if (req.formats.includes('directory')) written.push(await writeDirectory(req));
+  return written;
+}
+
+function temporaryName(req: OutputRequest, final: string): string {
+  const tmp = join(req.directory, `.${final.slice(req.directory.length + 1)}.kiln-tmp-${process.pid}`);
+  req.temporaries.add(tmp);
+  return tmp;
+}
+
+async function commit(req: OutputRequest, tmp: string, final: string): Promise<void> {
+  await rename(tmp, final);
+  req.temporaries.delete(tmp);
+}
+
+async function writeTar(req: OutputRequest, format: string, compression: Compression, xattrs: Awaited<ReturnType<typeof readXattrs>>): Promise<string> {
+  const final = outputPath(req.directory, req.name, format);
+  const tmp = temporaryName(req, final);
+  const file = createWriteStream(tmp, { mode: 0o644 });
+  const tarStream = new PassThrough({ highWaterMark: 1 << 20 });
+  const sink = compression === 'none' ? pipeline(tarStream, file) : pipeline(tarStream, compress(compression), file);
+  await Promise.all([
+    writeTreeAsTar(req.root, tarStream, { mtimeClamp: req.sourceDateEpoch, xattrs }).then(() => tarStream.end()),
+    sink,
+  ]);
+  await commit(req, tmp, final);
+  return final;
+}
+
+async function writeDirectory(req: OutputRequest): Promise<string> {
+  const final = outputPath(req.directory, req.name, 'directory');
+  const tmp = temporaryName(req, final);
+  await rm(tmp, { recursive: true, force: true });
+  if (req.rootOnTmpfs) await run('cp', ['-a', '--reflink=auto', req.root, tmp]);
+  else await rename(req.root, tmp);
+  const old = await stat(final).then(
+    () => `${final}.kiln-old-${process.pid}`,
+    () => undefined,
+  );
+  if (old) {
+    req.temporaries.add(old);
+    await rename(final, old);
+  }
+  await commit(req, tmp, final);
+  if (old) {
+    await rm(old, { recursive: true, force: true });
+    req.temporaries.delete(old);
+  }
+  return final;
+}

@@ -1,0 +1,76 @@
+/**
+ * `kiln build`, the table of contents: plan, fetch, then assemble and write
+ * the outputs inside the namespace.
+ */
+import { mkdir, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { FORMATS } from '../formats/index.ts';
+import type { InstallPlan } from '../formats/types.ts';
+import type { LoadedConfig } from '../config/index.ts';
+import { BlobStore, downloadAll } from '../repo/index.ts';
+import type { Emit } from '../util/events.ts';
+import { planEmulation } from './emulation.ts';
+import { runJob } from './enter.ts';
+import { step } from './step.ts';
+import type { BuildJob } from './job.ts';
+import { cacheDirectory } from './paths.ts';
+import { outputPath } from '../outputs/index.ts';
+
+export interface BuildOptions {
+  emit: Emit;
+  dryRun?: boolean;
+  debug?: boolean;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface BuildResult {
+  plan: InstallPlan;
+  outputs: string[];
+}
+
+export async function build(loaded: LoadedConfig, opts: BuildOptions): Promise<BuildResult> {
+  const { config, distribution } = loaded;
+  const { emit } = opts;
+  const env = opts.env ?? process.env;
+  const cache = cacheDirectory(config, env);
+  const store = new BlobStore(join(cache, 'downloads'));
+  const machine = distribution.architectures[config['distribution.architecture']];
+  if (!machine) throw new Error(`no machine for ${config['distribution.architecture']}`);
+  const emulation = planEmulation(machine, config['build.binfmt']);
+  const format = FORMATS[distribution.format];
+  const plan = await step(emit, 'resolve', () => format.plan({ config, distribution, store, emit }), (p) => `${p.packages.length} packages`);
+  const outputDir = resolve(loaded.dir, config['output.directory']);
+  const outputs = config['output.format'].map((f) => outputPath(outputDir, config['output.name'], f));
+  if (opts.dryRun) return { plan, outputs };
+
+  const fetched = await step(
+    emit,
+    'fetch',
+    () => downloadAll(store, plan.packages.map((p) => ({ urls: p.urls, sha256: p.sha256, size: p.size, name: p.name })), { concurrency: config['build.jobs'], emit }),
+    (r) => `${r.filter((x) => !x.cached).length} downloaded, ${r.filter((x) => x.cached).length} cached`,
+  );
+  const blobs = Object.fromEntries(fetched.map((r) => [r.name, r.path]));
+  await mkdir(outputDir, { recursive: true });
+  const workDir =
+    config['build.workspace'] === 'tmpfs' ? join(cache, 'work', String(process.pid)) : join(outputDir, `.kiln-work-${process.pid}`);
+  await mkdir(workDir, { recursive: true });
+  const sde = Number(env.SOURCE_DATE_EPOCH);
+  const job: BuildJob = {
+    kind: 'build',
+    config,
+    plan,
+    blobs,
+    outputDir,
+    workDir,
+    emulation,
+    sourceDateEpoch: Number.isInteger(sde) && sde > 0 ? sde : plan.repositoryDate,
+    debug: opts.debug ?? false,
+  };
+  try {
+    await runJob(job, { emit, interactive: false });
+  } finally {
+    // The tmpfs mount point is an empty directory on the host; the tree on it vanished with the namespace.
+    if (config['build.workspace'] === 'tmpfs') await rm(workDir, { recursive: true, force: true }).catch(() => {});
+  }
+  return { plan, outputs };
+}

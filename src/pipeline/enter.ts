@@ -1,0 +1,93 @@
+/**
+ * The outer side of a job: enter the namespace, hand the job over, relay the
+ * worker's events, turn its error back into kiln's error classes, and stop it
+ * cleanly on Ctrl-C (end the pipe: the worker removes its temporaries).
+ */
+import { createInterface } from 'node:readline';
+import { planIdMapping, spawnInNamespace, NamespaceError, USERNS_HINT } from '../sandbox/index.ts';
+import { BuildError, CommandError, UserError } from '../util/errors.ts';
+import type { Emit } from '../util/events.ts';
+import type { Job } from './job.ts';
+
+/** The worker writes one such JSON line on stdout when it fails. */
+export interface WorkerFailure {
+  'kiln-error': { name: string; message: string; hint?: string; exitCode: number; tail?: string[]; command?: string; stack?: string };
+}
+
+export async function runJob(job: Job, opts: { emit: Emit; interactive: boolean }): Promise<number> {
+  let mapping;
+  if (process.getuid?.() !== 0) {
+    const planned = planIdMapping();
+    if (!planned.mapping) throw new UserError(planned.missing ?? 'no subordinate ids', 'kiln needs 65536 subordinate uids and gids to give files their real owners');
+    mapping = planned.mapping;
+  }
+  const entry = process.argv[1];
+  if (!entry) throw new Error('cannot find kiln’s own entry point to start the worker');
+  let failure: WorkerFailure['kiln-error'] | undefined;
+  let ns;
+  try {
+    ns = await spawnInNamespace({
+      argv: [process.execPath, entry, '__worker'],
+      mapping,
+      stdio: opts.interactive ? ['inherit', 'inherit', 'inherit'] : ['ignore', 'pipe', 'inherit'],
+      detached: !opts.interactive,
+      message: JSON.stringify(job) + '\n',
+    });
+  } catch (err) {
+    if (err instanceof NamespaceError) throw new UserError(err.message, err.hint, { cause: err });
+    throw err;
+  }
+  const { child, exited, pipe } = ns;
+  if (child.stdout) {
+    createInterface({ input: child.stdout, crlfDelay: Infinity }).on('line', (line) => {
+      if (!line.startsWith('{')) return opts.emit({ kind: 'log', level: 'info', message: line });
+      try {
+        const parsed = JSON.parse(line);
+        if (parsed['kiln-error']) failure = parsed['kiln-error'];
+        else opts.emit(parsed);
+      } catch {
+        opts.emit({ kind: 'log', level: 'info', message: line });
+      }
+    });
+  }
+  let interrupted: NodeJS.Signals | undefined;
+  const stop = (signal: NodeJS.Signals) => {
+    interrupted = signal;
+    pipe.end();
+    setTimeout(() => {
+      try {
+        if (child.pid) process.kill(opts.interactive ? child.pid : -child.pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }, 10_000).unref();
+  };
+  const onSignal = (signal: NodeJS.Signals) => (opts.interactive ? undefined : stop(signal));
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
+  let code: number;
+  try {
+    code = await exited;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onSignal);
+    pipe.end();
+  }
+  if (interrupted) throw new BuildError(`interrupted by ${interrupted}`, 'nothing was left behind; run the build again to finish it');
+  if (failure) throw rebuildError(failure);
+  if (code === 111) throw new UserError('the namespace did not start', USERNS_HINT);
+  if (code !== 0 && !opts.interactive) throw new BuildError(`the build worker exited with status ${code}`);
+  return code;
+}
+
+function rebuildError(f: WorkerFailure['kiln-error']): Error {
+  let err: Error;
+  if (f.name === 'CommandError') err = new CommandError(f.command ?? 'command', null, null, f.tail ?? []);
+  else if (f.exitCode === 2) err = new UserError(f.message, f.hint);
+  else err = new BuildError(f.message, f.hint);
+  if (f.name === 'CommandError') err.message = f.message;
+  if (f.stack) err.stack = f.stack;
+  return err;
+}

@@ -1,0 +1,81 @@
+/**
+ * The inner side of a job, running as root of kiln's namespace (PID 1 of its
+ * pid namespace: when it exits, every process it started dies with it, and
+ * its mounts vanish with its mount namespace). It reads the job from the
+ * parent pipe and stops, removing its temporaries, when that pipe closes.
+ */
+import { createReadStream, rmSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { PARENT_PIPE_FD } from '../sandbox/index.ts';
+import { CommandError } from '../util/errors.ts';
+import type { Emit } from '../util/events.ts';
+import type { Job } from './job.ts';
+import type { WorkerFailure } from './enter.ts';
+import { runBuildJob } from './inside-build.ts';
+import { runShellJob } from './inside-shell.ts';
+import { run } from '../util/run.ts';
+
+/** Paths to remove if the build is stopped (temporary outputs, work trees on disk). */
+export const temporaries = new Set<string>();
+
+export async function workerMain(): Promise<never> {
+  const job = await readJob();
+  const emit: Emit = (event) => void process.stdout.write(JSON.stringify(event) + '\n');
+  try {
+    if (job.kind === 'build') await runBuildJob(job, emit);
+    else process.exitCode = await runShellJob(job);
+    process.exit(process.exitCode ?? 0);
+  } catch (err) {
+    const e = err as Error & { hint?: string; exitCode?: number };
+    const failure: WorkerFailure = {
+      'kiln-error': {
+        name: e.name ?? 'Error',
+        message: e.message ?? String(err),
+        hint: e.hint,
+        exitCode: e.exitCode ?? 1,
+        ...(err instanceof CommandError ? { tail: err.tail, command: err.command } : {}),
+        stack: e.stack,
+      },
+    };
+    process.stdout.write(JSON.stringify(failure) + '\n');
+    removeTemporaries();
+    process.exit(e.exitCode ?? 1);
+  }
+}
+
+function removeTemporaries(): void {
+  for (const path of temporaries) rmSync(path, { recursive: true, force: true });
+  temporaries.clear();
+}
+
+/** Reads the job line; afterwards, EOF on the pipe means "stop now". */
+function readJob(): Promise<Job> {
+  const pipe = createReadStream('', { fd: PARENT_PIPE_FD });
+  return new Promise((resolve, reject) => {
+    let buffer = '';
+    let job: Job | undefined;
+    pipe.on('data', (chunk) => {
+      if (job) return;
+      buffer += chunk.toString();
+      const nl = buffer.indexOf('\n');
+      if (nl < 0) return;
+      try {
+        job = JSON.parse(buffer.slice(0, nl)) as Job;
+        resolve(job);
+      } catch (err) {
+        reject(err);
+      }
+    });
+    pipe.on('close', () => {
+      if (!job) return reject(new Error('kiln closed the pipe before sending a job'));
+      removeTemporaries();
+      process.exit(130);
+    });
+  });
+}
+
+/** Mounts a tmpfs private to this namespace on `dir` (gone when the namespace is). */
+export async function mountTmpfs(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await run('mount', ['-t', 'tmpfs', '-o', 'mode=755', 'kiln-work', dir]);
+}

@@ -1,0 +1,6 @@
+/** Downloads into the content-addressed cache, and signature checks. */
+export { BlobStore, TempBlob, normalizeSha256 } from './cache.ts';
+export { downloadAll, downloadToStore, fetchBytes } from './http.ts';
+export type { DownloadItem, DownloadResult, HttpOptions } from './http.ts';
+export { loadKeyring, verifyClearsigned, verifyDetached } from './openpgp.ts';
+export type { Key, VerifyOptions } from './openpgp.ts';

@@ -1,0 +1,41 @@
+/** Small shared helpers for unit tests: throwaway directories and files with known hashes. */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { TestContext } from 'node:test';
+
+/** A fresh directory under the system temp dir, removed after the test. */
+export async function testDir(t: TestContext, prefix = 'kiln-test-'): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+export interface FixtureFile {
+  /** Path relative to the root, starting with '/'. */
+  path: string;
+  data: Buffer;
+  sha256: string;
+}
+
+/** Writes `size` random bytes at `root + path` and returns them with their sha256. */
+export async function randomFile(root: string, path: string, size: number): Promise<FixtureFile> {
+  const data = randomBytes(size);
+  await mkdir(dirname(join(root, path)), { recursive: true });
+  await writeFile(join(root, path), data);
+  return { path, data, sha256: sha256(data) };
+}
+
+export function sha256(data: Uint8Array | string): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** Entries of a directory, or [] when it does not exist. */
+export async function listDir(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * Running the kiln CLI in integration tests the way a user would: as an
+ * unprivileged user with subordinate ids. When the tests run as root (CI),
+ * kiln runs as KILN_TEST_USER (default kilntest) through runuser, from a
+ * copy of the bundle in a directory that user can read.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, writeFileSync, existsSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = fileURLToPath(new URL('../..', import.meta.url));
+export const TEST_USER = process.env.KILN_TEST_USER || 'kilntest';
+export const isRoot = process.getuid?.() === 0;
+
+/** Why integration tests cannot run here, or undefined when they can. */
+export function integrationSkipReason(): string | undefined {
+  if (!existsSync(join(repo, 'dist/kiln.mjs'))) return 'dist/kiln.mjs missing: run npm run build';
+  if (isRoot && spawnSync('id', [TEST_USER]).status !== 0) return `test user ${TEST_USER} does not exist (.ci/run creates it)`;
+  return undefined;
+}
+
+let bundleDir: string | undefined;
+function bundle(): string {
+  if (!bundleDir) {
+    bundleDir = mkdtempSync(join(tmpdir(), 'kiln-bin-'));
+    chmodSync(bundleDir, 0o755);
+    copyFileSync(join(repo, 'dist/kiln.mjs'), join(bundleDir, 'kiln.mjs'));
+    chmodSync(join(bundleDir, 'kiln.mjs'), 0o755);
+    process.on('exit', () => rmSync(bundleDir as string, { recursive: true, force: true }));
+  }
+  return join(bundleDir, 'kiln.mjs');
+}
+
+/** A fresh directory the test user owns, for an image definition and its outputs. */
+export function imageDir(toml?: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'kiln-it-'));
+  chmodSync(dir, 0o755);
+  if (toml !== undefined) writeFileSync(join(dir, 'kiln.toml'), toml);
+  if (isRoot) spawnSync('chown', ['-R', `${TEST_USER}:`, dir]);
+  return dir;
+}
+
+export interface KilnResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface KilnRunOptions {
+  cwd?: string;
+  env?: Record<string, string>;
+  /** Run as this user instead of the test user (root only). */
+  user?: string;
+  /** Called once the process started (e.g. to send it a signal). */
+  onSpawn?: (pid: number) => void;
+  timeoutMs?: number;
+}
+
+/** Runs `kiln ARGS` with a clean environment; resolves with status and output. */
+export function kiln(args: string[], opts: KilnRunOptions = {}): Promise<KilnResult> {
+  const user = opts.user ?? TEST_USER;
+  const home = isRoot ? (user === 'root' ? '/root' : `/home/${user}`) : (process.env.HOME ?? '/tmp');
+  const env = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: home, LANG: 'C.UTF-8', ...opts.env };
+  const envArgs = Object.entries(env).map(([k, v]) => `${k}=${v}`);
+  const command = isRoot && user !== 'root' ? 'runuser' : 'env';
+  const argv =
+    isRoot && user !== 'root'
+      ? ['-u', user, '--', 'env', '-i', ...envArgs, process.execPath, bundle(), ...args]
+      : ['-i', ...envArgs, process.execPath, bundle(), ...args];
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, argv, { cwd: opts.cwd ?? tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    if (child.pid) opts.onSpawn?.(child.pid);
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 15 * 60_000);
+    child.once('error', reject);
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr });
+    });
+  });
+}
+
+/** Writes a file into an image directory (owned by the test user). */
+export function writeAs(path: string, text: string): void {
+  mkdirSync(join(path, '..'), { recursive: true });
+  writeFileSync(path, text);
+  if (isRoot) spawnSync('chown', [`${TEST_USER}:`, path]);
+}

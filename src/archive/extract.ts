@@ -31,7 +31,7 @@ import {
 import { resolve } from 'node:path';
 import { ArchiveError } from './errors.ts';
 import { resolveParts } from './resolve.ts';
-import { readTar, type ReadTarOptions } from './tar-read.ts';
+import { readTar, type ReadTarOptions, type TarBody } from './tar-read.ts';
 import type { TarEntry } from './types.ts';
 
 export interface ExtractOptions {
@@ -51,6 +51,17 @@ const OPEN_NEW = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | con
 /** Node turns a negative number of seconds into "now"; a Date is taken as it is. */
 function time(seconds: number): number | Date {
   return seconds >= 0 ? seconds : new Date(seconds * 1000);
+}
+
+/** Members up to this size are taken whole from a tar stream. */
+const WHOLE = 1 << 20;
+
+function isTarBody(data: AsyncIterable<Buffer>): data is TarBody {
+  return typeof (data as Partial<TarBody>).buffer === 'function';
+}
+
+function writeAll(fd: number, b: Buffer): void {
+  for (let off = 0; off < b.length; ) off += writeSync(fd, b, off, b.length - off);
 }
 
 function code(err: unknown): string | undefined {
@@ -94,8 +105,8 @@ export class Extractor {
       return; // the root directory itself is left as it is
     }
     const rel = parts.join('/');
-    const abs = `${this.parentDir(parts)}/${parts[parts.length - 1] as string}`;
     try {
+      const abs = `${this.parentDir(parts)}/${parts[parts.length - 1] as string}`;
       switch (entry.type) {
         case 'file':
           await this.file(abs, entry, data);
@@ -139,7 +150,10 @@ export class Extractor {
     if (dir === undefined) {
       const real = resolveParts(this.root, parts.slice(0, -1), {
         create: true,
-        onCreate: (abs) => this.implicitDirs.add(abs),
+        onCreate: (abs) => {
+          chmodSync(abs, 0o755); // whatever the umask
+          this.implicitDirs.add(abs);
+        },
       });
       dir = real.length === 0 ? this.root : `${this.root}/${real.join('/')}`;
       this.parents.set(key, dir);
@@ -170,11 +184,9 @@ export class Extractor {
     if (st.isDirectory() || st.isSymbolicLink()) this.parents.clear();
   }
 
-  private owner(entry: TarEntry, set: (uid: number, gid: number) => void): void {
-    if (this.opts.chown) set(entry.uid, entry.gid);
-  }
-
   private async file(abs: string, entry: TarEntry, data?: Buffer | AsyncIterable<Buffer>): Promise<void> {
+    // A small member of a tar stream comes whole (one view, no copy): fewer awaits per file.
+    if (data && !Buffer.isBuffer(data) && entry.size <= WHOLE && isTarBody(data)) data = await data.buffer();
     let fd: number;
     try {
       fd = openSync(abs, OPEN_NEW, 0o600);
@@ -185,14 +197,17 @@ export class Extractor {
     }
     try {
       let written = 0;
-      const put = (b: Buffer): void => {
-        for (let off = 0; off < b.length; ) off += writeSync(fd, b, off, b.length - off);
-        written += b.length;
-      };
-      if (Buffer.isBuffer(data)) put(data);
-      else if (data) for await (const chunk of data) put(chunk);
+      if (Buffer.isBuffer(data)) {
+        writeAll(fd, data);
+        written = data.length;
+      } else if (data) {
+        for await (const chunk of data) {
+          writeAll(fd, chunk);
+          written += chunk.length;
+        }
+      }
       if (written !== entry.size) throw new ArchiveError(`cannot extract ${entry.path}: got ${written} bytes of data for size ${entry.size}`);
-      this.owner(entry, (u, g) => fchownSync(fd, u, g));
+      if (this.opts.chown) fchownSync(fd, entry.uid, entry.gid);
       fchmodSync(fd, entry.mode);
       futimesSync(fd, time(entry.mtime), time(entry.mtime));
     } finally {
@@ -214,7 +229,7 @@ export class Extractor {
       }
     }
     this.implicitDirs.delete(abs);
-    this.owner(entry, (u, g) => chownSync(abs, u, g));
+    if (this.opts.chown) chownSync(abs, entry.uid, entry.gid);
     chmodSync(abs, entry.mode);
     this.dirTimes.push([abs, entry.mtime]);
   }
@@ -238,7 +253,7 @@ export class Extractor {
       this.remove(abs);
       symlinkSync(target, abs);
     }
-    this.owner(entry, (u, g) => lchownSync(abs, u, g));
+    if (this.opts.chown) lchownSync(abs, entry.uid, entry.gid);
     lutimesSync(abs, time(entry.mtime), time(entry.mtime));
   }
 
@@ -276,7 +291,7 @@ export class Extractor {
       this.warnings.push(`skipped ${entry.type} ${entry.path}: ${why}`);
       return false;
     }
-    this.owner(entry, (u, g) => lchownSync(abs, u, g));
+    if (this.opts.chown) lchownSync(abs, entry.uid, entry.gid);
     chmodSync(abs, entry.mode);
     utimesSync(abs, time(entry.mtime), time(entry.mtime));
     return true;

@@ -12,7 +12,7 @@ const MAX_SYMLINKS = 40;
 export interface ResolveOptions {
   /** Follow a symlink in the last component too (default true). */
   followFinal?: boolean;
-  /** Create missing directories (mode 0755) along the way, calling `onCreate` for each. */
+  /** Create missing directories (mode 0755) along the way, calling `onCreate` for each; the whole path must be a directory. */
   create?: boolean;
   onCreate?: (abs: string) => void;
 }
@@ -69,7 +69,7 @@ export function resolveParts(root: string, parts: readonly string[], opts: Resol
       if (target.startsWith('/')) out.length = 0;
       const more = split(target);
       for (let i = more.length - 1; i >= 0; i--) pending.push(more[i] as string);
-    } else if (!last && !st.isDirectory()) {
+    } else if ((!last || opts.create) && !st.isDirectory()) {
       throw new ArchiveError(`cannot resolve ${parts.join('/')} in ${root}: /${out.join('/')} is not a directory`);
     }
   }

@@ -4,7 +4,7 @@
  * (Node cannot read xattrs; `readXattrs` gets them all with one getfattr run).
  */
 import { spawn } from 'node:child_process';
-import { createReadStream, lstatSync, readdirSync, readFileSync, readlinkSync, type Stats } from 'node:fs';
+import { closeSync, createReadStream, lstatSync, openSync, readdirSync, readlinkSync, readSync, type Stats } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { CommandError } from '../util/errors.ts';
@@ -41,6 +41,23 @@ function major(rdev: number): number {
 
 function minor(rdev: number): number {
   return Number((BigInt(rdev) & 0xffn) | ((BigInt(rdev) >> 12n) & ~0xffn));
+}
+
+/** Reads a file whose size lstat gave (readFileSync would fstat it again). */
+function readSmall(abs: string, size: number): Buffer {
+  const fd = openSync(abs, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(size);
+    let n = 0;
+    while (n < size) {
+      const got = readSync(fd, buf, n, size - n, null);
+      if (got === 0) break; // it shrank meanwhile: take what is there
+      n += got;
+    }
+    return n === size ? buf : buf.subarray(0, n);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function typeOf(st: Stats): TarEntryType | undefined {
@@ -90,7 +107,7 @@ export async function writeTreeAsTar(root: string, out: Writable, opts: TreeTarO
     switch (type) {
       case 'file':
         if (st.size <= READ_WHOLE) {
-          const data = readFileSync(abs);
+          const data = readSmall(abs, st.size);
           await writer.add({ ...entry, size: data.length }, data);
         } else {
           await writer.add({ ...entry, size: st.size }, createReadStream(abs, { highWaterMark: READ_WHOLE }));

@@ -44,6 +44,7 @@ async function main(argv: string[]): Promise<number> {
     .name('kiln')
     .description('Build Linux root filesystems and images, rootless and for any architecture')
     .version(VERSION)
+    .enablePositionalOptions()
     .showHelpAfterError('(run kiln help for the commands and their options)')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });

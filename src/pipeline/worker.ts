@@ -4,7 +4,8 @@
  * its mounts vanish with its mount namespace). It reads the job from the
  * parent pipe and stops, removing its temporaries, when that pipe closes.
  */
-import { createReadStream, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
+import { Socket } from 'node:net';
 import { mkdir } from 'node:fs/promises';
 import { PARENT_PIPE_FD } from '../sandbox/index.ts';
 import { CommandError } from '../util/errors.ts';
@@ -50,7 +51,8 @@ function removeTemporaries(): void {
 
 /** Reads the job line; afterwards, EOF on the pipe means "stop now". */
 function readJob(): Promise<Job> {
-  const pipe = createReadStream('', { fd: PARENT_PIPE_FD });
+  // A socket, not fs.createReadStream: a blocking read in the thread pool would keep process.exit waiting.
+  const pipe = new Socket({ fd: PARENT_PIPE_FD, readable: true, writable: false });
   return new Promise((resolve, reject) => {
     let buffer = '';
     let job: Job | undefined;

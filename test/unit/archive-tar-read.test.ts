@@ -176,7 +176,7 @@ test('truncated and corrupt archives are errors, never partial results', async (
   assert.ok(entries.length > 0 && !entries.includes('plain'));
   // A flipped byte fails the checksum.
   const bad = Buffer.from(good);
-  bad[plainHeader + 3] ^= 0x20;
+  bad.writeUInt8((bad[plainHeader + 3] as number) ^ 0x20, plainHeader + 3);
   await assert.rejects(list(bad), /checksum mismatch/);
   // Garbage in a numeric field.
   const badSize = Buffer.from(good);

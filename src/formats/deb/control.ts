@@ -29,21 +29,61 @@ function sliceTrimmedEnd(text: string, start: number, end: number): string {
 }
 
 /**
+ * The first spelling seen of each field name, by its lower-case form
+ * (bounded, in case of hostile input). Lets `field` answer a miss at once
+ * for stanzas whose names are all spelt the usual way.
+ */
+const usualSpellings = new Map<string, string>();
+const MAX_USUAL_SPELLINGS = 4096;
+
+/** Whether `name` is the usual spelling of its field name (learning it if new). */
+function isUsualSpelling(name: string): boolean {
+  const lower = name.toLowerCase();
+  const usual = usualSpellings.get(lower);
+  if (usual !== undefined) return usual === name;
+  if (usualSpellings.size >= MAX_USUAL_SPELLINGS) return false;
+  usualSpellings.set(lower, name);
+  return true;
+}
+
+/** A stanza made by parseStanzas, which knows whether all its field names are spelt the usual way. */
+class ParsedStanza extends Map<string, string> {
+  /** Set (as an own property) only on the rare stanza that has an odd spelling, to keep stanzas cheap to make. */
+  declare oddlySpelled: boolean;
+
+  override set(name: string, value: string): this {
+    if (!this.oddlySpelled && !isUsualSpelling(name)) this.oddlySpelled = true;
+    return super.set(name, value);
+  }
+}
+
+ParsedStanza.prototype.oddlySpelled = false;
+
+/** The parser's way to set a field whose spelling it has already checked. */
+const setCheckedField = Map.prototype.set;
+
+interface FieldName {
+  name: string;
+  usual: boolean;
+}
+
+/**
  * Field names repeat in every stanza; returning one shared string per name
  * (found by a hash of its characters, without slicing) spares a million
  * short-lived strings and the garbage collection they cost on a full index.
  */
 class FieldNameTable {
-  private readonly byHash = new Map<number, string>();
+  private readonly byHash = new Map<number, FieldName>();
 
-  nameAt(text: string, start: number, end: number): string {
+  nameAt(text: string, start: number, end: number): FieldName {
     let hash = end - start;
     for (let i = start; i < end; i++) hash = (Math.imul(hash, 31) + text.charCodeAt(i)) | 0;
     const known = this.byHash.get(hash);
-    if (known !== undefined && known.length === end - start && text.startsWith(known, start)) return known;
+    if (known !== undefined && known.name.length === end - start && text.startsWith(known.name, start)) return known;
     const name = text.slice(start, end);
-    if (known === undefined) this.byHash.set(hash, name);
-    return name;
+    const entry = { name, usual: isUsualSpelling(name) };
+    if (known === undefined) this.byHash.set(hash, entry);
+    return entry;
   }
 }
 
@@ -67,7 +107,7 @@ function isBlankLine(text: string, start: number, end: number): boolean {
 export function parseStanzas(text: string): Stanza[] {
   const stanzas: Stanza[] = [];
   const fieldNames = new FieldNameTable();
-  let stanza: Stanza | undefined;
+  let stanza: ParsedStanza | undefined;
   let name: string | undefined;
   let value = '';
   let position = 0;
@@ -77,7 +117,7 @@ export function parseStanzas(text: string): Stanza[] {
     const first = text.charCodeAt(position);
     if (isBlankLine(text, position, lineEnd)) {
       // A blank line (perhaps of spaces) ends the stanza.
-      if (name !== undefined) stanza!.set(name, value);
+      if (name !== undefined) setCheckedField.call(stanza, name, value);
       name = undefined;
       stanza = undefined;
     } else if (first === SPACE || first === TAB) {
@@ -89,21 +129,23 @@ export function parseStanzas(text: string): Stanza[] {
       if (colon === -1 || colon > lineEnd || colon === position) {
         throw malformed(text, position, lineEnd, 'expected "Name: value"');
       }
-      if (name !== undefined) stanza!.set(name, value);
+      if (name !== undefined) setCheckedField.call(stanza, name, value);
       if (stanza === undefined) {
-        stanza = new Map();
+        stanza = new ParsedStanza();
         stanzas.push(stanza);
       }
       let nameEnd = colon;
       while (nameEnd > position && isBlank(text.charCodeAt(nameEnd - 1))) nameEnd--;
-      name = fieldNames.nameAt(text, position, nameEnd);
+      const fieldName = fieldNames.nameAt(text, position, nameEnd);
+      if (!fieldName.usual) stanza.oddlySpelled = true;
+      name = fieldName.name;
       let valueStart = colon + 1;
       while (valueStart < lineEnd && isBlank(text.charCodeAt(valueStart))) valueStart++;
       value = sliceTrimmedEnd(text, valueStart, lineEnd);
     }
     position = lineEnd + 1;
   }
-  if (name !== undefined) stanza!.set(name, value);
+  if (name !== undefined) setCheckedField.call(stanza, name, value);
   return stanzas;
 }
 
@@ -114,6 +156,11 @@ export function parseStanzas(text: string): Stanza[] {
 export function field(stanza: Stanza, name: string): string | undefined {
   const exact = stanza.get(name);
   if (exact !== undefined) return exact;
+  if (stanza instanceof ParsedStanza && !stanza.oddlySpelled) {
+    // Every name in this stanza is spelt the usual way: there is one other spelling to try, if any.
+    const usual = usualSpellings.get(name.toLowerCase());
+    return usual === undefined || usual === name ? undefined : stanza.get(usual);
+  }
   for (const key of stanza.keys()) {
     if (key.length === name.length && equalsIgnoringAsciiCase(key, name)) return stanza.get(key);
   }

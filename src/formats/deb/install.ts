@@ -33,11 +33,13 @@ export async function installDeb(ctx: InstallContext): Promise<void> {
     'unpack',
     async () => {
       const extractor = createExtractor(root, { chown: true });
-      return mapLimit(plan.packages, 4, (p) => {
+      const result = await mapLimit(plan.packages, 4, (p) => {
         const blob = ctx.blobs[p.name];
         if (!blob) throw new Error(`no download for ${p.name}`);
         return unpackDeb(root, blob, `${p.name}_${p.version}_${p.architecture}`, extractor);
       });
+      for (const warning of extractor.finish().warnings) emit({ kind: 'log', level: 'warn', source: 'unpack', message: warning });
+      return result;
     },
     (r) => `${r.length} packages`,
   );

@@ -18,8 +18,12 @@ export interface Relation {
   archRestriction?: string[];
 }
 
-const RELATION =
-  /^\s*([^\s:(\[<,|]+)(?::([^\s(\[<,|]+))?\s*(?:\(\s*(<<|<=|>=|>>|=|<|>)\s*([^\s()]+)\s*\))?\s*(?:\[([^\]]*)\])?\s*(?:<[^<>]*>\s*)*$/;
+const NAME = '([A-Za-z0-9][A-Za-z0-9+._-]*)';
+const ARCH_QUALIFIER = '(?::([A-Za-z0-9-]+))?';
+const VERSION = '(?:\\(\\s*(<<|<=|>=|>>|=|<|>)\\s*([^\\s()<>=]+)\\s*\\))?';
+const ARCH_LIST = '(?:\\[([^\\]]*)\\])?';
+const BUILD_PROFILES = '(?:<[^<>]*>\\s*)*';
+const RELATION = new RegExp(`^\\s*${NAME}${ARCH_QUALIFIER}\\s*${VERSION}\\s*${ARCH_LIST}\\s*${BUILD_PROFILES}$`);
 
 const OBSOLETE_OPS: Record<string, VersionOp> = { '<': '<=', '>': '>=' };
 

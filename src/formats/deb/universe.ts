@@ -19,6 +19,7 @@ export type RelationKind = 'depends' | 'conflicts';
 
 export class DebUniverse {
   readonly native: string;
+  readonly architectures: readonly string[];
   private readonly allowed: ReadonlySet<string>;
   private readonly byName = new Map<string, DebPackage[]>();
   private readonly providersByName = new Map<string, Provider[]>();
@@ -28,6 +29,7 @@ export class DebUniverse {
   constructor(packages: readonly DebPackage[], architectures: readonly string[]) {
     if (architectures.length === 0) throw new Error('DebUniverse needs at least one architecture');
     this.native = architectures[0]!;
+    this.architectures = [...architectures];
     this.allowed = new Set([...architectures, 'all']);
     for (const pkg of packages) {
       if (!this.allowed.has(pkg.architecture)) continue;
@@ -64,6 +66,17 @@ export class DebUniverse {
   /** The architecture a package is installed as: `all` counts as native. */
   effectiveArchitecture(pkg: DebPackage): string {
     return pkg.architecture === 'all' ? this.native : pkg.architecture;
+  }
+
+  /** One package name per architecture can be installed: this names that slot. */
+  instanceKey(pkg: DebPackage): string {
+    return `${pkg.name}:${this.effectiveArchitecture(pkg)}`;
+  }
+
+  /** A package's name in messages: `name`, or `name:arch` for a foreign architecture. */
+  label(pkg: DebPackage): string {
+    const architecture = this.effectiveArchitecture(pkg);
+    return architecture === this.native ? pkg.name : `${pkg.name}:${architecture}`;
   }
 
   /** The highest version of `name` built for `architecture` or for `all`. */

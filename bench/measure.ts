@@ -1,0 +1,174 @@
+/**
+ * Running one timed build as the unprivileged user and measuring it:
+ * - wall clock, from spawn to exit;
+ * - `/usr/bin/time -f %M` around the tool: the largest max-RSS of a single
+ *   process among the tool and the descendants it waited for (wait4 rusage);
+ * - the whole process tree's RSS, summed, sampled from /proc every 100 ms
+ *   (shared pages counted once per process, so this errs high);
+ * - the system-wide growth of Shmem (/proc/meminfo), which is where a tmpfs
+ *   workspace's files live: memory, but in no process's RSS.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync, readFileSync, readdirSync } from 'node:fs';
+
+export const isRoot = process.getuid?.() === 0;
+const PAGE = 4096;
+
+export interface RunResult {
+  code: number;
+  wallSeconds: number;
+  /** /usr/bin/time %M, in KiB. */
+  topMaxRssKiB?: number;
+  /** Peak of the summed RSS of the process tree (sampled), in KiB. */
+  treePeakRssKiB: number;
+  /** Peak growth of system-wide Shmem during the run, in KiB. */
+  shmemPeakKiB: number;
+}
+
+export interface RunSpec {
+  user: string;
+  argv: string[];
+  env: Record<string, string>;
+  cwd: string;
+  /** stdout and stderr go here. */
+  logFile: string;
+  /** /usr/bin/time writes %M here (must be writable by the user). */
+  timeFile: string;
+  timeoutSeconds: number;
+}
+
+/** The child being measured, so that a signal handler can stop it. */
+export let current: ChildProcess | undefined;
+
+function shmemKiB(): number {
+  const m = /^Shmem:\s+(\d+) kB/m.exec(readFileSync('/proc/meminfo', 'utf8'));
+  return m ? Number(m[1]) : 0;
+}
+
+/** Sum of RSS (KiB) of `root`'s descendants, leaving out the runuser/env/time wrappers. */
+export function treeRssKiB(root: number): number {
+  const children = new Map<number, number[]>();
+  const info = new Map<number, { comm: string; rss: number }>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+    } catch {
+      continue; // exited meanwhile
+    }
+    const close = stat.lastIndexOf(')');
+    const comm = stat.slice(stat.indexOf('(') + 1, close);
+    const fields = stat.slice(close + 2).split(' ');
+    const pid = Number(name);
+    const ppid = Number(fields[1]);
+    info.set(pid, { comm, rss: Number(fields[21]) * (PAGE / 1024) });
+    const list = children.get(ppid) ?? [];
+    list.push(pid);
+    children.set(ppid, list);
+  }
+  let sum = 0;
+  const queue = [...(children.get(root) ?? [])];
+  while (queue.length > 0) {
+    const pid = queue.pop() as number;
+    const p = info.get(pid);
+    if (p && !['runuser', 'time', 'env'].includes(p.comm)) sum += p.rss;
+    queue.push(...(children.get(pid) ?? []));
+  }
+  return sum;
+}
+
+/** Runs `spec.argv` as `spec.user` (through runuser when root) under /usr/bin/time, measuring it. */
+export function measure(spec: RunSpec): Promise<RunResult> {
+  const envArgs = Object.entries(spec.env).map(([k, v]) => `${k}=${v}`);
+  const inner = ['env', '-i', ...envArgs, '/usr/bin/time', '-f', '%M', '-o', spec.timeFile, ...spec.argv];
+  const [command, ...args] = isRoot ? ['runuser', '-u', spec.user, '--', ...inner] : inner;
+  const log = openSync(spec.logFile, 'w');
+  const shmemBase = shmemKiB();
+  let treePeak = 0;
+  let shmemPeak = 0;
+  const started = performance.now();
+  const child = spawn(command as string, args, { cwd: spec.cwd, stdio: ['ignore', log, log] });
+  current = child;
+  closeSync(log);
+  const sample = () => {
+    if (child.pid === undefined) return;
+    treePeak = Math.max(treePeak, treeRssKiB(child.pid));
+    shmemPeak = Math.max(shmemPeak, shmemKiB() - shmemBase);
+  };
+  const sampler = setInterval(sample, 100);
+  const timer = setTimeout(() => child.kill('SIGTERM'), spec.timeoutSeconds * 1000);
+  return new Promise((resolve, reject) => {
+    child.once('error', (err) => {
+      clearInterval(sampler);
+      clearTimeout(timer);
+      current = undefined;
+      reject(err);
+    });
+    child.once('exit', (code, signal) => {
+      const wallSeconds = (performance.now() - started) / 1000;
+      clearInterval(sampler);
+      clearTimeout(timer);
+      current = undefined;
+      let topMaxRssKiB: number | undefined;
+      try {
+        const last = readFileSync(spec.timeFile, 'utf8').trim().split('\n').pop() ?? '';
+        if (/^\d+$/.test(last)) topMaxRssKiB = Number(last);
+      } catch {
+        /* time did not write it (killed) */
+      }
+      resolve({ code: code ?? (signal ? 128 : 1), wallSeconds, topMaxRssKiB, treePeakRssKiB: treePeak, shmemPeakKiB: shmemPeak });
+    });
+  });
+}
+
+/** Stops the child being measured, if any, and waits (up to 15 s) for it to exit. */
+export function stopCurrent(): Promise<void> {
+  const child = current;
+  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      resolve();
+    }, 15_000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+export interface TarPackages {
+  /** Package: stanzas in var/lib/dpkg/status. */
+  packages: number;
+  /** Of which "Status: install ok installed". */
+  installed: number;
+}
+
+/** Counts the packages recorded in an output tar's dpkg status file. */
+export async function countPackages(tar: string): Promise<TarPackages | undefined> {
+  for (const member of ['./var/lib/dpkg/status', 'var/lib/dpkg/status']) {
+    const text = await new Promise<string | undefined>((resolve) => {
+      const child = spawn('tar', ['-xOf', tar, member], { stdio: ['ignore', 'pipe', 'ignore'] });
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.once('error', () => resolve(undefined));
+      child.once('close', (code) => resolve(code === 0 ? out : undefined));
+    });
+    if (text !== undefined) {
+      return {
+        packages: (text.match(/^Package:/gm) ?? []).length,
+        installed: (text.match(/^Status: install ok installed$/gm) ?? []).length,
+      };
+    }
+  }
+  return undefined;
+}
+
+export function median(values: number[]): number | undefined {
+  if (values.length === 0) return undefined;
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+}

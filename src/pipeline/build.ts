@@ -10,7 +10,8 @@ import type { LoadedConfig } from '../config/index.ts';
 import { BlobStore, downloadAll } from '../repo/index.ts';
 import type { Emit } from '../util/events.ts';
 import { planEmulation } from './emulation.ts';
-import { runJob } from './enter.ts';
+import { planNamespace, runJob } from './enter.ts';
+import { UserError } from '../util/errors.ts';
 import { step } from './step.ts';
 import type { BuildJob } from './job.ts';
 import { cacheDirectory } from './paths.ts';
@@ -37,6 +38,7 @@ export async function build(loaded: LoadedConfig, opts: BuildOptions): Promise<B
   const machine = distribution.architectures[config['distribution.architecture']];
   if (!machine) throw new Error(`no machine for ${config['distribution.architecture']}`);
   const emulation = planEmulation(machine, config['build.binfmt']);
+  const idMapping = planNamespace();
   const format = FORMATS[distribution.format];
   const plan = await step(emit, 'resolve', () => format.plan({ config, distribution, store, emit }), (p) => `${p.packages.length} packages`);
   const outputDir = resolve(loaded.dir, config['output.directory']);
@@ -50,7 +52,9 @@ export async function build(loaded: LoadedConfig, opts: BuildOptions): Promise<B
     (r) => `${r.filter((x) => !x.cached).length} downloaded, ${r.filter((x) => x.cached).length} cached`,
   );
   const blobs = Object.fromEntries(fetched.map((r) => [r.name, r.path]));
-  await mkdir(outputDir, { recursive: true });
+  await mkdir(outputDir, { recursive: true }).catch((err: NodeJS.ErrnoException) => {
+    throw new UserError(`cannot create the output directory ${outputDir}: ${err.code === 'EACCES' ? 'permission denied' : err.message}`, 'set output.directory to a directory you can write');
+  });
   const workDir =
     config['build.workspace'] === 'tmpfs' ? join(cache, 'work', String(process.pid)) : join(outputDir, `.kiln-work-${process.pid}`);
   await mkdir(workDir, { recursive: true });
@@ -67,7 +71,7 @@ export async function build(loaded: LoadedConfig, opts: BuildOptions): Promise<B
     debug: opts.debug ?? false,
   };
   try {
-    await runJob(job, { emit, interactive: false });
+    await runJob(job, { emit, interactive: false, mapping: idMapping });
   } finally {
     // The tmpfs mount point is an empty directory on the host; the tree on it vanished with the namespace.
     if (config['build.workspace'] === 'tmpfs') await rm(workDir, { recursive: true, force: true }).catch(() => {});

@@ -4,7 +4,7 @@
  * cleanly on Ctrl-C (end the pipe: the worker removes its temporaries).
  */
 import { createInterface } from 'node:readline';
-import { planIdMapping, spawnInNamespace, NamespaceError, USERNS_HINT } from '../sandbox/index.ts';
+import { planIdMapping, spawnInNamespace, NamespaceError, USERNS_HINT, type IdMapping } from '../sandbox/index.ts';
 import { BuildError, CommandError, UserError } from '../util/errors.ts';
 import type { Emit } from '../util/events.ts';
 import type { Job } from './job.ts';
@@ -14,13 +14,16 @@ export interface WorkerFailure {
   'kiln-error': { name: string; message: string; hint?: string; exitCode: number; tail?: string[]; command?: string; stack?: string };
 }
 
-export async function runJob(job: Job, opts: { emit: Emit; interactive: boolean }): Promise<number> {
-  let mapping;
-  if (process.getuid?.() !== 0) {
-    const planned = planIdMapping();
-    if (!planned.mapping) throw new UserError(planned.missing ?? 'no subordinate ids', 'kiln needs 65536 subordinate uids and gids to give files their real owners');
-    mapping = planned.mapping;
-  }
+/** The id mapping the namespace will need (none as real root); checked before any work starts. */
+export function planNamespace(): IdMapping | undefined {
+  if (process.getuid?.() === 0) return undefined;
+  const planned = planIdMapping();
+  if (!planned.mapping) throw new UserError(planned.missing ?? 'no subordinate ids', 'kiln needs 65536 subordinate uids and gids to give files their real owners');
+  return planned.mapping;
+}
+
+export async function runJob(job: Job, opts: { emit: Emit; interactive: boolean; mapping?: IdMapping }): Promise<number> {
+  const mapping = opts.mapping ?? planNamespace();
   const entry = process.argv[1];
   if (!entry) throw new Error('cannot find kiln’s own entry point to start the worker');
   let failure: WorkerFailure['kiln-error'] | undefined;

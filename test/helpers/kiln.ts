@@ -34,12 +34,22 @@ function bundle(): string {
 }
 
 /** A fresh directory the test user owns, for an image definition and its outputs. */
-export function imageDir(toml?: string): string {
+export function imageDir(toml?: string, owner = TEST_USER): string {
   const dir = mkdtempSync(join(tmpdir(), 'kiln-it-'));
   chmodSync(dir, 0o755);
   if (toml !== undefined) writeFileSync(join(dir, 'kiln.toml'), toml);
-  if (isRoot) spawnSync('chown', ['-R', `${TEST_USER}:`, dir]);
+  if (isRoot) spawnSync('chown', ['-R', `${owner}:`, dir]);
   return dir;
+}
+
+/** A TCP port on 127.0.0.1 that nothing listens on (and that fetch does not refuse to use). */
+export async function unusedPort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
 
 export interface KilnResult {

@@ -64,6 +64,24 @@ test('reads a package record from a Packages stanza', () => {
   assert.equal(data.installedSize, 0);
 });
 
+test('a record serialises its plain fields to JSON', () => {
+  const [, data] = parsePackages(INDEX);
+  assert.deepEqual(JSON.parse(JSON.stringify(data)), {
+    name: 'foo-data',
+    version: '1.2-1',
+    architecture: 'all',
+    multiArch: 'no',
+    essential: true,
+    priority: 'required',
+    section: '',
+    source: { name: 'foo', version: '1.2-1' },
+    installedSize: 0,
+    size: 0,
+    filename: '',
+    sha256: '',
+  });
+});
+
 test('defaults the source to the package itself', () => {
   const [pkg] = parsePackages('Package: a\nVersion: 1\nArchitecture: all\n');
   assert.deepEqual(pkg!.source, { name: 'a', version: '1' });

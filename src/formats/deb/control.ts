@@ -48,16 +48,13 @@ function isUsualSpelling(name: string): boolean {
 
 /** A stanza made by parseStanzas, which knows whether all its field names are spelt the usual way. */
 class ParsedStanza extends Map<string, string> {
-  /** Set (as an own property) only on the rare stanza that has an odd spelling, to keep stanzas cheap to make. */
-  declare oddlySpelled: boolean;
+  oddlySpelled = false;
 
   override set(name: string, value: string): this {
     if (!this.oddlySpelled && !isUsualSpelling(name)) this.oddlySpelled = true;
     return super.set(name, value);
   }
 }
-
-ParsedStanza.prototype.oddlySpelled = false;
 
 /** The parser's way to set a field whose spelling it has already checked. */
 const setCheckedField = Map.prototype.set;

@@ -1,8 +1,8 @@
 /**
  * Binary package records from a Packages index (or /var/lib/dpkg/status).
- * Plain fields are read when the record is made; relationship fields are
- * parsed on first use, since a resolution touches a few hundred of the
- * ~63 000 packages of a full index.
+ * A record reads its stanza when asked: a full index has ~63 000 packages,
+ * and a resolution looks closely at a few hundred of them (parsing every
+ * relationship field up front would triple the time to load an index).
  */
 
 import { UserError } from '../../util/errors.ts';
@@ -52,6 +52,10 @@ function parseSize(stanza: Stanza, name: string): number {
   return Number.isSafeInteger(size) && size >= 0 ? size : 0;
 }
 
+function inOrigin(origin: string | undefined): string {
+  return origin ? ` in ${origin}` : '';
+}
+
 function parseSource(text: string | undefined, name: string, version: string): { name: string; version: string } {
   if (text === undefined) return { name, version };
   const open = text.indexOf('(');
@@ -80,11 +84,10 @@ class IndexedPackage implements DebPackage {
     readonly stanza: Stanza,
     readonly origin: string | undefined,
   ) {
-    const where = origin ? ` in ${origin}` : '';
     const name = field(stanza, 'Package');
-    if (name === undefined || name === '') throw new UserError(`a package record${where} has no Package field`);
+    if (name === undefined || name === '') throw new UserError(`a package record${inOrigin(origin)} has no Package field`);
     const version = field(stanza, 'Version');
-    if (version === undefined || version === '') throw new UserError(`package ${name}${where} has no Version field`);
+    if (version === undefined || version === '') throw new UserError(`package ${name}${inOrigin(origin)} has no Version field`);
     this.name = name;
     this.version = version;
     this.architecture = field(stanza, 'Architecture') ?? 'all';
@@ -141,6 +144,13 @@ class IndexedPackage implements DebPackage {
     return (this.#replaces ??= this.relationField('Replaces').flat());
   }
 
+  /** The plain fields (getters do not survive JSON.stringify otherwise). */
+  toJSON(): Record<string, unknown> {
+    const { name, version, architecture, multiArch, essential, priority, section, source } = this;
+    const { installedSize, size, filename, sha256, origin } = this;
+    return { name, version, architecture, multiArch, essential, priority, section, source, installedSize, size, filename, sha256, origin };
+  }
+
   /** A relationship field, parsed; a malformed one names the package. */
   private relationField(fieldName: string): Relation[][] {
     const text = field(this.stanza, fieldName);
@@ -148,8 +158,7 @@ class IndexedPackage implements DebPackage {
     try {
       return parseRelations(text);
     } catch (error) {
-      const where = this.origin ? ` in ${this.origin}` : '';
-      throw new UserError(`package ${this.name}${where}: bad ${fieldName} field`, (error as Error).message, {
+      throw new UserError(`package ${this.name}${inOrigin(this.origin)}: bad ${fieldName} field`, (error as Error).message, {
         cause: error,
       });
     }

@@ -6,7 +6,7 @@
 
 import type { DebPackage } from './packages.ts';
 import type { Relation } from './relations.ts';
-import type { DebUniverse, Provider } from './universe.ts';
+import { providerFrom, type DebUniverse, type Provider } from './universe.ts';
 import { compareVersions } from './version.ts';
 
 export interface Selected {
@@ -31,10 +31,6 @@ function pushTo<T>(map: Map<string, T[]>, key: string, value: T): void {
   else list.push(value);
 }
 
-function providedBy(pkg: DebPackage, provided: Relation): Provider {
-  return { pkg, version: provided.op === '=' ? provided.version : undefined };
-}
-
 export class Selection {
   private readonly byKey = new Map<string, Selected>();
   private readonly byName = new Map<string, DebPackage[]>();
@@ -50,7 +46,7 @@ export class Selection {
     if (this.byKey.has(key)) return false;
     this.byKey.set(key, { pkg, reason, neededBy });
     pushTo(this.byName, pkg.name, pkg);
-    for (const provided of pkg.provides) pushTo(this.providers, provided.name, providedBy(pkg, provided));
+    for (const provided of pkg.provides) pushTo(this.providers, provided.name, providerFrom(pkg, provided));
     for (const relation of pkg.conflicts) pushTo(this.conflictsByTarget, relation.name, { from: pkg, relation, verb: 'conflicts with' });
     for (const relation of pkg.breaks) pushTo(this.conflictsByTarget, relation.name, { from: pkg, relation, verb: 'breaks' });
     return true;
@@ -132,7 +128,7 @@ export class Selection {
       }
     }
     for (const provided of pkg.provides) {
-      const provider = providedBy(pkg, provided);
+      const provider = providerFrom(pkg, provided);
       for (const { from, relation, verb } of this.conflictsByTarget.get(provided.name) ?? []) {
         const fromArchitecture = universe.effectiveArchitecture(from);
         if (from.name !== pkg.name && universe.providerMatches(provider, relation, fromArchitecture, 'conflicts')) {

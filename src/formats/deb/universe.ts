@@ -14,6 +14,11 @@ export interface Provider {
   readonly version: string | undefined;
 }
 
+/** The Provider a package's Provides entry makes. */
+export function providerFrom(pkg: DebPackage, provided: Relation): Provider {
+  return { pkg, version: provided.op === '=' ? provided.version : undefined };
+}
+
 /** Which kind of relation is being matched: Conflicts and Breaks on `:any` match every architecture. */
 export type RelationKind = 'depends' | 'conflicts';
 
@@ -37,10 +42,9 @@ export class DebUniverse {
       if (sameName === undefined) this.byName.set(pkg.name, [pkg]);
       else sameName.push(pkg);
       for (const provided of pkg.provides) {
-        const provider: Provider = { pkg, version: provided.op === '=' ? provided.version : undefined };
         const providers = this.providersByName.get(provided.name);
-        if (providers === undefined) this.providersByName.set(provided.name, [provider]);
-        else providers.push(provider);
+        if (providers === undefined) this.providersByName.set(provided.name, [providerFrom(pkg, provided)]);
+        else providers.push(providerFrom(pkg, provided));
       }
     }
   }

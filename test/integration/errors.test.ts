@@ -1,0 +1,161 @@
+/**
+ * Every kind of user mistake gets one clear line and exit status 2, through
+ * the real CLI, as the unprivileged test user.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { imageDir, integrationSkipReason, isRoot, kiln, TEST_USER, unusedPort } from '../helpers/kiln.ts';
+import { startMirror, type Mirror } from '../helpers/mirror-server.ts';
+import { makeFakeArchive, type FakeArchive } from '../helpers/fake-debian.ts';
+
+const skip = integrationSkipReason();
+
+/** One error line (plus an optional hint line), exit 2, no stack trace. */
+function assertUserError(r: { code: number; stderr: string }, pattern: RegExp): void {
+  assert.equal(r.code, 2, `exit status 2 expected, got ${r.code}\n${r.stderr}`);
+  const errors = r.stderr.split('\n').filter((l) => l.startsWith('kiln: error: '));
+  assert.equal(errors.length, 1, `exactly one error line expected:\n${r.stderr}`);
+  assert.match(errors[0] ?? '', pattern);
+  assert.doesNotMatch(r.stderr, /\n\s+at .+\(.*:\d+:\d+\)/, 'no stack trace without --debug');
+}
+
+describe('user errors', { skip }, () => {
+  let mirror: Mirror;
+  let archive: FakeArchive;
+  let work: string;
+
+  before(async () => {
+    work = mkdtempSync(join(tmpdir(), 'kiln-fake-archive-'));
+    chmodSync(work, 0o755);
+    archive = await makeFakeArchive(work);
+    mirror = await startMirror(archive.root);
+  });
+  after(() => mirror?.close());
+
+  const fakeToml = (extra = '') =>
+    `[distribution]\nname = "debian"\nrelease = "kilntest"\narchitecture = "amd64"\nmirror = "${mirror.url}"\nkeyring = ["${archive.keyring}"]\n${extra}\n[packages]\nbase = "essential"\n`;
+
+  test('a bad kiln.toml: unknown key and wrong type, with file:line', async () => {
+    const dir = imageDir('[distribution]\nname = "debian"\nrelase = "bookworm"\n\n[packages]\ninstall = "vim"\n');
+    const r = await kiln(['build', '-C', dir]);
+    assertUserError(r, /kiln\.toml:3: distribution\.relase: unknown setting; did you mean distribution\.release/);
+    assert.match(r.stderr, /kiln\.toml:6: packages\.install: expected a list of strings/);
+  });
+
+  test('a TOML syntax error', async () => {
+    const r = await kiln(['config', '-C', imageDir('[distribution\nname = 1\n')]);
+    assertUserError(r, /kiln\.toml:1:\d+: /);
+  });
+
+  test('an unknown architecture', async () => {
+    const r = await kiln(['build', '-C', imageDir(fakeToml()), '--arch', 'sparc']);
+    assertUserError(r, /distribution\.architecture: unknown architecture "sparc" for Debian; known: amd64/);
+  });
+
+  test('the fake archive itself is accepted (so the refusals below are about one fault each)', async () => {
+    const r = await kiln(['build', '-C', imageDir(fakeToml()), '--dry-run']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^tiny 1\.0 all/m);
+  });
+
+  test('an unknown package is named, with close names suggested', async () => {
+    const r = await kiln(['build', '-C', imageDir(fakeToml()), '--dry-run', '--set', 'packages.install=tinny']);
+    assertUserError(r, /unknown package "tinny"/);
+    assert.match(r.stderr, /tiny/);
+  });
+
+  test('an unreachable mirror', async () => {
+    const port = await unusedPort();
+    const r = await kiln(['build', '-C', imageDir(fakeToml()), '--dry-run', '--set', `distribution.mirror=http://127.0.0.1:${port}/debian`]);
+    assertUserError(r, new RegExp(`cannot reach mirror http://127\\.0\\.0\\.1:${port}: connection refused`));
+  });
+
+  test('a release that does not exist at the mirror', async () => {
+    const r = await kiln(['build', '-C', imageDir(fakeToml()), '--dry-run', '--release', 'nosuch']);
+    assertUserError(r, /no release "nosuch" at this mirror/);
+  });
+
+  test('a Release signed by a key that is not in the keyring', async () => {
+    const toml = fakeToml().replace(/keyring = .*\n/, 'keyring = ["/usr/share/keyrings/debian-archive-keyring.gpg"]\n');
+    const r = await kiln(['build', '-C', imageDir(toml), '--dry-run']);
+    assertUserError(r, /signature check failed for http:\/\/127\.0\.0\.1:\d+\/dists\/kilntest\/InRelease/);
+  });
+
+  test('a tampered Release fails its signature', async () => {
+    const path = join(archive.root, 'dists/kilntest/InRelease');
+    const good = readFileSync(path, 'utf8');
+    writeFileSync(path, good.replace('Origin: kiln', 'Origin: evil'));
+    try {
+      const r = await kiln(['build', '-C', imageDir(fakeToml()), '--dry-run']);
+      assertUserError(r, /signature check failed/);
+    } finally {
+      writeFileSync(path, good);
+    }
+  });
+
+  test('a Packages index that does not match the signed Release', async () => {
+    mirror.faults['/dists/kilntest/main/binary-amd64/Packages.xz'] = { corrupt: true };
+    try {
+      const r = await kiln(['build', '-C', imageDir(fakeToml()), '--dry-run', '--set', `build.cache-directory=${freshCache()}`]);
+      assertUserError(r, /main\/binary-amd64\/Packages\.xz/);
+    } finally {
+      delete mirror.faults['/dists/kilntest/main/binary-amd64/Packages.xz'];
+    }
+  });
+
+  test('a package that does not match its checksum', async () => {
+    mirror.faults['/pool/main/t/tiny/tiny_1.0_all.deb'] = { corrupt: true };
+    try {
+      const r = await kiln(['build', '-C', imageDir(fakeToml()), '--set', `build.cache-directory=${freshCache()}`]);
+      assertUserError(r, /mirror served a corrupt file: tiny from .*tiny_1\.0_all\.deb: expected sha256 [0-9a-f]{64}, got [0-9a-f]{64}/);
+    } finally {
+      delete mirror.faults['/pool/main/t/tiny/tiny_1.0_all.deb'];
+    }
+  });
+
+  test('a user without subordinate ids is told the exact lines to add', { skip: !isRoot && 'needs root to create a user without subordinate ids' }, async () => {
+    const user = 'kilnnosubid';
+    // A system user: useradd gives ordinary users subordinate ranges by itself.
+    if (spawnSync('id', [user]).status !== 0) spawnSync('useradd', ['--system', '--create-home', '--home-dir', `/home/${user}`, user]);
+    for (const file of ['/etc/subuid', '/etc/subgid']) {
+      writeFileSync(file, readFileSync(file, 'utf8').split('\n').filter((l) => !l.startsWith(`${user}:`)).join('\n'));
+    }
+    const r = await kiln(['build', '-C', imageDir(fakeToml(), user)], { user });
+    assertUserError(r, new RegExp(`add "${user}:100000:65536" to /etc/subuid and "${user}:100000:65536" to /etc/subgid`));
+  });
+
+  test('user namespaces disabled', async () => {
+    // Switch them off for a moment where this machine lets root do so; otherwise stand in an
+    // `unshare` that fails exactly as util-linux's does when the kernel refuses (EPERM).
+    const sysctl = '/proc/sys/user/max_user_namespaces';
+    const before = readFileSync(sysctl, 'utf8').trim();
+    let env: Record<string, string> | undefined;
+    try {
+      writeFileSync(sysctl, '0');
+    } catch {
+      const bin = mkdtempSync(join(tmpdir(), 'kiln-fake-unshare-'));
+      chmodSync(bin, 0o755);
+      writeFileSync(join(bin, 'unshare'), '#!/bin/sh\necho "unshare: unshare failed: Operation not permitted" >&2\nexit 1\n', { mode: 0o755 });
+      env = { PATH: `${bin}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin` };
+    }
+    try {
+      const r = await kiln(['build', '-C', imageDir(fakeToml())], { env });
+      assertUserError(r, /cannot create a user namespace/);
+      assert.match(r.stderr, /hint: unprivileged user namespaces look disabled/);
+    } finally {
+      if (!env) writeFileSync(sysctl, before);
+    }
+  });
+});
+
+function freshCache(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'kiln-cache-'));
+  chmodSync(dir, 0o755);
+  if (isRoot) spawnSync('chown', [`${TEST_USER}:`, dir]);
+  return dir;
+}
+

@@ -96,16 +96,33 @@ function corpusPairs(): [string, string][] {
   return pairs;
 }
 
-/** Ask the real dpkg about every pair, in one shell process. */
+const OPS = ['lt', 'eq', 'gt'] as const;
+type Op = (typeof OPS)[number];
+const ORDER_OF: Record<Op, number> = { lt: -1, eq: 0, gt: 1 };
+
+/**
+ * Ask the real dpkg about every pair, in one shell process. dpkg answers one
+ * yes/no question per run, so each pair's first question is the order kiln
+ * found: one run per pair when kiln is right, two when it is wrong, and the
+ * answer is dpkg's own either way.
+ */
 function dpkgOrders(pairs: [string, string][]): number[] {
   const script =
-    'while IFS="\t" read -r a b; do ' +
-    'if dpkg --compare-versions "$a" lt "$b"; then echo -1; ' +
-    'elif dpkg --compare-versions "$a" eq "$b"; then echo 0; else echo 1; fi; done';
-  const input = pairs.map(([a, b]) => `${a}\t${b}\n`).join('');
+    'while IFS="\t" read -r a b first second; do ' +
+    'if dpkg --compare-versions "$a" "$first" "$b"; then echo "$first"; ' +
+    'elif dpkg --compare-versions "$a" "$second" "$b"; then echo "$second"; else echo other; fi; done';
+  const questions = pairs.map(([a, b]) => {
+    const kiln = OPS[sign(compareVersions(a, b)) + 1]!;
+    const [second, third] = OPS.filter((op) => op !== kiln) as [Op, Op];
+    return { line: `${a}\t${b}\t${kiln}\t${second}\n`, kiln, second, third };
+  });
+  const input = questions.map((question) => question.line).join('');
   const result = spawnSync('sh', ['-c', script], { input, encoding: 'utf8', maxBuffer: 1 << 24 });
   assert.equal(result.status, 0, result.stderr);
-  return result.stdout.trim().split('\n').map(Number);
+  return result.stdout
+    .trim()
+    .split('\n')
+    .map((answer, i) => ORDER_OF[answer === 'other' ? questions[i]!.third : (answer as Op)]);
 }
 
 const hasDpkg = spawnSync('dpkg', ['--version']).status === 0;

@@ -1,0 +1,131 @@
+/**
+ * Real Debian bookworm images from the host's configured mirror, built as the
+ * unprivileged test user, checked with Debian's own tools inside the image
+ * and against mmdebstrap's package set.
+ */
+import { before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { imageDir, integrationSkipReason, isRoot, kiln, TEST_USER } from '../helpers/kiln.ts';
+import { hostMirrorFor } from '../../src/catalog/index.ts';
+
+const mirror = hostMirrorFor('debian');
+const skip = integrationSkipReason() ?? (mirror ? undefined : 'the host has no Debian apt source to use as mirror');
+
+const toml = (arch: string, formats: string[], extra = '') =>
+  `[distribution]\nname = "debian"\nrelease = "bookworm"\narchitecture = "${arch}"\nmirror = "${mirror}"\n\n[packages]\nbase = "minimal"\n${extra}\n[output]\nformat = ${JSON.stringify(formats)}\n`;
+
+/** Runs a shell command inside the built image with kiln shell; returns stdout. */
+async function inImage(dir: string, script: string): Promise<string> {
+  const r = await kiln(['shell', '-C', dir, '--', '/bin/sh', '-c', script]);
+  assert.equal(r.code, 0, `kiln shell failed (${r.code}):\n${r.stderr}`);
+  return r.stdout;
+}
+
+async function assertHealthyDebian(dir: string): Promise<string[]> {
+  const out = await inImage(dir, 'dpkg --audit; echo "audit=$?"; dpkg-query -W -f "\\${db:Status-Abbrev}|\\${Package}\\n"; apt-get check >/dev/null && echo apt-check=ok');
+  assert.match(out, /^audit=0$/m);
+  const lines = out.split('\n').filter((l) => l.includes('|'));
+  assert.ok(lines.length > 50, out);
+  const notInstalled = lines.filter((l) => !l.startsWith('ii |'));
+  assert.deepEqual(notInstalled, [], 'every package is ii');
+  assert.match(out, /^apt-check=ok$/m);
+  return lines.map((l) => l.split('|')[1] as string).sort();
+}
+
+describe('Debian bookworm, rootless', { skip }, () => {
+  describe('amd64 minimal + iputils-ping', () => {
+    let dir: string;
+    let build: { code: number; stderr: string };
+    before(async () => {
+      dir = imageDir(toml('amd64', ['directory', 'tar'], 'install = ["iputils-ping"]\n'));
+      build = await kiln(['build', '-C', dir]);
+    });
+
+    test('builds, and dpkg --audit, dpkg -l and apt-get check are clean', async () => {
+      assert.equal(build.code, 0, build.stderr);
+      assert.ok(existsSync(join(dir, 'out/image.tar')));
+      assert.deepEqual(readdirSync(join(dir, 'out')).sort(), ['image', 'image.tar'], 'no temporaries left beside the outputs');
+      await assertHealthyDebian(dir);
+    });
+
+    test('owners, modes, setuid bits and file capabilities are real', async () => {
+      const out = await inImage(dir, 'stat -c "%U:%G %a %n" /etc/shadow /usr/bin/passwd; getcap /usr/bin/ping; cat /etc/apt/sources.list; cat /etc/hostname');
+      assert.match(out, /^root:shadow 640 \/etc\/shadow$/m);
+      assert.match(out, /^root:root 4755 \/usr\/bin\/passwd$/m);
+      assert.match(out, /^\/usr\/bin\/ping cap_net_raw=ep$/m);
+      assert.match(out, new RegExp(`^deb ${mirror} bookworm main$`, 'm'));
+      assert.match(out, /^debian$/m);
+    });
+
+    test('the package set equals mmdebstrap --variant=minbase (merged /usr) for the same mirror', async () => {
+      const ours = await assertHealthyDebian(dir);
+      const work = mkdtempSync(join(tmpdir(), 'kiln-mmdebstrap-'));
+      chmodSync(work, 0o777);
+      const tar = join(work, 'mm.tar');
+      const args = ['--mode=unshare', '--variant=minbase', '--architectures=amd64', '--include=iputils-ping', '--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr', 'bookworm', tar, mirror as string];
+      const mm = isRoot ? spawnSync('runuser', ['-u', TEST_USER, '--', 'mmdebstrap', ...args], { encoding: 'utf8', cwd: work }) : spawnSync('mmdebstrap', args, { encoding: 'utf8' });
+      assert.equal(mm.status, 0, mm.stderr);
+      const status = spawnSync('tar', ['-xOf', tar, './var/lib/dpkg/status'], { encoding: 'utf8', maxBuffer: 64 << 20 }).stdout;
+      const theirs = [...status.matchAll(/^Package: (.+)$/gm)].map((m) => m[1] as string).sort();
+      assert.deepEqual(ours, theirs);
+    });
+
+    test('the tar output unpacks (as root) to the same tree, owners and capabilities included', { skip: !isRoot && 'extracting owners needs root' }, () => {
+      const x = mkdtempSync(join(tmpdir(), 'kiln-untar-'));
+      const untar = spawnSync('tar', ['--xattrs', '--xattrs-include=*', '--numeric-owner', '-xpf', join(dir, 'out/image.tar'), '-C', x]);
+      assert.equal(untar.status, 0, String(untar.stderr));
+      const listing = (root: string) =>
+        spawnSync('sh', ['-c', 'cd "$1" && find . -printf "%p %y %U %G %m %s %l\\n" | LC_ALL=C sort', 'sh', root], { encoding: 'utf8', maxBuffer: 64 << 20 }).stdout;
+      // The directory output's owners are as the host sees them: the test user for the
+      // namespace's root, the subordinate range for the other ids. The tar has the ids of inside.
+      const uid = Number(spawnSync('id', ['-u', TEST_USER], { encoding: 'utf8' }).stdout);
+      const gid = Number(spawnSync('id', ['-g', TEST_USER], { encoding: 'utf8' }).stdout);
+      const sub = (file: string) => Number(readFileSync(file, 'utf8').split('\n').find((l) => l.startsWith(`${TEST_USER}:`))?.split(':')[1]);
+      const [subuid, subgid] = [sub('/etc/subuid'), sub('/etc/subgid')];
+      const inside = (id: number, own: number, start: number) => (id === own ? 0 : id - start + 1);
+      const a = listing(join(dir, 'out/image'))
+        .split('\n')
+        .map((l) => {
+          const f = l.split(' ');
+          if (f.length < 4) return l;
+          f[2] = String(inside(Number(f[2]), uid, subuid));
+          f[3] = String(inside(Number(f[3]), gid, subgid));
+          return f.join(' ');
+        });
+      const b = listing(x).split('\n');
+      assert.ok(a.length > 1000);
+      assert.deepEqual(b.filter((l) => !l.startsWith('./dev/')), a);
+      assert.match(spawnSync('getcap', [join(x, 'usr/bin/ping')], { encoding: 'utf8' }).stdout, /cap_net_raw=ep/);
+      spawnSync('rm', ['-rf', x]);
+    });
+
+    test('a second build downloads nothing', async () => {
+      const again = await kiln(['build', '-C', dir]);
+      assert.equal(again.code, 0, again.stderr);
+      assert.match(again.stderr, /fetch .* 0 downloaded, \d+ cached/);
+    });
+  });
+
+  describe('arm64 minimal, emulated', () => {
+    let dir: string;
+    before(async () => {
+      dir = imageDir(toml('arm64', ['tar.zst']));
+      const r = await kiln(['build', '-C', dir]);
+      assert.equal(r.code, 0, r.stderr);
+    });
+
+    test('kiln shell runs the image’s own aarch64 programs', async () => {
+      assert.equal((await inImage(dir, 'uname -m')).trim(), 'aarch64');
+      assert.match(spawnSync('file', ['-L', '--brief', '/dev/null']).stdout?.toString() ?? '', /./);
+    });
+
+    test('dpkg --audit, dpkg -l and apt-get check are clean', async () => {
+      const names = await assertHealthyDebian(dir);
+      assert.ok(names.includes('usr-is-merged') && !names.includes('usrmerge'));
+    });
+  });
+});

@@ -2,7 +2,7 @@
  * `kiln build`, the table of contents: plan, fetch, then assemble and write
  * the outputs inside the namespace.
  */
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm, rmdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { FORMATS } from '../formats/index.ts';
 import type { InstallPlan } from '../formats/types.ts';
@@ -35,6 +35,7 @@ export async function build(loaded: LoadedConfig, opts: BuildOptions): Promise<B
   const env = opts.env ?? process.env;
   const cache = cacheDirectory(config, env);
   const store = new BlobStore(join(cache, 'downloads'));
+  await sweepStale(store, join(cache, 'work'));
   const machine = distribution.architectures[config['distribution.architecture']];
   if (!machine) throw new Error(`no machine for ${config['distribution.architecture']}`);
   const emulation = planEmulation(machine, config['build.binfmt']);
@@ -77,4 +78,27 @@ export async function build(loaded: LoadedConfig, opts: BuildOptions): Promise<B
     if (config['build.workspace'] === 'tmpfs') await rm(workDir, { recursive: true, force: true }).catch(() => {});
   }
   return { plan, outputs };
+}
+
+/**
+ * What killed builds left: download temporaries nobody has written to for two
+ * minutes (a live download writes all the time), and the empty mount points
+ * of work trees whose kiln is gone (the trees vanished with their namespaces).
+ */
+async function sweepStale(store: BlobStore, workRoot: string): Promise<void> {
+  await store.sweepTemporaries(2 * 60_000);
+  for (const name of await readdir(workRoot).catch(() => [] as string[])) {
+    const pid = Number(/^(?:shell-)?(\d+)$/.exec(name)?.[1]);
+    if (!pid || isAlive(pid)) continue;
+    await rmdir(join(workRoot, name)).catch(() => {});
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

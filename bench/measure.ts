@@ -4,7 +4,8 @@
  * - `/usr/bin/time -f %M` around the tool: the largest max-RSS of a single
  *   process among the tool and the descendants it waited for (wait4 rusage);
  * - the whole process tree's RSS, summed, sampled from /proc every 100 ms
- *   (shared pages counted once per process, so this errs high);
+ *   (shared pages counted once per process, so this errs high), and its PSS
+ *   (smaps_rollup: shared pages divided among their users, so it adds up);
  * - the system-wide growth of Shmem (/proc/meminfo), which is where a tmpfs
  *   workspace's files live: memory, but in no process's RSS.
  */
@@ -21,8 +22,12 @@ export interface RunResult {
   topMaxRssKiB?: number;
   /** Peak of the summed RSS of the process tree (sampled), in KiB. */
   treePeakRssKiB: number;
+  /** Peak of the summed PSS of the process tree (sampled), in KiB. */
+  treePeakPssKiB: number;
   /** Peak growth of system-wide Shmem during the run, in KiB. */
   shmemPeakKiB: number;
+  /** Peak of (tree PSS + Shmem growth) in one sample, in KiB: the memory the build holds. */
+  totalPeakKiB: number;
 }
 
 export interface RunSpec {
@@ -45,8 +50,17 @@ function shmemKiB(): number {
   return m ? Number(m[1]) : 0;
 }
 
-/** Sum of RSS (KiB) of `root`'s descendants, leaving out the runuser/env/time wrappers. */
-export function treeRssKiB(root: number): number {
+function pssKiB(pid: number): number {
+  try {
+    const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0; // exited, or not ours to read
+  }
+}
+
+/** Summed RSS and PSS (KiB) of `root`'s descendants, leaving out the runuser/env/time wrappers. */
+export function treeMemoryKiB(root: number): { rss: number; pss: number } {
   const children = new Map<number, number[]>();
   const info = new Map<number, { comm: string; rss: number }>();
   for (const name of readdirSync('/proc')) {
@@ -67,15 +81,19 @@ export function treeRssKiB(root: number): number {
     list.push(pid);
     children.set(ppid, list);
   }
-  let sum = 0;
+  let rss = 0;
+  let pss = 0;
   const queue = [...(children.get(root) ?? [])];
   while (queue.length > 0) {
     const pid = queue.pop() as number;
     const p = info.get(pid);
-    if (p && !['runuser', 'time', 'env'].includes(p.comm)) sum += p.rss;
+    if (p && !['runuser', 'time', 'env'].includes(p.comm)) {
+      rss += p.rss;
+      pss += pssKiB(pid);
+    }
     queue.push(...(children.get(pid) ?? []));
   }
-  return sum;
+  return { rss, pss };
 }
 
 /** Runs `spec.argv` as `spec.user` (through runuser when root) under /usr/bin/time, measuring it. */
@@ -86,6 +104,8 @@ export function measure(spec: RunSpec): Promise<RunResult> {
   const log = openSync(spec.logFile, 'w');
   const shmemBase = shmemKiB();
   let treePeak = 0;
+  let pssPeak = 0;
+  let totalPeak = 0;
   let shmemPeak = 0;
   const started = performance.now();
   const child = spawn(command as string, args, { cwd: spec.cwd, stdio: ['ignore', log, log] });
@@ -93,8 +113,12 @@ export function measure(spec: RunSpec): Promise<RunResult> {
   closeSync(log);
   const sample = () => {
     if (child.pid === undefined) return;
-    treePeak = Math.max(treePeak, treeRssKiB(child.pid));
-    shmemPeak = Math.max(shmemPeak, shmemKiB() - shmemBase);
+    const tree = treeMemoryKiB(child.pid);
+    treePeak = Math.max(treePeak, tree.rss);
+    pssPeak = Math.max(pssPeak, tree.pss);
+    const shmem = Math.max(0, shmemKiB() - shmemBase);
+    shmemPeak = Math.max(shmemPeak, shmem);
+    totalPeak = Math.max(totalPeak, tree.pss + shmem);
   };
   const sampler = setInterval(sample, 100);
   const timer = setTimeout(() => child.kill('SIGTERM'), spec.timeoutSeconds * 1000);
@@ -117,7 +141,7 @@ export function measure(spec: RunSpec): Promise<RunResult> {
       } catch {
         /* time did not write it (killed) */
       }
-      resolve({ code: code ?? (signal ? 128 : 1), wallSeconds, topMaxRssKiB, treePeakRssKiB: treePeak, shmemPeakKiB: shmemPeak });
+      resolve({ code: code ?? (signal ? 128 : 1), wallSeconds, topMaxRssKiB, treePeakRssKiB: treePeak, treePeakPssKiB: pssPeak, shmemPeakKiB: shmemPeak, totalPeakKiB: totalPeak });
     });
   });
 }

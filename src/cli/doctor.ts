@@ -8,7 +8,8 @@ import { statSync } from 'node:fs';
 import { release } from 'node:os';
 import { elfMagic, hostMachine, MACHINES, qemuName, runsNatively } from '../catalog/index.ts';
 import { escapesToHex, hostBinfmtFor, planIdMapping } from '../sandbox/index.ts';
-import { findOnPath, kernelSupportsNamespacedBinfmt } from '../pipeline/emulation.ts';
+import { kernelSupportsNamespacedBinfmt } from '../pipeline/emulation.ts';
+import { findOnPath } from '../util/path.ts';
 
 interface Check {
   what: string;

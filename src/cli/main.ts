@@ -10,8 +10,8 @@ import { configCommand } from './config.ts';
 import { shellCommand } from './shell.ts';
 import { doctorCommand } from './doctor.ts';
 
-declare const KILN_VERSION: string;
-export const VERSION = typeof KILN_VERSION === 'string' ? KILN_VERSION : '0.0.0-dev';
+import { VERSION } from '../version.ts';
+import { settingsHelp } from '../config/index.ts';
 
 let debug = process.argv.includes('--debug');
 
@@ -27,7 +27,8 @@ export function imageOptions<T extends Command<[], {}>>(cmd: T) {
     .option('-d, --distribution <name>', 'shorthand for --set distribution.name=NAME')
     .option('-r, --release <name>', 'shorthand for --set distribution.release=NAME')
     .option('-a, --arch <arch>', 'shorthand for --set distribution.architecture=ARCH')
-    .option('--debug', 'show debug output and stack traces');
+    .option('--debug', 'show debug output and stack traces')
+    .addHelpText('after', settingsHelp());
 }
 
 export function setsFrom(opts: { set: string[]; distribution?: string; release?: string; arch?: string }): string[] {

@@ -1,5 +1,5 @@
 /** `kiln config`: the merged configuration with each value's origin; secrets hidden. */
-import { SETTINGS, SETTING_KEYS, type SettingKey } from './settings.ts';
+import { SETTINGS, SETTING_KEYS, envName, type SettingKey } from './settings.ts';
 import type { LoadedConfig } from './load.ts';
 
 export function configToJson(loaded: LoadedConfig): Record<string, { value: unknown; origin: string }> {
@@ -31,6 +31,17 @@ export function formatConfig(loaded: LoadedConfig): string {
     }
     const assignment = `${name} = ${JSON.stringify(value)}`;
     lines.push(`${assignment.padEnd(width + 3)}# ${origin}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** The settings table as help text: key, kind, environment variable, meaning. */
+export function settingsHelp(): string {
+  const lines = ['', 'Settings (kiln.toml [section] key, --set section.key=VALUE, or the environment variable):'];
+  for (const key of SETTING_KEYS) {
+    const def = SETTINGS[key];
+    lines.push(`  ${key.padEnd(30)} ${def.help}`);
+    lines.push(`  ${''.padEnd(30)} ${def.kind.describe}; $${envName(key)}`);
   }
   return lines.join('\n') + '\n';
 }

@@ -39,6 +39,10 @@ export interface PlanContext {
   config: Config;
   distribution: Distribution;
   store: BlobStore;
+  /** Where derived results (resolved plans) are kept between builds. */
+  memoDir: string;
+  /** Part of every memo key, so that a new kiln never trusts an old kiln's results. */
+  kilnVersion: string;
   emit: Emit;
   signal?: AbortSignal;
 }
@@ -52,6 +56,8 @@ export interface InstallContext {
   emit: Emit;
   /** Runs a command inside the root (emulated when foreign). */
   run(argv: string[], opts?: Partial<Pick<RootRunOptions, 'env' | 'cwd'>> & { source?: string; input?: string }): Promise<void>;
+  /** The target's programs run under emulation (so a native host tool is worth using where one exists). */
+  foreign: boolean;
 }
 
 export interface PackageFormat {

@@ -16,6 +16,7 @@ import { step } from './step.ts';
 import type { BuildJob } from './job.ts';
 import { cacheDirectory } from './paths.ts';
 import { outputPath } from '../outputs/index.ts';
+import { VERSION } from '../version.ts';
 
 export interface BuildOptions {
   emit: Emit;
@@ -41,7 +42,7 @@ export async function build(loaded: LoadedConfig, opts: BuildOptions): Promise<B
   const emulation = planEmulation(machine, config['build.binfmt']);
   const idMapping = planNamespace();
   const format = FORMATS[distribution.format];
-  const plan = await step(emit, 'resolve', () => format.plan({ config, distribution, store, emit }), (p) => `${p.packages.length} packages`);
+  const plan = await step(emit, 'resolve', () => format.plan({ config, distribution, store, memoDir: join(cache, 'plans'), kilnVersion: VERSION, emit }), (p) => `${p.packages.length} packages`);
   const outputDir = resolve(loaded.dir, config['output.directory']);
   const outputs = config['output.format'].map((f) => outputPath(outputDir, config['output.name'], f));
   if (opts.dryRun) return { plan, outputs };

@@ -3,32 +3,16 @@
  * registered in the build's own binfmt_misc (Linux >= 6.7), or through the
  * host's registration. Says exactly what is missing when none works.
  */
-import { accessSync, constants } from 'node:fs';
 import { release } from 'node:os';
-import { delimiter, join } from 'node:path';
 import { elfMagic, hostMachine, qemuName, runsNatively, type Machine } from '../catalog/index.ts';
 import { escapesToHex, hostBinfmtFor } from '../sandbox/index.ts';
 import { UserError } from '../util/errors.ts';
+import { findOnPath } from '../util/path.ts';
 import type { Emulation } from './job.ts';
 
 export function kernelSupportsNamespacedBinfmt(version = release()): boolean {
   const [major = 0, minor = 0] = version.split(/[.-]/).map(Number);
   return major > 6 || (major === 6 && minor >= 7);
-}
-
-export function findOnPath(name: string, extraDirs: string[] = []): string | undefined {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/bin', '/usr/local/bin', ...extraDirs];
-  for (const dir of dirs) {
-    if (!dir) continue;
-    const path = join(dir, name);
-    try {
-      accessSync(path, constants.X_OK);
-      return path;
-    } catch {
-      /* not here */
-    }
-  }
-  return undefined;
 }
 
 export function planEmulation(machine: Machine, mode: 'auto' | 'namespace' | 'host'): Emulation | undefined {
@@ -48,9 +32,10 @@ export function planEmulation(machine: Machine, mode: 'auto' | 'namespace' | 'ho
   }
   const host = hostBinfmtFor(escapesToHex(magic));
   if (!host) {
+    const why = mode === 'host' ? 'build.binfmt = "host"' : `this kernel (${release()}) has no binfmt_misc per namespace (needs Linux >= 6.7)`;
     throw new UserError(
-      `cannot run ${machine} programs: this kernel (${release()}) has no binfmt_misc per namespace (needs Linux >= 6.7) and the host has no QEMU registration for ${machine}`,
-      'install qemu-user-static (and binfmt-support or systemd-binfmt) so that the host registers it, or use Linux >= 6.7',
+      `cannot run ${machine} programs: ${why} and the host has no binfmt_misc registration for ${machine}`,
+      `install qemu-user-static (and binfmt-support or systemd-binfmt) so that the host registers it${mode === 'host' ? ', or set build.binfmt = "auto"' : ', or use Linux >= 6.7'}`,
     );
   }
   return {

@@ -28,6 +28,7 @@ export async function runBuildJob(job: BuildJob, emit: Emit): Promise<void> {
     config,
     emit,
     run: (argv, opts = {}) => runChecked(root, argv, job.emulation, emit, opts),
+    foreign: job.emulation !== undefined,
   };
   await FORMATS[job.plan.format].install(ctx);
   await step(emit, 'system', () => configureSystem(ctx));

@@ -4,3 +4,4 @@ export { downloadAll, downloadToStore, fetchBytes } from './http.ts';
 export type { DownloadItem, DownloadResult, HttpOptions } from './http.ts';
 export { loadKeyring, verifyClearsigned, verifyDetached } from './openpgp.ts';
 export type { Key, VerifyOptions } from './openpgp.ts';
+export { memoized, memoKey } from './memo.ts';

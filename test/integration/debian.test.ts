@@ -6,11 +6,11 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, chmodSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { imageDir, integrationSkipReason, isRoot, kiln, TEST_USER } from '../helpers/kiln.ts';
-import { hostMirrorFor } from '../../src/catalog/index.ts';
+import { elfMagic, hostMirrorFor } from '../../src/catalog/index.ts';
 
 const mirror = hostMirrorFor('debian');
 const skip = integrationSkipReason() ?? (mirror ? undefined : 'the host has no Debian apt source to use as mirror');
@@ -23,6 +23,24 @@ async function inImage(dir: string, script: string): Promise<string> {
   const r = await kiln(['shell', '-C', dir, '--', '/bin/sh', '-c', script]);
   assert.equal(r.code, 0, `kiln shell failed (${r.code}):\n${r.stderr}`);
   return r.stdout;
+}
+
+const AARCH64_MAGIC = '7f454c460201010000000000000000000200b700';
+
+/** The host's binfmt_misc entry for aarch64, if there is one. */
+function hostBinfmt(): string | undefined {
+  const dir = '/proc/sys/fs/binfmt_misc';
+  if (!existsSync(`${dir}/status`)) return undefined;
+  return readdirSync(dir).find((n) => n !== 'status' && n !== 'register' && readFileSync(join(dir, n), 'utf8').includes(`magic ${AARCH64_MAGIC}`));
+}
+
+/** Registers QEMU for aarch64 on the host (as the host's binfmt-support would), for the fallback test. */
+function registerHostBinfmt(): string {
+  const dir = '/proc/sys/fs/binfmt_misc';
+  if (!existsSync(`${dir}/status`)) spawnSync('mount', ['-t', 'binfmt_misc', 'binfmt_misc', dir]);
+  const { magic, mask } = elfMagic('aarch64');
+  writeFileSync(`${dir}/register`, `:kiln-test-aarch64:M::${magic}:${mask}:/usr/bin/qemu-aarch64-static:F`);
+  return 'kiln-test-aarch64';
 }
 
 async function assertHealthyDebian(dir: string): Promise<string[]> {
@@ -43,6 +61,36 @@ describe('Debian bookworm, rootless', { skip }, () => {
     before(async () => {
       dir = imageDir(toml('amd64', ['directory', 'tar'], 'install = ["iputils-ping"]\n'));
       build = await kiln(['build', '-C', dir]);
+    });
+
+    test('the tar output unpacks (as root) to the same tree as the directory output (checked before any kiln shell touches it), owners and capabilities included', { skip: !isRoot && 'extracting owners needs root' }, () => {
+      const x = mkdtempSync(join(tmpdir(), 'kiln-untar-'));
+      assert.equal(build.code, 0, build.stderr);
+      const untar = spawnSync('tar', ['--xattrs', '--xattrs-include=*', '--numeric-owner', '-xpf', join(dir, 'out/image.tar'), '-C', x]);
+      assert.equal(untar.status, 0, String(untar.stderr));
+      const listing = (root: string) =>
+        spawnSync('sh', ['-c', 'cd "$1" && find . -printf "%p %y %U %G %m %s %l\\n" | LC_ALL=C sort', 'sh', root], { encoding: 'utf8', maxBuffer: 64 << 20 }).stdout;
+      // The directory output's owners are as the host sees them: the test user for the
+      // namespace's root, the subordinate range for the other ids. The tar has the ids of inside.
+      const uid = Number(spawnSync('id', ['-u', TEST_USER], { encoding: 'utf8' }).stdout);
+      const gid = Number(spawnSync('id', ['-g', TEST_USER], { encoding: 'utf8' }).stdout);
+      const sub = (file: string) => Number(readFileSync(file, 'utf8').split('\n').find((l) => l.startsWith(`${TEST_USER}:`))?.split(':')[1]);
+      const [subuid, subgid] = [sub('/etc/subuid'), sub('/etc/subgid')];
+      const inside = (id: number, own: number, start: number) => (id === own ? 0 : id - start + 1);
+      const a = listing(join(dir, 'out/image'))
+        .split('\n')
+        .map((l) => {
+          const f = l.split(' ');
+          if (f.length < 4) return l;
+          f[2] = String(inside(Number(f[2]), uid, subuid));
+          f[3] = String(inside(Number(f[3]), gid, subgid));
+          return f.join(' ');
+        });
+      const b = listing(x).split('\n');
+      assert.ok(a.length > 1000);
+      assert.deepEqual(b.filter((l) => !l.startsWith('./dev/')), a);
+      assert.match(spawnSync('getcap', [join(x, 'usr/bin/ping')], { encoding: 'utf8' }).stdout, /cap_net_raw=ep/);
+      spawnSync('rm', ['-rf', x]);
     });
 
     test('builds, and dpkg --audit, dpkg -l and apt-get check are clean', async () => {
@@ -74,35 +122,6 @@ describe('Debian bookworm, rootless', { skip }, () => {
       assert.deepEqual(ours, theirs);
     });
 
-    test('the tar output unpacks (as root) to the same tree, owners and capabilities included', { skip: !isRoot && 'extracting owners needs root' }, () => {
-      const x = mkdtempSync(join(tmpdir(), 'kiln-untar-'));
-      const untar = spawnSync('tar', ['--xattrs', '--xattrs-include=*', '--numeric-owner', '-xpf', join(dir, 'out/image.tar'), '-C', x]);
-      assert.equal(untar.status, 0, String(untar.stderr));
-      const listing = (root: string) =>
-        spawnSync('sh', ['-c', 'cd "$1" && find . -printf "%p %y %U %G %m %s %l\\n" | LC_ALL=C sort', 'sh', root], { encoding: 'utf8', maxBuffer: 64 << 20 }).stdout;
-      // The directory output's owners are as the host sees them: the test user for the
-      // namespace's root, the subordinate range for the other ids. The tar has the ids of inside.
-      const uid = Number(spawnSync('id', ['-u', TEST_USER], { encoding: 'utf8' }).stdout);
-      const gid = Number(spawnSync('id', ['-g', TEST_USER], { encoding: 'utf8' }).stdout);
-      const sub = (file: string) => Number(readFileSync(file, 'utf8').split('\n').find((l) => l.startsWith(`${TEST_USER}:`))?.split(':')[1]);
-      const [subuid, subgid] = [sub('/etc/subuid'), sub('/etc/subgid')];
-      const inside = (id: number, own: number, start: number) => (id === own ? 0 : id - start + 1);
-      const a = listing(join(dir, 'out/image'))
-        .split('\n')
-        .map((l) => {
-          const f = l.split(' ');
-          if (f.length < 4) return l;
-          f[2] = String(inside(Number(f[2]), uid, subuid));
-          f[3] = String(inside(Number(f[3]), gid, subgid));
-          return f.join(' ');
-        });
-      const b = listing(x).split('\n');
-      assert.ok(a.length > 1000);
-      assert.deepEqual(b.filter((l) => !l.startsWith('./dev/')), a);
-      assert.match(spawnSync('getcap', [join(x, 'usr/bin/ping')], { encoding: 'utf8' }).stdout, /cap_net_raw=ep/);
-      spawnSync('rm', ['-rf', x]);
-    });
-
     test('a second build downloads nothing', async () => {
       const again = await kiln(['build', '-C', dir]);
       assert.equal(again.code, 0, again.stderr);
@@ -120,12 +139,28 @@ describe('Debian bookworm, rootless', { skip }, () => {
 
     test('kiln shell runs the image’s own aarch64 programs', async () => {
       assert.equal((await inImage(dir, 'uname -m')).trim(), 'aarch64');
-      assert.match(spawnSync('file', ['-L', '--brief', '/dev/null']).stdout?.toString() ?? '', /./);
     });
 
     test('dpkg --audit, dpkg -l and apt-get check are clean', async () => {
       const names = await assertHealthyDebian(dir);
       assert.ok(names.includes('usr-is-merged') && !names.includes('usrmerge'));
+    });
+
+    test('the host binfmt fallback: refused with a clear line when absent, used when registered', { skip: !isRoot && 'registering binfmt on the host needs root' }, async () => {
+      const registered = hostBinfmt();
+      if (!registered) {
+        const refused = await kiln(['shell', '-C', dir, '--set', 'build.binfmt=host', '--', 'uname', '-m']);
+        assert.equal(refused.code, 2, refused.stderr);
+        assert.match(refused.stderr, /kiln: error: cannot run aarch64 programs: build\.binfmt = "host" and the host has no binfmt_misc registration for aarch64/);
+      }
+      const name = registered ?? registerHostBinfmt();
+      try {
+        const r = await kiln(['shell', '-C', dir, '--set', 'build.binfmt=host', '--', 'uname', '-m']);
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(r.stdout.trim(), 'aarch64');
+      } finally {
+        if (!registered) writeFileSync(`/proc/sys/fs/binfmt_misc/${name}`, '-1');
+      }
     });
   });
 });

@@ -44,26 +44,27 @@ export async function installDeb(ctx: InstallContext): Promise<void> {
     (r) => `${r.length} packages`,
   );
   await writeStatus(root, unpacked, 'install ok unpacked');
+  const byName = new Map(unpacked.map((u) => [u.control.get('Package') as string, u]));
   const order = configurationOrder(unpacked.map((u) => u.control));
-  await step(emit, 'configure', async () => {
-    const policy = join(root, 'usr/sbin/policy-rc.d');
-    await writeFile(policy, POLICY_RC_D);
-    await chmod(policy, 0o755);
-    const preinsts = order.filter((name) => unpacked.find((u) => u.control.get('Package') === name)?.hasPreinst);
-    const byName = new Map(unpacked.map((u) => [u.control.get('Package') as string, u]));
+  const policy = join(root, 'usr/sbin/policy-rc.d');
+  await writeFile(policy, POLICY_RC_D);
+  await chmod(policy, 0o755);
+  await step(emit, 'preinst', async () => {
+    // base-passwd's preinst puts /etc/passwd and /etc/group in place: the others may need them.
+    const preinsts = order.filter((name) => byName.get(name)?.hasPreinst).sort((a, b) => Number(b === 'base-passwd') - Number(a === 'base-passwd'));
     if (preinsts.length) {
       const script = preinsts
         .map((name) => {
           const u = byName.get(name) as UnpackedDeb;
           const arch = u.control.get('Architecture') ?? extra.architecture;
-          return `DPKG_MAINTSCRIPT_PACKAGE=${name} DPKG_MAINTSCRIPT_ARCH=${arch} DPKG_MAINTSCRIPT_NAME=preinst /var/lib/dpkg/info/${u.infoName}.preinst install || { echo "preinst of ${name} failed ($?)"; exit 1; }`;
+          return `echo "kiln-preinst ${name}"; DPKG_MAINTSCRIPT_PACKAGE=${name} DPKG_MAINTSCRIPT_ARCH=${arch} DPKG_MAINTSCRIPT_NAME=preinst /var/lib/dpkg/info/${u.infoName}.preinst install || { echo "preinst of ${name} failed ($?)"; exit 1; }`;
         })
         .join('\n');
       await ctx.run(['/bin/sh', '-c', `set -u\n${script}`], { env: MAINTSCRIPT_ENV, source: 'preinst' });
     }
-    await ctx.run(['dpkg', '--force-unsafe-io', '--configure', '-a'], { env: MAINTSCRIPT_ENV, source: 'dpkg' });
-    await rm(policy, { force: true });
   });
+  await step(emit, 'configure', () => ctx.run(['dpkg', '--force-unsafe-io', '--configure', '-a'], { env: MAINTSCRIPT_ENV, source: 'dpkg' }));
+  await rm(policy, { force: true });
   await step(emit, 'finalize', () => finalize(root, extra));
 }
 

@@ -6,12 +6,12 @@
 import { readFile } from 'node:fs/promises';
 import { text } from 'node:stream/consumers';
 import { decompress } from '../../archive/index.ts';
-import { downloadToStore, fetchBytes, loadKeyring, verifyClearsigned } from '../../repo/index.ts';
+import { downloadToStore, fetchBytes, loadKeyring, memoized, memoKey, verifyClearsigned } from '../../repo/index.ts';
 import { UserError } from '../../util/errors.ts';
 import type { InstallPlan, PlanContext, PlannedPackage } from '../types.ts';
 import { parsePackages, type DebPackage } from './packages.ts';
 import { parseRelease, pickIndex, type Release } from './release.ts';
-import { resolveDependencies, selectBaseSet } from './resolve.ts';
+import { resolveDependencies, selectBaseSet, type BaseVariant } from './resolve.ts';
 
 /** What install() needs besides the package list (JSON-serialisable). */
 export interface DebPlanExtra {
@@ -36,15 +36,24 @@ export async function planDeb(ctx: PlanContext): Promise<InstallPlan> {
       `it has: ${release.architectures.filter((a) => a !== 'all').join(', ')}`,
     );
   }
-  const universe: DebPackage[] = [];
-  for (const component of config['distribution.components']) {
-    universe.push(...(await fetchPackagesIndex(ctx, mirror, suite, release, `${component}/binary-${arch}/Packages`)));
-  }
   const mergedUsrLinks = distribution.mergedUsrLinks(suite, arch);
-  const base = selectBaseSet(universe, config['packages.base']);
   const extra = [...distribution.alwaysInstall, ...config['packages.install']];
   // On a merged-/usr layout, usr-is-merged says so (rather than usrmerge converting it).
   const prefer = mergedUsrLinks.length ? ['usr-is-merged'] : [];
+  const indexes = config['distribution.components'].map((c) => ({ base: `${c}/binary-${arch}/Packages`, file: pickIndex(release, `${c}/binary-${arch}/Packages`)?.file }));
+  // The resolved list only changes with the signed indexes and the request: reuse it.
+  const key = memoKey('deb-plan', ctx.kilnVersion, mirror, suite, arch, indexes, config['packages.base'], extra, prefer);
+  const { value: packages } = await memoized(ctx.memoDir, key, async () => {
+    const universe: DebPackage[] = [];
+    for (const { base } of indexes) universe.push(...(await fetchPackagesIndex(ctx, mirror, suite, release, base)));
+    return resolvePlan(universe, arch, config['packages.base'], extra, prefer, mirror);
+  });
+  const planExtra: DebPlanExtra = { mirror, release: suite, components: config['distribution.components'], architecture: arch, mergedUsrLinks };
+  return { format: 'deb', packages, repositoryDate: release.date, extra: planExtra, warnings };
+}
+
+function resolvePlan(universe: DebPackage[], arch: string, variant: BaseVariant, extra: string[], prefer: string[], mirror: string): PlannedPackage[] {
+  const base = selectBaseSet(universe, variant, arch);
   const resolved = resolveDependencies({
     universe,
     architectures: [arch],
@@ -52,7 +61,7 @@ export async function planDeb(ctx: PlanContext): Promise<InstallPlan> {
     prefer,
   });
   const baseNames = new Set(base);
-  const packages: PlannedPackage[] = resolved.packages.map((p) => ({
+  return resolved.packages.map((p) => ({
     name: p.name,
     version: p.version,
     architecture: p.architecture,
@@ -60,11 +69,9 @@ export async function planDeb(ctx: PlanContext): Promise<InstallPlan> {
     installedSize: p.installedSize,
     sha256: p.sha256,
     urls: [`${mirror}/${p.filename}`],
-    reason: baseNames.has(p.name) ? `base set (${config['packages.base']})` : (resolved.reasons.get(p.name) ?? 'requested'),
+    reason: baseNames.has(p.name) ? `base set (${variant})` : (resolved.reasons.get(p.name) ?? 'requested'),
     extra: { multiArch: p.multiArch, source: p.source },
   }));
-  const planExtra: DebPlanExtra = { mirror, release: suite, components: config['distribution.components'], architecture: arch, mergedUsrLinks };
-  return { format: 'deb', packages, repositoryDate: release.date, extra: planExtra, warnings };
 }
 
 async function fetchRelease(ctx: PlanContext, mirror: string, suite: string, warnings: string[]): Promise<Release> {

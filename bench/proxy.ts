@@ -6,7 +6,7 @@
  * http://127.0.0.1:PORT/<host>/<path>, so that only the host's mirror is asked.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
@@ -14,6 +14,11 @@ export interface Proxy {
   port: number;
   /** The host mirror's URL rewritten to go through the proxy. */
   urlFor(mirror: string): string;
+  /** Whether the daemon is still running; if not, why it stopped. */
+  alive(): boolean;
+  exitReason(): string;
+  /** Starts it again on the same port and cache (after something killed it). */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -58,13 +63,20 @@ async function waitForHttp(port: number, child: ChildProcess, logDir: string): P
   throw new Error(`apt-cacher-ng did not start on 127.0.0.1:${port} (exit ${child.exitCode})\n${log}`);
 }
 
-/** Starts apt-cacher-ng in the foreground (as a child of this process), under `dir`. */
+/**
+ * Starts apt-cacher-ng in the foreground (as a child of this process), under
+ * `dir`. It runs from a copy of the binary: `service apt-cacher-ng stop` (as
+ * in .ci/run) stops every process whose executable is /usr/sbin/apt-cacher-ng.
+ */
 export async function startProxy(dir: string): Promise<Proxy> {
   const confDir = join(dir, 'conf');
   const cacheDir = join(dir, 'cache');
   const logDir = join(dir, 'log');
   for (const d of [confDir, cacheDir, logDir]) mkdirSync(d, { recursive: true });
   chmodSync(dir, 0o755);
+  const binary = join(dir, 'apt-cacher-ng');
+  copyFileSync('/usr/sbin/apt-cacher-ng', binary);
+  chmodSync(binary, 0o755);
   const port = await freePort();
   const settings: Record<string, string> = {
     ForeGround: '1',
@@ -76,32 +88,32 @@ export async function startProxy(dir: string): Promise<Proxy> {
     SocketPath: join(dir, 'socket'),
     PidFile: join(dir, 'pid'),
     ReportPage: '',
-    // Keep index files as fetched; revalidation still happens per apt-cacher-ng's rules.
-    ExThreshold: '4',
   };
   // An (almost) empty config dir: nothing from /etc/apt-cacher-ng, no Remap rules.
   writeFileSync(join(confDir, 'acng.conf'), Object.entries(settings).map(([k, v]) => `${k}: ${v}`).join('\n') + '\n');
   const args = ['-c', confDir, ...Object.entries(settings).map(([k, v]) => `${k}=${v}`)];
-  const child = spawn('/usr/sbin/apt-cacher-ng', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr?.on('data', (d) => (stderr += d));
-  child.once('error', (err) => (stderr += String(err)));
-  try {
-    await waitForHttp(port, child, logDir);
-  } catch (err) {
-    child.kill('SIGKILL');
-    throw new Error(`${(err as Error).message}\n${stderr.slice(-2000)}`);
-  }
-  const stop = (): Promise<void> =>
-    new Promise((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resolve();
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      child.once('exit', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      child.kill('SIGTERM');
+  let child: ChildProcess;
+  let stopping = false;
+
+  const launch = async (): Promise<void> => {
+    const c = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    child = c;
+    let stderr = '';
+    c.stderr?.on('data', (d) => (stderr = (stderr + d).slice(-2000)));
+    c.once('error', (err) => (stderr += String(err)));
+    c.once('exit', (code, signal) => {
+      if (!stopping) console.error(`bench: apt-cacher-ng exited unexpectedly (${signal ?? `exit ${code}`}) ${stderr.trim()}`);
     });
+    try {
+      await waitForHttp(port, c, logDir);
+    } catch (err) {
+      c.kill('SIGKILL');
+      throw new Error(`${(err as Error).message}\n${stderr}`);
+    }
+  };
+  await launch();
+
+  const running = () => child.exitCode === null && child.signalCode === null;
   return {
     port,
     urlFor: (mirror) => {
@@ -109,6 +121,19 @@ export async function startProxy(dir: string): Promise<Proxy> {
       if (url.protocol !== 'http:') throw new Error(`the host mirror ${mirror} is not plain http; apt-cacher-ng cannot cache it`);
       return `http://127.0.0.1:${port}/${url.host}${url.pathname.replace(/\/+$/, '')}`;
     },
-    stop,
+    alive: running,
+    exitReason: () => (running() ? 'running' : `stopped by ${child.signalCode ?? `exit ${child.exitCode}`}`),
+    restart: () => (running() ? Promise.resolve() : launch()),
+    stop: () =>
+      new Promise((resolve) => {
+        stopping = true;
+        if (!running()) return resolve();
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+        child.once('exit', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        child.kill('SIGTERM');
+      }),
   };
 }

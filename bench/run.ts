@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util';
 import { hostMirrorFor } from '../src/catalog/host.ts';
 import { ensureHostBinfmt } from './binfmt.ts';
 import { countPackages, isRoot, measure, stopCurrent, type RunResult } from './measure.ts';
-import { startProxy } from './proxy.ts';
+import { startProxy, type Proxy } from './proxy.ts';
 import { formatReport, writeJson, type CaseResult, type ToolResult } from './report.ts';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
@@ -106,7 +106,27 @@ interface Tool {
   cwd: string;
 }
 
-async function runOnce(arch: string, tool: Tool, label: string): Promise<RunResult> {
+let proxy: Proxy;
+
+/** Restarts the proxy if something stopped it (same port and cache, so still warm); says so in `notes`. */
+async function reviveProxy(notes: string[]): Promise<boolean> {
+  if (proxy.alive()) return false;
+  const note = `apt-cacher-ng was ${proxy.exitReason()} during the bench; restarted it (same port and cache)`;
+  console.log(`bench: ${note}`);
+  notes.push(note);
+  await proxy.restart();
+  return true;
+}
+
+/** One run; run again once if it failed because the proxy was killed under it. */
+async function runOnce(arch: string, tool: Tool, label: string, notes: string[]): Promise<RunResult> {
+  await reviveProxy(notes);
+  const first = await runMeasured(arch, tool, label);
+  if (first.code === 0 || !(await reviveProxy(notes))) return first;
+  return runMeasured(arch, tool, label);
+}
+
+async function runMeasured(arch: string, tool: Tool, label: string): Promise<RunResult> {
   rmSync(tool.output, { force: true });
   const logFile = join(logDir, `${arch}-${tool.name}-${label}.log`);
   const result = await measure({
@@ -190,13 +210,13 @@ async function runCase(arch: string, proxyUrl: string): Promise<CaseResult> {
 
   for (const [tool, r] of tools) {
     if (r.error) continue;
-    r.warmup = await runOnce(arch, tool, 'warm-up');
+    r.warmup = await runOnce(arch, tool, 'warm-up', result.notes);
     if (r.warmup.code !== 0) r.error = errorOf(arch, tool, 'warm-up', r.warmup);
   }
   for (let i = 1; i <= runs; i++) {
     for (const [tool, r] of tools) {
       if (r.error) continue;
-      const run = await runOnce(arch, tool, `run ${i}`);
+      const run = await runOnce(arch, tool, `run ${i}`, result.notes);
       r.runs.push(run);
       if (run.code !== 0) r.error = errorOf(arch, tool, `run ${i}`, run);
     }
@@ -210,7 +230,7 @@ async function runCase(arch: string, proxyUrl: string): Promise<CaseResult> {
 }
 
 async function main(): Promise<number> {
-  const proxy = await startProxy(join(work, 'proxy'));
+  proxy = await startProxy(join(work, 'proxy'));
   cleanups.push(() => proxy.stop());
   const proxyUrl = proxy.urlFor(mirror as string);
   console.log(`bench: apt-cacher-ng on 127.0.0.1:${proxy.port} in front of the host's Debian mirror; work dir ${work}; user ${user}`);

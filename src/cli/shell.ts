@@ -4,7 +4,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { loadConfig } from '../config/index.ts';
 import { outputPath } from '../outputs/index.ts';
-import { planEmulation } from '../pipeline/emulation.ts';
+import { emulatorSource, planEmulation } from '../pipeline/emulation.ts';
 import { runJob } from '../pipeline/enter.ts';
 import { cacheDirectory } from '../pipeline/paths.ts';
 import { UserError } from '../util/errors.ts';
@@ -21,12 +21,14 @@ export function shellCommand() {
       const dir = resolve(loaded.dir, c['output.directory']);
       const tree = findTree(dir, c['output.name'], c['output.format']);
       const machine = loaded.distribution.architectures[c['distribution.architecture']];
-      const emulation = machine ? planEmulation(machine, c['build.binfmt']) : undefined;
-      const workDir = join(cacheDirectory(c), 'work', `shell-${process.pid}`);
+      const cache = cacheDirectory(c);
+      const emit = createReporter({ tty: false, debug: Boolean(opts.debug) });
+      const emulation = machine ? await planEmulation(machine, c['build.binfmt'], emulatorSource(loaded, cache, emit)) : undefined;
+      const workDir = join(cache, 'work', `shell-${process.pid}`);
       await mkdir(workDir, { recursive: true });
       try {
         const argv = command.length ? command : ['/bin/sh', '-c', 'if [ -x /bin/bash ]; then exec /bin/bash -l; else exec /bin/sh -l; fi'];
-        process.exitCode = await runJob({ kind: 'shell', tree, workDir, argv, emulation }, { emit: createReporter({ tty: false, debug: false }), interactive: true });
+        process.exitCode = await runJob({ kind: 'shell', tree, workDir, argv, emulation }, { emit, interactive: true });
       } finally {
         await rm(workDir, { recursive: true, force: true }).catch(() => {});
       }

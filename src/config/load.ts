@@ -9,7 +9,7 @@ import { SETTINGS, SETTING_KEYS, envName, type Config, type SettingKey } from '.
 import { tomlKeyLines } from './toml-lines.ts';
 import { canonicalArchitecture, findDistribution, type Distribution } from '../catalog/index.ts';
 import { UserError } from '../util/errors.ts';
-import { closest } from '../util/suggest.ts';
+import { similarNames } from '../util/suggest.ts';
 
 export interface LoadOptions {
   /** The image directory (-C). */
@@ -137,7 +137,7 @@ function isSettingKey(key: string): key is SettingKey {
 }
 
 function suggestion(key: string): string {
-  const near = closest(key, SETTING_KEYS, 2);
+  const near = similarNames(key, SETTING_KEYS, 2);
   return near.length ? `; did you mean ${near.join(' or ')}?` : '';
 }
 

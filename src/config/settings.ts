@@ -130,6 +130,11 @@ export const SETTINGS = {
     help: "Foreign binaries: register QEMU in the build's own binfmt_misc (namespace, Linux >= 6.7) or use the host's registration",
     default: 'auto',
   }),
+  'build.emulator': setting({
+    kind: oneOf(['auto', 'download'] as const),
+    help: "QEMU user emulator for foreign architectures: the host's qemu-user-static if installed (auto), or always kiln's own copy from a Debian archive (download)",
+    default: 'auto',
+  }),
   'build.jobs': setting({
     kind: integer(1, 64),
     help: 'Parallel downloads',

@@ -9,7 +9,7 @@ import type { InstallPlan } from '../formats/types.ts';
 import type { LoadedConfig } from '../config/index.ts';
 import { BlobStore, downloadAll } from '../repo/index.ts';
 import type { Emit } from '../util/events.ts';
-import { planEmulation } from './emulation.ts';
+import { emulatorSource, planEmulation } from './emulation.ts';
 import { planNamespace, runJob } from './enter.ts';
 import { UserError } from '../util/errors.ts';
 import { step } from './step.ts';
@@ -39,7 +39,7 @@ export async function build(loaded: LoadedConfig, opts: BuildOptions): Promise<B
   await sweepStale(store, join(cache, 'work'));
   const machine = distribution.architectures[config['distribution.architecture']];
   if (!machine) throw new Error(`no machine for ${config['distribution.architecture']}`);
-  const emulation = planEmulation(machine, config['build.binfmt']);
+  const emulation = await planEmulation(machine, config['build.binfmt'], emulatorSource(loaded, cache, emit));
   const idMapping = planNamespace();
   const format = FORMATS[distribution.format];
   const plan = await step(emit, 'resolve', () => format.plan({ config, distribution, store, memoDir: join(cache, 'plans'), kilnVersion: VERSION, emit }), (p) => `${p.packages.length} packages`);

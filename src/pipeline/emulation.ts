@@ -4,7 +4,11 @@
  * host's registration. Says exactly what is missing when none works.
  */
 import { release } from 'node:os';
-import { elfMagic, hostMachine, qemuName, runsNatively, type Machine } from '../catalog/index.ts';
+import { join } from 'node:path';
+import { DISTRIBUTIONS, elfMagic, findDistribution, hostMachine, hostMirrorFor, qemuName, readOsRelease, runsNatively, type Machine } from '../catalog/index.ts';
+import { fetchDebianTool } from '../formats/deb/tools.ts';
+import { BlobStore } from '../repo/index.ts';
+import type { Emit } from '../util/events.ts';
 import { escapesToHex, hostBinfmtFor } from '../sandbox/index.ts';
 import { UserError } from '../util/errors.ts';
 import { findOnPath } from '../util/path.ts';
@@ -15,19 +19,21 @@ export function kernelSupportsNamespacedBinfmt(version = release()): boolean {
   return major > 6 || (major === 6 && minor >= 7);
 }
 
-export function planEmulation(machine: Machine, mode: 'auto' | 'namespace' | 'host'): Emulation | undefined {
+export interface EmulatorSource {
+  /** `auto`: the host's qemu-user-static if installed, else fetched; `download`: always kiln's own copy. */
+  emulator: 'auto' | 'download';
+  cacheDir: string;
+  emit: Emit;
+  /** The target's Debian archive, a source of qemu-user-static when the host has no apt sources. */
+  debianArchive?: { mirror: string; release: string; keyring?: string[] };
+}
+
+export async function planEmulation(machine: Machine, mode: 'auto' | 'namespace' | 'host', source: EmulatorSource): Promise<Emulation | undefined> {
   if (runsNatively(machine)) return undefined;
   const { magic, mask } = elfMagic(machine);
-  const qemu = `qemu-${qemuName(machine)}-static`;
   const useNamespace = mode === 'namespace' || (mode === 'auto' && kernelSupportsNamespacedBinfmt());
   if (useNamespace) {
-    const interpreter = findOnPath(qemu);
-    if (!interpreter) {
-      throw new UserError(
-        `building for ${machine} on ${hostMachine()} needs ${qemu}, which is not installed`,
-        'install it: Debian/Ubuntu: qemu-user-static, Fedora: qemu-user-static, Arch: qemu-user-static',
-      );
-    }
+    const interpreter = await findEmulator(machine, source);
     return { entry: { name: `kiln-${machine}`, magic, mask, interpreter }, mode: 'namespace', bindInterpreter: false };
   }
   const host = hostBinfmtFor(escapesToHex(magic));
@@ -42,5 +48,49 @@ export function planEmulation(machine: Machine, mode: 'auto' | 'namespace' | 'ho
     entry: { name: host.name, magic, mask, interpreter: host.interpreter },
     mode: 'host',
     bindInterpreter: !host.fixBinary,
+  };
+}
+
+/**
+ * The static QEMU user emulator for a machine: the host's, or else one kiln
+ * takes from a Debian archive (the host's apt sources, or the target's own
+ * Debian archive) into its tools cache. QEMU's user emulators are static, so
+ * they run on any distribution.
+ */
+async function findEmulator(machine: Machine, source: EmulatorSource): Promise<string> {
+  const name = `qemu-${qemuName(machine)}-static`;
+  const installed = source.emulator === 'auto' ? findOnPath(name) : undefined;
+  if (installed) return installed;
+  const hint = 'install qemu-user-static (Debian/Ubuntu, Fedora, Arch: qemu-user-static)';
+  const host = readOsRelease();
+  const hostDistribution = host.id ? findDistribution(host.id) : undefined;
+  const hostMirror = hostDistribution ? hostMirrorFor(hostDistribution.name) : undefined;
+  const archive =
+    hostDistribution && hostMirror && host.codename
+      ? { mirror: hostMirror, release: host.codename, keyring: hostDistribution.keyrings }
+      : source.debianArchive;
+  const hostArch = Object.entries(DISTRIBUTIONS.debian.architectures).find(([, m]) => m === hostMachine())?.[0];
+  if (!archive || !hostArch) {
+    throw new UserError(`building for ${machine} on ${hostMachine()} needs ${name}, which is not installed, and there is no Debian archive to take it from`, hint);
+  }
+  source.emit({ kind: 'log', level: 'info', message: `${name} is not installed: taking it from qemu-user-static in ${archive.mirror} ${archive.release}` });
+  const [path] = await fetchDebianTool(
+    { store: new BlobStore(join(source.cacheDir, 'downloads')), emit: source.emit, keyring: archive.keyring, warnings: [] },
+    { mirror: archive.mirror, release: archive.release, architecture: hostArch, package: 'qemu-user-static', paths: [`usr/bin/${name}`], toolsDir: join(source.cacheDir, 'tools') },
+  );
+  return path as string;
+}
+
+/** The emulator source for a loaded configuration. */
+export function emulatorSource(loaded: { config: import('../config/index.ts').Config; distribution: { format: string } }, cacheDir: string, emit: Emit): EmulatorSource {
+  const c = loaded.config;
+  return {
+    emulator: c['build.emulator'],
+    cacheDir,
+    emit,
+    debianArchive:
+      loaded.distribution.format === 'deb'
+        ? { mirror: c['distribution.mirror'], release: c['distribution.release'], keyring: c['distribution.verify-signatures'] ? c['distribution.keyring'] : undefined }
+        : undefined,
   };
 }

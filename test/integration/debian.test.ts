@@ -146,6 +146,13 @@ describe('Debian bookworm, rootless', { skip }, () => {
       assert.ok(names.includes('usr-is-merged') && !names.includes('usrmerge'));
     });
 
+    test('without a host emulator, kiln takes qemu-user-static from the Debian archive into its tools cache', async () => {
+      const r = await kiln(['shell', '-C', dir, '--set', 'build.emulator=download', '--', 'uname', '-m']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout.trim(), 'aarch64');
+      assert.match(r.stderr, /qemu-aarch64-static is not installed: taking it from qemu-user-static in /);
+    });
+
     test('the host binfmt fallback: refused with a clear line when absent, used when registered', { skip: !isRoot && 'registering binfmt on the host needs root' }, async () => {
       const registered = hostBinfmt();
       if (!registered) {

@@ -9,7 +9,7 @@ import { UserError } from '../../util/errors.ts';
 import type { DebPackage } from './packages.ts';
 import { formatRelation, formatRelationGroup, type Relation } from './relations.ts';
 import { Selection } from './selection.ts';
-import { similarNames } from './similar-names.ts';
+import { similarNames } from '../../util/suggest.ts';
 import { DebUniverse } from './universe.ts';
 import { compareVersions } from './version.ts';
 

@@ -1,0 +1,67 @@
+/**
+ * Reading a Debian archive: the signed InRelease and the Packages indexes it
+ * vouches for (SHA256 checked, cached by content).
+ */
+import { readFile } from 'node:fs/promises';
+import { text } from 'node:stream/consumers';
+import { decompress } from '../../archive/index.ts';
+import { downloadToStore, fetchBytes, loadKeyring, verifyClearsigned, type BlobStore } from '../../repo/index.ts';
+import { UserError } from '../../util/errors.ts';
+import type { Emit } from '../../util/events.ts';
+import { parsePackages, type DebPackage } from './packages.ts';
+import { parseRelease, pickIndex, type Release } from './release.ts';
+
+export interface ArchiveAccess {
+  store: BlobStore;
+  emit: Emit;
+  signal?: AbortSignal;
+  /** Keyrings to verify InRelease against; undefined = signature checks off (warned). */
+  keyring?: string[];
+  /** Warnings for the build log collect here. */
+  warnings: string[];
+}
+
+export async function fetchRelease(ctx: ArchiveAccess, mirror: string, suite: string): Promise<Release> {
+  const url = `${mirror}/dists/${suite}/InRelease`;
+  const opts = { emit: ctx.emit, signal: ctx.signal, name: 'InRelease' };
+  const signed = (await fetchBytes(url, { ...opts, missingOk: true }))?.toString('utf8');
+  if (signed === undefined) {
+    throw new UserError(`${url} not found: no release "${suite}" at this mirror`, 'check the release and mirror settings');
+  }
+  let clear: string;
+  if (ctx.keyring) {
+    const keys = await loadKeyring(ctx.keyring);
+    clear = await verifyClearsigned(signed, keys, { source: url });
+  } else {
+    const warning = `signature checks are OFF (distribution.verify-signatures = false): ${url} is trusted unverified`;
+    ctx.warnings.push(warning);
+    ctx.emit({ kind: 'log', level: 'warn', message: warning });
+    clear = stripClearsign(signed);
+  }
+  return parseRelease(clear, url);
+}
+
+/** The cleartext of a clearsigned message, unverified (only with signature checks off). */
+function stripClearsign(signed: string): string {
+  const start = signed.indexOf('\n\n', signed.indexOf('-----BEGIN PGP SIGNED MESSAGE-----'));
+  const end = signed.indexOf('\n-----BEGIN PGP SIGNATURE-----');
+  if (start < 0 || end < 0) return signed;
+  return signed
+    .slice(start + 2, end)
+    .split('\n')
+    .map((l) => (l.startsWith('- ') ? l.slice(2) : l))
+    .join('\n');
+}
+
+export async function fetchPackagesIndex(ctx: ArchiveAccess, mirror: string, suite: string, release: Release, base: string): Promise<DebPackage[]> {
+  const picked = pickIndex(release, base);
+  if (!picked) throw new UserError(`${mirror}/dists/${suite}: the Release file lists no ${base} index`, 'check the components and architecture settings');
+  const blob = await downloadToStore(
+    ctx.store,
+    { urls: [`${mirror}/dists/${suite}/${picked.file.path}`], sha256: picked.file.sha256, size: picked.file.size, name: picked.file.path },
+    { emit: ctx.emit, signal: ctx.signal },
+  );
+  const raw = await readFile(blob.path);
+  const body = picked.compression === 'none' ? raw.toString('utf8') : await text(decompress(raw, picked.compression));
+  return parsePackages(body, base);
+}

@@ -135,6 +135,11 @@ export const SETTINGS = {
     help: "QEMU user emulator for foreign architectures: the host's qemu-user-static if installed (auto), or always kiln's own copy from a Debian archive (download)",
     default: 'auto',
   }),
+  'build.native-perl': setting({
+    kind: boolean(),
+    help: "Foreign trees: run #!/usr/bin/perl scripts (debconf, deb-systemd-helper) with the host's perl when it is the same Perl version (much faster than emulating them)",
+    default: true,
+  }),
   'build.jobs': setting({
     kind: integer(1, 64),
     help: 'Parallel downloads',

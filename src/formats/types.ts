@@ -55,9 +55,17 @@ export interface InstallContext {
   config: Config;
   emit: Emit;
   /** Runs a command inside the root (emulated when foreign). */
-  run(argv: string[], opts?: Partial<Pick<RootRunOptions, 'env' | 'cwd'>> & { source?: string; input?: string }): Promise<void>;
+  run(argv: string[], opts?: RunInTreeOptions): Promise<void>;
   /** The target's programs run under emulation (so a native host tool is worth using where one exists). */
   foreign: boolean;
+}
+
+export interface RunInTreeOptions extends Partial<Pick<RootRunOptions, 'env' | 'cwd'>> {
+  /** Prefix of the command's output lines in the log. */
+  source?: string;
+  input?: string;
+  /** The command runs package scripts: native interpreters may stand in for emulated ones. */
+  packageScripts?: boolean;
 }
 
 export interface PackageFormat {

@@ -69,6 +69,7 @@ export async function build(loaded: LoadedConfig, opts: BuildOptions): Promise<B
     outputDir,
     workDir,
     emulation,
+    cacheDir: cache,
     sourceDateEpoch: Number.isInteger(sde) && sde > 0 ? sde : plan.repositoryDate,
     debug: opts.debug ?? false,
   };

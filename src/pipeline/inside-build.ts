@@ -5,9 +5,11 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FORMATS } from '../formats/index.ts';
-import type { InstallContext } from '../formats/types.ts';
+import type { InstallContext, RunInTreeOptions } from '../formats/types.ts';
 import { writeOutputs } from '../outputs/index.ts';
-import { runInRoot } from '../sandbox/index.ts';
+import { runInRoot, type RootRunOptions } from '../sandbox/index.ts';
+import { nativePerlFor, type NativeInterpreter } from './native-perl.ts';
+import { prepareBinds } from './binds.ts';
 import { CommandError } from '../util/errors.ts';
 import type { Emit } from '../util/events.ts';
 import { configureSystem } from './system.ts';
@@ -27,9 +29,23 @@ export async function runBuildJob(job: BuildJob, emit: Emit): Promise<void> {
     blobs: job.blobs,
     config,
     emit,
-    run: (argv, opts = {}) => runChecked(root, argv, job.emulation, emit, opts),
+    run: async (argv, opts = {}) => {
+      const native = opts.packageScripts ? await nativeHelpers() : undefined;
+      await withEmulation(root, job.emulation, native, (emulation) => runChecked(root, argv, emulation, emit, opts));
+    },
     foreign: job.emulation !== undefined,
   };
+  // Decided once, when the first package scripts run (the tree's perl is unpacked by then).
+  let native: Promise<NativeInterpreter | undefined> | undefined;
+  function nativeHelpers(): Promise<NativeInterpreter | undefined> {
+    native ??= (async () => {
+      if (job.emulation?.mode !== 'namespace' || !config['build.native-perl']) return undefined;
+      const perl = await nativePerlFor(root, job.cacheDir);
+      if (perl) emit({ kind: 'log', level: 'info', message: `running the tree's Perl scripts with the host's perl ${perl.version} (build.native-perl)` });
+      return perl;
+    })();
+    return native;
+  }
   await FORMATS[job.plan.format].install(ctx);
   await step(emit, 'system', () => configureSystem(ctx));
   await step(emit, 'output', () =>
@@ -49,21 +65,35 @@ export async function runBuildJob(job: BuildJob, emit: Emit): Promise<void> {
   }
 }
 
-export function emulationOptions(emulation: Emulation | undefined) {
-  if (!emulation) return {};
-  return {
-    binfmt: { entry: emulation.entry, mode: emulation.mode },
-    binds: emulation.bindInterpreter ? [{ source: emulation.entry.interpreter, target: emulation.entry.interpreter }] : [],
-  };
+type EmulationOptions = Pick<RootRunOptions, 'binfmt' | 'binds' | 'runBinds' | 'scriptBinfmt'>;
+
+/**
+ * Runs `fn` with the sandbox options for emulation: the QEMU entry, the
+ * interpreter bound into the tree when the host registered it without the F
+ * flag (removed after), and a native script interpreter if there is one.
+ */
+export async function withEmulation<T>(root: string, emulation: Emulation | undefined, native: NativeInterpreter | undefined, fn: (opts: EmulationOptions) => Promise<T>): Promise<T> {
+  if (!emulation) return fn({});
+  const prepared = await prepareBinds(root, emulation.bindInterpreter ? [emulation.entry.interpreter] : []);
+  try {
+    return await fn({
+      binfmt: { entry: emulation.entry, mode: emulation.mode },
+      binds: prepared.binds,
+      runBinds: native?.runBinds ?? [],
+      scriptBinfmt: native ? [native.entry] : [],
+    });
+  } finally {
+    await prepared.cleanup();
+  }
 }
 
 /** Runs a command in the root; output lines become log events; failure is a CommandError with the tail. */
 async function runChecked(
   root: string,
   argv: string[],
-  emulation: Emulation | undefined,
+  emulation: EmulationOptions,
   emit: Emit,
-  opts: { env?: Record<string, string>; cwd?: string; source?: string; input?: string },
+  opts: RunInTreeOptions,
 ): Promise<void> {
   const tail: string[] = [];
   const source = opts.source ?? argv[0] ?? 'run';
@@ -73,7 +103,7 @@ async function runChecked(
     env: opts.env,
     cwd: opts.cwd,
     input: opts.input,
-    ...emulationOptions(emulation),
+    ...emulation,
     onLine: (line) => {
       tail.push(line);
       if (tail.length > 20) tail.shift();

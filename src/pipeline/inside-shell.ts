@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { runInRoot } from '../sandbox/index.ts';
 import { run } from '../util/run.ts';
 import type { ShellJob } from './job.ts';
-import { emulationOptions } from './inside-build.ts';
+import { withEmulation } from './inside-build.ts';
 import { mountTmpfs } from './worker.ts';
 
 export async function runShellJob(job: ShellJob): Promise<number> {
@@ -17,5 +17,5 @@ export async function runShellJob(job: ShellJob): Promise<number> {
     await mkdir(root);
     await run('tar', ['--xattrs', '--xattrs-include=*', '--numeric-owner', '-xpf', job.tree.tar, '-C', root]);
   }
-  return runInRoot({ root, argv: job.argv, interactive: true, ...emulationOptions(job.emulation) });
+  return withEmulation(root, job.emulation, undefined, (emulation) => runInRoot({ root, argv: job.argv, interactive: true, ...emulation }));
 }

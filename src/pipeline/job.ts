@@ -24,6 +24,8 @@ export interface BuildJob {
   /** Where the tree is assembled: a tmpfs mount point or a directory on disk. */
   workDir: string;
   emulation?: Emulation;
+  /** kiln's cache directory (for helper files such as native interpreter wrappers). */
+  cacheDir: string;
   sourceDateEpoch: number;
   debug: boolean;
 }

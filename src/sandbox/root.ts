@@ -31,8 +31,18 @@ export interface RootRunOptions {
   input?: string;
   /** Called with each output line (stdout and stderr) when not interactive. */
   onLine?: (line: string) => void;
-  /** Bind mounts: host path -> path inside the root (read-only). */
+  /**
+   * Read-only bind mounts: host path -> absolute path of an existing file or
+   * directory inside the root (the caller resolves and creates it safely).
+   */
   binds?: { source: string; target: string }[];
+  /** Read-only bind mounts of host paths under the command's own /run (relative paths there). */
+  runBinds?: { source: string; target: string }[];
+  /**
+   * binfmt_misc entries for this command only (e.g. a native interpreter for
+   * #! scripts, found by path inside the root); namespace mode.
+   */
+  scriptBinfmt?: BinfmtEntry[];
 }
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -55,11 +65,19 @@ ln -s pts/ptmx "$root/dev/ptmx"
 mount -t tmpfs -o mode=1777,nosuid,nodev kiln-shm "$root/dev/shm"
 if [ -d "$root/sys" ]; then mount --rbind /sys "$root/sys"; fi
 if [ -d "$root/run" ]; then mount -t tmpfs -o mode=755,nosuid,nodev kiln-run "$root/run"; mkdir -p "$root/run/lock"; fi
+# Host files for this command under /run (a fresh tmpfs: nothing reaches the image).
+if [ -n "$KILN_RUN_BINDS" ]; then
+  printf '%s\n' "$KILN_RUN_BINDS" | while IFS='|' read -r src rel; do
+    [ -n "$src" ] || continue
+    dst="$root/run/$rel"
+    if [ -d "$src" ]; then mkdir -p "$dst"; else mkdir -p "$(dirname "$dst")"; : > "$dst"; fi
+    mount --bind -o ro "$src" "$dst"
+  done
+fi
 if [ -n "$KILN_BINDS" ]; then
   printf '%s\n' "$KILN_BINDS" | while IFS='|' read -r src dst; do
     [ -n "$src" ] || continue
-    if [ -d "$src" ]; then mkdir -p "$root$dst"; else mkdir -p "$(dirname "$root$dst")"; : >> "$root$dst"; fi
-    mount --bind "$src" "$root$dst"
+    mount --bind -o ro "$src" "$dst"
   done
 fi
 if [ -n "$KILN_BINFMT" ]; then
@@ -69,11 +87,28 @@ if [ -n "$KILN_BINFMT" ]; then
     [ -e "$bfm/$KILN_BINFMT_NAME" ] || printf '%s' "$KILN_BINFMT" > "$bfm/register"
   fi
 fi
-unset KILN_BINFMT KILN_BINFMT_MODE KILN_BINFMT_NAME KILN_BINDS
+# Entries for this command only (native interpreters for scripts), removed when it ends.
+script_binfmt=$KILN_SCRIPT_BINFMT; unset KILN_SCRIPT_BINFMT
+if [ -n "$script_binfmt" ]; then
+  bfm="$root/proc/sys/fs/binfmt_misc"
+  [ -e "$bfm/register" ] || mount -t binfmt_misc kiln-binfmt "$bfm"
+  printf '%s\n' "$script_binfmt" | while read -r line; do
+    name=$(printf '%s' "$line" | cut -d: -f2)
+    [ ! -e "$bfm/$name" ] || echo -1 > "$bfm/$name"
+    printf '%s' "$line" > "$bfm/register"
+  done
+fi
+unset KILN_BINFMT KILN_BINFMT_MODE KILN_BINFMT_NAME KILN_BINDS KILN_RUN_BINDS
 status=0
 if [ -n "$KILN_CWD" ]; then cwd=$KILN_CWD; else cwd=/; fi
 unset KILN_CWD
 chroot "$root" /bin/sh -c 'cd "$0" && exec "$@"' "$cwd" "$@" || status=$?
+if [ -n "$script_binfmt" ]; then
+  printf '%s\n' "$script_binfmt" | while read -r line; do
+    name=$(printf '%s' "$line" | cut -d: -f2)
+    [ ! -e "$bfm/$name" ] || echo -1 > "$bfm/$name"
+  done
+fi
 exit $status
 `;
 
@@ -93,6 +128,8 @@ export function runInRoot(opts: RootRunOptions): Promise<number> {
   };
   if (opts.cwd) env.KILN_CWD = opts.cwd;
   if (opts.binds?.length) env.KILN_BINDS = opts.binds.map((b) => `${b.source}|${b.target}`).join('\n');
+  if (opts.runBinds?.length) env.KILN_RUN_BINDS = opts.runBinds.map((b) => `${b.source}|${b.target}`).join('\n');
+  if (opts.scriptBinfmt?.length) env.KILN_SCRIPT_BINFMT = opts.scriptBinfmt.map((e) => `:${e.name}:M::${e.magic}:${e.mask}:${e.interpreter}:`).join('\n');
   if (opts.binfmt) {
     env.KILN_BINFMT = binfmtRegistration(opts.binfmt.entry);
     env.KILN_BINFMT_MODE = opts.binfmt.mode;

@@ -59,7 +59,7 @@ describe('Debian bookworm, rootless', { skip }, () => {
     let dir: string;
     let build: { code: number; stderr: string };
     before(async () => {
-      dir = imageDir(toml('amd64', ['directory', 'tar'], 'install = ["iputils-ping"]\n'));
+      dir = imageDir(toml('amd64', ['directory', 'tar'], 'install = ["iputils-ping"]\n\n[system]\nhostname = "kiln-amd64"\nroot-password = "correct horse"\n'));
       build = await kiln(['build', '-C', dir]);
     });
 
@@ -106,7 +106,13 @@ describe('Debian bookworm, rootless', { skip }, () => {
       assert.match(out, /^root:root 4755 \/usr\/bin\/passwd$/m);
       assert.match(out, /^\/usr\/bin\/ping cap_net_raw=ep$/m);
       assert.match(out, new RegExp(`^deb ${mirror} bookworm main$`, 'm'));
-      assert.match(out, /^debian$/m);
+      assert.match(out, /^kiln-amd64$/m);
+    });
+
+    test('the root password is hashed by the image’s own chpasswd', async () => {
+      const out = await inImage(dir, 'grep "^root:" /etc/shadow');
+      assert.match(out, /^root:\$[a-z0-9]+\$[^:]+:/, 'a crypt(3) hash');
+      assert.doesNotMatch(out, /correct horse/);
     });
 
     test('the package set equals mmdebstrap --variant=minbase (merged /usr) for the same mirror', async () => {
@@ -132,7 +138,7 @@ describe('Debian bookworm, rootless', { skip }, () => {
   describe('arm64 minimal, emulated', () => {
     let dir: string;
     before(async () => {
-      dir = imageDir(toml('arm64', ['tar.zst']));
+      dir = imageDir(toml('arm64', ['tar.zst'], '\n[system]\nroot-password-hash = "$6$kiln$hashhashhash"\n'));
       const r = await kiln(['build', '-C', dir]);
       assert.equal(r.code, 0, r.stderr);
     });
@@ -144,6 +150,9 @@ describe('Debian bookworm, rootless', { skip }, () => {
     test('dpkg --audit, dpkg -l and apt-get check are clean', async () => {
       const names = await assertHealthyDebian(dir);
       assert.ok(names.includes('usr-is-merged') && !names.includes('usrmerge'));
+      const shadow = await inImage(dir, 'grep "^root:" /etc/shadow; stat -c "%U:%G %a" /etc/shadow');
+      assert.match(shadow, /^root:\$6\$kiln\$hashhashhash:/m);
+      assert.match(shadow, /^root:shadow 640$/m);
     });
 
     test('without a host emulator, kiln takes qemu-user-static from the Debian archive into its tools cache', async () => {

@@ -60,10 +60,10 @@ export async function installDeb(ctx: InstallContext): Promise<void> {
           return `echo "kiln-preinst ${name}"; DPKG_MAINTSCRIPT_PACKAGE=${name} DPKG_MAINTSCRIPT_ARCH=${arch} DPKG_MAINTSCRIPT_NAME=preinst /var/lib/dpkg/info/${u.infoName}.preinst install || { echo "preinst of ${name} failed ($?)"; exit 1; }`;
         })
         .join('\n');
-      await ctx.run(['/bin/sh', '-c', `set -u\n${script}`], { env: MAINTSCRIPT_ENV, source: 'preinst' });
+      await ctx.run(['/bin/sh', '-c', `set -u\n${script}`], { env: MAINTSCRIPT_ENV, source: 'preinst', packageScripts: true });
     }
   });
-  await step(emit, 'configure', () => ctx.run(['dpkg', '--force-unsafe-io', '--configure', '-a'], { env: MAINTSCRIPT_ENV, source: 'dpkg' }));
+  await step(emit, 'configure', () => ctx.run(['dpkg', '--force-unsafe-io', '--configure', '-a'], { env: MAINTSCRIPT_ENV, source: 'dpkg', packageScripts: true }));
   await rm(policy, { force: true });
   await step(emit, 'finalize', () => finalize(root, extra));
 }

@@ -141,9 +141,10 @@ export function formatReport(cases: CaseResult[], runsWanted: number): string {
   return lines.join('\n');
 }
 
-export function writeJson(file: string, meta: Record<string, unknown>, cases: CaseResult[]): void {
+/** Writes the results; `redact` keeps the mirror's host name (in error messages) out of the file. */
+export function writeJson(file: string, meta: Record<string, unknown>, cases: CaseResult[], redact: (text: string) => string): void {
   mkdirSync(dirname(file), { recursive: true });
   const round = (_key: string, v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? Math.round(v * 1000) / 1000 : v);
   const body = { ...meta, targets: { ratio: RATIO_TARGETS, memoryMB: MEMORY_TARGET_MB }, summary: cases.map(summarize), cases };
-  writeFileSync(file, JSON.stringify(body, round, 2) + '\n');
+  writeFileSync(file, redact(JSON.stringify(body, round, 2)) + '\n');
 }

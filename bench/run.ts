@@ -250,7 +250,8 @@ async function main(): Promise<number> {
     workspaces: { kiln: 'kiln default (build.workspace = tmpfs)', mmdebstrap: 'mmdebstrap default (TMPDIR unset: /tmp)' },
   };
   const jsonFile = join(repo, 'bench', 'results', 'latest.json');
-  writeJson(jsonFile, meta, cases);
+  const mirrorHost = new URL(mirror as string).host;
+  writeJson(jsonFile, meta, cases, (text) => text.split(mirrorHost).join('<host mirror>'));
   console.log(`\nbench: results written to ${jsonFile}`);
   return cases.some((c) => c.mmdebstrap.error || c.kiln.error) ? 1 : 0;
 }

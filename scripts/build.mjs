@@ -13,5 +13,7 @@ await build({
   sourcemap: 'linked',
   define: { KILN_VERSION: JSON.stringify(pkg.version) },
   banner: { js: "import { createRequire as __kilnRequire } from 'node:module'; const require = __kilnRequire(import.meta.url);" },
+  // Native prebuilt module (loaded from node_modules at run time; kiln falls back to the xz tool without it).
+  external: ['@napi-rs/lzma'],
   logLevel: 'warning',
 });

@@ -1,7 +1,7 @@
 /** The archive layer: compression tools, ar/.deb, tar read/write, safe extraction. */
 export type { TarEntry, TarEntryType } from './types.ts';
 export { ArchiveError } from './errors.ts';
-export { compress, compressionFromName, decompress, type Compression } from './decompress.ts';
+export { compress, compressionFromName, decompress, decompressMember, type Compression } from './decompress.ts';
 export { readAr, readDeb, type ArMember, type DebPart, type DebParts } from './ar.ts';
 export { normalizeTarPath, parseTar, readTar, type ReadTarOptions, type TarBody, type TarItem } from './tar-read.ts';
 export { encodeHeader, TarWriter } from './tar-write.ts';

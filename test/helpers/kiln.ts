@@ -5,7 +5,7 @@
  * copy of the bundle in a directory that user can read.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, writeFileSync, existsSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, mkdirSync, mkdtempSync, writeFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +28,9 @@ function bundle(): string {
     chmodSync(bundleDir, 0o755);
     copyFileSync(join(repo, 'dist/kiln.mjs'), join(bundleDir, 'kiln.mjs'));
     chmodSync(join(bundleDir, 'kiln.mjs'), 0o755);
+    // The bundle's one run-time dependency that cannot be bundled: a prebuilt native module.
+    cpSync(join(repo, 'node_modules/@napi-rs'), join(bundleDir, 'node_modules/@napi-rs'), { recursive: true });
+    spawnSync('chmod', ['-R', 'a+rX', bundleDir]);
     process.on('exit', () => rmSync(bundleDir as string, { recursive: true, force: true }));
   }
   return join(bundleDir, 'kiln.mjs');

@@ -5,7 +5,7 @@
  */
 import { readFile, writeFile, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
-import { decompress, readDeb, readTar, type Extractor } from '../../archive/index.ts';
+import { decompressMember, readDeb, readTar, type Extractor } from '../../archive/index.ts';
 import { parseStanzas, type Stanza } from './control.ts';
 
 export interface UnpackedDeb {
@@ -22,7 +22,7 @@ const EXECUTABLE_CONTROL = new Set(['preinst', 'postinst', 'prerm', 'postrm', 'c
 export async function unpackDeb(root: string, blob: string, label: string, extractor: Extractor): Promise<UnpackedDeb> {
   const parts = readDeb(await readFile(blob), label);
   const members = new Map<string, Buffer>();
-  for await (const { entry, body } of readTar(decompress(parts.control.data, parts.control.kind))) {
+  for await (const { entry, body } of readTar(await decompressMember(parts.control.data, parts.control.kind))) {
     if (entry.type === 'file' && entry.path !== '.') members.set(entry.path.replace(/^.*\//, ''), await body.buffer());
   }
   const controlText = members.get('control')?.toString('utf8');
@@ -39,7 +39,7 @@ export async function unpackDeb(root: string, blob: string, label: string, extra
   const conffileSet = new Set(conffiles);
 
   const list: string[] = [];
-  for await (const { entry, body } of readTar(decompress(parts.data.data, parts.data.kind))) {
+  for await (const { entry, body } of readTar(await decompressMember(parts.data.data, parts.data.kind))) {
     const path = entry.path === '.' ? '/.' : `/${entry.path}`;
     list.push(path);
     const target = entry.type === 'file' && conffileSet.has(path) ? { ...entry, path: `${entry.path}.dpkg-new` } : entry;

@@ -6,11 +6,12 @@
  * - the whole process tree's RSS, summed, sampled from /proc every 100 ms
  *   (shared pages counted once per process, so this errs high), and its PSS
  *   (smaps_rollup: shared pages divided among their users, so it adds up);
- * - the system-wide growth of Shmem (/proc/meminfo), which is where a tmpfs
- *   workspace's files live: memory, but in no process's RSS.
+ * - the used space of the tmpfs mounts private to the tree's mount
+ *   namespaces (kiln's workspace): memory, but in no process's RSS.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readFileSync, readdirSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { PrivateTmpfs } from './tmpfs.ts';
 
 export const isRoot = process.getuid?.() === 0;
 const PAGE = 4096;
@@ -24,9 +25,9 @@ export interface RunResult {
   treePeakRssKiB: number;
   /** Peak of the summed PSS of the process tree (sampled), in KiB. */
   treePeakPssKiB: number;
-  /** Peak growth of system-wide Shmem during the run, in KiB. */
-  shmemPeakKiB: number;
-  /** Peak of (tree PSS + Shmem growth) in one sample, in KiB: the memory the build holds. */
+  /** Peak of the used space of the tree's private tmpfs mounts, in KiB. */
+  tmpfsPeakKiB: number;
+  /** Peak of (tree PSS without tmpfs-backed pages + private tmpfs) in one sample, in KiB. */
   totalPeakKiB: number;
 }
 
@@ -45,22 +46,26 @@ export interface RunSpec {
 /** The child being measured, so that a signal handler can stop it. */
 export let current: ChildProcess | undefined;
 
-function shmemKiB(): number {
-  const m = /^Shmem:\s+(\d+) kB/m.exec(readFileSync('/proc/meminfo', 'utf8'));
-  return m ? Number(m[1]) : 0;
-}
-
-function pssKiB(pid: number): number {
+/** PSS, and the part of it that is shmem/tmpfs-backed (KiB). */
+function pssKiB(pid: number): { pss: number; shmem: number } {
   try {
-    const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
-    return m ? Number(m[1]) : 0;
+    const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+    const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0);
+    return { pss: field('Pss'), shmem: field('Pss_Shmem') };
   } catch {
-    return 0; // exited, or not ours to read
+    return { pss: 0, shmem: 0 }; // exited, or not ours to read
   }
 }
 
+export interface TreeMemory {
+  pids: number[];
+  rss: number;
+  pss: number;
+  pssShmem: number;
+}
+
 /** Summed RSS and PSS (KiB) of `root`'s descendants, leaving out the runuser/env/time wrappers. */
-export function treeMemoryKiB(root: number): { rss: number; pss: number } {
+export function treeMemoryKiB(root: number): TreeMemory {
   const children = new Map<number, number[]>();
   const info = new Map<number, { comm: string; rss: number }>();
   for (const name of readdirSync('/proc')) {
@@ -81,19 +86,21 @@ export function treeMemoryKiB(root: number): { rss: number; pss: number } {
     list.push(pid);
     children.set(ppid, list);
   }
-  let rss = 0;
-  let pss = 0;
+  const tree: TreeMemory = { pids: [], rss: 0, pss: 0, pssShmem: 0 };
   const queue = [...(children.get(root) ?? [])];
   while (queue.length > 0) {
     const pid = queue.pop() as number;
     const p = info.get(pid);
     if (p && !['runuser', 'time', 'env'].includes(p.comm)) {
-      rss += p.rss;
-      pss += pssKiB(pid);
+      const { pss, shmem } = pssKiB(pid);
+      tree.pids.push(pid);
+      tree.rss += p.rss;
+      tree.pss += pss;
+      tree.pssShmem += shmem;
     }
     queue.push(...(children.get(pid) ?? []));
   }
-  return { rss, pss };
+  return tree;
 }
 
 /** Runs `spec.argv` as `spec.user` (through runuser when root) under /usr/bin/time, measuring it. */
@@ -101,12 +108,13 @@ export function measure(spec: RunSpec): Promise<RunResult> {
   const envArgs = Object.entries(spec.env).map(([k, v]) => `${k}=${v}`);
   const inner = ['env', '-i', ...envArgs, '/usr/bin/time', '-f', '%M', '-o', spec.timeFile, ...spec.argv];
   const [command, ...args] = isRoot ? ['runuser', '-u', spec.user, '--', ...inner] : inner;
+  rmSync(spec.timeFile, { force: true }); // a stale figure must not pass for this run's
   const log = openSync(spec.logFile, 'w');
-  const shmemBase = shmemKiB();
+  const tmpfs = new PrivateTmpfs();
   let treePeak = 0;
   let pssPeak = 0;
   let totalPeak = 0;
-  let shmemPeak = 0;
+  let tmpfsPeak = 0;
   const started = performance.now();
   const child = spawn(command as string, args, { cwd: spec.cwd, stdio: ['ignore', log, log] });
   current = child;
@@ -116,9 +124,10 @@ export function measure(spec: RunSpec): Promise<RunResult> {
     const tree = treeMemoryKiB(child.pid);
     treePeak = Math.max(treePeak, tree.rss);
     pssPeak = Math.max(pssPeak, tree.pss);
-    const shmem = Math.max(0, shmemKiB() - shmemBase);
-    shmemPeak = Math.max(shmemPeak, shmem);
-    totalPeak = Math.max(totalPeak, tree.pss + shmem);
+    const used = tmpfs.usedKiB(tree.pids);
+    tmpfsPeak = Math.max(tmpfsPeak, used);
+    // tmpfs pages that processes map (programs run from the tree) are in both: count them once.
+    totalPeak = Math.max(totalPeak, tree.pss - tree.pssShmem + used);
   };
   const sampler = setInterval(sample, 100);
   const timer = setTimeout(() => child.kill('SIGTERM'), spec.timeoutSeconds * 1000);
@@ -141,7 +150,7 @@ export function measure(spec: RunSpec): Promise<RunResult> {
       } catch {
         /* time did not write it (killed) */
       }
-      resolve({ code: code ?? (signal ? 128 : 1), wallSeconds, topMaxRssKiB, treePeakRssKiB: treePeak, treePeakPssKiB: pssPeak, shmemPeakKiB: shmemPeak, totalPeakKiB: totalPeak });
+      resolve({ code: code ?? (signal ? 128 : 1), wallSeconds, topMaxRssKiB, treePeakRssKiB: treePeak, treePeakPssKiB: pssPeak, tmpfsPeakKiB: tmpfsPeak, totalPeakKiB: totalPeak });
     });
   });
 }

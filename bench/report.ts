@@ -23,7 +23,7 @@ export interface CaseResult {
 
 /** kiln/mmdebstrap median wall-clock ratio at most this, per case. */
 export const RATIO_TARGETS: Record<string, number> = { amd64: 0.5, arm64: 0.3 };
-/** kiln's peak memory (process tree PSS + tmpfs growth, in one sample) at most this many MB. */
+/** kiln's peak memory (process tree PSS + private tmpfs, in one sample) at most this many MB. */
 export const MEMORY_TARGET_MB = 400;
 
 const mb = (kib: number | undefined) => (kib === undefined ? undefined : (kib * 1024) / 1e6);
@@ -39,7 +39,7 @@ export interface Summary {
   ratioPass?: boolean;
   kilnTreePeakMB?: number;
   kilnTreePssPeakMB?: number;
-  kilnShmemPeakMB?: number;
+  kilnTmpfsPeakMB?: number;
   kilnPeakMB?: number;
   kilnTopMaxRssMB?: number;
   mmdebstrapTopMaxRssMB?: number;
@@ -62,7 +62,6 @@ export function summarize(c: CaseResult): Summary {
   const ratio = mmMedian !== undefined && kMedian !== undefined ? kMedian / mmMedian : undefined;
   const target = RATIO_TARGETS[c.architecture];
   const tree = mb(maxOf(k.map((r) => r.treePeakRssKiB)));
-  const shmem = mb(maxOf(k.map((r) => r.shmemPeakKiB)));
   const peak = mb(maxOf(k.map((r) => r.totalPeakKiB)));
   return {
     name: c.name,
@@ -73,7 +72,7 @@ export function summarize(c: CaseResult): Summary {
     ratioPass: ratio === undefined || target === undefined ? undefined : ratio <= target,
     kilnTreePeakMB: tree,
     kilnTreePssPeakMB: mb(maxOf(k.map((r) => r.treePeakPssKiB))),
-    kilnShmemPeakMB: shmem,
+    kilnTmpfsPeakMB: mb(maxOf(k.map((r) => r.tmpfsPeakKiB))),
     kilnPeakMB: peak,
     kilnTopMaxRssMB: mb(maxOf(k.map((r) => r.topMaxRssKiB))),
     mmdebstrapTopMaxRssMB: mb(maxOf(mm.map((r) => r.topMaxRssKiB))),
@@ -103,7 +102,7 @@ export function formatReport(cases: CaseResult[], runsWanted: number): string {
       s.kilnPeakMB === undefined ? '-' : `${fmt(s.kilnPeakMB, 0, ' MB')} ${ok(s.memoryPass)}`,
       fmt(s.kilnTreePeakMB, 0, ' MB'),
       fmt(s.kilnTreePssPeakMB, 0, ' MB'),
-      fmt(s.kilnShmemPeakMB, 0, ' MB'),
+      fmt(s.kilnTmpfsPeakMB, 0, ' MB'),
       fmt(s.kilnTopMaxRssMB, 0, ' MB'),
       fmt(s.mmdebstrapTopMaxRssMB, 0, ' MB'),
       pkgs(s.packages.mmdebstrap),
@@ -118,9 +117,10 @@ export function formatReport(cases: CaseResult[], runsWanted: number): string {
     'Memory (MB = 10^6 bytes), sampled every 100 ms from /proc over kiln\'s whole process tree:',
     '  "tree RSS" = peak of the summed RSS (pages shared between processes counted in each: errs high);',
     '  "tree PSS" = peak of the summed PSS (shared pages split among their users);',
-    '  "tmpfs" = peak growth of system-wide Shmem (kiln\'s tmpfs workspace: memory, but in no process\'s RSS;',
-    '  system-wide, so other activity on the machine during a run shows up here too);',
-    '  "peak mem" = peak of tree PSS + tmpfs in one sample, the figure held to the target.',
+    '  "tmpfs" = peak used space of tmpfs mounts private to kiln\'s mount namespaces (its workspace:',
+    '  memory, but in no process\'s RSS);',
+    '  "peak mem" = peak of tree PSS + tmpfs in one sample (tmpfs pages mapped by processes counted once),',
+    '  the figure held to the target.',
     '  "top RSS" = /usr/bin/time -f %M around the tool: the largest single process (the tool, or a',
     '  descendant it waited for), not a sum.',
     '',

@@ -147,7 +147,7 @@ async function runMeasured(arch: string, tool: Tool, label: string): Promise<Run
 function errorOf(arch: string, tool: Tool, label: string, r: RunResult): string {
   const tail = logTail(join(logDir, `${arch}-${tool.name}-${label}.log`), 40).split('\n');
   const line = tail.filter((l) => /error|E:|failed|cannot/i.test(l)).pop() ?? tail.pop() ?? '';
-  return `${label} run exited ${r.code}: ${line.trim()}`;
+  return `${label} exited ${r.code}: ${line.trim()}`;
 }
 
 async function runCase(arch: string, proxyUrl: string): Promise<CaseResult> {

@@ -65,6 +65,8 @@ export async function runBuildJob(job: BuildJob, emit: Emit): Promise<void> {
   }
 }
 
+let scriptEntries = 0;
+
 type EmulationOptions = Pick<RootRunOptions, 'binfmt' | 'binds' | 'runBinds' | 'scriptBinfmt'>;
 
 /**
@@ -80,7 +82,8 @@ export async function withEmulation<T>(root: string, emulation: Emulation | unde
       binfmt: { entry: emulation.entry, mode: emulation.mode },
       binds: prepared.binds,
       runBinds: native?.runBinds ?? [],
-      scriptBinfmt: native ? [native.entry] : [],
+      // A name of its own per command: commands running side by side each remove only theirs.
+      scriptBinfmt: native ? [{ ...native.entry, name: `${native.entry.name}-${++scriptEntries}` }] : [],
     });
   } finally {
     await prepared.cleanup();

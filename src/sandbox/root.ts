@@ -84,7 +84,8 @@ if [ -n "$KILN_BINFMT" ]; then
   bfm="$root/proc/sys/fs/binfmt_misc"
   if [ "$KILN_BINFMT_MODE" = namespace ]; then
     mount -t binfmt_misc kiln-binfmt "$bfm"
-    [ -e "$bfm/$KILN_BINFMT_NAME" ] || printf '%s' "$KILN_BINFMT" > "$bfm/register"
+    # Commands may start side by side: the first registers, the others find it there.
+    [ -e "$bfm/$KILN_BINFMT_NAME" ] || printf '%s' "$KILN_BINFMT" 2>/dev/null > "$bfm/register" || [ -e "$bfm/$KILN_BINFMT_NAME" ]
   fi
 fi
 # Entries for this command only (native interpreters for scripts), removed when it ends.

@@ -13,16 +13,12 @@ import { formatStanza } from './control.ts';
 import type { DebPlanExtra } from './plan.ts';
 import { unpackDeb, type UnpackedDeb } from './unpack.ts';
 import { configurationOrder } from './order.ts';
+import { runPreinsts } from './preinst.ts';
+import { MAINTSCRIPT_ENV } from './maintscript.ts';
 
 /** Keeps daemons from starting while scripts run (the Debian policy-rc.d convention). */
 const POLICY_RC_D = '#!/bin/sh\nexit 101\n';
 
-export const MAINTSCRIPT_ENV = {
-  DEBIAN_FRONTEND: 'noninteractive',
-  DEBCONF_NONINTERACTIVE_SEEN: 'true',
-  DPKG_ADMINDIR: '/var/lib/dpkg',
-  DPKG_ROOT: '',
-};
 
 export async function installDeb(ctx: InstallContext): Promise<void> {
   const { root, plan, emit } = ctx;
@@ -49,20 +45,7 @@ export async function installDeb(ctx: InstallContext): Promise<void> {
   const policy = join(root, 'usr/sbin/policy-rc.d');
   await writeFile(policy, POLICY_RC_D);
   await chmod(policy, 0o755);
-  await step(emit, 'preinst', async () => {
-    // base-passwd's preinst puts /etc/passwd and /etc/group in place: the others may need them.
-    const preinsts = order.filter((name) => byName.get(name)?.hasPreinst).sort((a, b) => Number(b === 'base-passwd') - Number(a === 'base-passwd'));
-    if (preinsts.length) {
-      const script = preinsts
-        .map((name) => {
-          const u = byName.get(name) as UnpackedDeb;
-          const arch = u.control.get('Architecture') ?? extra.architecture;
-          return `echo "kiln-preinst ${name}"; DPKG_MAINTSCRIPT_PACKAGE=${name} DPKG_MAINTSCRIPT_ARCH=${arch} DPKG_MAINTSCRIPT_NAME=preinst /var/lib/dpkg/info/${u.infoName}.preinst install || { echo "preinst of ${name} failed ($?)"; exit 1; }`;
-        })
-        .join('\n');
-      await ctx.run(['/bin/sh', '-c', `set -u\n${script}`], { env: MAINTSCRIPT_ENV, source: 'preinst', packageScripts: true });
-    }
-  });
+  await step(emit, 'preinst', () => runPreinsts(ctx, order.map((name) => byName.get(name) as UnpackedDeb), extra.architecture));
   await step(emit, 'configure', () => ctx.run(['dpkg', '--force-unsafe-io', '--configure', '-a'], { env: MAINTSCRIPT_ENV, source: 'dpkg', packageScripts: true }));
   await rm(policy, { force: true });
   await step(emit, 'finalize', () => finalize(root, extra));

@@ -14,7 +14,8 @@ export interface UnpackedDeb {
   conffiles: string[];
   /** dpkg's name for the package's info files: NAME, or NAME:ARCH for Multi-Arch: same. */
   infoName: string;
-  hasPreinst: boolean;
+  /** The preinst script's text, when there is one. */
+  preinst?: string;
 }
 
 const EXECUTABLE_CONTROL = new Set(['preinst', 'postinst', 'prerm', 'postrm', 'config']);
@@ -54,5 +55,5 @@ export async function unpackDeb(root: string, blob: string, label: string, extra
     await writeFile(path, data);
     if (EXECUTABLE_CONTROL.has(member)) await chmod(path, 0o755);
   }
-  return { control, conffiles, infoName, hasPreinst: members.has('preinst') };
+  return { control, conffiles, infoName, preinst: members.get('preinst')?.toString('utf8') };
 }

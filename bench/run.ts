@@ -11,7 +11,7 @@
  * memory and package counts; writes the same to bench/results/latest.json.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, release, totalmem, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -87,6 +87,9 @@ for (const d of [userDir, logDir, join(userDir, 'kiln-cache'), join(userDir, 'bi
 const kilnBundle = join(userDir, 'bin', 'kiln.mjs');
 copyFileSync(join(repo, 'dist/kiln.mjs'), kilnBundle);
 chmodSync(kilnBundle, 0o755);
+// The bundle's one run-time dependency that cannot be bundled (a prebuilt native module).
+cpSync(join(repo, 'node_modules/@napi-rs'), join(userDir, 'bin', 'node_modules/@napi-rs'), { recursive: true });
+execFileSync('chmod', ['-R', 'a+rX', join(userDir, 'bin')]);
 
 const baseEnv = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: home, LANG: 'C.UTF-8' };
 

@@ -11,7 +11,7 @@ import type { Job } from './job.ts';
 
 /** The worker writes one such JSON line on stdout when it fails. */
 export interface WorkerFailure {
-  'kiln-error': { name: string; message: string; hint?: string; exitCode: number; tail?: string[]; command?: string; stack?: string };
+  'kiln-error': { kind: 'user' | 'build' | 'internal'; message: string; hint?: string; tail?: string[]; command?: string; stack?: string };
 }
 
 /** The id mapping the namespace will need (none as real root); checked before any work starts. */
@@ -31,6 +31,9 @@ export async function runJob(job: Job, opts: { emit: Emit; interactive: boolean;
   try {
     ns = await spawnInNamespace({
       argv: [process.execPath, entry, '__worker'],
+      // One malloc arena: the thread pool's decompression would otherwise leave ~50 MB
+      // of freed arenas held through the long scripts that follow (measured: 162 -> 111 MB).
+      env: { ...process.env, MALLOC_ARENA_MAX: '1' },
       mapping,
       stdio: opts.interactive ? ['inherit', 'inherit', 'inherit'] : ['ignore', 'pipe', 'inherit'],
       detached: !opts.interactive,
@@ -85,12 +88,17 @@ export async function runJob(job: Job, opts: { emit: Emit; interactive: boolean;
   return code;
 }
 
+/** The worker's error as the same kind of error on this side (a bug stays a bug). */
 function rebuildError(f: WorkerFailure['kiln-error']): Error {
-  let err: Error;
-  if (f.name === 'CommandError') err = new CommandError(f.command ?? 'command', null, null, f.tail ?? []);
-  else if (f.exitCode === 2) err = new UserError(f.message, f.hint);
-  else err = new BuildError(f.message, f.hint);
-  if (f.name === 'CommandError') err.message = f.message;
+  const err =
+    f.kind === 'user'
+      ? new UserError(f.message, f.hint)
+      : f.kind === 'internal'
+        ? new Error(f.message)
+        : f.tail
+          ? new CommandError(f.command ?? 'command', null, null, f.tail)
+          : new BuildError(f.message, f.hint);
+  err.message = f.message;
   if (f.stack) err.stack = f.stack;
   return err;
 }

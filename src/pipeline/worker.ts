@@ -8,7 +8,7 @@ import { rmSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { mkdir } from 'node:fs/promises';
 import { PARENT_PIPE_FD } from '../sandbox/index.ts';
-import { CommandError } from '../util/errors.ts';
+import { BuildError, CommandError, UserError } from '../util/errors.ts';
 import type { Emit } from '../util/events.ts';
 import type { Job } from './job.ts';
 import type { WorkerFailure } from './enter.ts';
@@ -27,20 +27,20 @@ export async function workerMain(): Promise<never> {
     else process.exitCode = await runShellJob(job);
     process.exit(process.exitCode ?? 0);
   } catch (err) {
-    const e = err as Error & { hint?: string; exitCode?: number };
+    const e = err as Error & { hint?: string };
+    const kind = err instanceof UserError ? 'user' : err instanceof BuildError ? 'build' : 'internal';
     const failure: WorkerFailure = {
       'kiln-error': {
-        name: e.name ?? 'Error',
+        kind,
         message: e.message ?? String(err),
         hint: e.hint,
-        exitCode: e.exitCode ?? 1,
         ...(err instanceof CommandError ? { tail: err.tail, command: err.command } : {}),
         stack: e.stack,
       },
     };
     process.stdout.write(JSON.stringify(failure) + '\n');
     removeTemporaries();
-    process.exit(e.exitCode ?? 1);
+    process.exit(kind === 'user' ? 2 : 1);
   }
 }
 

@@ -29,7 +29,7 @@ export async function installDeb(ctx: InstallContext): Promise<void> {
     'unpack',
     async () => {
       const extractor = createExtractor(root, { chown: true });
-      const result = await mapLimit(plan.packages, 4, (p) => {
+      const result = await mapLimit(plan.packages, 2, (p) => {
         const blob = ctx.blobs[p.name];
         if (!blob) throw new Error(`no download for ${p.name}`);
         return unpackDeb(root, blob, `${p.name}_${p.version}_${p.architecture}`, extractor);

@@ -56,8 +56,6 @@ export interface InstallContext {
   emit: Emit;
   /** Runs a command inside the root (emulated when foreign). */
   run(argv: string[], opts?: RunInTreeOptions): Promise<void>;
-  /** The target's programs run under emulation (so a native host tool is worth using where one exists). */
-  foreign: boolean;
 }
 
 export interface RunInTreeOptions extends Partial<Pick<RootRunOptions, 'env' | 'cwd'>> {

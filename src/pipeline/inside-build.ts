@@ -33,7 +33,6 @@ export async function runBuildJob(job: BuildJob, emit: Emit): Promise<void> {
       const native = opts.packageScripts ? await nativeHelpers() : undefined;
       await withEmulation(root, job.emulation, native, (emulation) => runChecked(root, argv, emulation, emit, opts));
     },
-    foreign: job.emulation !== undefined,
   };
   // Decided once, when the first package scripts run (the tree's perl is unpacked by then).
   let native: Promise<NativeInterpreter | undefined> | undefined;

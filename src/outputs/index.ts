@@ -29,18 +29,26 @@ export function outputPath(directory: string, name: string, format: string): str
   return format === 'directory' ? join(directory, name) : join(directory, `${name}.${format}`);
 }
 
+/**
+ * Writes every output under its temporary name first and renames them all at
+ * the end: a stopped build leaves none of its outputs, not some of them.
+ */
 export async function writeOutputs(req: OutputRequest): Promise<string[]> {
   await mkdir(req.directory, { recursive: true });
-  const written: string[] = [];
+  const ready: Written[] = [];
   const tars = req.formats.filter((f) => f in TAR_COMPRESSION);
   if (tars.length) {
     const xattrs = await readXattrs(req.root);
-    for (const format of tars) {
-      written.push(await writeTar(req, format, TAR_COMPRESSION[format] as Compression, xattrs));
-    }
+    for (const format of tars) ready.push(await writeTar(req, format, TAR_COMPRESSION[format] as Compression, xattrs));
   }
-  if (req.formats.includes('directory')) written.push(await writeDirectory(req));
-  return written;
+  if (req.formats.includes('directory')) ready.push(await writeDirectory(req));
+  for (const output of ready) await commit(req, output);
+  return ready.map((o) => o.final);
+}
+
+interface Written {
+  tmp: string;
+  final: string;
 }
 
 function temporaryName(req: OutputRequest, final: string): string {
@@ -49,12 +57,25 @@ function temporaryName(req: OutputRequest, final: string): string {
   return tmp;
 }
 
-async function commit(req: OutputRequest, tmp: string, final: string): Promise<void> {
+/** Puts a finished output in place; an existing directory output is replaced whole. */
+async function commit(req: OutputRequest, { tmp, final }: Written): Promise<void> {
+  const old = await stat(final).then(
+    (st) => (st.isDirectory() ? `${final}.kiln-old-${process.pid}` : undefined),
+    () => undefined,
+  );
+  if (old) {
+    req.temporaries.add(old);
+    await rename(final, old);
+  }
   await rename(tmp, final);
   req.temporaries.delete(tmp);
+  if (old) {
+    await rm(old, { recursive: true, force: true });
+    req.temporaries.delete(old);
+  }
 }
 
-async function writeTar(req: OutputRequest, format: string, compression: Compression, xattrs: Awaited<ReturnType<typeof readXattrs>>): Promise<string> {
+async function writeTar(req: OutputRequest, format: string, compression: Compression, xattrs: Awaited<ReturnType<typeof readXattrs>>): Promise<Written> {
   const final = outputPath(req.directory, req.name, format);
   const tmp = temporaryName(req, final);
   const file = createWriteStream(tmp, { mode: 0o644 });
@@ -64,28 +85,14 @@ async function writeTar(req: OutputRequest, format: string, compression: Compres
     writeTreeAsTar(req.root, tarStream, { mtimeClamp: req.sourceDateEpoch, xattrs }).then(() => tarStream.end()),
     sink,
   ]);
-  await commit(req, tmp, final);
-  return final;
+  return { tmp, final };
 }
 
-async function writeDirectory(req: OutputRequest): Promise<string> {
+async function writeDirectory(req: OutputRequest): Promise<Written> {
   const final = outputPath(req.directory, req.name, 'directory');
   const tmp = temporaryName(req, final);
   await rm(tmp, { recursive: true, force: true });
   if (req.rootOnTmpfs) await run('cp', ['-a', '--reflink=auto', req.root, tmp]);
   else await rename(req.root, tmp);
-  const old = await stat(final).then(
-    () => `${final}.kiln-old-${process.pid}`,
-    () => undefined,
-  );
-  if (old) {
-    req.temporaries.add(old);
-    await rename(final, old);
-  }
-  await commit(req, tmp, final);
-  if (old) {
-    await rm(old, { recursive: true, force: true });
-    req.temporaries.delete(old);
-  }
-  return final;
+  return { tmp, final };
 }

@@ -44,8 +44,32 @@ export async function workerMain(): Promise<never> {
   }
 }
 
+/**
+ * Removes the temporaries. Every other process of the namespace is killed
+ * first (we are its PID 1): a `cp` still writing into a temporary directory
+ * would otherwise refill it while it is being removed.
+ */
 function removeTemporaries(): void {
-  for (const path of temporaries) rmSync(path, { recursive: true, force: true });
+  if (process.pid === 1) {
+    try {
+      process.kill(-1, 'SIGKILL');
+    } catch {
+      // ESRCH: nothing else runs
+    }
+  }
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (const path of temporaries) {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        rmSync(path, { recursive: true, force: true });
+        break;
+      } catch (err) {
+        // A killed process may not have stopped yet (ENOTEMPTY): wait and try again.
+        if (attempt >= 50) throw err;
+        Atomics.wait(pause, 0, 0, 20);
+      }
+    }
+  }
   temporaries.clear();
 }
 

@@ -75,6 +75,27 @@ describe('stopping a build', { skip }, () => {
     });
   }
 
+  // While `cp` fills the directory output's temporary: the worker must stop it before removing it.
+  for (const [signal, temporary] of [['SIGKILL', '.image.kiln-tmp-1'], ['SIGINT', '.image.tar.gz.kiln-tmp-1']] as const) {
+    test(`${signal} while ${temporary} is written leaves nothing behind`, async () => {
+      const dir = imageDir(toml);
+      const marker = `kiln.mjs build -C ${dir}`;
+      const run = kiln(['build', '-C', dir]);
+      let finished = false;
+      void run.then(() => (finished = true));
+      while (!finished && !existsSync(join(dir, 'out', temporary))) await sleep(10);
+      const kilnPid = processesWith(marker)[0]?.split(' ')[0];
+      assert.ok(!finished && kilnPid, 'the build was stopped while writing its outputs');
+      spawnSync('kill', [`-${signal.slice(3)}`, kilnPid]);
+      const result = await run;
+      assert.notEqual(result.code, 0);
+      for (let i = 0; i < 100 && processesWith(dir).length + processesWith('__worker').length > 0; i++) await sleep(100);
+      assert.deepEqual(processesWith(dir), [], 'no kiln process left');
+      assert.deepEqual(processesWith('__worker'), [], 'no worker left');
+      assert.deepEqual(readdirSync(join(dir, 'out')), [], 'no temporary and no output');
+    });
+  }
+
   test('the next build succeeds', async () => {
     const dir = imageDir(toml);
     const r = await kiln(['build', '-C', dir]);

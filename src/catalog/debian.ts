@@ -37,7 +37,7 @@ export const debian: Distribution = {
   releases: ['bullseye', 'bookworm', 'trixie', 'forky', 'sid', 'unstable', 'testing', 'stable'],
   defaultRelease: 'bookworm',
   defaultMirror: () => hostMirrorFor('debian'),
-  components: ['main'],
+  repositories: ['main'],
   keyrings: ['/usr/share/keyrings/debian-archive-keyring.gpg'],
   alwaysInstall: [],
   mergedUsrLinks: (release, arch) => (release === 'bullseye' ? [] : mergedUsrLinks(arch)),
@@ -55,7 +55,7 @@ export const ubuntu: Distribution = {
   defaultMirror: (arch) =>
     hostMirrorFor('ubuntu') ??
     (arch === 'amd64' || arch === 'i386' ? 'http://archive.ubuntu.com/ubuntu' : 'http://ports.ubuntu.com/ubuntu-ports'),
-  components: ['main'],
+  repositories: ['main'],
   keyrings: ['/usr/share/keyrings/ubuntu-archive-keyring.gpg'],
   alwaysInstall: [],
   mergedUsrLinks: (_release, arch) => mergedUsrLinks(arch),

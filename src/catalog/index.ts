@@ -3,9 +3,10 @@
  * that lists the valid ones.
  */
 import { debian, ubuntu } from './debian.ts';
+import { archlinux, archlinux32, archlinuxarm, archriscv, loongarchlinux } from './arch.ts';
 import type { Distribution } from './types.ts';
 
-export const DISTRIBUTIONS = { debian, ubuntu } satisfies Record<string, Distribution>;
+export const DISTRIBUTIONS = { debian, ubuntu, archlinux, archlinuxarm, archlinux32, loongarchlinux, archriscv } satisfies Record<string, Distribution>;
 export type DistributionName = keyof typeof DISTRIBUTIONS;
 
 export function findDistribution(name: string): Distribution | undefined {

@@ -1,7 +1,10 @@
 import type { Machine } from './machines.ts';
 
 /** The package formats kiln speaks; each is one module under src/formats. */
-export type FormatName = 'deb';
+export type FormatName = 'deb' | 'pacman';
+
+/** The base sets a user picks from (packages.base). */
+export type BaseSetName = 'essential' | 'minimal' | 'standard';
 
 /** A distribution is data: where its packages live and what a base system is. */
 export interface Distribution {
@@ -17,9 +20,14 @@ export interface Distribution {
   defaultRelease: string;
   /** Default mirror for an architecture, or undefined when the user must give one. */
   defaultMirror(architecture: string): string | undefined;
-  components: string[];
-  /** Keyring files that sign the archive, in the order to try them. */
+  /** Default archive components (Debian) or repositories (pacman), in search order. */
+  repositories: string[];
+  /** Host keyring files that sign the archive (deb: all of them; pacman: the first that exists). */
   keyrings: string[];
+  /** Packages in the image that carry the distribution's keys (pacman-key --populate). */
+  keyringPackages?: string[];
+  /** Package names for each base set, where the format does not derive them from the index (deb does). */
+  baseSets?: Record<BaseSetName, string[]>;
   /** Packages that must be installed whatever the base set. */
   alwaysInstall: string[];
   /** Top-level directories laid out as symlinks into /usr before installing (merged /usr); [] for none. */

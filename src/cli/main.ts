@@ -87,6 +87,9 @@ export function setDebug(value: boolean): void {
   debug = value;
 }
 
+// The event loop ran dry before the command finished: a bug (an awaited promise nothing will settle). Never exit 0 for it.
+process.once('beforeExit', () => process.exit(report(new Error('kiln stopped with work still pending (nothing left to wait for)'))));
+
 main(process.argv).then(
   (code) => process.exit(code),
   (err) => process.exit(report(err)),

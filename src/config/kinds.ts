@@ -68,3 +68,57 @@ export const stringList = <T extends string = string>(item: Kind<T> | undefined 
     return { value: out };
   },
 });
+
+/** A table of name = string (TOML inline or sub-table); from text, `name=value` pairs separated by commas. */
+export const stringMap = (describe = 'a table of strings'): Kind<Record<string, string>> => ({
+  describe,
+  parse: (v, text) => {
+    let raw = v;
+    if (text && typeof v === 'string') {
+      const pairs = v.split(',').map((p) => p.trim()).filter(Boolean);
+      if (pairs.some((p) => !/^[^=]+=.+$/.test(p))) return { error: `expected name=value pairs separated by commas, got ${JSON.stringify(v)}` };
+      raw = Object.fromEntries(pairs.map((p) => [p.slice(0, p.indexOf('=')).trim(), p.slice(p.indexOf('=') + 1).trim()]));
+    }
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { error: `expected ${describe}, got ${JSON.stringify(v)}` };
+    const out: Record<string, string> = {};
+    for (const [name, value] of Object.entries(raw)) {
+      if (typeof value !== 'string' || value.length === 0) return { error: `${name}: expected a non-empty string, got ${JSON.stringify(value)}` };
+      out[name] = value;
+    }
+    return { value: out };
+  },
+});
+
+export interface RecordField {
+  kind: Kind<unknown>;
+  required?: boolean;
+}
+
+type RecordValue<F extends Record<string, RecordField>> = { [K in keyof F as F[K] extends { required: true } ? K : never]: KindValue<F[K]['kind']> } & {
+  [K in keyof F as F[K] extends { required: true } ? never : K]?: KindValue<F[K]['kind']>;
+};
+
+/** A list of tables with declared fields (TOML `[[section.key]]` or inline tables); not settable from text. */
+export const records = <F extends Record<string, RecordField>>(fields: F, describe = 'a list of tables'): Kind<RecordValue<F>[]> => ({
+  describe,
+  parse: (v, text) => {
+    if (text) return { error: `${describe} can only be set in kiln.toml` };
+    if (!Array.isArray(v)) return { error: `expected ${describe}, got ${JSON.stringify(v)}` };
+    const out: Record<string, unknown>[] = [];
+    for (const [i, item] of v.entries()) {
+      if (typeof item !== 'object' || item === null || Array.isArray(item)) return { error: `item ${i + 1}: expected a table` };
+      const record: Record<string, unknown> = {};
+      for (const [name, value] of Object.entries(item)) {
+        const field = fields[name];
+        if (!field) return { error: `item ${i + 1}: unknown field "${name}"; known: ${Object.keys(fields).join(', ')}` };
+        const r = field.kind.parse(value, false);
+        if ('error' in r) return { error: `item ${i + 1}: ${name}: ${r.error}` };
+        record[name] = r.value;
+      }
+      const missing = Object.entries(fields).filter(([name, f]) => f.required && !(name in record)).map(([name]) => name);
+      if (missing.length) return { error: `item ${i + 1}: missing ${missing.join(', ')}` };
+      out.push(record);
+    }
+    return { value: out as RecordValue<F>[] };
+  },
+});

@@ -109,10 +109,23 @@ function checkCrossSettings(values: Map<SettingKey, unknown>, origins: Record<Se
   for (const key of SETTING_KEYS) {
     if (values.has(key)) continue;
     const def = SETTINGS[key] as (typeof SETTINGS)[SettingKey];
-    if ('required' in def && def.required) {
+    if (key === 'distribution.mirror' && dist.format === 'pacman') {
+      problems.push(`${CONFIG_FILE}: ${key}: ${dist.pretty} has no default mirror; set distribution.mirror to a mirror URL pattern with $repo and $arch`);
+    } else if ('required' in def && def.required) {
       problems.push(`${CONFIG_FILE}: ${key}: not set and no default could be derived from this host; set it (${def.help})`);
     } else if ('default' in def && typeof def.default === 'function') {
       problems.push(`${CONFIG_FILE}: ${key}: not set and no default could be derived from this host; set it`);
+    }
+  }
+  if (dist.format === 'pacman') {
+    const release = values.get('distribution.release');
+    if (origins['distribution.release'] && !origins['distribution.release'].startsWith('default') && release !== 'rolling') {
+      problems.push(`${origins['distribution.release']}: distribution.release: ${dist.pretty} is a rolling release; leave it unset or set "rolling"`);
+    }
+    values.set('distribution.release', 'rolling');
+  } else {
+    for (const key of ['distribution.repository-mirrors', 'distribution.extra-repositories', 'distribution.keyring-bootstrap'] as const) {
+      if (origins[key] && !origins[key].startsWith('default')) problems.push(`${origins[key]}: ${key}: only for pacman distributions (the Arch family), not ${dist.pretty}`);
     }
   }
   if (values.has('system.root-password') && values.has('system.root-password-hash')) {

@@ -3,10 +3,21 @@
  * environment variables, `kiln config` and the Config type all come from
  * this table.
  */
-import { boolean, integer, oneOf, secret, string, stringList, type Kind, type KindValue } from './kinds.ts';
-import { DISTRIBUTIONS, findDistribution, hostMachine, readOsRelease, type Distribution } from '../catalog/index.ts';
+import { existsSync } from 'node:fs';
+import { boolean, integer, oneOf, records, secret, string, stringList, stringMap, type Kind, type KindValue } from './kinds.ts';
+import { DISTRIBUTIONS, findDistribution, hostMachine, readOsRelease, type BaseSetName, type Distribution } from '../catalog/index.ts';
 
-export const BASE_SETS = ['essential', 'minimal', 'standard'] as const;
+export const BASE_SETS = ['essential', 'minimal', 'standard'] as const satisfies readonly BaseSetName[];
+
+/** The fields of a third-party pacman repository (distribution.extra-repositories). */
+const EXTRA_REPOSITORY_FIELDS = {
+  name: { kind: string('a repository name'), required: true },
+  server: { kind: string('a URL pattern'), required: true },
+  keyring: { kind: stringList(undefined, 'a list of key file paths') },
+  'keyring-package': { kind: string('a package name') },
+  architectures: { kind: stringList() },
+  'signature-level': { kind: oneOf(['required', 'never'] as const) },
+} as const;
 export const OUTPUT_FORMATS = ['directory', 'tar', 'tar.gz', 'tar.xz', 'tar.zst'] as const;
 
 /** What a default may look at: the values resolved so far (table order) and the host. */
@@ -64,22 +75,43 @@ export const SETTINGS = {
   }),
   'distribution.mirror': setting({
     kind: string('a mirror URL'),
-    help: "Package mirror URL (default: the host's apt sources for the same distribution)",
+    help: "Package mirror URL; for the Arch family a pattern with $repo and $arch (default: Debian/Ubuntu: the host's apt sources; Arch: the distribution's published mirror)",
     default: (ctx) => ctx.distribution()?.defaultMirror(String(ctx.get('distribution.architecture'))),
-    defaultOrigin: 'host apt sources',
+    defaultOrigin: 'host apt sources or the distribution',
     required: true,
   }),
-  'distribution.components': setting({
+  'distribution.repositories': setting({
     kind: stringList(),
-    help: 'Archive components to use',
-    default: (ctx) => ctx.distribution()?.components,
+    help: 'Repositories to use, in search order: archive components for Debian/Ubuntu (main, contrib, ...), pacman repositories for the Arch family (core, extra, ...)',
+    default: (ctx) => ctx.distribution()?.repositories,
     defaultOrigin: 'distribution',
+  }),
+  'distribution.repository-mirrors': setting({
+    kind: stringMap('a table of repository name = mirror URL'),
+    help: 'pacman: a mirror URL pattern for single repositories ($repo, $arch), overriding distribution.mirror for them',
+    default: {},
+  }),
+  'distribution.extra-repositories': setting({
+    kind: records(EXTRA_REPOSITORY_FIELDS, 'a list of repository tables'),
+    help: 'pacman: third-party repositories searched after the distribution\'s: { name, server (URL with $repo/$arch), keyring (key file), keyring-package, architectures }',
+    default: [],
   }),
   'distribution.keyring': setting({
     kind: stringList(undefined, 'a list of keyring file paths'),
-    help: 'OpenPGP keyring files trusted to sign the archive',
-    default: (ctx) => ctx.distribution()?.keyrings,
-    defaultOrigin: 'distribution',
+    help: "OpenPGP keyring files trusted to sign the archive (default: the host's keyring for the distribution)",
+    default: (ctx) => {
+      const dist = ctx.distribution();
+      if (dist?.format !== 'pacman') return dist?.keyrings;
+      // pacman: the host's copy of the distribution's keyring, if it has one; else none (see keyring-bootstrap).
+      const found = dist.keyrings.find((path) => existsSync(path));
+      return found ? [found] : [];
+    },
+    defaultOrigin: 'host keyring of the distribution',
+  }),
+  'distribution.keyring-bootstrap': setting({
+    kind: oneOf(['none', 'trust-first-download'] as const),
+    help: 'pacman, with no keyring on the host or in the config: trust-first-download takes the keyring package from the mirror unverified (printed as a warning) and checks everything else with it',
+    default: 'none',
   }),
   'distribution.verify-signatures': setting({
     kind: boolean(),
@@ -88,7 +120,7 @@ export const SETTINGS = {
   }),
   'packages.base': setting({
     kind: oneOf(BASE_SETS),
-    help: 'Base package set: essential (Essential: yes), minimal (as mmdebstrap minbase), standard',
+    help: 'Base package set: essential (Debian: Essential: yes), minimal (Debian: as mmdebstrap minbase; Arch: base), standard',
     default: 'minimal',
   }),
   'packages.install': setting({

@@ -47,6 +47,13 @@ export interface PlanContext {
   signal?: AbortSignal;
 }
 
+/** After the download, outside the namespace: checks that need the package files (signatures). */
+export interface VerifyContext extends PlanContext {
+  plan: InstallPlan;
+  /** Blob path of each package, by name. */
+  blobs: Record<string, string>;
+}
+
 export interface InstallContext {
   root: string;
   plan: InstallPlan;
@@ -54,6 +61,12 @@ export interface InstallContext {
   blobs: Record<string, string>;
   config: Config;
   emit: Emit;
+  /** kiln's cache directory (derived results such as a populated keyring are kept under it). */
+  cacheDir: string;
+  /** Timestamp for what the install records (install dates), seconds. */
+  sourceDateEpoch: number;
+  /** The target runs natively: host tools may work on the tree directly. */
+  native: boolean;
   /** Runs a command inside the root (emulated when foreign). */
   run(argv: string[], opts?: RunInTreeOptions): Promise<void>;
 }
@@ -68,5 +81,7 @@ export interface RunInTreeOptions extends Partial<Pick<RootRunOptions, 'env' | '
 
 export interface PackageFormat {
   plan(ctx: PlanContext): Promise<InstallPlan>;
+  /** Checks the downloaded packages before anything is unpacked (when the index did not vouch for them). */
+  verify?(ctx: VerifyContext): Promise<void>;
   install(ctx: InstallContext): Promise<void>;
 }

@@ -42,7 +42,8 @@ export async function build(loaded: LoadedConfig, opts: BuildOptions): Promise<B
   const emulation = await planEmulation(machine, config['build.binfmt'], emulatorSource(loaded, cache, emit));
   const idMapping = planNamespace();
   const format = FORMATS[distribution.format];
-  const plan = await step(emit, 'resolve', () => format.plan({ config, distribution, store, memoDir: join(cache, 'plans'), kilnVersion: VERSION, emit }), (p) => `${p.packages.length} packages`);
+  const planContext = { config, distribution, store, memoDir: join(cache, 'plans'), kilnVersion: VERSION, emit };
+  const plan = await step(emit, 'resolve', () => format.plan(planContext), (p) => `${p.packages.length} packages`);
   const outputDir = resolve(loaded.dir, config['output.directory']);
   const outputs = config['output.format'].map((f) => outputPath(outputDir, config['output.name'], f));
   if (opts.dryRun) return { plan, outputs };
@@ -54,6 +55,7 @@ export async function build(loaded: LoadedConfig, opts: BuildOptions): Promise<B
     (r) => `${r.filter((x) => !x.cached).length} downloaded, ${r.filter((x) => x.cached).length} cached`,
   );
   const blobs = Object.fromEntries(fetched.map((r) => [r.name, r.path]));
+  if (format.verify) await step(emit, 'verify', () => (format.verify as NonNullable<typeof format.verify>)({ ...planContext, plan, blobs }));
   await mkdir(outputDir, { recursive: true }).catch((err: NodeJS.ErrnoException) => {
     throw new UserError(`cannot create the output directory ${outputDir}: ${err.code === 'EACCES' ? 'permission denied' : err.message}`, 'set output.directory to a directory you can write');
   });

@@ -2,6 +2,6 @@
 export { BlobStore, TempBlob, normalizeSha256 } from './cache.ts';
 export { downloadAll, downloadToStore, fetchBytes } from './http.ts';
 export type { DownloadItem, DownloadResult, HttpOptions } from './http.ts';
-export { loadKeyring, verifyClearsigned, verifyDetached } from './openpgp.ts';
+export { loadKeyring, parseKeys, verifyClearsigned, verifyDetached } from './openpgp.ts';
 export type { Key, VerifyOptions } from './openpgp.ts';
 export { memoized, memoKey } from './memo.ts';

@@ -52,7 +52,8 @@ export async function loadKeyring(paths: readonly string[]): Promise<Key[]> {
   return keys;
 }
 
-async function parseKeys(bytes: Buffer): Promise<Key[]> {
+/** Keys from a binary keyring or armored key blocks, whichever `bytes` holds. */
+export async function parseKeys(bytes: Buffer): Promise<Key[]> {
   // Every binary OpenPGP packet starts with a tag byte that has the high bit set.
   if (bytes.length > 0 && ((bytes[0] ?? 0) & 0x80) !== 0) return openpgp.readKeys({ binaryKeys: bytes });
   const blocks = bytes.toString('utf8').match(ARMOR_KEY_BLOCK);

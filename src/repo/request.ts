@@ -108,8 +108,9 @@ export class Attempt {
 
   private kick(): void {
     clearTimeout(this.#timer);
+    // Kept referenced: while a request waits, its timer holds the event loop open (a socket undici
+    // has unreferenced must not let the process end in the middle of a download); dispose() clears it.
     this.#timer = setTimeout(() => this.#timeout.abort(new Error('idle timeout')), this.#idleMs);
-    this.#timer.unref();
   }
 
   private classify(err: unknown, midBody: boolean): unknown {

@@ -39,3 +39,24 @@ test('architecture aliases map to the distribution’s names; unknown ones do no
   assert.deepEqual(DISTRIBUTIONS.debian.mergedUsrLinks('bookworm', 'amd64'), ['bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32']);
   assert.deepEqual(DISTRIBUTIONS.debian.mergedUsrLinks('bookworm', 'arm64'), ['bin', 'sbin', 'lib']);
 });
+
+test('the Arch family: five distributions, their architectures, aliases and mirrors', () => {
+  const expect: [string, string[], string | undefined][] = [
+    ['arch', ['x86_64'], 'https://geo.mirror.pkgbuild.com/$repo/os/$arch'],
+    ['alarm', ['aarch64', 'armv7h'], 'http://mirror.archlinuxarm.org/$arch/$repo'],
+    ['arch32', ['i686', 'pentium4', 'i486'], 'https://mirror.archlinux32.org/$arch/$repo'],
+    ['loongarch', ['loong64'], undefined],
+    ['archlinuxriscv', ['riscv64'], 'https://riscv.mirror.pkgbuild.com/repo/$repo'],
+  ];
+  for (const [alias, arches, mirror] of expect) {
+    const d = findDistribution(alias);
+    assert.ok(d, alias);
+    assert.equal(d.format, 'pacman');
+    assert.deepEqual(Object.keys(d.architectures), arches);
+    assert.equal(d.defaultMirror(arches[0] as string), mirror);
+    assert.ok(d.keyringPackages?.length, `${alias} has a keyring package`);
+    assert.deepEqual(d.baseSets?.minimal, ['base']);
+  }
+  const loong = findDistribution('loongarchlinux');
+  assert.equal(loong && canonicalArchitecture(loong, 'loongarch64'), 'loong64');
+});

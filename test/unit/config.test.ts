@@ -88,3 +88,28 @@ test('tomlKeyLines finds keys under headers, dotted keys and after multi-line st
   assert.equal(lines.get('a.w'), 7);
   assert.equal(lines.get('b.c.k'), 9);
 });
+
+test('Arch family: aliases, mirror pattern default, repositories, per-repository mirrors and extra repositories', () => {
+  const dir = dirWith(
+    `[distribution]\nname = "alarm"\narchitecture = "arm64"\nrepository-mirrors = { alarm = "http://127.0.0.1:9/alarm/$arch" }\n\n[[distribution.extra-repositories]]\nname = "mine"\nserver = "http://127.0.0.1:9/$repo/$arch"\nkeyring = ["/dev/null"]\narchitectures = ["aarch64"]\n`,
+  );
+  const { config, distribution, origins } = loadConfig({ dir, env: {} });
+  assert.equal(distribution.name, 'archlinuxarm');
+  assert.equal(config['distribution.architecture'], 'aarch64');
+  assert.equal(config['distribution.release'], 'rolling');
+  assert.equal(config['distribution.mirror'], 'http://mirror.archlinuxarm.org/$arch/$repo');
+  assert.deepEqual(config['distribution.repositories'], ['core', 'extra', 'alarm']);
+  assert.deepEqual(config['distribution.repository-mirrors'], { alarm: 'http://127.0.0.1:9/alarm/$arch' });
+  assert.deepEqual(config['distribution.extra-repositories'], [{ name: 'mine', server: 'http://127.0.0.1:9/$repo/$arch', keyring: ['/dev/null'], architectures: ['aarch64'] }]);
+  assert.match(origins['distribution.extra-repositories'], /kiln\.toml:6$/);
+});
+
+test('Arch family mistakes: a release, no mirror for a port without one, a bad extra repository, pacman settings on Debian', () => {
+  const loong = problems(() => loadConfig({ dir: dirWith(`[distribution]\nname = "loongarch"\nrelease = "2024"\n`), env: {} }));
+  assert.ok(loong.some((p) => /distribution\.release: Loong Arch Linux is a rolling release/.test(p)), loong.join('\n'));
+  assert.ok(loong.some((p) => /distribution\.mirror: Loong Arch Linux has no default mirror; set distribution\.mirror to a mirror URL pattern with \$repo and \$arch/.test(p)), loong.join('\n'));
+  const bad = problems(() => loadConfig({ dir: dirWith(`[distribution]\nname = "arch"\nextra-repositories = [{ name = "x", url = "http://h" }]\n`), env: {} }));
+  assert.ok(bad.some((p) => /kiln\.toml:3: distribution\.extra-repositories: item 1: unknown field "url"; known: name, server/.test(p)), bad.join('\n'));
+  const deb = problems(() => loadConfig({ dir: dirWith(`[distribution]\nname = "debian"\nmirror = "${MIRROR}"\nkeyring-bootstrap = "trust-first-download"\n`), env: {} }));
+  assert.ok(deb.some((p) => /kiln\.toml:4: distribution\.keyring-bootstrap: only for pacman distributions/.test(p)), deb.join('\n'));
+});

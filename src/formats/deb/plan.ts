@@ -45,7 +45,7 @@ export async function planDeb(ctx: PlanContext): Promise<InstallPlan> {
   const extra = [...distribution.alwaysInstall, ...config['packages.install']];
   // On a merged-/usr layout, usr-is-merged says so (rather than usrmerge converting it).
   const prefer = mergedUsrLinks.length ? ['usr-is-merged'] : [];
-  const indexes = config['distribution.components'].map((c) => ({ base: `${c}/binary-${arch}/Packages`, file: pickIndex(release, `${c}/binary-${arch}/Packages`)?.file }));
+  const indexes = config['distribution.repositories'].map((c) => ({ base: `${c}/binary-${arch}/Packages`, file: pickIndex(release, `${c}/binary-${arch}/Packages`)?.file }));
   // The resolved list only changes with the signed indexes and the request: reuse it.
   const key = memoKey('deb-plan', ctx.kilnVersion, mirror, suite, arch, indexes, config['packages.base'], extra, prefer);
   const { value: packages } = await memoized(ctx.memoDir, key, async () => {
@@ -53,7 +53,7 @@ export async function planDeb(ctx: PlanContext): Promise<InstallPlan> {
     for (const { base } of indexes) universe.push(...(await fetchPackagesIndex(access, mirror, suite, release, base)));
     return resolvePlan(universe, arch, config['packages.base'], extra, prefer, mirror);
   });
-  const planExtra: DebPlanExtra = { mirror, release: suite, components: config['distribution.components'], architecture: arch, mergedUsrLinks };
+  const planExtra: DebPlanExtra = { mirror, release: suite, components: config['distribution.repositories'], architecture: arch, mergedUsrLinks };
   return { format: 'deb', packages, repositoryDate: release.date, extra: planExtra, warnings };
 }
 

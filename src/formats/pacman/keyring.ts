@@ -1,0 +1,118 @@
+/**
+ * The image's pacman keyring (/etc/pacman.d/gnupg), as `pacman-key --init`
+ * and `--populate` would leave it: a local master key, the distribution's
+ * keys imported, the trusted ones signed locally and given their owner trust,
+ * the revoked ones disabled.
+ *
+ * The work is done with the host's gpg on the tree (natively, whatever the
+ * target architecture) and the result is cached under a key derived from the
+ * keyring files and the gpg version, so it runs once per keyring release.
+ * The master key's secret half is removed before the keyring is cached or
+ * shipped: images never share a private key (`pacman-key --init` in the image
+ * makes its own when one is needed). Without a host gpg, the tree's own
+ * pacman-key runs inside the root (emulated when foreign).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, readdir, rename, rm, writeFile, chmod } from 'node:fs/promises';
+import { join } from 'node:path';
+import { findOnPath } from '../../util/path.ts';
+import { run } from '../../util/run.ts';
+import type { InstallContext } from '../types.ts';
+import { parseFingerprints } from './verify.ts';
+
+const KEYRINGS = 'usr/share/pacman/keyrings';
+const GNUPG = 'etc/pacman.d/gnupg';
+const CACHE_FORMAT = 1;
+
+/** pacman-key's gpg.conf settings for the pacman keyring. */
+const GPG_CONF = 'no-greeting\nno-permission-warning\nlock-never\nkeyserver-options timeout=10\nkeyserver-options import-clean\nkeyserver-options no-self-sigs-only\n';
+
+interface KeyringFiles {
+  name: string;
+  keys: Buffer;
+  trusted: string[];
+  revoked: string[];
+}
+
+/** Populates the keyring for the named keyrings found in the tree; returns what it did, for the log. */
+export async function populateKeyring(ctx: InstallContext, keyringPackages: string[]): Promise<string> {
+  const { root } = ctx;
+  const files = await keyringFiles(root, keyringPackages);
+  if (!files.length) return 'no keyring package in the tree';
+  const gpg = findOnPath('gpg');
+  const gpgconf = findOnPath('gpgconf');
+  if (!gpg || !gpgconf) {
+    if (!existsSync(join(root, 'usr/bin/pacman-key'))) return 'skipped: no gpg on the host and no pacman-key in the tree';
+    await ctx.run(['pacman-key', '--init'], { source: 'pacman-key' });
+    await ctx.run(['pacman-key', '--populate', ...files.map((f) => f.name)], { source: 'pacman-key' });
+    await ctx.run(['gpgconf', '--homedir', `/${GNUPG}`, '--kill', 'all'], { source: 'pacman-key' });
+    return `pacman-key in the tree: ${files.map((f) => f.name).join(', ')}`;
+  }
+  const version = (await run(gpg, ['--version'])).split('\n')[0] ?? '';
+  const hash = createHash('sha256').update(`${CACHE_FORMAT}\0${version}\0`);
+  for (const f of files) hash.update(f.name).update('\0').update(f.keys).update(f.trusted.join()).update('\0').update(f.revoked.join()).update('\0');
+  const key = hash.digest('hex');
+  const cached = join(ctx.cacheDir, 'keyrings', `${key}.tar`);
+  const dir = join(root, GNUPG);
+  await mkdir(dir, { recursive: true });
+  if (existsSync(cached)) {
+    await run('tar', ['-C', dir, '-xf', cached]);
+    return `${files.map((f) => f.name).join(', ')} (cached)`;
+  }
+  await buildKeyring(gpg, gpgconf, dir, files);
+  await mkdir(join(ctx.cacheDir, 'keyrings'), { recursive: true });
+  const tmp = `${cached}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    await run('tar', ['-C', dir, '--numeric-owner', '-cf', tmp, '.']);
+    await rename(tmp, cached);
+  } finally {
+    await rm(tmp, { force: true });
+  }
+  return files.map((f) => f.name).join(', ');
+}
+
+async function keyringFiles(root: string, packages: string[]): Promise<KeyringFiles[]> {
+  const present = new Set(await readdir(join(root, KEYRINGS)).catch(() => [] as string[]));
+  const names = [...present].filter((n) => n.endsWith('.gpg')).map((n) => n.slice(0, -4));
+  // The named keyring packages' keyrings first (NAME-keyring ships NAME.gpg), then any other in the tree.
+  const wanted = packages.map((p) => p.replace(/-keyring$/, '')).filter((n) => names.includes(n));
+  const order = [...wanted, ...names.filter((n) => !wanted.includes(n)).sort()];
+  const out: KeyringFiles[] = [];
+  for (const name of order) {
+    const read = async (suffix: string) => (present.has(`${name}${suffix}`) ? readFile(join(root, KEYRINGS, `${name}${suffix}`), 'utf8') : '');
+    out.push({ name, keys: await readFile(join(root, KEYRINGS, `${name}.gpg`)), trusted: (await read('-trusted')).split('\n').filter((l) => /^[0-9A-Fa-f]{40}:\d+:?\s*$/.test(l.trim())).map((l) => l.trim()), revoked: parseFingerprints(await read('-revoked')) });
+  }
+  return out;
+}
+
+async function buildKeyring(gpg: string, gpgconf: string, dir: string, files: KeyringFiles[]): Promise<void> {
+  await chmod(dir, 0o755);
+  await writeFile(join(dir, 'gpg.conf'), GPG_CONF);
+  const env = { ...process.env, GNUPGHOME: dir, LC_ALL: 'C' };
+  const g = (args: string[], input?: string) => run(gpg, ['--homedir', dir, '--batch', '--no-tty', ...args], { env, input });
+  try {
+    await g(['--pinentry-mode', 'loopback', '--passphrase', '', '--quick-gen-key', 'Pacman Keyring Master Key <pacman@localhost>', 'ed25519', 'sign', 'never']);
+    for (const f of files) {
+      const tmp = join(dir, `.import-${f.name}.gpg`);
+      await writeFile(tmp, f.keys);
+      await g(['--import', tmp]);
+      await rm(tmp);
+    }
+    const trusted = files.flatMap((f) => f.trusted);
+    if (trusted.length) {
+      await g(['--import-ownertrust'], trusted.map((l) => `${l.split(':')[0]}:${l.split(':')[1]}:`).join('\n') + '\n');
+      for (const line of trusted) await g(['--yes', '--quick-lsign-key', line.split(':')[0] as string]);
+    }
+    for (const fpr of files.flatMap((f) => f.revoked)) await g(['--command-fd', '0', '--edit-key', fpr], 'disable\nquit\n').catch(() => undefined);
+    await g(['--check-trustdb']);
+  } finally {
+    await run(gpgconf, ['--homedir', dir, '--kill', 'all'], { env }).catch(() => undefined);
+  }
+  // No secret key, no revocation certificate, no sockets, no backups in the image.
+  for (const name of await readdir(dir)) {
+    if (name === 'private-keys-v1.d' || name === 'openpgp-revocs.d' || name.startsWith('S.') || name.endsWith('~') || name === 'random_seed' || name.startsWith('.#')) {
+      await rm(join(dir, name), { recursive: true, force: true });
+    }
+  }
+}

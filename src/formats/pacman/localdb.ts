@@ -1,0 +1,67 @@
+/**
+ * pacman's local database, /var/lib/pacman/local: one NAME-VERSION directory
+ * per installed package with `desc`, `files`, `mtree` (and `install`,
+ * `changelog`), written from the package's own .PKGINFO as pacman does.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { formatDesc } from './db.ts';
+import type { UnpackedPacman } from './unpack.ts';
+
+/** The local database format pacman 6 writes and expects. */
+export const ALPM_DB_VERSION = 9;
+export const LOCAL_DB = 'var/lib/pacman/local';
+
+export interface LocalEntry {
+  unpacked: UnpackedPacman;
+  explicit: boolean;
+  installDate: number;
+  /** The package was checked against a signature (pacman records "pgp"), else "none". */
+  validated: boolean;
+}
+
+export async function writeLocalDbHeader(root: string): Promise<void> {
+  await mkdir(join(root, LOCAL_DB), { recursive: true });
+  await writeFile(join(root, LOCAL_DB, 'ALPM_DB_VERSION'), `${ALPM_DB_VERSION}\n`);
+}
+
+export async function writeLocalEntry(root: string, entry: LocalEntry): Promise<string> {
+  const { unpacked } = entry;
+  const info = (key: string) => unpacked.pkginfo.get(key) ?? [];
+  const one = (key: string) => info(key).slice(0, 1);
+  const name = one('pkgname')[0] as string;
+  const version = one('pkgver')[0] as string;
+  const dir = join(root, LOCAL_DB, `${name}-${version}`);
+  await mkdir(dir, { recursive: true });
+  // pacman's field order; empty fields are left out.
+  const desc: [string, string[]][] = [
+    ['NAME', [name]],
+    ['VERSION', [version]],
+    ['BASE', one('pkgbase')],
+    ['DESC', one('pkgdesc')],
+    ['URL', one('url')],
+    ['ARCH', one('arch')],
+    ['BUILDDATE', one('builddate')],
+    ['INSTALLDATE', [String(entry.installDate)]],
+    ['PACKAGER', one('packager')],
+    ['SIZE', one('size')],
+    ['REASON', entry.explicit ? [] : ['1']],
+    ['GROUPS', info('group')],
+    ['LICENSE', info('license')],
+    ['VALIDATION', [entry.validated ? 'pgp' : 'none']],
+    ['REPLACES', info('replaces')],
+    ['DEPENDS', info('depend')],
+    ['OPTDEPENDS', info('optdepend')],
+    ['CONFLICTS', info('conflict')],
+    ['PROVIDES', info('provides')],
+    ['XDATA', info('xdata')],
+  ];
+  await writeFile(join(dir, 'desc'), formatDesc(desc.filter(([, v]) => v.length > 0)));
+  const files: [string, string[]][] = [['FILES', unpacked.files]];
+  if (unpacked.backup.length) files.push(['BACKUP', unpacked.backup.map(([path, md5]) => `${path}\t${md5}`)]);
+  await writeFile(join(dir, 'files'), formatDesc(files.filter(([, v]) => v.length > 0)));
+  if (unpacked.mtree) await writeFile(join(dir, 'mtree'), unpacked.mtree);
+  if (unpacked.install) await writeFile(join(dir, 'install'), unpacked.install);
+  if (unpacked.changelog) await writeFile(join(dir, 'changelog'), unpacked.changelog);
+  return `${name}-${version}`;
+}

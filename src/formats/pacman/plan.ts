@@ -1,0 +1,132 @@
+/**
+ * Planning a pacman install, outside the namespace: fetch each repository's
+ * database, resolve the base set and the requested packages, and say where
+ * every package and its signature come from. Signatures are checked after the
+ * download (verify.ts); nothing is written but the download cache.
+ */
+import { createHash } from 'node:crypto';
+import { fetchBytes, memoized, memoKey } from '../../repo/index.ts';
+import { UserError } from '../../util/errors.ts';
+import type { Config } from '../../config/index.ts';
+import type { InstallPlan, PlanContext, PlannedPackage } from '../types.ts';
+import { readRepoDb } from './db.ts';
+import { resolvePacman } from './resolve.ts';
+import type { PacmanPackage, PacmanRepository } from './types.ts';
+
+/** A repository as kiln uses it: where it is and whose keys sign it. */
+export interface PacmanSource {
+  name: string;
+  /** URL of the repository directory, $repo and $arch filled in. */
+  url: string;
+  /** The mirror pattern as configured (for the image's mirrorlist). */
+  server: string;
+  /** Packages must carry a good signature (pacman's SigLevel = Required). */
+  signed: boolean;
+  /** Trust anchors of a third-party repository; the distribution's when undefined. */
+  keyring?: string[];
+  third: boolean;
+}
+
+/** What verify() and install() need besides the package list (JSON-serialisable). */
+export interface PacmanPlanExtra {
+  [key: string]: unknown;
+  architecture: string;
+  sources: PacmanSource[];
+  /** Packages whose keyrings are populated into /etc/pacman.d/gnupg. */
+  keyringPackages: string[];
+}
+
+/** What each planned package carries for verify() and install(). */
+export interface PacmanPackageExtra {
+  [key: string]: unknown;
+  repo: string;
+  explicit: boolean;
+  /** Base64 signature from the database, when it has one; else `${url}.sig` is fetched. */
+  pgpsig?: string;
+}
+
+export function pacmanSources(config: Config): PacmanSource[] {
+  const arch = config['distribution.architecture'];
+  const fill = (pattern: string, repo: string) => pattern.replaceAll('$repo', repo).replaceAll('$arch', arch).replace(/\/+$/, '');
+  const mirrors = config['distribution.repository-mirrors'];
+  const signed = config['distribution.verify-signatures'];
+  const sources: PacmanSource[] = config['distribution.repositories'].map((name) => {
+    const server = mirrors[name] ?? config['distribution.mirror'];
+    return { name, url: fill(server, name), server, signed, third: false };
+  });
+  for (const extra of config['distribution.extra-repositories']) {
+    if (extra.architectures && !extra.architectures.includes(arch)) continue;
+    sources.push({
+      name: extra.name,
+      url: fill(extra.server, extra.name),
+      server: extra.server,
+      signed: signed && extra['signature-level'] !== 'never',
+      keyring: extra.keyring,
+      third: true,
+    });
+  }
+  return sources;
+}
+
+export async function planPacman(ctx: PlanContext): Promise<InstallPlan> {
+  const { config, distribution, emit } = ctx;
+  const arch = config['distribution.architecture'];
+  const sources = pacmanSources(config);
+  const warnings: string[] = [];
+  const seen = new Set<string>();
+  for (const s of sources) {
+    if (seen.has(s.name)) throw new UserError(`repository "${s.name}" is listed twice`, 'give each repository in distribution.repositories and extra-repositories its own name');
+    seen.add(s.name);
+  }
+  // Databases change with every repository update: fetched each build, like `pacman -Sy`.
+  const databases = await Promise.all(
+    sources.map(async (s) => {
+      const url = `${s.url}/${s.name}.db`;
+      const data = await fetchBytes(url, { emit, signal: ctx.signal, name: `${s.name}.db`, missingOk: true });
+      if (!data) throw new UserError(`${url} not found: no repository "${s.name}" for ${arch} at this mirror`, 'check distribution.mirror (a pattern with $repo and $arch), distribution.repositories and the architecture');
+      return { source: s, data, sha256: createHash('sha256').update(data).digest('hex') };
+    }),
+  );
+  for (const s of sources) if (!s.signed) warnings.push(`signature checks are OFF for repository ${s.name}: its packages are installed unverified`);
+  for (const w of warnings) emit({ kind: 'log', level: 'warn', message: w });
+
+  const base = distribution.baseSets?.[config['packages.base']] ?? [];
+  const targets = [...base, ...(distribution.keyringPackages ?? []), ...config['packages.install']];
+  const key = memoKey('pacman-plan', ctx.kilnVersion, arch, databases.map((d) => [d.source.name, d.source.url, d.sha256]), targets);
+  const { value: packages } = await memoized(ctx.memoDir, key, async () => {
+    const repositories: PacmanRepository[] = [];
+    for (const d of databases) repositories.push({ name: d.source.name, packages: await readDb(d.data, d.source.name, `${d.source.url}/${d.source.name}.db`) });
+    return resolvePlan(repositories, targets, new Map(sources.map((s) => [s.name, s])), base);
+  });
+  const extra: PacmanPlanExtra = { architecture: arch, sources, keyringPackages: distribution.keyringPackages ?? [] };
+  const repositoryDate = Math.max(0, ...packages.map((p) => Number((p.extra as { builddate?: number } | undefined)?.builddate ?? 0)));
+  return { format: 'pacman', packages, repositoryDate, extra, warnings };
+}
+
+async function readDb(data: Buffer, repo: string, url: string): Promise<PacmanPackage[]> {
+  try {
+    return await readRepoDb(data, repo);
+  } catch (err) {
+    throw new UserError(`${url}: not a readable pacman database (${(err as Error).message})`, 'the mirror may be broken or not a pacman repository', { cause: err });
+  }
+}
+
+function resolvePlan(repositories: PacmanRepository[], targets: string[], sources: Map<string, PacmanSource>, base: string[]): PlannedPackage[] {
+  const resolved = resolvePacman({ repositories, targets });
+  const baseNames = new Set(base);
+  return resolved.packages.map((p) => {
+    const source = sources.get(p.repo) as PacmanSource;
+    const packageExtra: PacmanPackageExtra = { repo: p.repo, explicit: resolved.explicit.has(p.name), pgpsig: p.pgpsig, builddate: p.builddate };
+    return {
+      name: p.name,
+      version: p.version,
+      architecture: p.arch,
+      size: p.csize,
+      installedSize: p.isize,
+      sha256: p.sha256,
+      urls: [`${source.url}/${p.filename}`],
+      reason: baseNames.has(p.name) ? 'base set' : (resolved.reasons.get(p.name) ?? 'requested'),
+      extra: packageExtra,
+    };
+  });
+}

@@ -1,0 +1,78 @@
+/**
+ * Unpacking one pacman package natively, as pacman's extraction would: the
+ * tree into the root, the metadata members (.PKGINFO, .MTREE, .INSTALL,
+ * .CHANGELOG) kept for the local database.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { compressionFromName, decompressMember, readTar, type Extractor } from '../../archive/index.ts';
+
+export interface UnpackedPacman {
+  /** .PKGINFO as key -> values, in file order. */
+  pkginfo: Map<string, string[]>;
+  /** The raw (gzip) .MTREE, when the package has one. */
+  mtree?: Buffer;
+  install?: Buffer;
+  changelog?: Buffer;
+  /** Every path in the package, directories with a trailing slash, sorted as pacman sorts its file lists. */
+  files: string[];
+  /** Backup files (from .PKGINFO) with the md5 of the packaged content. */
+  backup: [string, string][];
+}
+
+const METADATA = new Set(['.PKGINFO', '.MTREE', '.INSTALL', '.CHANGELOG', '.BUILDINFO']);
+
+export async function unpackPacman(blob: string, url: string, extractor: Extractor): Promise<UnpackedPacman> {
+  const data = await decompressMember(await readFile(blob), compressionFromName(url));
+  const meta = new Map<string, Buffer>();
+  const files: string[] = [];
+  const contents = new Map<string, Buffer>();
+  let backupPaths: Set<string> | undefined;
+  for await (const { entry, body } of readTar(data)) {
+    const path = entry.path.replace(/^\.\//, '');
+    if (METADATA.has(path)) {
+      meta.set(path, await body.buffer());
+      if (path === '.PKGINFO') backupPaths = new Set(parsePkginfo(meta.get(path) as Buffer).get('backup') ?? []);
+      continue;
+    }
+    if (path === '' || path === '.') continue;
+    files.push(entry.type === 'dir' ? `${path.replace(/\/$/, '')}/` : path);
+    if (entry.type === 'file' && backupPaths?.has(path)) {
+      const whole = await body.buffer();
+      contents.set(path, whole);
+      await extractor.apply(entry, whole);
+    } else {
+      await extractor.apply(entry, body);
+    }
+  }
+  const pkginfoBytes = meta.get('.PKGINFO');
+  if (!pkginfoBytes) throw new Error(`${url}: not a pacman package (no .PKGINFO)`);
+  const pkginfo = parsePkginfo(pkginfoBytes);
+  const backup = (pkginfo.get('backup') ?? []).map((p): [string, string] => [p, md5(contents.get(p))]);
+  files.sort(compareBytes);
+  return { pkginfo, mtree: meta.get('.MTREE'), install: meta.get('.INSTALL'), changelog: meta.get('.CHANGELOG'), files, backup };
+}
+
+/** `key = value` lines; `#` comments; repeated keys collect. */
+export function parsePkginfo(data: Buffer): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const line of data.toString('utf8').split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const eq = line.indexOf(' = ');
+    if (eq < 0) continue;
+    const key = line.slice(0, eq).trim();
+    const list = out.get(key) ?? [];
+    list.push(line.slice(eq + 3));
+    out.set(key, list);
+  }
+  return out;
+}
+
+function md5(data: Buffer | undefined): string {
+  // A backup entry without a file in the package gets pacman's placeholder for "no hash".
+  return data ? createHash('md5').update(data).digest('hex') : '(null)';
+}
+
+function compareBytes(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}

@@ -1,0 +1,138 @@
+/**
+ * The Arch Linux family, rootless, from real pacman repositories made for the
+ * test (test/helpers/fake-arch.ts: Debian binaries repackaged, signed with a
+ * throwaway key, indexed with repo-add, served on 127.0.0.1), checked with the
+ * real pacman: -Q lists exactly the resolved set, -Qk finds every file, -Dk
+ * finds no problem.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { imageDir, integrationSkipReason, kiln } from '../helpers/kiln.ts';
+import { fakeArchSkipReason, makeFakeArchRepos, type FakeArchRepos } from '../helpers/fake-arch.ts';
+import { startMirror, type Mirror } from '../helpers/mirror-server.ts';
+import { findOnPath } from '../../src/util/path.ts';
+
+const skip = integrationSkipReason() ?? fakeArchSkipReason(['x86_64', 'aarch64']) ?? (findOnPath('pacman') ? undefined : 'pacman is not installed (pacman-package-manager)');
+
+/** The real pacman on a built tree (asynchronous: the mirror is served from this process). */
+function pacman(root: string, args: string[]): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('pacman', ['--root', root, '--dbpath', join(root, 'var/lib/pacman'), '--config', '/dev/null', ...args], { env: { LC_ALL: 'C', PATH: process.env.PATH } });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    child.on('close', (code) => resolve({ code: code ?? 1, out }));
+  });
+}
+
+/** Every check an Arch tree must pass with pacman's own tools; returns the installed names. */
+async function assertHealthyArch(root: string, expected: string[]): Promise<void> {
+  const q = await pacman(root, ['-Qq']);
+  assert.equal(q.code, 0, q.out);
+  assert.deepEqual(q.out.trim().split('\n').sort(), [...expected].sort(), 'pacman -Q lists exactly the resolved set');
+  const qk = await pacman(root, ['-Qk']);
+  assert.equal(qk.code, 0, qk.out);
+  for (const line of qk.out.trim().split('\n')) assert.match(line, / 0 missing files$/, line);
+  const dk = await pacman(root, ['-Dk']);
+  assert.equal(dk.code, 0, dk.out);
+  const explicit = await pacman(root, ['-Qqe']);
+  assert.ok(explicit.out.split('\n').includes('base'), 'base was asked for: explicit');
+  assert.ok(!explicit.out.split('\n').includes('glibc'), 'glibc came as a dependency');
+  assert.equal(readFileSync(join(root, 'var/lib/pacman/local/ALPM_DB_VERSION'), 'utf8').trim(), '9');
+  // The .INSTALL scriptlet and the path-triggered ALPM hook left their marks.
+  assert.match(readFileSync(join(root, 'var/lib/kiln-test/bash-post-install'), 'utf8'), /5\.2\.15-2/);
+  const hooked = readFileSync(join(root, 'var/lib/kiln-test/hook-ran'), 'utf8').trim().split('\n');
+  assert.ok(hooked.length >= 2 && hooked.every((l) => l.startsWith('usr/share/kiln-marks/')), `hook stdin: ${hooked.join(', ')}`);
+  // The keyring, populated, without secrets or sockets.
+  const gnupg = join(root, 'etc/pacman.d/gnupg');
+  const names = readdirSync(gnupg);
+  assert.ok(names.some((n) => n.startsWith('pubring')), names.join(' '));
+  assert.ok(!names.includes('private-keys-v1.d') && !names.some((n) => n.startsWith('S.')), names.join(' '));
+  assert.match(readFileSync(join(root, 'etc/pacman.conf'), 'utf8'), /^\[core\]$/m);
+}
+
+describe('Arch Linux family, rootless, from a local signed repository', { skip }, () => {
+  let repos: FakeArchRepos;
+  let mirror: Mirror;
+  let alarmMirror: Mirror;
+  let keyring: string;
+  let cache: string;
+  before(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-arch-fixture-'));
+    repos = await makeFakeArchRepos(dir, { architectures: ['x86_64', 'aarch64'] });
+    mirror = await startMirror(repos.root);
+    alarmMirror = await startMirror(repos.alarmRoot as string);
+    // Readable by the test user.
+    const keys = mkdtempSync(join(tmpdir(), 'kiln-arch-keys-'));
+    chmodSync(keys, 0o755);
+    keyring = join(keys, 'fixture.asc');
+    copyFileSync(repos.keyring, keyring);
+    chmodSync(keyring, 0o644);
+    cache = imageDir();
+  });
+  after(async () => {
+    await mirror?.close();
+    await alarmMirror?.close();
+  });
+
+  const toml = (name: string, arch: string, mirrorUrl: string, extra = '', cacheDir = cache) =>
+    `[distribution]\nname = "${name}"\narchitecture = "${arch}"\nmirror = "${mirrorUrl}"\nkeyring = ["${keyring}"]\n${extra}\n[packages]\ninstall = ["kiln-hook", "kiln-group"]\n\n[output]\nformat = ["directory"]\n\n[build]\ncache-directory = "${cacheDir}"\n`;
+
+  test('Arch Linux x86_64: pacman agrees with the tree; kiln shell runs its bash', async () => {
+    const dir = imageDir(toml('archlinux', 'x86_64', `${mirror.url}/$repo/os/$arch`));
+    const r = await kiln(['build', '-C', dir]);
+    assert.equal(r.code, 0, r.stderr);
+    const root = join(dir, 'out/image');
+    await assertHealthyArch(root, [...(repos.baseSet.x86_64 as string[]), 'archlinux-keyring', 'kiln-hook', 'kiln-marks', 'kiln-extra-tool']);
+    const sh = await kiln(['shell', '-C', dir, '--', '/usr/bin/bash', '-c', 'echo "$BASH_VERSION"']);
+    assert.equal(sh.code, 0, sh.stderr);
+    assert.match(sh.stdout, /^5\.2\.15/);
+  });
+
+  test('Arch Linux ARM aarch64 on this host: scriptlets and hooks emulated, uname -m says aarch64', async () => {
+    const dir = imageDir(toml('archlinuxarm', 'aarch64', `${alarmMirror.url}/$arch/$repo`));
+    const r = await kiln(['build', '-C', dir]);
+    assert.equal(r.code, 0, r.stderr);
+    await assertHealthyArch(join(dir, 'out/image'), [...(repos.baseSet.aarch64 as string[]), 'archlinuxarm-keyring', 'kiln-hook', 'kiln-marks', 'kiln-extra-tool']);
+    const sh = await kiln(['shell', '-C', dir, '--', '/usr/bin/busybox', 'uname', '-m']);
+    assert.equal(sh.code, 0, sh.stderr);
+    assert.equal(sh.stdout.trim(), 'aarch64');
+  });
+
+  for (const [kind, message] of [
+    ['tampered', /busybox.*(sha256|checksum|SHA256)/i],
+    ['bad-signature', /signature check failed for package busybox/],
+    ['unknown-key', /signature check failed for package busybox.*key not in keyring/],
+  ] as const) {
+    test(`a ${kind} package is refused, naming it, before anything is unpacked`, async () => {
+      const variant = await repos.variant(kind);
+      const served = await startMirror(variant.root);
+      try {
+        // A cache of its own: the shared one already holds the genuine package under the same sha256.
+        const dir = imageDir(toml('archlinux', 'x86_64', `${served.url}/$repo/os/$arch`, '', imageDir()));
+        const r = await kiln(['build', '-C', dir]);
+        assert.equal(r.code, 2, r.stderr);
+        assert.match(r.stderr, message);
+        assert.equal(r.stderr.trim().split('\n').filter((l) => /^kiln: /.test(l)).length <= 2, true, r.stderr);
+        assert.ok(!existsSync(join(dir, 'out/image')), 'no output');
+      } finally {
+        await served.close();
+      }
+    });
+  }
+
+  test('no trust anchor: one line that says how to give one; trust-first-download builds with a warning', async () => {
+    const none = imageDir(toml('archlinux', 'x86_64', `${mirror.url}/$repo/os/$arch`).replace(`keyring = ["${keyring}"]`, 'keyring = []'));
+    const refused = await kiln(['build', '-C', none]);
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr, /no keyring to check Arch Linux packages.*\n.*keyring-bootstrap = "trust-first-download"/);
+    const trusting = imageDir(toml('archlinux', 'x86_64', `${mirror.url}/$repo/os/$arch`, 'keyring-bootstrap = "trust-first-download"').replace(`keyring = ["${keyring}"]`, 'keyring = []'));
+    const r = await kiln(['build', '-C', trusting]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout + r.stderr, /trust-first-download.*archlinux-keyring.*unverified/);
+  });
+});

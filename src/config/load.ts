@@ -109,7 +109,9 @@ function checkCrossSettings(values: Map<SettingKey, unknown>, origins: Record<Se
   for (const key of SETTING_KEYS) {
     if (values.has(key)) continue;
     const def = SETTINGS[key] as (typeof SETTINGS)[SettingKey];
-    if (key === 'distribution.mirror' && dist.format === 'pacman') {
+    if (key === 'distribution.architecture') {
+      problems.push(`${CONFIG_FILE}: ${key}: ${dist.pretty} is not built for this host's architecture; set it to one of ${Object.keys(dist.architectures).join(', ')}`);
+    } else if (key === 'distribution.mirror' && dist.format === 'pacman') {
       problems.push(`${CONFIG_FILE}: ${key}: ${dist.pretty} has no default mirror; set distribution.mirror to a mirror URL pattern with $repo and $arch`);
     } else if ('required' in def && def.required) {
       problems.push(`${CONFIG_FILE}: ${key}: not set and no default could be derived from this host; set it (${def.help})`);

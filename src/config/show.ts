@@ -21,7 +21,7 @@ export function formatConfig(loaded: LoadedConfig): string {
   const lines: string[] = [];
   let section = '';
   const entries = Object.entries(configToJson(loaded));
-  const width = Math.max(...entries.map(([k, v]) => k.split('.')[1]!.length + JSON.stringify(v.value).length)) + 4;
+  const width = Math.max(...entries.map(([k, v]) => k.split('.')[1]!.length + tomlValue(v.value).length)) + 4;
   for (const [key, { value, origin }] of entries) {
     const [sec, name] = key.split('.') as [string, string];
     if (sec !== section) {
@@ -29,10 +29,20 @@ export function formatConfig(loaded: LoadedConfig): string {
       lines.push(`[${sec}]`);
       section = sec;
     }
-    const assignment = `${name} = ${JSON.stringify(value)}`;
+    const assignment = `${name} = ${tomlValue(value)}`;
     lines.push(`${assignment.padEnd(width + 3)}# ${origin}`);
   }
   return lines.join('\n') + '\n';
+}
+
+/** A value as TOML: strings quoted, lists in brackets, tables inline. */
+export function tomlValue(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(tomlValue).join(', ')}]`;
+  if (value !== null && typeof value === 'object') {
+    const pairs = Object.entries(value).map(([k, v]) => `${/^[A-Za-z0-9_-]+$/.test(k) ? k : JSON.stringify(k)} = ${tomlValue(v)}`);
+    return pairs.length ? `{ ${pairs.join(', ')} }` : '{}';
+  }
+  return JSON.stringify(value);
 }
 
 /** The settings table as help text: key, kind, environment variable, meaning. */

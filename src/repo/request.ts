@@ -86,11 +86,22 @@ export class Attempt {
   async readBody(res: Response, onChunk: (chunk: Uint8Array) => Promise<boolean>): Promise<void> {
     if (!res.body) return;
     let local: { error: unknown } | undefined; // from onChunk (disk full, too large): not the network's fault
+    const reader = res.body.getReader();
+    // Each read races the abort signal: undici's body stream has been seen to neither end nor
+    // fail after an abort (or after the last byte), which would leave the download waiting forever.
+    const aborted = new Promise<never>((_, reject) => {
+      const fail = () => reject(this.#signal.reason ?? new Error('aborted'));
+      if (this.#signal.aborted) fail();
+      else this.#signal.addEventListener('abort', fail, { once: true });
+    });
+    aborted.catch(() => {});
     try {
-      for await (const chunk of res.body) {
+      for (;;) {
+        const { done, value } = await Promise.race([reader.read(), aborted]);
+        if (done) break;
         this.kick();
         try {
-          if (!(await onChunk(chunk))) break;
+          if (!(await onChunk(value))) break;
         } catch (error) {
           local = { error };
           break;
@@ -98,6 +109,8 @@ export class Attempt {
       }
     } catch (err) {
       throw this.classify(err, true);
+    } finally {
+      reader.cancel().catch(() => {});
     }
     if (local) throw local.error;
   }

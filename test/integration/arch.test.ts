@@ -7,11 +7,11 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { imageDir, integrationSkipReason, kiln } from '../helpers/kiln.ts';
+import { imageDir, integrationSkipReason, isRoot, kiln, TEST_USER } from '../helpers/kiln.ts';
 import { fakeArchSkipReason, makeFakeArchRepos, type FakeArchRepos } from '../helpers/fake-arch.ts';
 import { startMirror, type Mirror } from '../helpers/mirror-server.ts';
 import { findOnPath } from '../../src/util/path.ts';
@@ -91,6 +91,47 @@ describe('Arch Linux family, rootless, from a local signed repository', { skip }
     const sh = await kiln(['shell', '-C', dir, '--', '/usr/bin/bash', '-c', 'echo "$BASH_VERSION"']);
     assert.equal(sh.code, 0, sh.stderr);
     assert.match(sh.stdout, /^5\.2\.15/);
+  });
+
+  test('the tree and local database are what the host pacman makes of the same packages', { skip: isRoot ? undefined : 'the host pacman needs root to install' }, async () => {
+    const dir = imageDir(toml('archlinux', 'x86_64', `${mirror.url}/$repo/os/$arch`));
+    const r = await kiln(['build', '-C', dir]);
+    assert.equal(r.code, 0, r.stderr);
+    const ours = join(dir, 'out/image');
+    const work = mkdtempSync(join(tmpdir(), 'kiln-arch-pacman-'));
+    const theirs = join(work, 'root');
+    mkdirSync(join(theirs, 'var/lib/pacman'), { recursive: true });
+    const gpgdir = join(work, 'gnupg');
+    mkdirSync(gpgdir, { mode: 0o700 });
+    spawnSync('gpg', ['--homedir', gpgdir, '--batch', '--quiet', '--import', repos.keyringBinary]);
+    spawnSync('gpg', ['--homedir', gpgdir, '--batch', '--quiet', '--import-ownertrust'], { input: `${repos.keyFingerprint}:6:\n` });
+    writeFileSync(join(work, 'pacman.conf'), `[options]\nArchitecture = x86_64\nSigLevel = Required DatabaseOptional\nGPGDir = ${gpgdir}\n[core]\nServer = ${mirror.url}/$repo/os/$arch\n[extra]\nServer = ${mirror.url}/$repo/os/$arch\n`);
+    const installed = await new Promise<{ code: number; out: string }>((resolve) => {
+      const child = spawn('pacman', ['--root', theirs, '--dbpath', join(theirs, 'var/lib/pacman'), '--config', join(work, 'pacman.conf'), '--cachedir', join(work, 'cache'), '--noconfirm', '-Sy', 'base', 'archlinux-keyring', 'kiln-hook', 'kiln-group'], { env: { LC_ALL: 'C', PATH: process.env.PATH } });
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.stderr.on('data', (d) => (out += d));
+      child.on('close', (code) => resolve({ code: code ?? 1, out }));
+    });
+    assert.equal(installed.code, 0, installed.out);
+    const listing = (root: string) =>
+      spawnSync('find', ['.', '-printf', '%p %u %g %m %y %l\n'], { cwd: root, encoding: 'utf8' })
+        .stdout.split('\n')
+        .filter((l) => l && !/^\.\/(var\/lib\/pacman\/sync|var\/log\/pacman\.log|var\/cache\/pacman|etc\/pacman\.|etc\/hostname)/.test(l))
+        .sort();
+    // Seen from the host, the rootless tree's root is the test user (its namespace's uid 0).
+    const asRoot = (lines: string[]) => lines.map((l) => l.replace(` ${TEST_USER} ${TEST_USER} `, ' root root '));
+    assert.deepEqual(asRoot(listing(ours)), listing(theirs), 'the same paths, owners, modes and links');
+    const local = 'var/lib/pacman/local';
+    for (const entry of readdirSync(join(theirs, local))) {
+      for (const file of entry === 'ALPM_DB_VERSION' ? [''] : ['desc', 'files', 'mtree', 'install']) {
+        const a = join(theirs, local, entry, file);
+        if (!existsSync(a)) continue;
+        // The install date is when each ran; pacman without a signature check in its own transaction records sha256.
+        const normal = (p: string) => readFileSync(p, 'latin1').replace(/%INSTALLDATE%\n\d+/, '').replace(/%VALIDATION%\n\w+/, '');
+        assert.equal(normal(join(ours, local, entry, file)), normal(a), `${entry}/${file}`);
+      }
+    }
   });
 
   test('Arch Linux ARM aarch64 on this host: scriptlets and hooks emulated, uname -m says aarch64', async () => {

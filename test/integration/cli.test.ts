@@ -23,7 +23,7 @@ describe('kiln doctor, config and --help', { skip }, () => {
     const r = await kiln(['config', '-C', dir, '--set', 'packages.install=vim,curl']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^architecture = "arm64"\s+# .*kiln\.toml:4$/m);
-    assert.match(r.stdout, /^install = \["vim","curl"\]\s+# --set$/m);
+    assert.match(r.stdout, /^install = \["vim", "curl"\]\s+# --set$/m);
     assert.match(r.stdout, /^base = "minimal"\s+# default$/m);
     const json = await kiln(['config', '-C', dir, '--json']);
     assert.equal(JSON.parse(json.stdout)['distribution.architecture'].value, 'arm64');

@@ -39,6 +39,7 @@ export async function installPacman(ctx: InstallContext): Promise<void> {
     },
     (r) => `${r.length} packages`,
   );
+  await ensureRuntimeDirs(root);
   await step(emit, 'database', async () => {
     const sources = new Map(extra.sources.map((s) => [s.name, s]));
     await writeLocalDbHeader(root);
@@ -53,12 +54,19 @@ export async function installPacman(ctx: InstallContext): Promise<void> {
   await step(emit, 'finalize', () => writePacmanConf(root, extra));
 }
 
+/** What pacman itself makes before a transaction: its database and cache directories. */
 async function makeSkeleton(root: string): Promise<void> {
-  for (const dir of [LOCAL_DB, 'var/lib/pacman/sync', 'var/cache/pacman/pkg', 'var/log', 'etc/pacman.d', 'proc', 'sys', 'dev', 'run']) {
-    await mkdir(join(root, dir), { recursive: true });
+  for (const dir of [LOCAL_DB, 'var/lib/pacman/sync', 'var/cache/pacman/pkg']) await mkdir(join(root, dir), { recursive: true });
+}
+
+/** Mount points and /tmp for the scripts, where the packages (filesystem) did not make them. */
+async function ensureRuntimeDirs(root: string): Promise<void> {
+  for (const [dir, mode] of [['proc', 0o555], ['sys', 0o555], ['dev', 0o755], ['run', 0o755], ['tmp', 0o1777], ['etc/pacman.d', 0o755]] as const) {
+    const path = join(root, dir);
+    if (await lstat(path).then(() => true, () => false)) continue;
+    await mkdir(path, { recursive: true });
+    await chmod(path, mode);
   }
-  await mkdir(join(root, 'tmp'), { recursive: true });
-  await chmod(join(root, 'tmp'), 0o1777);
 }
 
 /** Each package's pre_install and post_install, in install order, as pacman calls them: `. .INSTALL; FN VERSION`. */

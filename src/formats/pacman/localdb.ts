@@ -44,7 +44,7 @@ export async function writeLocalEntry(root: string, entry: LocalEntry): Promise<
     ['BUILDDATE', one('builddate')],
     ['INSTALLDATE', [String(entry.installDate)]],
     ['PACKAGER', one('packager')],
-    ['SIZE', one('size')],
+    ['SIZE', one('size').filter((s) => s !== '0')],
     ['REASON', entry.explicit ? [] : ['1']],
     ['GROUPS', info('group')],
     ['LICENSE', info('license')],

@@ -91,14 +91,17 @@ export async function planPacman(ctx: PlanContext): Promise<InstallPlan> {
   for (const w of warnings) emit({ kind: 'log', level: 'warn', message: w });
 
   const base = distribution.baseSets?.[config['packages.base']] ?? [];
-  const targets = [...base, ...(distribution.keyringPackages ?? []), ...config['packages.install']];
+  // The keyring packages of the distribution and of third-party repositories are installed and populated.
+  const thirdKeyrings = config['distribution.extra-repositories'].filter((r) => sources.some((s) => s.third && s.name === r.name)).flatMap((r) => (r['keyring-package'] ? [r['keyring-package']] : []));
+  const keyringPackages = [...(distribution.keyringPackages ?? []), ...thirdKeyrings];
+  const targets = [...base, ...keyringPackages, ...config['packages.install']];
   const key = memoKey('pacman-plan', ctx.kilnVersion, arch, databases.map((d) => [d.source.name, d.source.url, d.sha256]), targets);
   const { value: packages } = await memoized(ctx.memoDir, key, async () => {
     const repositories: PacmanRepository[] = [];
     for (const d of databases) repositories.push({ name: d.source.name, packages: await readDb(d.data, d.source.name, `${d.source.url}/${d.source.name}.db`) });
     return resolvePlan(repositories, targets, new Map(sources.map((s) => [s.name, s])), base);
   });
-  const extra: PacmanPlanExtra = { architecture: arch, sources, keyringPackages: distribution.keyringPackages ?? [] };
+  const extra: PacmanPlanExtra = { architecture: arch, sources, keyringPackages };
   const repositoryDate = Math.max(0, ...packages.map((p) => Number((p.extra as { builddate?: number } | undefined)?.builddate ?? 0)));
   return { format: 'pacman', packages, repositoryDate, extra, warnings };
 }

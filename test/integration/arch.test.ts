@@ -8,7 +8,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { imageDir, integrationSkipReason, isRoot, kiln, TEST_USER } from '../helpers/kiln.ts';
@@ -30,7 +30,7 @@ function pacman(root: string, args: string[]): Promise<{ code: number; out: stri
 }
 
 /** Every check an Arch tree must pass with pacman's own tools; returns the installed names. */
-async function assertHealthyArch(root: string, expected: string[]): Promise<void> {
+async function assertHealthyArch(root: string, expected: string[], fingerprint: string): Promise<void> {
   const q = await pacman(root, ['-Qq']);
   assert.equal(q.code, 0, q.out);
   assert.deepEqual(q.out.trim().split('\n').sort(), [...expected].sort(), 'pacman -Q lists exactly the resolved set');
@@ -53,6 +53,12 @@ async function assertHealthyArch(root: string, expected: string[]): Promise<void
   assert.ok(names.some((n) => n.startsWith('pubring')), names.join(' '));
   assert.ok(!names.includes('private-keys-v1.d') && !names.some((n) => n.startsWith('S.')), names.join(' '));
   assert.match(readFileSync(join(root, 'etc/pacman.conf'), 'utf8'), /^\[core\]$/m);
+  // gpg itself finds the distribution's key valid through the local master key's signature (pacman-key --populate).
+  const copy = mkdtempSync(join(tmpdir(), 'kiln-arch-gnupg-'));
+  cpSync(gnupg, copy, { recursive: true });
+  const listed = spawnSync('gpg', ['--homedir', copy, '--batch', '--with-colons', '--list-keys', fingerprint], { encoding: 'utf8' });
+  assert.equal(listed.status, 0, listed.stderr);
+  assert.match(listed.stdout, /^pub:f:/m, 'the key is fully valid');
 }
 
 describe('Arch Linux family, rootless, from a local signed repository', { skip }, () => {
@@ -87,7 +93,7 @@ describe('Arch Linux family, rootless, from a local signed repository', { skip }
     const r = await kiln(['build', '-C', dir]);
     assert.equal(r.code, 0, r.stderr);
     const root = join(dir, 'out/image');
-    await assertHealthyArch(root, [...(repos.baseSet.x86_64 as string[]), 'archlinux-keyring', 'kiln-hook', 'kiln-marks', 'kiln-extra-tool']);
+    await assertHealthyArch(root, [...(repos.baseSet.x86_64 as string[]), 'archlinux-keyring', 'kiln-hook', 'kiln-marks', 'kiln-extra-tool'], repos.keyFingerprint);
     const sh = await kiln(['shell', '-C', dir, '--', '/usr/bin/bash', '-c', 'echo "$BASH_VERSION"']);
     assert.equal(sh.code, 0, sh.stderr);
     assert.match(sh.stdout, /^5\.2\.15/);
@@ -97,6 +103,7 @@ describe('Arch Linux family, rootless, from a local signed repository', { skip }
     const dir = imageDir(toml('archlinux', 'x86_64', `${mirror.url}/$repo/os/$arch`));
     const r = await kiln(['build', '-C', dir]);
     assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /keyring .*archlinux \(cached\)/, 'the populated keyring comes from the cache the second time');
     const ours = join(dir, 'out/image');
     const work = mkdtempSync(join(tmpdir(), 'kiln-arch-pacman-'));
     const theirs = join(work, 'root');
@@ -138,7 +145,7 @@ describe('Arch Linux family, rootless, from a local signed repository', { skip }
     const dir = imageDir(toml('archlinuxarm', 'aarch64', `${alarmMirror.url}/$arch/$repo`));
     const r = await kiln(['build', '-C', dir]);
     assert.equal(r.code, 0, r.stderr);
-    await assertHealthyArch(join(dir, 'out/image'), [...(repos.baseSet.aarch64 as string[]), 'archlinuxarm-keyring', 'kiln-hook', 'kiln-marks', 'kiln-extra-tool']);
+    await assertHealthyArch(join(dir, 'out/image'), [...(repos.baseSet.aarch64 as string[]), 'archlinuxarm-keyring', 'kiln-hook', 'kiln-marks', 'kiln-extra-tool'], repos.keyFingerprint);
     const sh = await kiln(['shell', '-C', dir, '--', '/usr/bin/busybox', 'uname', '-m']);
     assert.equal(sh.code, 0, sh.stderr);
     assert.equal(sh.stdout.trim(), 'aarch64');

@@ -40,27 +40,30 @@ export async function populateKeyring(ctx: InstallContext, keyringPackages: stri
   const { root } = ctx;
   const files = await keyringFiles(root, keyringPackages);
   if (!files.length) return 'no keyring package in the tree';
+  const names = files.map((f) => f.name).join(', ');
   const gpg = findOnPath('gpg');
   const gpgconf = findOnPath('gpgconf');
-  if (!gpg || !gpgconf) {
-    if (!existsSync(join(root, 'usr/bin/pacman-key'))) return 'skipped: no gpg on the host and no pacman-key in the tree';
-    await ctx.run(['pacman-key', '--init'], { source: 'pacman-key' });
-    await ctx.run(['pacman-key', '--populate', ...files.map((f) => f.name)], { source: 'pacman-key' });
-    await ctx.run(['gpgconf', '--homedir', `/${GNUPG}`, '--kill', 'all'], { source: 'pacman-key' });
-    return `pacman-key in the tree: ${files.map((f) => f.name).join(', ')}`;
-  }
-  const version = (await run(gpg, ['--version'])).split('\n')[0] ?? '';
-  const hash = createHash('sha256').update(`${CACHE_FORMAT}\0${version}\0`);
+  const native = gpg !== undefined && gpgconf !== undefined;
+  if (!native && !existsSync(join(root, 'usr/bin/pacman-key'))) return 'skipped: no gpg on the host and no pacman-key in the tree';
+  // The same keyrings made by the same tool give the same result: made once, then taken from the cache.
+  const tool = native ? (await run(gpg, ['--version'])).split('\n')[0] ?? '' : `pacman-key in the tree (${ctx.plan.packages.find((p) => p.name === 'pacman')?.version ?? '?'})`;
+  const hash = createHash('sha256').update(`${CACHE_FORMAT}\0${tool}\0`);
   for (const f of files) hash.update(f.name).update('\0').update(f.keys).update(f.trusted.join()).update('\0').update(f.revoked.join()).update('\0');
-  const key = hash.digest('hex');
-  const cached = join(ctx.cacheDir, 'keyrings', `${key}.tar`);
+  const cached = join(ctx.cacheDir, 'keyrings', `${hash.digest('hex')}.tar`);
   const dir = join(root, GNUPG);
   await mkdir(dir, { recursive: true });
   if (existsSync(cached)) {
     await run('tar', ['-C', dir, '-xf', cached]);
-    return `${files.map((f) => f.name).join(', ')} (cached)`;
+    return `${names} (cached)`;
   }
-  await buildKeyring(gpg, gpgconf, dir, files);
+  if (native) {
+    await buildKeyring(gpg, gpgconf, dir, files);
+  } else {
+    await ctx.run(['pacman-key', '--init'], { source: 'pacman-key' });
+    await ctx.run(['pacman-key', '--populate', ...files.map((f) => f.name)], { source: 'pacman-key' });
+    await ctx.run(['gpgconf', '--homedir', `/${GNUPG}`, '--kill', 'all'], { source: 'pacman-key' }).catch(() => undefined);
+  }
+  await stripSecrets(dir);
   await mkdir(join(ctx.cacheDir, 'keyrings'), { recursive: true });
   const tmp = `${cached}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
   try {
@@ -69,7 +72,7 @@ export async function populateKeyring(ctx: InstallContext, keyringPackages: stri
   } finally {
     await rm(tmp, { force: true });
   }
-  return files.map((f) => f.name).join(', ');
+  return native ? names : `${names} (pacman-key in the tree)`;
 }
 
 async function keyringFiles(root: string, packages: string[]): Promise<KeyringFiles[]> {
@@ -109,7 +112,10 @@ async function buildKeyring(gpg: string, gpgconf: string, dir: string, files: Ke
   } finally {
     await run(gpgconf, ['--homedir', dir, '--kill', 'all'], { env }).catch(() => undefined);
   }
-  // No secret key, no revocation certificate, no sockets, no backups in the image.
+}
+
+/** No secret key, no revocation certificate, no sockets, no backups in the image. */
+async function stripSecrets(dir: string): Promise<void> {
   for (const name of await readdir(dir)) {
     if (name === 'private-keys-v1.d' || name === 'openpgp-revocs.d' || name.startsWith('S.') || name.endsWith('~') || name === 'random_seed' || name.startsWith('.#')) {
       await rm(join(dir, name), { recursive: true, force: true });

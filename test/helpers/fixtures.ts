@@ -39,3 +39,14 @@ export async function listDir(dir: string): Promise<string[]> {
     return [];
   }
 }
+
+/** mulberry32: a small seeded generator, so every run of a randomized test checks the same cases. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(state ^ (state >>> 15), state | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

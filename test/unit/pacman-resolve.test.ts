@@ -10,6 +10,7 @@ import type { PacmanPackage, PacmanRepository } from '../../src/formats/pacman/t
 import { UserError } from '../../src/util/errors.ts';
 import { mapLimit } from '../../src/util/concurrency.ts';
 import { testDir } from '../helpers/fixtures.ts';
+import { seededRandom } from '../helpers/fixtures.ts';
 
 interface Scenario {
   repositories: PacmanRepository[];
@@ -266,16 +267,6 @@ const execFileAsync = promisify(execFile);
 const hasPacman = ['pacman', 'bsdtar'].every((tool) => spawnSync(tool, ['--version']).status === 0);
 const isRoot = process.getuid?.() === 0;
 
-/** mulberry32: a small seeded generator, so every run checks the same scenarios. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(state ^ (state >>> 15), state | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Random repositories over a few names: real packages p0..p13 (some in

@@ -11,6 +11,7 @@ import {
   relationSatisfiedBy,
   satisfies,
 } from '../../src/formats/pacman/version.ts';
+import { seededRandom } from '../helpers/fixtures.ts';
 
 test('orders hand-picked versions like vercmp', () => {
   const cases: [string, string, number][] = [
@@ -99,16 +100,6 @@ test('a versioned provision satisfies versioned relations; a bare one only unver
   assert.ok(!packageSatisfies(bash, parseRelation('sh<5')));
 });
 
-/** mulberry32: a small seeded generator, so every run checks the same pairs. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(state ^ (state >>> 15), state | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const REAL_LOOKING = [
   '2.39-1', '2.39-2', '2.39.1-1', '1:4.0.2-1', '1:4.0.2-2', '4.0.2-1', '6.6.8.arch1-1', '6.6.8.arch1-2', '6.6.10.arch1-1',

@@ -20,8 +20,12 @@ const skip = integrationSkipReason() ?? fakeArchSkipReason(['x86_64', 'aarch64']
 
 /** The real pacman on a built tree (asynchronous: the mirror is served from this process). */
 function pacman(root: string, args: string[]): Promise<{ code: number; out: string }> {
+  return runPacman(['--root', root, '--dbpath', join(root, 'var/lib/pacman'), '--config', '/dev/null', ...args]);
+}
+
+function runPacman(args: string[]): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
-    const child = spawn('pacman', ['--root', root, '--dbpath', join(root, 'var/lib/pacman'), '--config', '/dev/null', ...args], { env: { LC_ALL: 'C', PATH: process.env.PATH } });
+    const child = spawn('pacman', args, { env: { LC_ALL: 'C', PATH: process.env.PATH } });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
@@ -94,6 +98,12 @@ describe('Arch Linux family, rootless, from a local signed repository', { skip }
     assert.equal(r.code, 0, r.stderr);
     const root = join(dir, 'out/image');
     await assertHealthyArch(root, [...(repos.baseSet.x86_64 as string[]), 'archlinux-keyring', 'kiln-hook', 'kiln-marks', 'kiln-extra-tool'], repos.keyFingerprint);
+    // The image's own pacman.conf and mirrorlist work: pacman, chrooted into the tree, syncs and finds nothing to do.
+    if (isRoot) {
+      const syu = await runPacman(['--sysroot', root, '--noconfirm', '-Syu']);
+      assert.equal(syu.code, 0, syu.out);
+      assert.match(syu.out, /there is nothing to do/);
+    }
     const sh = await kiln(['shell', '-C', dir, '--', '/usr/bin/bash', '-c', 'echo "$BASH_VERSION"']);
     assert.equal(sh.code, 0, sh.stderr);
     assert.match(sh.stdout, /^5\.2\.15/);
@@ -113,13 +123,7 @@ describe('Arch Linux family, rootless, from a local signed repository', { skip }
     spawnSync('gpg', ['--homedir', gpgdir, '--batch', '--quiet', '--import', repos.keyringBinary]);
     spawnSync('gpg', ['--homedir', gpgdir, '--batch', '--quiet', '--import-ownertrust'], { input: `${repos.keyFingerprint}:6:\n` });
     writeFileSync(join(work, 'pacman.conf'), `[options]\nArchitecture = x86_64\nSigLevel = Required DatabaseOptional\nGPGDir = ${gpgdir}\n[core]\nServer = ${mirror.url}/$repo/os/$arch\n[extra]\nServer = ${mirror.url}/$repo/os/$arch\n`);
-    const installed = await new Promise<{ code: number; out: string }>((resolve) => {
-      const child = spawn('pacman', ['--root', theirs, '--dbpath', join(theirs, 'var/lib/pacman'), '--config', join(work, 'pacman.conf'), '--cachedir', join(work, 'cache'), '--noconfirm', '-Sy', 'base', 'archlinux-keyring', 'kiln-hook', 'kiln-group'], { env: { LC_ALL: 'C', PATH: process.env.PATH } });
-      let out = '';
-      child.stdout.on('data', (d) => (out += d));
-      child.stderr.on('data', (d) => (out += d));
-      child.on('close', (code) => resolve({ code: code ?? 1, out }));
-    });
+    const installed = await runPacman(['--root', theirs, '--dbpath', join(theirs, 'var/lib/pacman'), '--config', join(work, 'pacman.conf'), '--cachedir', join(work, 'cache'), '--noconfirm', '-Sy', 'base', 'archlinux-keyring', 'kiln-hook', 'kiln-group']);
     assert.equal(installed.code, 0, installed.out);
     const listing = (root: string) =>
       spawnSync('find', ['.', '-printf', '%p %u %g %m %y %l\n'], { cwd: root, encoding: 'utf8' })

@@ -1,7 +1,7 @@
 /**
- * mmdebstrap runs foreign binaries through the HOST's binfmt_misc
- * registration (kiln registers QEMU in its own namespace on Linux >= 6.7 and
- * does not need this). When the host has no registration for the case's
+ * mmdebstrap and pacman run foreign binaries (maintainer scripts, scriptlets,
+ * hooks) through the HOST's binfmt_misc registration (kiln registers QEMU in
+ * its own namespace on Linux >= 6.7 and does not need this). When the host has no registration for the case's
  * architecture, the bench (as root) registers it from qemu-user-static's
  * /usr/lib/binfmt.d file, with the F flag, for the duration of the bench only,
  * and undoes it afterwards (unregisters, and unmounts binfmt_misc if it
@@ -30,13 +30,13 @@ function enabled(entry: string): boolean {
 }
 
 /** Makes sure the host can run `arch` binaries through QEMU; throws with a clear message when it cannot. */
-export function ensureHostBinfmt(arch: string): HostBinfmt {
+export function ensureHostBinfmt(arch: string, tool: string): HostBinfmt {
   const qemu = QEMU_NAME[arch];
   if (!qemu) throw new Error(`no QEMU binfmt name known for ${arch}`);
   const entry = `${BINFMT}/qemu-${qemu}`;
   let mounted = false;
   if (!existsSync(`${BINFMT}/register`)) {
-    if (process.getuid?.() !== 0) throw new Error(`${BINFMT} is not mounted and the bench is not root: mmdebstrap cannot run ${arch} binaries`);
+    if (process.getuid?.() !== 0) throw new Error(`${BINFMT} is not mounted and the bench is not root: ${tool} cannot run ${arch} binaries`);
     execFileSync('mount', ['-t', 'binfmt_misc', 'binfmt_misc', BINFMT]);
     mounted = true;
   }
@@ -47,7 +47,7 @@ export function ensureHostBinfmt(arch: string): HostBinfmt {
   if (existsSync(entry)) {
     if (!enabled(entry)) {
       unmount();
-      throw new Error(`the host's binfmt registration ${entry} is disabled; mmdebstrap cannot run ${arch} binaries`);
+      throw new Error(`the host's binfmt registration ${entry} is disabled; ${tool} cannot run ${arch} binaries`);
     }
     const flags = /^flags: (.*)$/m.exec(readFileSync(entry, 'utf8'))?.[1] ?? '';
     return { note: `host binfmt ${entry} already registered (flags ${flags})`, undo: unmount };
@@ -66,7 +66,7 @@ export function ensureHostBinfmt(arch: string): HostBinfmt {
     throw err;
   }
   return {
-    note: `registered qemu-${qemu} on the HOST's binfmt_misc from ${conf} (flags ${fields[7]}${mounted ? ', binfmt_misc mounted for the bench' : ''}) for mmdebstrap; undone at the end`,
+    note: `registered qemu-${qemu} on the HOST's binfmt_misc from ${conf} (flags ${fields[7]}${mounted ? ', binfmt_misc mounted for the bench' : ''}) for ${tool}; undone at the end`,
     undo: () => {
       if (existsSync(entry)) writeFileSync(entry, '-1');
       unmount();

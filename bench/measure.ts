@@ -29,6 +29,10 @@ export interface RunResult {
   tmpfsPeakKiB: number;
   /** Peak of (tree PSS without tmpfs-backed pages + private tmpfs) in one sample, in KiB. */
   totalPeakKiB: number;
+  /** Seconds per step, as the tool's log reports them (kiln's steps; the pacman side's phases). */
+  steps?: Record<string, number>;
+  /** Set when the run exited 0 but its output failed the bench's checks: left out of the medians. */
+  problem?: string;
 }
 
 export interface RunSpec {

@@ -1,12 +1,18 @@
-/** The bench's results: the printed table, the targets, and the JSON file. */
-import { mkdirSync, writeFileSync } from 'node:fs';
+/**
+ * The bench's results: the printed table, the targets, and the JSON file.
+ * Each comparison (kiln against mmdebstrap, kiln against pacman) is described
+ * by a `Comparison`; its cases hold the other tool's figures as `baseline`,
+ * which the JSON names after the tool (`mmdebstrap`, `mmdebstrapMedianSeconds`).
+ */
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { median, type RunResult, type TarPackages } from './measure.ts';
 
 export interface ToolResult {
-  /** The untimed warm-up run (proxy and kiln's download cache filled). */
+  /** The untimed warm-up run (caches filled). */
   warmup?: RunResult;
   runs: RunResult[];
+  /** How many packages the output holds, and how many of them are whole (dpkg "ii", or pacman -Qk clean). */
   packages?: TarPackages;
   outputBytes?: number;
   /** Why this tool has no (or fewer) figures. */
@@ -17,14 +23,25 @@ export interface CaseResult {
   name: string;
   architecture: string;
   notes: string[];
-  mmdebstrap: ToolResult;
+  /** The tool kiln is measured against. */
+  baseline: ToolResult;
   kiln: ToolResult;
 }
 
-/** kiln/mmdebstrap median wall-clock ratio at most this, per case. */
-export const RATIO_TARGETS: Record<string, number> = { amd64: 0.5, arm64: 0.3 };
-/** kiln's peak memory (process tree PSS + private tmpfs, in one sample) at most this many MB. */
-export const MEMORY_TARGET_MB = 400;
+export interface Comparison {
+  /** The other tool: heads its columns and names its JSON keys. */
+  baseline: 'mmdebstrap' | 'pacman';
+  /** Its name in narrow column heads. */
+  short: string;
+  /** kiln/baseline median wall-clock ratio at most this, per architecture. */
+  ratioTargets: Record<string, number>;
+  /** kiln's peak memory (process tree PSS + private tmpfs, in one sample) at most this many MB. */
+  memoryTargetMB?: number;
+  /** What "whole" means in the package column, e.g. "ii". */
+  wholeLabel: string;
+  /** Printed above the table: what each side runs. */
+  description: string[];
+}
 
 const mb = (kib: number | undefined) => (kib === undefined ? undefined : (kib * 1024) / 1e6);
 const fmt = (n: number | undefined, digits = 1, unit = '') => (n === undefined ? '-' : `${n.toFixed(digits)}${unit}`);
@@ -32,7 +49,7 @@ const ok = (pass: boolean | undefined) => (pass === undefined ? '?' : pass ? 'PA
 
 export interface Summary {
   name: string;
-  mmdebstrapMedianSeconds?: number;
+  baselineMedianSeconds?: number;
   kilnMedianSeconds?: number;
   ratio?: number;
   ratioTarget?: number;
@@ -42,43 +59,55 @@ export interface Summary {
   kilnTmpfsPeakMB?: number;
   kilnPeakMB?: number;
   kilnTopMaxRssMB?: number;
-  mmdebstrapTopMaxRssMB?: number;
-  mmdebstrapTreePeakMB?: number;
+  baselineTopMaxRssMB?: number;
+  baselineTreePeakMB?: number;
   memoryPass?: boolean;
-  packages: { mmdebstrap?: TarPackages; kiln?: TarPackages };
+  packages: { baseline?: TarPackages; kiln?: TarPackages };
+  /** Median seconds per step of kiln's own log, and per phase of the baseline's when it reports them. */
+  steps?: { kiln?: Record<string, number>; baseline?: Record<string, number> };
 }
 
-const ok0 = (r: RunResult) => r.code === 0;
+const good = (r: RunResult) => r.code === 0 && !r.problem;
 const maxOf = (values: (number | undefined)[]) => {
   const v = values.filter((x): x is number => x !== undefined);
   return v.length ? Math.max(...v) : undefined;
 };
 
-export function summarize(c: CaseResult): Summary {
-  const mm = c.mmdebstrap.runs.filter(ok0);
-  const k = c.kiln.runs.filter(ok0);
-  const mmMedian = median(mm.map((r) => r.wallSeconds));
+/** Median of each named step over the runs that report it. */
+function medianSteps(runs: RunResult[]): Record<string, number> | undefined {
+  const names = [...new Set(runs.flatMap((r) => Object.keys(r.steps ?? {})))];
+  if (names.length === 0) return undefined;
+  return Object.fromEntries(names.map((n) => [n, median(runs.flatMap((r) => (r.steps?.[n] === undefined ? [] : [r.steps[n] as number]))) as number]));
+}
+
+export function summarize(comparison: Comparison, c: CaseResult): Summary {
+  const base = c.baseline.runs.filter(good);
+  const k = c.kiln.runs.filter(good);
+  const baseMedian = median(base.map((r) => r.wallSeconds));
   const kMedian = median(k.map((r) => r.wallSeconds));
-  const ratio = mmMedian !== undefined && kMedian !== undefined ? kMedian / mmMedian : undefined;
-  const target = RATIO_TARGETS[c.architecture];
-  const tree = mb(maxOf(k.map((r) => r.treePeakRssKiB)));
+  const ratio = baseMedian !== undefined && kMedian !== undefined ? kMedian / baseMedian : undefined;
+  const target = comparison.ratioTargets[c.architecture];
   const peak = mb(maxOf(k.map((r) => r.totalPeakKiB)));
+  const memoryTarget = comparison.memoryTargetMB;
+  const kilnSteps = medianSteps(k);
+  const baseSteps = medianSteps(base);
   return {
     name: c.name,
-    mmdebstrapMedianSeconds: mmMedian,
+    baselineMedianSeconds: baseMedian,
     kilnMedianSeconds: kMedian,
     ratio,
     ratioTarget: target,
     ratioPass: ratio === undefined || target === undefined ? undefined : ratio <= target,
-    kilnTreePeakMB: tree,
+    kilnTreePeakMB: mb(maxOf(k.map((r) => r.treePeakRssKiB))),
     kilnTreePssPeakMB: mb(maxOf(k.map((r) => r.treePeakPssKiB))),
     kilnTmpfsPeakMB: mb(maxOf(k.map((r) => r.tmpfsPeakKiB))),
     kilnPeakMB: peak,
     kilnTopMaxRssMB: mb(maxOf(k.map((r) => r.topMaxRssKiB))),
-    mmdebstrapTopMaxRssMB: mb(maxOf(mm.map((r) => r.topMaxRssKiB))),
-    mmdebstrapTreePeakMB: mb(maxOf(mm.map((r) => r.treePeakRssKiB))),
-    memoryPass: peak === undefined ? undefined : peak <= MEMORY_TARGET_MB,
-    packages: { mmdebstrap: c.mmdebstrap.packages, kiln: c.kiln.packages },
+    baselineTopMaxRssMB: mb(maxOf(base.map((r) => r.topMaxRssKiB))),
+    baselineTreePeakMB: mb(maxOf(base.map((r) => r.treePeakRssKiB))),
+    memoryPass: peak === undefined || memoryTarget === undefined ? undefined : peak <= memoryTarget,
+    packages: { baseline: c.baseline.packages, kiln: c.kiln.packages },
+    ...(kilnSteps || baseSteps ? { steps: { kiln: kilnSteps, baseline: baseSteps } } : {}),
   };
 }
 
@@ -87,64 +116,112 @@ function table(rows: string[][]): string {
   return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i] as number)).join('  ').trimEnd()).join('\n');
 }
 
-const pkgs = (p: TarPackages | undefined) => (p ? `${p.packages} (${p.installed} ii)` : '-');
+const MEMORY_NOTES = [
+  'Memory (MB = 10^6 bytes), sampled every 100 ms from /proc over kiln\'s whole process tree:',
+  '  "tree RSS" = peak of the summed RSS (pages shared between processes counted in each: errs high);',
+  '  "tree PSS" = peak of the summed PSS (shared pages split among their users);',
+  '  "tmpfs" = peak used space of tmpfs mounts private to kiln\'s mount namespaces (its workspace:',
+  '  memory, but in no process\'s RSS);',
+  '  "peak mem" = peak of tree PSS + tmpfs in one sample (tmpfs pages mapped by processes counted once),',
+  '  the figure held to the target.',
+  '  "top RSS" = /usr/bin/time -f %M around the tool: the largest single process (the tool, or a',
+  '  descendant it waited for), not a sum.',
+];
 
-export function formatReport(cases: CaseResult[], runsWanted: number): string {
-  const sums = cases.map(summarize);
+const stepLine = (steps: Record<string, number>) =>
+  Object.entries(steps)
+    .map(([name, s]) => `${name} ${s.toFixed(s < 10 ? 2 : 1)}`)
+    .join(', ');
+
+export function formatReport(comparison: Comparison, cases: CaseResult[], runsWanted: number): string {
+  const { baseline, short } = comparison;
+  const sums = cases.map((c) => summarize(comparison, c));
+  const pkgs = (p: TarPackages | undefined) => (p ? `${p.packages} (${p.installed} ${comparison.wholeLabel})` : '-');
   const rows = [
-    ['case', 'mmdebstrap', 'kiln', 'kiln/mm', 'target', 'kiln peak mem', 'kiln tree RSS', 'kiln tree PSS', 'kiln tmpfs', 'kiln top RSS', 'mm top RSS', 'pkgs mm', 'pkgs kiln'],
+    ['case', baseline, 'kiln', `kiln/${short}`, 'target', 'kiln peak mem', 'kiln tree RSS', 'kiln tree PSS', 'kiln tmpfs', 'kiln top RSS', `${short} top RSS`, `pkgs ${short}`, 'pkgs kiln'],
     ...sums.map((s) => [
       s.name,
-      fmt(s.mmdebstrapMedianSeconds, 1, ' s'),
-      fmt(s.kilnMedianSeconds, 1, ' s'),
+      fmt(s.baselineMedianSeconds, s.baselineMedianSeconds !== undefined && s.baselineMedianSeconds < 10 ? 2 : 1, ' s'),
+      fmt(s.kilnMedianSeconds, s.kilnMedianSeconds !== undefined && s.kilnMedianSeconds < 10 ? 2 : 1, ' s'),
       fmt(s.ratio, 2),
       s.ratioTarget === undefined ? '-' : `<= ${s.ratioTarget} ${ok(s.ratioPass)}`,
-      s.kilnPeakMB === undefined ? '-' : `${fmt(s.kilnPeakMB, 0, ' MB')} ${ok(s.memoryPass)}`,
+      s.kilnPeakMB === undefined ? '-' : `${fmt(s.kilnPeakMB, 0, ' MB')}${s.memoryPass === undefined ? '' : ` ${ok(s.memoryPass)}`}`,
       fmt(s.kilnTreePeakMB, 0, ' MB'),
       fmt(s.kilnTreePssPeakMB, 0, ' MB'),
       fmt(s.kilnTmpfsPeakMB, 0, ' MB'),
       fmt(s.kilnTopMaxRssMB, 0, ' MB'),
-      fmt(s.mmdebstrapTopMaxRssMB, 0, ' MB'),
-      pkgs(s.packages.mmdebstrap),
+      fmt(s.baselineTopMaxRssMB, 0, ' MB'),
+      pkgs(s.packages.baseline),
       pkgs(s.packages.kiln),
     ]),
   ];
   const lines = [
+    `== kiln vs ${baseline} ==`,
+    ...comparison.description,
     `Medians of ${runsWanted} alternating warm runs each (wall clock); failed runs are left out of the medians.`,
     '',
     table(rows),
     '',
-    'Memory (MB = 10^6 bytes), sampled every 100 ms from /proc over kiln\'s whole process tree:',
-    '  "tree RSS" = peak of the summed RSS (pages shared between processes counted in each: errs high);',
-    '  "tree PSS" = peak of the summed PSS (shared pages split among their users);',
-    '  "tmpfs" = peak used space of tmpfs mounts private to kiln\'s mount namespaces (its workspace:',
-    '  memory, but in no process\'s RSS);',
-    '  "peak mem" = peak of tree PSS + tmpfs in one sample (tmpfs pages mapped by processes counted once),',
-    '  the figure held to the target.',
-    '  "top RSS" = /usr/bin/time -f %M around the tool: the largest single process (the tool, or a',
-    '  descendant it waited for), not a sum.',
+    ...MEMORY_NOTES,
     '',
-    'Targets:',
   ];
-  for (const s of sums) {
-    if (s.ratioTarget !== undefined) lines.push(`  ${ok(s.ratioPass)}  ${s.name}: kiln/mmdebstrap ${fmt(s.ratio, 2)} <= ${s.ratioTarget}`);
-    lines.push(`  ${ok(s.memoryPass)}  ${s.name}: kiln peak memory ${fmt(s.kilnPeakMB, 0, ' MB')} <= ${MEMORY_TARGET_MB} MB`);
+  const timed = sums.filter((s) => s.steps);
+  if (timed.length) {
+    lines.push('Where the time goes (medians, seconds; kiln\'s steps as its log prints them, to 0.1 s):');
+    for (const s of timed) {
+      if (s.steps?.kiln) lines.push(`  ${s.name}, kiln: ${stepLine(s.steps.kiln)}`);
+      if (s.steps?.baseline) lines.push(`  ${s.name}, ${baseline}: ${stepLine(s.steps.baseline)}`);
+    }
+    lines.push('');
   }
+  lines.push('Targets:');
+  for (const s of sums) {
+    if (s.ratioTarget !== undefined) lines.push(`  ${ok(s.ratioPass)}  ${s.name}: kiln/${baseline} ${fmt(s.ratio, 2)} <= ${s.ratioTarget}`);
+    if (comparison.memoryTargetMB !== undefined) lines.push(`  ${ok(s.memoryPass)}  ${s.name}: kiln peak memory ${fmt(s.kilnPeakMB, 0, ' MB')} <= ${comparison.memoryTargetMB} MB`);
+  }
+  if (comparison.memoryTargetMB === undefined) lines.push(`  (no memory target for this comparison: kiln's peak memory is reported only)`);
   for (const c of cases) {
     for (const note of c.notes) lines.push(`note (${c.name}): ${note}`);
-    for (const [tool, r] of [['mmdebstrap', c.mmdebstrap], ['kiln', c.kiln]] as const) {
+    for (const [tool, r] of [[baseline, c.baseline], ['kiln', c.kiln]] as const) {
       if (r.error) lines.push(`error (${c.name}, ${tool}): ${r.error}`);
-      const walls = r.runs.map((x) => (x.code === 0 ? x.wallSeconds.toFixed(1) : `exit ${x.code}`)).join(', ');
+      const walls = r.runs.map((x) => (x.problem ? 'bad tree' : x.code === 0 ? x.wallSeconds.toFixed(2) : `exit ${x.code}`)).join(', ');
       if (walls) lines.push(`runs (${c.name}, ${tool}): ${walls}`);
     }
   }
   return lines.join('\n');
 }
 
-/** Writes the results; `redact` keeps the mirror's host name (in error messages) out of the file. */
-export function writeJson(file: string, meta: Record<string, unknown>, cases: CaseResult[], redact: (text: string) => string): void {
-  mkdirSync(dirname(file), { recursive: true });
+/** `baseline` in keys becomes the tool's name: baselineMedianSeconds -> mmdebstrapMedianSeconds. */
+function nameBaseline(value: unknown, name: string): unknown {
+  if (Array.isArray(value)) return value.map((v) => nameBaseline(v, name));
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k.replace(/^baseline(?=[A-Z]|$)/, name), nameBaseline(v, name)]));
+}
+
+/** One comparison's part of latest.json. */
+export function resultsSection(comparison: Comparison, meta: Record<string, unknown>, cases: CaseResult[]): Record<string, unknown> {
+  const targets = { ratio: comparison.ratioTargets, ...(comparison.memoryTargetMB === undefined ? {} : { memoryMB: comparison.memoryTargetMB }) };
+  return nameBaseline({ ...meta, targets, summary: cases.map((c) => summarize(comparison, c)), cases }, comparison.baseline) as Record<string, unknown>;
+}
+
+/**
+ * Writes the comparisons that ran into `file`, keeping the others' results
+ * from the file as it was: the mmdebstrap comparison fills the top level (its
+ * layout from before there were two), the pacman comparison the key `pacman`.
+ * `redact` keeps the mirror's host name (in error messages) out of the file.
+ */
+export function writeResults(file: string, ran: { mmdebstrap?: Record<string, unknown>; pacman?: Record<string, unknown> }, redact: (text: string) => string = (t) => t): void {
+  let previous: Record<string, unknown> = {};
+  try {
+    previous = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  } catch {
+    /* no file yet, or not ours to keep */
+  }
+  const { pacman: previousPacman, ...previousDebian } = previous;
+  const body = { ...(ran.mmdebstrap ?? previousDebian), ...((ran.pacman ?? previousPacman) ? { pacman: ran.pacman ?? previousPacman } : {}) };
   const round = (_key: string, v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? Math.round(v * 1000) / 1000 : v);
-  const body = { ...meta, targets: { ratio: RATIO_TARGETS, memoryMB: MEMORY_TARGET_MB }, summary: cases.map(summarize), cases };
-  writeFileSync(file, redact(JSON.stringify(body, round, 2)) + '\n');
+  mkdirSync(dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, redact(JSON.stringify(body, round, 2)) + '\n');
+  renameSync(tmp, file);
 }

@@ -1,47 +1,87 @@
 /**
- * `npm run bench`: kiln against mmdebstrap, building the same Debian bookworm
- * minimal root filesystems (88 packages) from the host's Debian mirror through
- * one private, warm apt-cacher-ng on 127.0.0.1. Runs alternate (mmdebstrap,
- * kiln, mmdebstrap, kiln, ...) after one untimed warm-up of each, all as the
- * unprivileged user (KILN_TEST_USER, default kilntest, when run as root).
+ * `npm run bench`: kiln against the tools it replaces, as the unprivileged
+ * user (KILN_TEST_USER, default kilntest, when run as root), with untimed
+ * warm-ups, then alternating timed runs (other tool, kiln, other tool, ...).
  *
- *   npm run bench -- [--runs N] [--cases amd64,arm64]
+ * - kiln vs mmdebstrap (cases amd64, arm64): Debian bookworm minimal from the
+ *   host's Debian mirror through a warm apt-cacher-ng (bench/debian.ts);
+ * - kiln vs pacman (cases pacman-x86_64, pacman-aarch64): the same Arch trees
+ *   from signed fixture repositories on 127.0.0.1 (bench/pacman.ts).
  *
- * Prints the medians, the ratio kiln/mmdebstrap against the targets, peak
- * memory and package counts; writes the same to bench/results/latest.json.
+ *   npm run bench -- [--runs N] [--cases CASE,...] [--json FILE] [CASE...]
+ *
+ * A CASE is a case name or a comparison (mmdebstrap or debian, pacman) for
+ * all of its cases; the default is every case. Prints the medians, the
+ * ratios kiln/other against the targets, peak memory and package counts, and
+ * writes them to bench/results/latest.json (or --json FILE), keeping the
+ * results there of the comparison that did not run.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, release, totalmem, userInfo } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { hostMirrorFor } from '../src/catalog/host.ts';
-import { ensureHostBinfmt } from './binfmt.ts';
-import { countPackages, isRoot, measure, stopCurrent, type RunResult } from './measure.ts';
-import { startProxy, type Proxy } from './proxy.ts';
-import { formatReport, writeJson, type CaseResult, type ToolResult } from './report.ts';
+import { DEBIAN_CASES, debianPreflight, runDebian } from './debian.ts';
+import { isRoot, stopCurrent } from './measure.ts';
+import { PACMAN_CASES, pacmanPreflight, runPacman } from './pacman.ts';
+import { formatReport, resultsSection, writeResults } from './report.ts';
+import { removeOutput, type Bench, type ComparisonRun } from './runs.ts';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
-const RELEASE = 'bookworm';
-const RUN_TIMEOUT_SECONDS = 30 * 60;
 
-const { values: opts } = parseArgs({
-  options: { runs: { type: 'string', default: '3' }, cases: { type: 'string', default: 'amd64,arm64' }, help: { type: 'boolean', short: 'h' } },
-});
-if (opts.help) {
-  console.log('usage: npm run bench -- [--runs N] [--cases amd64,arm64]');
-  process.exit(0);
+interface ComparisonEntry {
+  cases: string[];
+  preflight(cases: string[]): string | undefined;
+  run(bench: Bench, cases: string[]): Promise<ComparisonRun>;
 }
-const runs = Number(opts.runs);
-const arches = (opts.cases ?? '').split(',').filter(Boolean);
-if (!Number.isInteger(runs) || runs < 1) fail(`--runs: expected a positive whole number, got ${opts.runs}`);
-for (const a of arches) if (!['amd64', 'arm64'].includes(a)) fail(`--cases: unknown case ${a} (amd64, arm64)`);
+
+/** Every comparison, keyed as latest.json keys its results. */
+const COMPARISONS: Record<'mmdebstrap' | 'pacman', ComparisonEntry> = {
+  mmdebstrap: { cases: DEBIAN_CASES, preflight: debianPreflight, run: runDebian },
+  pacman: { cases: Object.keys(PACMAN_CASES), preflight: pacmanPreflight, run: runPacman },
+};
+const ALIASES: Record<string, keyof typeof COMPARISONS> = { debian: 'mmdebstrap' };
+
+const RESULTS = join(repo, 'bench', 'results', 'latest.json');
+const USAGE = `usage: npm run bench -- [--runs N] [--cases CASE,...] [--json FILE] [CASE...]
+  CASE: ${Object.values(COMPARISONS).flatMap((c) => c.cases).join(', ')}, or a comparison for all of its cases: ${[...Object.keys(COMPARISONS), ...Object.keys(ALIASES)].join(', ')}
+  --json FILE: where the results go (default ${RESULTS}), merged with what the file holds`;
 
 function fail(message: string): never {
   console.error(`bench: ${message}`);
   process.exit(2);
 }
+
+const { values: opts, positionals } = parseArgs({
+  options: { runs: { type: 'string', default: '3' }, cases: { type: 'string' }, json: { type: 'string', default: RESULTS }, help: { type: 'boolean', short: 'h' } },
+  allowPositionals: true,
+});
+if (opts.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+const runs = Number(opts.runs);
+if (!Number.isInteger(runs) || runs < 1) fail(`--runs: expected a positive whole number, got ${opts.runs}`);
+
+/** The selected cases of each comparison, in the order of COMPARISONS. */
+function selectCases(names: string[]): Map<keyof typeof COMPARISONS, string[]> {
+  const wanted = new Set<string>();
+  for (const name of names) {
+    const comparison = ALIASES[name] ?? (name in COMPARISONS ? (name as keyof typeof COMPARISONS) : undefined);
+    if (comparison) COMPARISONS[comparison].cases.forEach((c) => wanted.add(c));
+    else if (Object.values(COMPARISONS).some((c) => c.cases.includes(name))) wanted.add(name);
+    else fail(`unknown case ${name}\n${USAGE}`);
+  }
+  const all = wanted.size === 0;
+  const selected = new Map<keyof typeof COMPARISONS, string[]>();
+  for (const [key, c] of Object.entries(COMPARISONS) as [keyof typeof COMPARISONS, ComparisonEntry][]) {
+    const cases = c.cases.filter((n) => all || wanted.has(n));
+    if (cases.length) selected.set(key, cases);
+  }
+  return selected;
+}
+const selected = selectCases([...(opts.cases ?? '').split(',').filter(Boolean), ...positionals]);
 
 // ---- cleanup, also on Ctrl-C / SIGTERM / failure ----
 const cleanups: (() => void | Promise<void>)[] = [];
@@ -66,9 +106,10 @@ const user = isRoot ? process.env.KILN_TEST_USER || 'kilntest' : userInfo().user
 const passwd = spawnSync('getent', ['passwd', user], { encoding: 'utf8' });
 if (passwd.status !== 0) fail(`user ${user} does not exist (.ci/run creates it)`);
 const home = passwd.stdout.trim().split(':')[5] || '/tmp';
-const mirror = hostMirrorFor('debian');
-if (!mirror) fail('no Debian mirror in the host apt sources (/etc/apt/sources.list, sources.list.d)');
-for (const tool of ['/usr/bin/mmdebstrap', '/usr/sbin/apt-cacher-ng']) if (!existsSync(tool)) fail(`${tool} is missing`);
+for (const [key, cases] of selected) {
+  const problem = COMPARISONS[key].preflight(cases);
+  if (problem) fail(`kiln vs ${key}: ${problem}`);
+}
 if (!existsSync('/usr/bin/time')) {
   if (!isRoot) fail('/usr/bin/time is missing (apt-get install time)');
   console.log('bench: installing the time package (/usr/bin/time)');
@@ -80,183 +121,62 @@ const hostArch = execFileSync('dpkg', ['--print-architecture'], { encoding: 'utf
 // ---- work area: readable by the user, removed at the end ----
 const work = mkdtempSync('/var/tmp/kiln-bench-');
 chmodSync(work, 0o755);
-cleanups.push(() => rmSync(work, { recursive: true, force: true }));
 const userDir = join(work, 'user');
-const logDir = join(work, 'logs');
-for (const d of [userDir, logDir, join(userDir, 'kiln-cache'), join(userDir, 'bin')]) mkdirSync(d, { recursive: true, mode: 0o755 });
-const kilnBundle = join(userDir, 'bin', 'kiln.mjs');
-copyFileSync(join(repo, 'dist/kiln.mjs'), kilnBundle);
-chmodSync(kilnBundle, 0o755);
+const bench: Bench = {
+  workDir: work,
+  user,
+  userDir,
+  logDir: join(work, 'logs'),
+  kilnBundle: join(userDir, 'bin', 'kiln.mjs'),
+  kilnCache: join(userDir, 'kiln-cache'),
+  baseEnv: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: home, LANG: 'C.UTF-8' },
+  runs,
+  hostArch,
+  defer: (undo) => cleanups.push(undo),
+};
+cleanups.push(() => rmSync(work, { recursive: true, force: true }));
+// Trees made in a user namespace may hold files of the user's subordinate ids.
+cleanups.push(() => (existsSync(userDir) ? removeOutput(bench, userDir) : undefined));
+for (const d of [userDir, bench.logDir, bench.kilnCache, join(userDir, 'bin')]) mkdirSync(d, { recursive: true, mode: 0o755 });
+copyFileSync(join(repo, 'dist/kiln.mjs'), bench.kilnBundle);
+chmodSync(bench.kilnBundle, 0o755);
 // The bundle's one run-time dependency that cannot be bundled (a prebuilt native module).
 cpSync(join(repo, 'node_modules/@napi-rs'), join(userDir, 'bin', 'node_modules/@napi-rs'), { recursive: true });
 execFileSync('chmod', ['-R', 'a+rX', join(userDir, 'bin')]);
-
-const baseEnv = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: home, LANG: 'C.UTF-8' };
-
-function logTail(file: string, lines = 12): string {
-  try {
-    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-  } catch {
-    return '';
-  }
-}
-
-interface Tool {
-  name: 'mmdebstrap' | 'kiln';
-  output: string;
-  argv: string[];
-  env: Record<string, string>;
-  cwd: string;
-}
-
-let proxy: Proxy;
-
-/** Restarts the proxy if something stopped it (same port and cache, so still warm); says so in `notes`. */
-async function reviveProxy(notes: string[]): Promise<boolean> {
-  if (proxy.alive()) return false;
-  const note = `apt-cacher-ng was ${proxy.exitReason()} during the bench; restarted it (same port and cache)`;
-  console.log(`bench: ${note}`);
-  notes.push(note);
-  await proxy.restart();
-  return true;
-}
-
-/** One run; run again once if it failed because the proxy was killed under it. */
-async function runOnce(arch: string, tool: Tool, label: string, notes: string[]): Promise<RunResult> {
-  await reviveProxy(notes);
-  const first = await runMeasured(arch, tool, label);
-  if (first.code === 0 || !(await reviveProxy(notes))) return first;
-  return runMeasured(arch, tool, label);
-}
-
-async function runMeasured(arch: string, tool: Tool, label: string): Promise<RunResult> {
-  rmSync(tool.output, { force: true });
-  const logFile = join(logDir, `${arch}-${tool.name}-${label}.log`);
-  const result = await measure({
-    user,
-    argv: tool.argv,
-    env: tool.env,
-    cwd: tool.cwd,
-    logFile,
-    timeFile: join(userDir, `time-${tool.name}`),
-    timeoutSeconds: RUN_TIMEOUT_SECONDS,
-  });
-  const status = result.code === 0 ? `${result.wallSeconds.toFixed(1)} s` : `FAILED (exit ${result.code})`;
-  console.log(`[${arch}] ${tool.name.padEnd(10)} ${label.padEnd(7)} ${status}`);
-  if (result.code !== 0) console.log(logTail(logFile).replace(/^/gm, '    | '));
-  return result;
-}
-
-function errorOf(arch: string, tool: Tool, label: string, r: RunResult): string {
-  const tail = logTail(join(logDir, `${arch}-${tool.name}-${label}.log`), 40).split('\n');
-  const line = tail.filter((l) => /error|E:|failed|cannot/i.test(l)).pop() ?? tail.pop() ?? '';
-  return `${label} exited ${r.code}: ${line.trim()}`;
-}
-
-async function runCase(arch: string, proxyUrl: string): Promise<CaseResult> {
-  const result: CaseResult = { name: `${RELEASE} ${arch} minimal`, architecture: arch, notes: [], mmdebstrap: { runs: [] }, kiln: { runs: [] } };
-  const kilnDir = join(userDir, `kiln-${arch}`);
-  mkdirSync(kilnDir, { recursive: true, mode: 0o755 });
-  // The mirror is passed as KILN_DISTRIBUTION_MIRROR so that no mirror host name is written to a file.
-  writeFileSync(
-    join(kilnDir, 'kiln.toml'),
-    [
-      '# Written by bench/run.ts; distribution.mirror comes from KILN_DISTRIBUTION_MIRROR (host mirror via the bench proxy).',
-      '[distribution]',
-      'name = "debian"',
-      `release = "${RELEASE}"`,
-      `architecture = "${arch}"`,
-      '',
-      '[packages]',
-      'base = "minimal"',
-      '',
-      '[output]',
-      'format = ["tar"]',
-      '',
-      '[build]',
-      `cache-directory = "${join(userDir, 'kiln-cache')}"`,
-      '',
-    ].join('\n'),
-  );
-  if (isRoot) execFileSync('chown', ['-R', `${user}:`, userDir]);
-  const mm: Tool = {
-    name: 'mmdebstrap',
-    output: join(userDir, `mmdebstrap-${arch}.tar`),
-    argv: ['mmdebstrap', '--mode=unshare', '--variant=minbase', `--architectures=${arch}`, '--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr', RELEASE],
-    env: baseEnv,
-    cwd: userDir,
-  };
-  mm.argv.push(mm.output, proxyUrl);
-  const kiln: Tool = {
-    name: 'kiln',
-    output: join(kilnDir, 'out', 'image.tar'),
-    argv: [process.execPath, kilnBundle, 'build', '-C', kilnDir],
-    env: { ...baseEnv, KILN_DISTRIBUTION_MIRROR: proxyUrl },
-    cwd: kilnDir,
-  };
-  const tools: [Tool, ToolResult][] = [
-    [mm, result.mmdebstrap],
-    [kiln, result.kiln],
-  ];
-
-  if (arch !== hostArch) {
-    try {
-      const binfmt = ensureHostBinfmt(arch);
-      cleanups.push(binfmt.undo);
-      result.notes.push(binfmt.note);
-      console.log(`[${arch}] ${binfmt.note}`);
-    } catch (err) {
-      result.mmdebstrap.error = `host binfmt: ${(err as Error).message}`;
-    }
-    result.notes.push('kiln uses its own binfmt_misc in its namespace on Linux >= 6.7 (build.binfmt = auto), not the host registration');
-  }
-
-  for (const [tool, r] of tools) {
-    if (r.error) continue;
-    r.warmup = await runOnce(arch, tool, 'warm-up', result.notes);
-    if (r.warmup.code !== 0) r.error = errorOf(arch, tool, 'warm-up', r.warmup);
-  }
-  for (let i = 1; i <= runs; i++) {
-    for (const [tool, r] of tools) {
-      if (r.error) continue;
-      const run = await runOnce(arch, tool, `run ${i}`, result.notes);
-      r.runs.push(run);
-      if (run.code !== 0) r.error = errorOf(arch, tool, `run ${i}`, run);
-    }
-  }
-  for (const [tool, r] of tools) {
-    if (!existsSync(tool.output)) continue;
-    r.packages = await countPackages(tool.output);
-    r.outputBytes = statSync(tool.output).size;
-  }
-  return result;
-}
+if (isRoot) execFileSync('chown', ['-R', `${user}:`, userDir]);
 
 async function main(): Promise<number> {
-  proxy = await startProxy(join(work, 'proxy'));
-  cleanups.push(() => proxy.stop());
-  const proxyUrl = proxy.urlFor(mirror as string);
-  console.log(`bench: apt-cacher-ng on 127.0.0.1:${proxy.port} in front of the host's Debian mirror; work dir ${work}; user ${user}`);
-  const mmVersion = execFileSync('mmdebstrap', ['--version'], { encoding: 'utf8' }).trim();
-  const cases: CaseResult[] = [];
-  for (const arch of arches) cases.push(await runCase(arch, proxyUrl));
-
-  console.log(`\n${formatReport(cases, runs)}`);
-  const meta = {
+  console.log(`bench: work dir ${work}; user ${user}; ${runs} timed runs per tool and case; cases ${[...selected.values()].flat().join(', ')}`);
+  const common = {
     date: new Date().toISOString(),
     host: { kernel: release(), cpus: cpus().length, memoryMB: Math.round(totalmem() / 1e6), arch: hostArch },
     kiln: { version: JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')).version, commit: gitHead() },
-    mmdebstrap: mmVersion,
-    mirror: "the host's Debian mirror (apt sources) through apt-cacher-ng on 127.0.0.1, warm",
-    user,
-    runsPerTool: runs,
-    workspaces: { kiln: 'kiln default (build.workspace = tmpfs)', mmdebstrap: 'mmdebstrap default (TMPDIR unset: /tmp)' },
   };
-  const jsonFile = join(repo, 'bench', 'results', 'latest.json');
-  const mirrorHost = new URL(mirror as string).host;
-  writeJson(jsonFile, meta, cases, (text) => text.split(mirrorHost).join('<host mirror>'));
-  console.log(`\nbench: results written to ${jsonFile}`);
-  return cases.some((c) => c.mmdebstrap.error || c.kiln.error) ? 1 : 0;
+  const done: Partial<Record<keyof typeof COMPARISONS, ComparisonRun>> = {};
+  const failed: string[] = [];
+  for (const [key, cases] of selected) {
+    try {
+      done[key] = await COMPARISONS[key].run(bench, cases);
+    } catch (err) {
+      // The other comparisons still run and are written.
+      console.error(`bench: kiln vs ${key}: ${(err as Error).stack ?? err}`);
+      failed.push(`kiln vs ${key}: ${(err as Error).message.split('\n')[0]}`);
+    }
+  }
+
+  const sections: Partial<Record<keyof typeof COMPARISONS, Record<string, unknown>>> = {};
+  for (const [key, r] of Object.entries(done) as [keyof typeof COMPARISONS, ComparisonRun][]) {
+    console.log(`\n${formatReport(r.comparison, r.cases, runs)}`);
+    sections[key] = resultsSection(r.comparison, { ...common, ...r.meta, user, runsPerTool: runs }, r.cases);
+  }
+  const jsonFile = resolve(opts.json as string);
+  const redactions = Object.values(done).flatMap((r) => (r.redact ? [r.redact] : []));
+  writeResults(jsonFile, sections, (text) => redactions.reduce((t, redact) => redact(t), text));
+  const kept = Object.keys(COMPARISONS).filter((k) => !(k in done));
+  console.log(`\nbench: results written to ${jsonFile}${kept.length ? ` (the ${kept.join(', ')} results there kept as they were)` : ''}`);
+  failed.push(...Object.values(done).flatMap((r) => r.cases.flatMap((c) => [c.baseline, c.kiln].filter((t) => t.error).map((t) => `${c.name}: ${t.error}`))));
+  if (failed.length) console.error(`\nbench: FAILED:\n${failed.map((f) => `  ${f}`).join('\n')}`);
+  return failed.length ? 1 : 0;
 }
 
 function gitHead(): string | undefined {

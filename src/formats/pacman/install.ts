@@ -3,24 +3,21 @@
  * native unpacking (the first package, `filesystem` by dependency order, alone,
  * so that its /bin, /lib links exist before anything goes through them), the
  * local database, then only the .INSTALL scriptlets and the ALPM hooks inside
- * the root (emulated when foreign), the keyring natively where it can, and
+ * the root (one sandbox for all of them, emulated when foreign: transaction.ts),
+ * the keyring natively where it can, and
  * the image's pacman.conf and mirrorlist.
  */
-import { chmod, mkdir, readFile, readdir, readlink, writeFile, lstat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { createExtractor, resolveInRoot } from '../../archive/index.ts';
+import { chmod, mkdir, writeFile, lstat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createExtractor } from '../../archive/index.ts';
 import { step } from '../../pipeline/step.ts';
 import { mapLimit } from '../../util/concurrency.ts';
-import { BuildError } from '../../util/errors.ts';
 import type { InstallContext, PlannedPackage } from '../types.ts';
-import { describeHookRun, loadHooks, matchHooks, type HookFile } from './hooks.ts';
-import { packageSatisfies, parseRelation, type Satisfier } from './version.ts';
+import { runTransaction } from './transaction.ts';
 import { populateKeyring } from './keyring.ts';
 import { LOCAL_DB, writeLocalDbHeader, writeLocalEntry } from './localdb.ts';
 import type { PacmanPackageExtra, PacmanPlanExtra, PacmanSource } from './plan.ts';
 import { unpackPacman, type UnpackedPacman } from './unpack.ts';
-
-const HOOK_DIRS = ['usr/share/libalpm/hooks', 'etc/pacman.d/hooks'];
 
 export async function installPacman(ctx: InstallContext): Promise<void> {
   const { root, plan, emit } = ctx;
@@ -48,8 +45,7 @@ export async function installPacman(ctx: InstallContext): Promise<void> {
       await writeLocalEntry(root, { unpacked: unpacked[i] as UnpackedPacman, explicit: pe.explicit, installDate: ctx.sourceDateEpoch, validated: (sources.get(pe.repo) as PacmanSource).signed });
     }
   });
-  await step(emit, 'scriptlets', () => runScriptlets(ctx, unpacked), (n) => `${n} run`);
-  await step(emit, 'hooks', () => runHooks(ctx, unpacked), (n) => `${n} run`);
+  await step(emit, 'scripts', () => runTransaction(ctx, unpacked), (r) => `${r.scriptlets} scriptlets, ${r.hooks} hooks`);
   await step(emit, 'keyring', () => populateKeyring(ctx, extra.keyringPackages), (what) => what);
   await step(emit, 'finalize', () => writePacmanConf(root, extra));
 }
@@ -67,77 +63,6 @@ async function ensureRuntimeDirs(root: string): Promise<void> {
     await mkdir(path, { recursive: true });
     await chmod(path, mode);
   }
-}
-
-/** Each package's pre_install and post_install, in install order, as pacman calls them: `. .INSTALL; FN VERSION`. */
-async function runScriptlets(ctx: InstallContext, unpacked: UnpackedPacman[]): Promise<number> {
-  let count = 0;
-  for (const u of unpacked) {
-    const text = u.install?.toString('utf8');
-    if (!text) continue;
-    const name = u.pkginfo.get('pkgname')?.[0] as string;
-    const version = u.pkginfo.get('pkgver')?.[0] as string;
-    const script = `/${LOCAL_DB}/${name}-${version}/install`;
-    for (const fn of ['pre_install', 'post_install']) {
-      if (!new RegExp(`(^|\\n)\\s*(function\\s+)?${fn}\\s*\\(`).test(text)) continue;
-      count++;
-      try {
-        await ctx.run(['/bin/sh', '-c', `. "$1"; ${fn} "$2"`, 'scriptlet', script, version], { source: `${name} ${fn}`, packageScripts: true, cwd: '/' });
-      } catch (err) {
-        // pacman reports a failed scriptlet and goes on with the transaction.
-        ctx.emit({ kind: 'log', level: 'warn', source: name, message: `${fn} failed: ${(err as Error).message}` });
-      }
-    }
-  }
-  return count;
-}
-
-/** PostTransaction hooks from the tree's hook directories (PreTransaction ones did not exist before this install). */
-async function runHooks(ctx: InstallContext, unpacked: UnpackedPacman[]): Promise<number> {
-  const files: HookFile[] = [];
-  for (const dir of HOOK_DIRS) {
-    for (const name of await readdir(join(ctx.root, dir)).catch(() => [] as string[])) {
-      files.push({ dir: `/${dir}`, name, text: await readHookFile(ctx.root, join(dir, name)) });
-    }
-  }
-  const set = loadHooks(files);
-  for (const message of [...set.errors, ...set.warnings]) ctx.emit({ kind: 'log', level: 'warn', source: 'hooks', message });
-  const packages = unpacked.map((u) => ({ name: u.pkginfo.get('pkgname')?.[0] as string, files: u.files }));
-  const runs = matchHooks(set, 'PostTransaction', { add: packages });
-  const installed: Satisfier[] = unpacked.map((u) => ({
-    name: u.pkginfo.get('pkgname')?.[0] as string,
-    version: u.pkginfo.get('pkgver')?.[0] as string,
-    provides: (u.pkginfo.get('provides') ?? []).map(parseRelation),
-  }));
-  for (const [i, r] of runs.entries()) {
-    const missing = r.depends.filter((d) => !installed.some((p) => packageSatisfies(p, parseRelation(d))));
-    if (missing.length) {
-      ctx.emit({ kind: 'log', level: 'warn', source: r.name, message: `skipped: nothing installed satisfies its Depends ${missing.join(', ')}` });
-      continue;
-    }
-    ctx.emit({ kind: 'log', level: 'info', source: 'hooks', message: describeHookRun(r, i + 1, runs.length) });
-    try {
-      await ctx.run(r.argv, { source: r.name, input: r.stdin ?? '', packageScripts: true, cwd: '/' });
-    } catch (err) {
-      if (r.abortOnFail) throw new BuildError(`hook ${r.name} failed`, undefined, { cause: err });
-      ctx.emit({ kind: 'log', level: 'warn', source: r.name, message: `failed: ${(err as Error).message}` });
-    }
-  }
-  return runs.length;
-}
-
-/** A hook file's text, or null when it masks (empty, or a link to /dev/null); links are followed inside the root. */
-async function readHookFile(root: string, rel: string): Promise<string | null> {
-  const st = await lstat(join(root, rel));
-  if (st.isSymbolicLink()) {
-    const target = await readlink(join(root, rel));
-    if (target === '/dev/null') return null;
-    const resolved = resolveInRoot(root, target.startsWith('/') ? target.slice(1) : join(dirname(rel), target));
-    const text = await readFile(resolved, 'utf8').catch(() => undefined);
-    return text === undefined || text.length === 0 ? null : text;
-  }
-  const text = await readFile(join(root, rel), 'utf8');
-  return text.length === 0 ? null : text;
 }
 
 /** The image's own pacman configuration: the configured repositories and mirrors, packages signature-checked. */

@@ -155,6 +155,20 @@ describe('Arch Linux family, rootless, from a local signed repository', { skip }
     assert.equal(sh.stdout.trim(), 'aarch64');
   });
 
+  test('a per-repository mirror and a third-party repository with its own keyring', async () => {
+    // The distribution mirror leads nowhere: core comes through its own mirror, extra as a third-party repository.
+    const extra = `repositories = ["core"]\nrepository-mirrors = { core = "${mirror.url}/$repo/os/$arch" }\nextra-repositories = [{ name = "extra", server = "${mirror.url}/$repo/os/$arch", keyring = ["${keyring}"], architectures = ["x86_64"] }]\n`;
+    const dir = imageDir(toml('archlinux', 'x86_64', 'http://127.0.0.1:1/nowhere/$repo', extra).replace(`keyring = ["${keyring}"]\n`, `keyring = ["${keyring}"]\n`));
+    const r = await kiln(['build', '-C', dir]);
+    assert.equal(r.code, 0, r.stderr);
+    const root = join(dir, 'out/image');
+    const q = await pacman(root, ['-Qq']);
+    assert.deepEqual(q.out.trim().split('\n').sort(), [...(repos.baseSet.x86_64 as string[]), 'archlinux-keyring', 'kiln-hook', 'kiln-marks', 'kiln-extra-tool'].sort());
+    const conf = readFileSync(join(root, 'etc/pacman.conf'), 'utf8');
+    assert.match(conf, new RegExp(`^\\[core\\]\nInclude = /etc/pacman.d/mirrorlist$`, 'm'));
+    assert.match(conf, new RegExp(`^\\[extra\\]\nServer = ${mirror.url.replace(/\./g, '\\.')}/\\$repo/os/\\$arch$`, 'm'));
+  });
+
   for (const [kind, message] of [
     ['tampered', /busybox.*(sha256|checksum|SHA256)/i],
     ['bad-signature', /signature check failed for package busybox/],

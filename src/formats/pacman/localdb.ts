@@ -16,7 +16,7 @@ export interface LocalEntry {
   unpacked: UnpackedPacman;
   explicit: boolean;
   installDate: number;
-  /** The package was checked against a signature (pacman records "pgp"), else "none". */
+  /** The package was checked against a signature (pacman records "pgp"), else only its sha256 ("sha256"). */
   validated: boolean;
 }
 
@@ -48,7 +48,7 @@ export async function writeLocalEntry(root: string, entry: LocalEntry): Promise<
     ['REASON', entry.explicit ? [] : ['1']],
     ['GROUPS', info('group')],
     ['LICENSE', info('license')],
-    ['VALIDATION', [entry.validated ? 'pgp' : 'none']],
+    ['VALIDATION', [entry.validated ? 'pgp' : 'sha256']],
     ['REPLACES', info('replaces')],
     ['DEPENDS', info('depend')],
     ['OPTDEPENDS', info('optdepend')],

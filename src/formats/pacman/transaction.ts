@@ -37,6 +37,11 @@ export async function runTransaction(ctx: InstallContext, unpacked: UnpackedPacm
   const scriptlets = findScriptlets(unpacked);
   const hooks = await findHooks(ctx, unpacked);
   if (!scriptlets.length && !hooks.length) return { scriptlets: 0, hooks: 0 };
+  if (!(await lstat(join(ctx.root, 'bin/sh')).then(() => true, () => false))) {
+    // pacman runs scriptlets with /bin/sh too; without one it reports them failed and goes on.
+    ctx.emit({ kind: 'log', level: 'warn', source: 'transaction', message: `no /bin/sh in the tree: ${scriptlets.length} scriptlets and ${hooks.length} hooks not run` });
+    return { scriptlets: 0, hooks: 0 };
+  }
   const work = join(ctx.root, WORK);
   await rm(work, { recursive: true, force: true });
   await mkdir(work, { recursive: true, mode: 0o700 });

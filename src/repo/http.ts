@@ -118,17 +118,46 @@ export async function fetchBytes(
   url: string,
   opts: HttpOptions & { name?: string; maxBytes?: number; missingOk?: boolean } = {},
 ): Promise<Buffer | undefined> {
+  const got = await fetchIfChanged(url, undefined, opts);
+  return got.status === 'fetched' ? got.data : undefined;
+}
+
+/** What a server said about a file that changes in place (a pacman database): its validators. */
+export interface Validators {
+  etag?: string;
+  lastModified?: string;
+}
+
+export type Fetched = { status: 'fetched'; data: Buffer; validators: Validators } | { status: 'unchanged' } | { status: 'missing' };
+
+/**
+ * Fetches a small file unless the server says the copy described by `known`
+ * is still current (If-None-Match / If-Modified-Since: 304). A 404 is
+ * `missing` with `missingOk`, else a `UserError`.
+ */
+export async function fetchIfChanged(
+  url: string,
+  known: Validators | undefined,
+  opts: HttpOptions & { name?: string; maxBytes?: number; missingOk?: boolean } = {},
+): Promise<Fetched> {
   checkUrl(url);
   const emit = opts.emit ?? silent;
   const name = opts.name ?? url;
   const maxBytes = opts.maxBytes ?? 1 << 30;
-  return retrying(url, opts, () => false, async () => {
+  const conditions: Record<string, string> = {};
+  if (known?.etag) conditions['if-none-match'] = known.etag;
+  if (known?.lastModified) conditions['if-modified-since'] = known.lastModified;
+  return retrying(url, opts, () => false, async (): Promise<Fetched> => {
     const attempt = new Attempt(url, opts);
     try {
-      const res = await attempt.fetch({});
+      const res = await attempt.fetch(conditions);
+      if (res.status === 304 && known) {
+        await discardBody(res);
+        return { status: 'unchanged' };
+      }
       if (opts.missingOk && (res.status === 404 || res.status === 410)) {
         await discardBody(res);
-        return undefined;
+        return { status: 'missing' };
       }
       if (res.status !== 200) await throwForStatus(res, url);
       const length = Number(res.headers.get('content-length') ?? NaN);
@@ -144,7 +173,8 @@ export async function fetchBytes(
         return true;
       });
       emit({ kind: 'download-end', name, bytes: done, cached: false });
-      return Buffer.concat(chunks);
+      const validators: Validators = { etag: res.headers.get('etag') ?? undefined, lastModified: res.headers.get('last-modified') ?? undefined };
+      return { status: 'fetched', data: Buffer.concat(chunks), validators };
     } finally {
       attempt.dispose();
     }

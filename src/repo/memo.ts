@@ -21,13 +21,18 @@ export async function memoized<T>(dir: string, key: string, compute: () => Promi
     /* missing or unreadable: compute it */
   }
   const value = await compute();
-  await mkdir(dir, { recursive: true });
+  await writeJsonAtomic(path, value).catch(() => undefined);
+  return { value, hit: false };
+}
+
+/** Writes JSON under a temporary name and renames it: a reader sees the old file or the new one, whole. */
+export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
+  await mkdir(join(path, '..'), { recursive: true });
   const tmp = `${path}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
   try {
     await writeFile(tmp, JSON.stringify(value));
     await rename(tmp, path);
-  } catch {
+  } finally {
     await rm(tmp, { force: true });
   }
-  return { value, hit: false };
 }

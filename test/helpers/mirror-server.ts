@@ -4,7 +4,7 @@
  * misbehave per path (see `Fault`). `faults` can be changed while it runs.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join, normalize } from 'node:path';
 import type { AddressInfo } from 'node:net';
 
@@ -71,11 +71,20 @@ export async function startMirror(rootDir: string, opts: { faults?: Record<strin
     const file = normalize(join(rootDir, path));
     if (!file.startsWith(normalize(rootDir))) return void (answer(403), res.end());
     let body: Buffer;
+    let modified: Date;
     try {
       body = await readFile(file);
+      modified = (await stat(file)).mtime;
     } catch {
       return void (answer(404), res.end());
     }
+    // Conditional requests, as real mirrors answer them: Last-Modified, and 304 when unchanged since.
+    const lastModified = modified.toUTCString();
+    const since = req.headers['if-modified-since'];
+    if (since && Math.floor(modified.getTime() / 1000) <= Math.floor(Date.parse(since) / 1000)) {
+      return void (answer(304, { 'last-modified': lastModified }), res.end());
+    }
+    res.setHeader('last-modified', lastModified);
     if (fault.corrupt && n <= (fault.corruptTimes ?? Infinity)) body = Buffer.from(body.map((b) => b ^ 0xff));
 
     const match = /^bytes=(\d+)-(\d*)$/.exec(range ?? '');

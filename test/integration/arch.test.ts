@@ -114,6 +114,7 @@ describe('Arch Linux family, rootless, from a local signed repository', { skip }
     const r = await kiln(['build', '-C', dir]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /keyring .*archlinux \(cached\)/, 'the populated keyring comes from the cache the second time');
+    assert.ok(mirror.log.some((e) => e.path.endsWith('/core.db') && e.status === 304), 'an unchanged database is not downloaded again');
     const ours = join(dir, 'out/image');
     const work = mkdtempSync(join(tmpdir(), 'kiln-arch-pacman-'));
     const theirs = join(work, 'root');
@@ -190,6 +191,24 @@ describe('Arch Linux family, rootless, from a local signed repository', { skip }
       }
     });
   }
+
+  test('a repository database whose published signature is bad is refused', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'kiln-arch-badsig-'));
+    cpSync(repos.root, root, { recursive: true });
+    const core = join(root, 'core/os/x86_64');
+    // A real signature, but over another file.
+    const someSig = readdirSync(core).find((n) => n.endsWith('.pkg.tar.zst.sig')) as string;
+    copyFileSync(join(core, someSig), join(core, 'core.db.sig'));
+    const served = await startMirror(root);
+    try {
+      const dir = imageDir(toml('archlinux', 'x86_64', `${served.url}/$repo/os/$arch`, '', imageDir()));
+      const r = await kiln(['build', '-C', dir]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /signature check failed for http:\/\/127\.0\.0\.1:\d+\/core\/os\/x86_64\/core\.db/);
+    } finally {
+      await served.close();
+    }
+  });
 
   test('no trust anchor: one line that says how to give one; trust-first-download builds with a warning', async () => {
     const none = imageDir(toml('archlinux', 'x86_64', `${mirror.url}/$repo/os/$arch`).replace(`keyring = ["${keyring}"]`, 'keyring = []'));

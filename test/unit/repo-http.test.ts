@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { BlobStore, downloadAll, downloadToStore, fetchBytes, type HttpOptions } from '../../src/repo/index.ts';
+import { BlobStore, downloadAll, downloadToStore, fetchBytes, fetchIfChanged, type HttpOptions } from '../../src/repo/index.ts';
 import { UserError } from '../../src/util/errors.ts';
 import type { KilnEvent } from '../../src/util/events.ts';
 import { listDir, randomFile, sha256, testDir, type FixtureFile } from '../helpers/fixtures.ts';
@@ -251,4 +251,23 @@ test('an unknown hash is computed and the blob stored under it', async (t) => {
   const result = await downloadToStore(store, { urls: [mirror.url + file.path], name: 'Packages.xz' }, FAST);
   assert.equal(result.sha256, file.sha256);
   assert.equal(result.path, join(store.blobDir, file.sha256.slice(0, 2), file.sha256));
+});
+
+test('a file that changes in place is downloaded again only when the mirror says it changed', async (t) => {
+  const root = await testDir(t);
+  await writeFile(join(root, 'core.db'), 'version one');
+  const mirror = await startMirror(root);
+  t.after(() => mirror.close());
+  const url = `${mirror.url}/core.db`;
+  const first = await fetchIfChanged(url, undefined);
+  assert.equal(first.status, 'fetched');
+  assert.ok(first.status === 'fetched' && first.validators.lastModified, 'the answer carries Last-Modified');
+  const validators = first.status === 'fetched' ? first.validators : {};
+  assert.deepEqual(await fetchIfChanged(url, validators), { status: 'unchanged' });
+  await writeFile(join(root, 'core.db'), 'version two');
+  const { utimes } = await import('node:fs/promises');
+  await utimes(join(root, 'core.db'), new Date(), new Date(Date.now() + 5000));
+  const third = await fetchIfChanged(url, validators);
+  assert.equal(third.status === 'fetched' && third.data.toString(), 'version two');
+  assert.deepEqual(await fetchIfChanged(`${mirror.url}/nope.db`, validators, { missingOk: true }), { status: 'missing' });
 });

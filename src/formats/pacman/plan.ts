@@ -5,13 +5,16 @@
  * download (verify.ts); nothing is written but the download cache.
  */
 import { createHash } from 'node:crypto';
-import { fetchBytes, memoized, memoKey } from '../../repo/index.ts';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fetchBytes, fetchIfChanged, memoized, memoKey, verifyDetached, writeJsonAtomic, type Validators } from '../../repo/index.ts';
 import { UserError } from '../../util/errors.ts';
 import type { Config } from '../../config/index.ts';
 import type { InstallPlan, PlanContext, PlannedPackage } from '../types.ts';
 import { readRepoDb } from './db.ts';
 import { resolvePacman } from './resolve.ts';
 import type { PacmanPackage, PacmanRepository } from './types.ts';
+import { loadAnchors } from './verify.ts';
 
 /** A repository as kiln uses it: where it is and whose keys sign it. */
 export interface PacmanSource {
@@ -78,12 +81,13 @@ export async function planPacman(ctx: PlanContext): Promise<InstallPlan> {
     if (seen.has(s.name)) throw new UserError(`repository "${s.name}" is listed twice`, 'give each repository in distribution.repositories and extra-repositories its own name');
     seen.add(s.name);
   }
-  // Databases change with every repository update: fetched each build, like `pacman -Sy`.
+  // Databases change with every repository update: asked for each build, like `pacman -Sy`, but only downloaded again when changed.
   const databases = await Promise.all(
     sources.map(async (s) => {
       const url = `${s.url}/${s.name}.db`;
-      const data = await fetchBytes(url, { emit, signal: ctx.signal, name: `${s.name}.db`, missingOk: true });
+      const data = await fetchDatabase(ctx, url, s.name);
       if (!data) throw new UserError(`${url} not found: no repository "${s.name}" for ${arch} at this mirror`, 'check distribution.mirror (a pattern with $repo and $arch), distribution.repositories and the architecture');
+      await checkDatabaseSignature(ctx, s, url, data);
       return { source: s, data, sha256: createHash('sha256').update(data).digest('hex') };
     }),
   );
@@ -104,6 +108,41 @@ export async function planPacman(ctx: PlanContext): Promise<InstallPlan> {
   const extra: PacmanPlanExtra = { architecture: arch, sources, keyringPackages };
   const repositoryDate = Math.max(0, ...packages.map((p) => Number((p.extra as { builddate?: number } | undefined)?.builddate ?? 0)));
   return { format: 'pacman', packages, repositoryDate, extra, warnings };
+}
+
+/**
+ * A repository database, downloaded only when the mirror says it changed
+ * (If-None-Match / If-Modified-Since, as pacman's own -Sy does): the last copy
+ * is a blob in the download store, its validators a small JSON file beside
+ * the plans. Undefined when the mirror has no such database.
+ */
+async function fetchDatabase(ctx: PlanContext, url: string, repo: string): Promise<Buffer | undefined> {
+  const record = join(ctx.memoDir, 'pacman-db', `${createHash('sha256').update(url).digest('hex')}.json`);
+  const known = await readFile(record, 'utf8').then((t) => JSON.parse(t) as { sha256: string; validators: Validators }, () => undefined);
+  const cached = known && (await ctx.store.has(known.sha256)) ? known : undefined;
+  const got = await fetchIfChanged(url, cached?.validators, { emit: ctx.emit, signal: ctx.signal, name: `${repo}.db`, missingOk: true });
+  if (got.status === 'missing') return undefined;
+  if (got.status === 'unchanged') return readFile(ctx.store.pathFor((cached as { sha256: string }).sha256));
+  if (got.validators.etag || got.validators.lastModified) {
+    const { sha256 } = await ctx.store.putBytes(got.data);
+    await writeJsonAtomic(record, { sha256, validators: got.validators }).catch(() => undefined);
+  }
+  return got.data;
+}
+
+/**
+ * pacman's DatabaseOptional: a database signature, where the repository
+ * publishes one, must be good; without one the packages' own signatures
+ * carry the trust. (With keyring-bootstrap, the keys come only after the
+ * download: the packages' signatures are checked then.)
+ */
+async function checkDatabaseSignature(ctx: PlanContext, source: PacmanSource, url: string, data: Buffer): Promise<void> {
+  const anchors = source.keyring ?? ctx.config['distribution.keyring'];
+  if (!source.signed || !anchors.length) return;
+  const signature = await fetchBytes(`${url}.sig`, { emit: ctx.emit, signal: ctx.signal, name: `${source.name}.db.sig`, missingOk: true, maxBytes: 1 << 16 });
+  if (!signature) return;
+  const { keys } = await loadAnchors(anchors);
+  await verifyDetached(data, signature, keys, { source: url });
 }
 
 async function readDb(data: Buffer, repo: string, url: string): Promise<PacmanPackage[]> {

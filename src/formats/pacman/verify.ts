@@ -64,7 +64,7 @@ function keyLoader(ctx: VerifyContext, extra: PacmanPlanExtra): (source: PacmanS
 }
 
 /** Keys from keyring files, without those a `NAME-revoked` file beside them lists (pacman-key's layout). */
-async function loadAnchors(files: string[]): Promise<{ keys: Key[]; id: string }> {
+export async function loadAnchors(files: readonly string[]): Promise<{ keys: Key[]; id: string }> {
   const revoked = new Set<string>();
   const hash = createHash('sha256');
   for (const file of files) {

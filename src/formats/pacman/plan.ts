@@ -14,7 +14,7 @@ import type { InstallPlan, PlanContext, PlannedPackage } from '../types.ts';
 import { readRepoDb } from './db.ts';
 import { resolvePacman } from './resolve.ts';
 import type { PacmanPackage, PacmanRepository } from './types.ts';
-import { loadAnchors } from './verify.ts';
+import { anchorsFrom } from './verify.ts';
 
 /** A repository as kiln uses it: where it is and whose keys sign it. */
 export interface PacmanSource {
@@ -141,8 +141,7 @@ async function checkDatabaseSignature(ctx: PlanContext, source: PacmanSource, ur
   if (!source.signed || !anchors.length) return;
   const signature = await fetchBytes(`${url}.sig`, { emit: ctx.emit, signal: ctx.signal, name: `${source.name}.db.sig`, missingOk: true, maxBytes: 1 << 16 });
   if (!signature) return;
-  const { keys } = await loadAnchors(anchors);
-  await verifyDetached(data, signature, keys, { source: url });
+  await verifyDetached(data, signature, await anchorsFrom(anchors).keys(), { source: url });
 }
 
 async function readDb(data: Buffer, repo: string, url: string): Promise<PacmanPackage[]> {

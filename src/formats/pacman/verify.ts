@@ -20,7 +20,7 @@ import type { PacmanPackageExtra, PacmanPlanExtra, PacmanSource } from './plan.t
 const KEYRING_DIR = 'usr/share/pacman/keyrings/';
 
 export async function verifyPacman(ctx: VerifyContext): Promise<void> {
-  const { plan, config, emit } = ctx;
+  const { plan, emit } = ctx;
   const extra = plan.extra as PacmanPlanExtra;
   const sources = new Map(extra.sources.map((s) => [s.name, s]));
   const keysFor = keyLoader(ctx, extra);
@@ -30,16 +30,15 @@ export async function verifyPacman(ctx: VerifyContext): Promise<void> {
     if (!source.signed) return;
     const blob = ctx.blobs[p.name] as string;
     const signature = pe.pgpsig ? Buffer.from(pe.pgpsig, 'base64') : await fetchSignature(ctx, p.urls[0] as string, p.name);
-    const { keys, id } = await keysFor(source);
-    const key = memoKey('pacman-signature', p.sha256, createHash('sha256').update(signature).digest('hex'), id);
+    const anchors = await keysFor(source);
+    const key = memoKey('pacman-signature', p.sha256, createHash('sha256').update(signature).digest('hex'), anchors.id);
     await memoized(join(ctx.memoDir, 'signatures'), key, async () => {
-      await verifyDetached(await readFile(blob), signature, keys, { source: `package ${p.name} ${p.version} (${pe.repo})` });
+      await verifyDetached(await readFile(blob), signature, await anchors.keys(), { source: `package ${p.name} ${p.version} (${pe.repo})` });
       return true;
     });
   });
   const checked = plan.packages.filter((p) => sources.get((p.extra as PacmanPackageExtra).repo)?.signed).length;
   emit({ kind: 'log', level: 'info', message: `${checked} package signatures good` });
-  void config;
 }
 
 async function fetchSignature(ctx: VerifyContext, url: string, name: string): Promise<Buffer> {
@@ -48,15 +47,22 @@ async function fetchSignature(ctx: VerifyContext, url: string, name: string): Pr
   return sig;
 }
 
+interface Anchors {
+  /** Changes whenever the keys or the revoked list change: part of each memoized verdict's key. */
+  id: string;
+  /** Parsed only when a signature must really be checked (a large keyring takes a while). */
+  keys(): Promise<Key[]>;
+}
+
 /** Keys per source, loaded once: the distribution's trust anchors or a third-party repository's own. */
-function keyLoader(ctx: VerifyContext, extra: PacmanPlanExtra): (source: PacmanSource) => Promise<{ keys: Key[]; id: string }> {
-  const loaded = new Map<string, Promise<{ keys: Key[]; id: string }>>();
+function keyLoader(ctx: VerifyContext, extra: PacmanPlanExtra): (source: PacmanSource) => Promise<Anchors> {
+  const loaded = new Map<string, Promise<Anchors>>();
   return (source) => {
     const files = source.keyring ?? ctx.config['distribution.keyring'];
     const cacheId = source.keyring ? `repo:${source.name}` : 'distribution';
     let entry = loaded.get(cacheId);
     if (!entry) {
-      entry = files.length ? loadAnchors(files) : bootstrapKeys(ctx, extra, source);
+      entry = files.length ? Promise.resolve(anchorsFrom(files)) : bootstrapKeys(ctx, extra, source);
       loaded.set(cacheId, entry);
     }
     return entry;
@@ -64,16 +70,24 @@ function keyLoader(ctx: VerifyContext, extra: PacmanPlanExtra): (source: PacmanS
 }
 
 /** Keys from keyring files, without those a `NAME-revoked` file beside them lists (pacman-key's layout). */
-export async function loadAnchors(files: readonly string[]): Promise<{ keys: Key[]; id: string }> {
+export function anchorsFrom(files: readonly string[]): Anchors {
   const revoked = new Set<string>();
   const hash = createHash('sha256');
   for (const file of files) {
-    hash.update(readFileSync(file));
+    hash.update(file).update('\0');
+    try {
+      hash.update(readFileSync(file));
+    } catch {
+      // loadKeyring says what is wrong with it, in one line
+    }
     const list = join(dirname(file), basename(file).replace(/\.(gpg|asc)$/, '') + '-revoked');
-    if (existsSync(list)) for (const fpr of parseFingerprints(readFileSync(list, 'utf8'))) revoked.add(fpr);
+    if (!existsSync(list)) continue;
+    const text = readFileSync(list, 'utf8');
+    hash.update(text);
+    for (const fpr of parseFingerprints(text)) revoked.add(fpr);
   }
-  const keys = (await loadKeyring(files)).filter((k) => !revoked.has(k.getFingerprint().toUpperCase()));
-  return { keys, id: hash.digest('hex') };
+  let keys: Promise<Key[]> | undefined;
+  return { id: hash.digest('hex'), keys: () => (keys ??= loadKeyring(files).then((all) => all.filter((k) => !revoked.has(k.getFingerprint().toUpperCase())))) };
 }
 
 /** Fingerprints, one per line, optionally followed by `:trust:` as in NAME-trusted files. */
@@ -88,7 +102,7 @@ export function parseFingerprints(text: string): string[] {
  * No trust anchor on the host or in the config: only with keyring-bootstrap =
  * "trust-first-download", the keys of the keyring package(s) as downloaded.
  */
-async function bootstrapKeys(ctx: VerifyContext, extra: PacmanPlanExtra, source: PacmanSource): Promise<{ keys: Key[]; id: string }> {
+async function bootstrapKeys(ctx: VerifyContext, extra: PacmanPlanExtra, source: PacmanSource): Promise<Anchors> {
   const pretty = ctx.distribution.pretty;
   if (ctx.config['distribution.keyring-bootstrap'] !== 'trust-first-download') {
     const hostFiles = ctx.distribution.keyrings.join(' or ');
@@ -109,7 +123,7 @@ async function bootstrapKeys(ctx: VerifyContext, extra: PacmanPlanExtra, source:
     keys.push(...(await keysInPackage(ctx.blobs[p.name] as string, p.urls[0] as string)));
   }
   if (!keys.length) throw new UserError(`keyring-bootstrap: ${keyringPackages.map((p) => p.name).join(', ')} holds no keys under /${KEYRING_DIR}`, 'set distribution.keyring to a keyring file instead');
-  return { keys, id: hash.digest('hex') };
+  return { id: hash.digest('hex'), keys: async () => keys };
 }
 
 /** The keys a keyring package installs under /usr/share/pacman/keyrings, minus its revoked list. */

@@ -48,7 +48,7 @@ export async function runTransaction(ctx: InstallContext, unpacked: UnpackedPacm
   const lines = ['umask 022', 'cd / || exit 1', `failed=/${WORK}/failed`, ': > "$failed"'];
   for (const s of scriptlets) {
     lines.push(`echo ${quote(`:: ${s.name} ${s.fn}`)}`);
-    lines.push(`( . ${quote(s.script)} && ${s.fn} ${quote(s.version)} ) || echo ${quote(`scriptlet ${s.name} ${s.fn}`)} "$?" >> "$failed"`);
+    lines.push(`( . ${quote(s.script)}; ${s.fn} ${quote(s.version)} ) || echo ${quote(`scriptlet ${s.name} ${s.fn}`)} "$?" >> "$failed"`);
   }
   for (const [i, h] of hooks.entries()) {
     const input = `/${WORK}/hook-${i}.in`;

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { compressionFromName, decompressMember, readTar, type Extractor } from '../../archive/index.ts';
+import { BuildError } from '../../util/errors.ts';
 
 export interface UnpackedPacman {
   /** .PKGINFO as key -> values, in file order. */
@@ -46,7 +47,7 @@ export async function unpackPacman(blob: string, url: string, extractor: Extract
     }
   }
   const pkginfoBytes = meta.get('.PKGINFO');
-  if (!pkginfoBytes) throw new Error(`${url}: not a pacman package (no .PKGINFO)`);
+  if (!pkginfoBytes) throw new BuildError(`${url}: not a pacman package (no .PKGINFO)`);
   const pkginfo = parsePkginfo(pkginfoBytes);
   const backup = (pkginfo.get('backup') ?? []).map((p): [string, string] => [p, md5(contents.get(p))]);
   files.sort(compareBytes);

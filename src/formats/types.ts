@@ -65,8 +65,6 @@ export interface InstallContext {
   cacheDir: string;
   /** Timestamp for what the install records (install dates), seconds. */
   sourceDateEpoch: number;
-  /** The target runs natively: host tools may work on the tree directly. */
-  native: boolean;
   /** Runs a command inside the root (emulated when foreign). */
   run(argv: string[], opts?: RunInTreeOptions): Promise<void>;
 }

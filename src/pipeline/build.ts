@@ -55,7 +55,8 @@ export async function build(loaded: LoadedConfig, opts: BuildOptions): Promise<B
     (r) => `${r.filter((x) => !x.cached).length} downloaded, ${r.filter((x) => x.cached).length} cached`,
   );
   const blobs = Object.fromEntries(fetched.map((r) => [r.name, r.path]));
-  if (format.verify) await step(emit, 'verify', () => (format.verify as NonNullable<typeof format.verify>)({ ...planContext, plan, blobs }));
+  const verify = format.verify;
+  if (verify) await step(emit, 'verify', () => verify({ ...planContext, plan, blobs }));
   await mkdir(outputDir, { recursive: true }).catch((err: NodeJS.ErrnoException) => {
     throw new UserError(`cannot create the output directory ${outputDir}: ${err.code === 'EACCES' ? 'permission denied' : err.message}`, 'set output.directory to a directory you can write');
   });

@@ -31,7 +31,6 @@ export async function runBuildJob(job: BuildJob, emit: Emit): Promise<void> {
     emit,
     cacheDir: job.cacheDir,
     sourceDateEpoch: job.sourceDateEpoch,
-    native: !job.emulation,
     run: async (argv, opts = {}) => {
       const native = opts.packageScripts ? await nativeHelpers() : undefined;
       await withEmulation(root, job.emulation, native, (emulation) => runChecked(root, argv, emulation, emit, opts));

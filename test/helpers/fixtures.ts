@@ -4,6 +4,8 @@ import { mkdtemp, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { UserError } from '../../src/util/errors.ts';
 
 /** A fresh directory under the system temp dir, removed after the test. */
 export async function testDir(t: TestContext, prefix = 'kiln-test-'): Promise<string> {
@@ -49,4 +51,16 @@ export function seededRandom(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** Asserts that `fn` throws a UserError with this message (exact text or pattern) and, if given, this hint. */
+export function throwsUserError(fn: () => unknown, message: string | RegExp, hint?: string | RegExp): void {
+  assert.throws(fn, (error: unknown) => {
+    assert.ok(error instanceof UserError, `not a UserError: ${String(error)}`);
+    if (typeof message === 'string') assert.equal(error.message, message);
+    else assert.match(error.message, message);
+    if (typeof hint === 'string') assert.equal(error.hint, hint);
+    else if (hint) assert.match(error.hint ?? '', hint);
+    return true;
+  });
 }

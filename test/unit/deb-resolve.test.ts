@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parsePackages, type DebPackage } from '../../src/formats/deb/packages.ts';
 import { resolveDependencies, selectBaseSet, type ResolveOptions } from '../../src/formats/deb/resolve.ts';
-import { UserError } from '../../src/util/errors.ts';
 import { readHostBookwormIndex } from '../fixtures/deb-host-index.ts';
+import { throwsUserError } from '../helpers/fixtures.ts';
 
 /** A universe from Packages-like stanzas; Version defaults to 1.0 and Architecture to amd64. */
 function universe(text: string): DebPackage[] {
@@ -22,17 +22,6 @@ function resolve(text: string, want: string[], more: Partial<ResolveOptions> = {
 
 function names(plan: { packages: DebPackage[] }): string[] {
   return plan.packages.map((pkg) => (pkg.architecture === 'amd64' || pkg.architecture === 'all' ? pkg.name : `${pkg.name}:${pkg.architecture}`));
-}
-
-function throwsUserError(fn: () => unknown, message: string | RegExp, hint?: string | RegExp): void {
-  assert.throws(fn, (error: unknown) => {
-    assert.ok(error instanceof UserError, `not a UserError: ${String(error)}`);
-    if (typeof message === 'string') assert.equal(error.message, message);
-    else assert.match(error.message, message);
-    if (typeof hint === 'string') assert.equal(error.hint, hint);
-    else if (hint) assert.match(error.hint ?? '', hint);
-    return true;
-  });
 }
 
 test('follows Depends and Pre-Depends, takes the highest version, says why', () => {

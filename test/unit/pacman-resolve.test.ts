@@ -9,8 +9,7 @@ import { resolvePacman } from '../../src/formats/pacman/resolve.ts';
 import type { PacmanPackage, PacmanRepository } from '../../src/formats/pacman/types.ts';
 import { UserError } from '../../src/util/errors.ts';
 import { mapLimit } from '../../src/util/concurrency.ts';
-import { testDir } from '../helpers/fixtures.ts';
-import { seededRandom } from '../helpers/fixtures.ts';
+import { seededRandom, testDir, throwsUserError } from '../helpers/fixtures.ts';
 
 interface Scenario {
   repositories: PacmanRepository[];
@@ -62,17 +61,6 @@ function resolveUnlikePacman(repositories: PacmanRepository[], targets: string[]
 
 function installed(plan: { packages: PacmanPackage[] }): string[] {
   return plan.packages.map((pkg) => `${pkg.repo}/${pkg.name}`);
-}
-
-function throwsUserError(fn: () => unknown, message: string | RegExp, hint?: string | RegExp): void {
-  assert.throws(fn, (error: unknown) => {
-    assert.ok(error instanceof UserError, `not a UserError: ${String(error)}`);
-    if (typeof message === 'string') assert.equal(error.message, message);
-    else assert.match(error.message, message);
-    if (typeof hint === 'string') assert.equal(error.hint, hint);
-    else if (hint) assert.match(error.hint ?? '', hint);
-    return true;
-  });
 }
 
 test('follows depends recursively; dependencies come first; says why and which are explicit', () => {

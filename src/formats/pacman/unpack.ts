@@ -28,12 +28,17 @@ export async function unpackPacman(blob: string, url: string, extractor: Extract
   const meta = new Map<string, Buffer>();
   const files: string[] = [];
   const contents = new Map<string, Buffer>();
+  // .PKGINFO comes before the tree (makepkg writes the metadata first): its backup list is known in time.
+  let pkginfo: Map<string, string[]> | undefined;
   let backupPaths: Set<string> | undefined;
   for await (const { entry, body } of readTar(data)) {
     const path = entry.path.replace(/^\.\//, '');
     if (METADATA.has(path)) {
       meta.set(path, await body.buffer());
-      if (path === '.PKGINFO') backupPaths = new Set(parsePkginfo(meta.get(path) as Buffer).get('backup') ?? []);
+      if (path === '.PKGINFO') {
+        pkginfo = parsePkginfo(meta.get(path) as Buffer);
+        backupPaths = new Set(pkginfo.get('backup') ?? []);
+      }
       continue;
     }
     if (path === '' || path === '.') continue;
@@ -46,9 +51,7 @@ export async function unpackPacman(blob: string, url: string, extractor: Extract
       await extractor.apply(entry, body);
     }
   }
-  const pkginfoBytes = meta.get('.PKGINFO');
-  if (!pkginfoBytes) throw new BuildError(`${url}: not a pacman package (no .PKGINFO)`);
-  const pkginfo = parsePkginfo(pkginfoBytes);
+  if (!pkginfo) throw new BuildError(`${url}: not a pacman package (no .PKGINFO)`);
   const backup = (pkginfo.get('backup') ?? []).map((p): [string, string] => [p, md5(contents.get(p))]);
   files.sort(compareBytes);
   return { pkginfo, mtree: meta.get('.MTREE'), install: meta.get('.INSTALL'), changelog: meta.get('.CHANGELOG'), files, backup };

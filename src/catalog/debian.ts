@@ -25,7 +25,7 @@ const EXTRA_LIB_LINKS: Record<string, string[]> = {
 
 const mergedUsrLinks = (arch: string) => ['bin', 'sbin', 'lib', ...(EXTRA_LIB_LINKS[arch] ?? [])];
 
-const DEB_ALIASES = { x86_64: 'amd64', aarch64: 'arm64', i686: 'i386', ppc64le: 'ppc64el', loongarch64: 'loong64' };
+const DEB_ALIASES = { x86_64: 'amd64', aarch64: 'arm64', armv7h: 'armhf', armv7: 'armhf', i686: 'i386', ppc64le: 'ppc64el', loongarch64: 'loong64' };
 
 export const debian: Distribution = {
   name: 'debian',

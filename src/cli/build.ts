@@ -1,15 +1,13 @@
 import { Command } from '@commander-js/extra-typings';
-import { resolve } from 'node:path';
-import { loadConfig } from '../config/index.ts';
 import { build } from '../pipeline/build.ts';
 import { createReporter, formatBytes } from './reporter.ts';
-import { imageOptions, setsFrom } from './main.ts';
+import { imageOptions, loadFromOptions } from './main.ts';
 
 export function buildCommand() {
   return imageOptions(new Command('build').description('build the image described by kiln.toml (or the host defaults)'))
     .option('-n, --dry-run', 'validate, resolve and print the plan; change nothing')
     .action(async (opts) => {
-      const loaded = loadConfig({ dir: resolve(opts.directory), sets: setsFrom(opts) });
+      const loaded = loadFromOptions(opts);
       const emit = createReporter({ tty: Boolean(process.stderr.isTTY), debug: Boolean(opts.debug) });
       const c = loaded.config;
       emit({ kind: 'log', level: 'info', message: `building ${loaded.distribution.pretty} ${c['distribution.release']} ${c['distribution.architecture']} (${c['packages.base']}) from ${c['distribution.mirror']}` });

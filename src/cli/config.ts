@@ -1,13 +1,12 @@
 import { Command } from '@commander-js/extra-typings';
-import { resolve } from 'node:path';
-import { configToJson, formatConfig, loadConfig } from '../config/index.ts';
-import { imageOptions, setsFrom } from './main.ts';
+import { configToJson, formatConfig } from '../config/index.ts';
+import { imageOptions, loadFromOptions } from './main.ts';
 
 export function configCommand() {
   return imageOptions(new Command('config').description('print the merged configuration and where each value comes from'))
     .option('--json', 'print JSON for tools')
     .action((opts) => {
-      const loaded = loadConfig({ dir: resolve(opts.directory), sets: setsFrom(opts) });
+      const loaded = loadFromOptions(opts);
       process.stdout.write(opts.json ? JSON.stringify(configToJson(loaded), null, 2) + '\n' : formatConfig(loaded));
     });
 }

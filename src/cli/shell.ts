@@ -2,21 +2,20 @@ import { Command } from '@commander-js/extra-typings';
 import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { loadConfig } from '../config/index.ts';
 import { outputPath } from '../outputs/index.ts';
 import { emulatorSource, planEmulation } from '../pipeline/emulation.ts';
 import { runJob } from '../pipeline/enter.ts';
 import { cacheDirectory } from '../pipeline/paths.ts';
 import { UserError } from '../util/errors.ts';
 import { createReporter } from './reporter.ts';
-import { imageOptions, setsFrom } from './main.ts';
+import { imageOptions, loadFromOptions } from './main.ts';
 
 export function shellCommand() {
   return imageOptions(new Command('shell').description('a root shell (or COMMAND) inside the built tree, emulated when foreign'))
     .argument('[command...]', 'command to run instead of a shell')
     .passThroughOptions()
     .action(async (command, opts) => {
-      const loaded = loadConfig({ dir: resolve(opts.directory), sets: setsFrom(opts) });
+      const loaded = loadFromOptions(opts);
       const c = loaded.config;
       const dir = resolve(loaded.dir, c['output.directory']);
       const tree = findTree(dir, c['output.name'], c['output.format']);

@@ -9,6 +9,10 @@ export interface Kind<T> {
   parse(value: unknown, text: boolean): { value: T } | { error: string };
   /** Values that must never be printed or stored (passwords, key paths). */
   secret?: boolean;
+  /** list: later layers may add and remove items; map: later layers merge by name. */
+  shape?: 'list' | 'map';
+  /** The paths in a parsed value that must exist (relative ones from the image directory). */
+  paths?(value: T): { path: string; type: 'file' | 'directory' }[];
 }
 
 export type KindValue<K> = K extends Kind<infer T> ? T : never;
@@ -19,6 +23,12 @@ export const string = (describe = 'a string'): Kind<string> => ({
 });
 
 export const secret = (describe = 'a string'): Kind<string> => ({ ...string(describe), secret: true });
+
+/** A path that must exist when it is set. */
+export const path = (type: 'file' | 'directory', describe = `a ${type} path`): Kind<string> => ({
+  ...string(describe),
+  paths: (value) => [{ path: value, type }],
+});
 
 export const oneOf = <const T extends readonly string[]>(values: T): Kind<T[number]> => ({
   describe: `one of ${values.map((v) => `"${v}"`).join(', ')}`,
@@ -50,6 +60,8 @@ export const integer = (min: number, max: number): Kind<number> => ({
 /** A list of strings; from text, items are separated by commas or spaces. */
 export const stringList = <T extends string = string>(item: Kind<T> | undefined = undefined, describe = 'a list of strings'): Kind<T[]> => ({
   describe,
+  shape: 'list',
+  ...(item?.paths ? { paths: (value: T[]) => value.flatMap((v) => item.paths!(v)) } : {}),
   parse: (v, text) => {
     const raw = text && typeof v === 'string' ? v.split(/[\s,]+/).filter(Boolean) : v;
     if (!Array.isArray(raw)) return { error: `expected ${describe}, got ${JSON.stringify(v)}` };
@@ -72,6 +84,7 @@ export const stringList = <T extends string = string>(item: Kind<T> | undefined 
 /** A table of name = string (TOML inline or sub-table); from text, `name=value` pairs separated by commas. */
 export const stringMap = (describe = 'a table of strings'): Kind<Record<string, string>> => ({
   describe,
+  shape: 'map',
   parse: (v, text) => {
     let raw = v;
     if (text && typeof v === 'string') {
@@ -101,6 +114,11 @@ type RecordValue<F extends Record<string, RecordField>> = { [K in keyof F as F[K
 /** A list of tables with declared fields (TOML `[[section.key]]` or inline tables); not settable from text. */
 export const records = <F extends Record<string, RecordField>>(fields: F, describe = 'a list of tables'): Kind<RecordValue<F>[]> => ({
   describe,
+  shape: 'list',
+  paths: (value) =>
+    value.flatMap((record) =>
+      Object.entries(record as Record<string, unknown>).flatMap(([name, v]) => fields[name]?.kind.paths?.(v) ?? []),
+    ),
   parse: (v, text) => {
     if (text) return { error: `${describe} can only be set in kiln.toml` };
     if (!Array.isArray(v)) return { error: `expected ${describe}, got ${JSON.stringify(v)}` };

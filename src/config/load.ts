@@ -1,29 +1,42 @@
 /**
- * Loading the configuration: built-in defaults < kiln.toml < environment
- * (KILN_*) < --set, every value remembering where it came from.
+ * Loading the configuration, layer by layer (lowest first): built-in
+ * defaults and the distribution's, the board, kiln.toml, kiln.conf.d/*.toml
+ * (lexical order), profiles/NAME.toml (--profile, in the order given),
+ * kiln.local.toml, the private layer (kiln.private.toml), the environment
+ * (KILN_*) and --set. Every value remembers where it came from; every
+ * problem is collected and reported together.
  */
-import { readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
-import { parse as parseToml, TomlError } from 'smol-toml';
-import { SETTINGS, SETTING_KEYS, envName, type Config, type SettingKey } from './settings.ts';
-import { tomlKeyLines } from './toml-lines.ts';
-import { canonicalArchitecture, findDistribution, type Distribution } from '../catalog/index.ts';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { SETTINGS, SETTING_KEYS, type Config, type SettingKey } from './settings.ts';
+import { readEnvironmentLayer, readSetLayer, readTomlLayer, type Condition, type Entry, type Problems } from './layers.ts';
+import { Resolver, type Resolved } from './resolve.ts';
+import { boardPackages, canonicalArchitecture, findBoard, findDistribution, type Board, type Distribution } from '../catalog/index.ts';
 import { UserError } from '../util/errors.ts';
-import { similarNames } from '../util/suggest.ts';
 
 export interface LoadOptions {
   /** The image directory (-C). */
   dir: string;
   /** `--set key=value` arguments, in order. */
   sets?: string[];
+  /** `--profile NAME` arguments, in order (after those in $KILN_PROFILE). */
+  profiles?: string[];
+  /** The private layer's file (default: kiln.private.toml in the image directory). */
+  privateFile?: string;
   env?: NodeJS.ProcessEnv;
 }
 
 export interface LoadedConfig {
   config: Config;
   origins: Record<SettingKey, string>;
+  /** Settings whose values must never be printed or stored (secrets, values from the private layer). */
+  private: SettingKey[];
   dir: string;
   distribution: Distribution;
+  board?: Board;
+  profiles: string[];
+  /** The configuration files read, lowest layer first. */
+  files: string[];
 }
 
 /** Several problems found at once: each is one `where: key: problem` line. */
@@ -34,71 +47,190 @@ export class ConfigError extends UserError {
   }
 }
 
-interface RawValue {
-  value: unknown;
-  text: boolean;
-  origin: string;
-}
-
 export const CONFIG_FILE = 'kiln.toml';
+export const CONFIG_DROPINS = 'kiln.conf.d';
+export const PROFILES_DIR = 'profiles';
+export const LOCAL_FILE = 'kiln.local.toml';
+export const PRIVATE_FILE = 'kiln.private.toml';
 
 export function loadConfig(opts: LoadOptions): LoadedConfig {
   const env = opts.env ?? process.env;
-  const problems: string[] = [];
-  const layers: Map<SettingKey, RawValue>[] = [];
-  layers.push(readTomlLayer(opts.dir, problems));
-  const envLayer = new Map<SettingKey, RawValue>();
+  const problems: Problems = [];
+  const profiles = [...new Set([...(env.KILN_PROFILE ?? '').split(/[\s,]+/).filter(Boolean), ...(opts.profiles ?? [])])];
+  const files = layerFiles(opts, profiles, problems);
+  const entries = [
+    ...files.flatMap((f) => readTomlLayer(f.file, problems, f)),
+    ...readEnvironmentLayer(env),
+    ...readSetLayer(opts.sets ?? [], problems),
+  ];
+  const { resolver, identity } = settle(entries, profiles, problems);
+  const distribution = identity.distribution;
+  const resolved = new Map<SettingKey, Resolved>();
   for (const key of SETTING_KEYS) {
-    const v = env[envName(key)];
-    if (v !== undefined && v !== '') envLayer.set(key, { value: v, text: true, origin: `$${envName(key)}` });
+    const r = resolver.get(key);
+    if (r) resolved.set(key, r);
   }
-  layers.push(envLayer);
-  const setLayer = new Map<SettingKey, RawValue>();
-  for (const arg of opts.sets ?? []) {
-    const eq = arg.indexOf('=');
-    const key = arg.slice(0, Math.max(eq, 0)).trim();
-    if (eq <= 0) {
-      problems.push(`--set ${arg}: expected KEY=VALUE`);
-    } else if (!isSettingKey(key)) {
-      problems.push(`--set ${arg}: unknown setting "${key}"${suggestion(key)}`);
-    } else {
-      setLayer.set(key, { value: arg.slice(eq + 1), text: true, origin: '--set' });
-    }
-  }
-  layers.push(setLayer);
-
-  const values = new Map<SettingKey, unknown>();
-  const origins = {} as Record<SettingKey, string>;
-  let distribution: Distribution | undefined;
-  const ctx = { get: (k: string) => values.get(k as SettingKey), distribution: () => distribution };
-  for (const key of SETTING_KEYS) {
-    const def = SETTINGS[key] as (typeof SETTINGS)[SettingKey];
-    let raw: RawValue | undefined;
-    for (const layer of layers) raw = layer.get(key) ?? raw;
-    if (raw) {
-      const parsed = def.kind.parse(raw.value, raw.text);
-      if ('error' in parsed) {
-        problems.push(`${raw.origin}: ${key}: ${parsed.error}`);
-        continue;
-      }
-      values.set(key, parsed.value);
-      origins[key] = raw.origin;
-    } else if ('default' in def && def.default !== undefined) {
-      const value = typeof def.default === 'function' ? (def.default as (c: typeof ctx) => unknown)(ctx) : def.default;
-      if (value !== undefined) {
-        values.set(key, value);
-        origins[key] = 'defaultOrigin' in def && typeof def.default === 'function' ? `default (${def.defaultOrigin})` : 'default';
-      }
-    }
-    if (key === 'distribution.name') distribution = findDistribution(String(values.get(key) ?? 'debian'));
-  }
-  if (!distribution) throw new ConfigError(problems);
-  checkCrossSettings(values, origins, distribution, problems);
-  if (problems.length) throw new ConfigError(sortByLocation(problems));
-  return { config: Object.fromEntries(values) as Config, origins, dir: opts.dir, distribution };
+  problems.push(...resolver.problems);
+  if (!distribution) throw new ConfigError(sortByLocation(problems));
+  const values = new Map([...resolved].map(([k, r]) => [k, r.value]));
+  const origins = Object.fromEntries([...resolved].map(([k, r]) => [k, r.origin])) as Record<SettingKey, string>;
+  const fromUser = (key: SettingKey) => resolved.get(key)?.fromUser ?? false;
+  checkCrossSettings(values, origins, fromUser, distribution, problems);
+  checkPaths(opts.dir, resolved, problems);
+  if (problems.length) throw new ConfigError(sortByLocation([...new Set(problems)]));
+  return {
+    config: Object.fromEntries(values) as Config,
+    origins,
+    private: [...resolved].filter(([, r]) => r.private).map(([k]) => k),
+    dir: opts.dir,
+    distribution,
+    board: identity.board ? findBoard(identity.board) : undefined,
+    profiles,
+    files: files.filter((f) => existsSync(f.file)).map((f) => f.file),
+  };
 }
 
-function checkCrossSettings(values: Map<SettingKey, unknown>, origins: Record<SettingKey, string>, dist: Distribution, problems: string[]): void {
+interface LayerFile {
+  file: string;
+  private?: boolean;
+  /** The problem if the file is missing; unset = an optional layer. */
+  required?: string;
+}
+
+function layerFiles(opts: LoadOptions, profiles: string[], problems: Problems): LayerFile[] {
+  const dir = opts.dir;
+  const dropins = join(dir, CONFIG_DROPINS);
+  const dropinFiles = existsSync(dropins) ? readdirSync(dropins).filter((n) => n.endsWith('.toml')).sort() : [];
+  const known = () => {
+    const names = existsSync(join(dir, PROFILES_DIR)) ? readdirSync(join(dir, PROFILES_DIR)).filter((n) => n.endsWith('.toml')).map((n) => n.slice(0, -5)) : [];
+    return names.length ? `known: ${names.sort().join(', ')}` : `${join(dir, PROFILES_DIR)} has none`;
+  };
+  const profileFiles: LayerFile[] = [];
+  for (const name of profiles) {
+    if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(name)) {
+      problems.push(`--profile ${name}: a profile name is letters, digits, ".", "_" and "-"`);
+      continue;
+    }
+    const file = join(dir, PROFILES_DIR, `${name}.toml`);
+    profileFiles.push({ file, required: `--profile ${name}: no ${relative(process.cwd(), file) || file}; ${known()}` });
+  }
+  const privateFile = opts.privateFile ? resolve(opts.privateFile) : join(dir, PRIVATE_FILE);
+  return [
+    { file: join(dir, CONFIG_FILE) },
+    ...dropinFiles.map((n) => ({ file: join(dropins, n) })),
+    ...profileFiles,
+    { file: join(dir, LOCAL_FILE) },
+    { file: privateFile, private: true, ...(opts.privateFile ? { required: `--private ${opts.privateFile}: no such file` } : {}) },
+  ];
+}
+
+/** What conditions match on. */
+interface Identity {
+  distribution?: Distribution;
+  release?: string;
+  architecture?: string;
+  board?: string;
+  profiles: string[];
+}
+
+/**
+ * Conditions match on settings that conditional entries may themselves set
+ * (a board sets the architecture; a [[when]] on the distribution sets the
+ * release): resolve with the entries that apply, see what that makes the
+ * identity, and go again until it stops changing.
+ */
+function settle(entries: Entry[], profiles: string[], problems: Problems): { resolver: Resolver; identity: Identity } {
+  let identity: Identity = { profiles };
+  const seen: string[] = [];
+  for (let round = 0; round < 8; round++) {
+    const active = [...boardEntries(identity), ...entries.filter((e) => e.when.every((c) => holds(c, identity)))];
+    const resolver = new Resolver(active, profiles);
+    const next = identityOf(resolver, profiles);
+    const id = describeIdentity(next);
+    if (id === describeIdentity(identity)) return { resolver, identity };
+    if (seen.includes(id)) break;
+    seen.push(id);
+    identity = next;
+  }
+  problems.push(`the conditional sections never settle: each choice of ${seen.join(' / ')} switches on sections that change it again; make the [match] criteria exclusive`);
+  throw new ConfigError(problems);
+}
+
+function identityOf(resolver: Resolver, profiles: string[]): Identity {
+  const distribution = resolver.distribution();
+  const text = (key: SettingKey) => {
+    const v = resolver.get(key)?.value;
+    return typeof v === 'string' ? v : undefined;
+  };
+  const arch = text('distribution.architecture');
+  return {
+    distribution,
+    release: text('distribution.release'),
+    architecture: arch && distribution ? (canonicalArchitecture(distribution, arch) ?? arch) : arch,
+    board: text('board.name'),
+    profiles,
+  };
+}
+
+function describeIdentity(i: Identity): string {
+  return [i.distribution?.name, i.release, i.architecture, i.board].map((v) => v ?? '-').join(' ');
+}
+
+/** The board's layer: its architecture and packages, below the user's files. */
+function boardEntries(identity: Identity): Entry[] {
+  const board = identity.board ? findBoard(identity.board) : undefined;
+  if (!board) return [];
+  const base = { text: false, origin: `board ${board.name}`, when: [], private: false };
+  const entries: Entry[] = [{ ...base, key: 'distribution.architecture', op: 'set', value: board.architecture }];
+  const packages = identity.distribution ? boardPackages(board, identity.distribution) : [];
+  if (packages.length) entries.push({ ...base, key: 'packages.install', op: 'add', value: packages });
+  return entries;
+}
+
+/** Every criterion given holds: one of its names matches (a leading ! excludes). */
+export function holds(condition: Condition, identity: Identity): boolean {
+  return Object.entries(condition.criteria).every(([criterion, names]) => {
+    const matches = (name: string): boolean => {
+      switch (criterion) {
+        case 'distribution':
+          return identity.distribution !== undefined && findDistribution(name)?.name === identity.distribution.name;
+        case 'architecture':
+          return identity.architecture !== undefined && (identity.distribution ? (canonicalArchitecture(identity.distribution, name) ?? name) : name) === identity.architecture;
+        case 'release':
+          return name === identity.release;
+        case 'board':
+          return name === identity.board;
+        default:
+          return identity.profiles.includes(name);
+      }
+    };
+    const wanted = names.filter((n) => !n.startsWith('!'));
+    const excluded = names.filter((n) => n.startsWith('!')).map((n) => n.slice(1));
+    return (wanted.length === 0 || wanted.some(matches)) && !excluded.some(matches);
+  });
+}
+
+/** Paths set by the user that must exist, relative ones from the image directory. */
+function checkPaths(dir: string, resolved: Map<SettingKey, Resolved>, problems: Problems): void {
+  for (const [key, r] of resolved) {
+    const paths = r.fromUser ? (SETTINGS[key].kind.paths as ((v: unknown) => { path: string; type: string }[]) | undefined)?.(r.value) ?? [] : [];
+    for (const { path, type } of paths) {
+      const full = resolve(dir, path);
+      const st = statSync(full, { throwIfNoEntry: false });
+      if (!st) problems.push(`${r.origin}: ${key}: ${path} does not exist${full !== path ? ` (looked for ${full})` : ''}`);
+      else if (type === 'directory' && !st.isDirectory()) problems.push(`${r.origin}: ${key}: ${path} is not a directory`);
+      else if (type === 'file' && st.isDirectory()) problems.push(`${r.origin}: ${key}: ${path} is a directory, not a file`);
+    }
+  }
+}
+
+function checkCrossSettings(
+  values: Map<SettingKey, unknown>,
+  origins: Record<SettingKey, string>,
+  fromUser: (key: SettingKey) => boolean,
+  dist: Distribution,
+  problems: Problems,
+): void {
   const archKey: SettingKey = 'distribution.architecture';
   const arch = values.get(archKey);
   if (typeof arch === 'string') {
@@ -121,13 +253,13 @@ function checkCrossSettings(values: Map<SettingKey, unknown>, origins: Record<Se
   }
   if (dist.format === 'pacman') {
     const release = values.get('distribution.release');
-    if (origins['distribution.release'] && !origins['distribution.release'].startsWith('default') && release !== 'rolling') {
+    if (fromUser('distribution.release') && release !== 'rolling') {
       problems.push(`${origins['distribution.release']}: distribution.release: ${dist.pretty} is a rolling release; leave it unset or set "rolling"`);
     }
     values.set('distribution.release', 'rolling');
   } else {
     for (const key of ['distribution.repository-mirrors', 'distribution.extra-repositories', 'distribution.keyring-bootstrap'] as const) {
-      if (origins[key] && !origins[key].startsWith('default')) problems.push(`${origins[key]}: ${key}: only for pacman distributions (the Arch family), not ${dist.pretty}`);
+      if (fromUser(key)) problems.push(`${origins[key]}: ${key}: only for pacman distributions (the Arch family), not ${dist.pretty}`);
     }
   }
   if (values.has('system.root-password') && values.has('system.root-password-hash')) {
@@ -145,53 +277,4 @@ function sortByLocation(problems: string[]): string[] {
       return a.m ? -1 : b.m ? 1 : a.i - b.i;
     })
     .map((x) => x.p);
-}
-
-function isSettingKey(key: string): key is SettingKey {
-  return Object.hasOwn(SETTINGS, key);
-}
-
-function suggestion(key: string): string {
-  const near = similarNames(key, SETTING_KEYS, 2);
-  return near.length ? `; did you mean ${near.join(' or ')}?` : '';
-}
-
-function readTomlLayer(dir: string, problems: string[]): Map<SettingKey, RawValue> {
-  const layer = new Map<SettingKey, RawValue>();
-  const file = join(dir, CONFIG_FILE);
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return layer;
-    throw new UserError(`cannot read ${file}: ${(err as Error).message}`);
-  }
-  const shown = relative(process.cwd(), file) || file;
-  let doc: Record<string, unknown>;
-  try {
-    doc = parseToml(text) as Record<string, unknown>;
-  } catch (err) {
-    if (err instanceof TomlError) {
-      const what = err.message.split('\n')[0]?.replace(/^Invalid TOML document: /, '') ?? 'syntax error';
-      throw new ConfigError([`${shown}:${err.line}:${err.column}: ${what}`]);
-    }
-    throw err;
-  }
-  const lines = tomlKeyLines(text);
-  const at = (key: string) => `${shown}:${lines.get(key) ?? 1}`;
-  for (const [section, body] of Object.entries(doc)) {
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      problems.push(`${at(section)}: ${section}: expected a [${section}] table${suggestion(section)}`);
-      continue;
-    }
-    for (const [name, value] of Object.entries(body)) {
-      const key = `${section}.${name}`;
-      if (!isSettingKey(key)) {
-        problems.push(`${at(key)}: ${key}: unknown setting${suggestion(key)}`);
-        continue;
-      }
-      layer.set(key, { value, text: false, origin: at(key) });
-    }
-  }
-  return layer;
 }

@@ -4,8 +4,8 @@
  * this table.
  */
 import { existsSync } from 'node:fs';
-import { boolean, integer, oneOf, records, secret, string, stringList, stringMap, type Kind, type KindValue } from './kinds.ts';
-import { DISTRIBUTIONS, findDistribution, hostMachine, readOsRelease, type BaseSetName, type Distribution } from '../catalog/index.ts';
+import { boolean, integer, oneOf, path, records, secret, string, stringList, stringMap, type Kind, type KindValue } from './kinds.ts';
+import { BOARDS, DISTRIBUTIONS, findDistribution, hostMachine, readOsRelease, type BaseSetName, type Distribution } from '../catalog/index.ts';
 
 export const BASE_SETS = ['essential', 'minimal', 'standard'] as const satisfies readonly BaseSetName[];
 
@@ -13,7 +13,7 @@ export const BASE_SETS = ['essential', 'minimal', 'standard'] as const satisfies
 const EXTRA_REPOSITORY_FIELDS = {
   name: { kind: string('a repository name'), required: true },
   server: { kind: string('a URL pattern'), required: true },
-  keyring: { kind: stringList(undefined, 'a list of key file paths') },
+  keyring: { kind: stringList(path('file'), 'a list of key file paths') },
   'keyring-package': { kind: string('a package name') },
   architectures: { kind: stringList() },
   'signature-level': { kind: oneOf(['required', 'never'] as const) },
@@ -97,7 +97,7 @@ export const SETTINGS = {
     default: [],
   }),
   'distribution.keyring': setting({
-    kind: stringList(undefined, 'a list of keyring file paths'),
+    kind: stringList(path('file'), 'a list of keyring file paths'),
     help: "OpenPGP keyring files trusted to sign the archive (default: the host's keyring for the distribution)",
     default: (ctx) => {
       const dist = ctx.distribution();
@@ -117,6 +117,10 @@ export const SETTINGS = {
     kind: boolean(),
     help: 'Check the archive signature (turning this off is printed as a warning in every build)',
     default: true,
+  }),
+  'board.name': optional({
+    kind: oneOf(Object.keys(BOARDS) as [string, ...string[]]),
+    help: `Board the image is for: sets the architecture and adds its kernel and firmware packages (${Object.keys(BOARDS).join(', ')})`,
   }),
   'packages.base': setting({
     kind: oneOf(BASE_SETS),

@@ -1,32 +1,67 @@
-/** `kiln config`: the merged configuration with each value's origin; secrets hidden. */
+/** `kiln config`: the merged configuration with each value's origin; secret and private values hidden. */
+import { relative } from 'node:path';
 import { SETTINGS, SETTING_KEYS, envName, type SettingKey } from './settings.ts';
 import type { LoadedConfig } from './load.ts';
 
-export function configToJson(loaded: LoadedConfig): Record<string, { value: unknown; origin: string }> {
-  const out: Record<string, { value: unknown; origin: string }> = {};
-  for (const key of SETTING_KEYS) {
-    if (!(key in loaded.config)) continue;
-    out[key] = { value: shown(key, loaded.config[key]), origin: loaded.origins[key] ?? "default" };
-  }
-  return out;
+export interface ShownSetting {
+  value: unknown;
+  origin: string;
+  /** The value is hidden: a secret kind or the private layer. */
+  hidden?: 'secret' | 'private';
 }
 
-function shown(key: SettingKey, value: unknown): unknown {
-  const kind = SETTINGS[key].kind as { secret?: boolean };
-  return kind.secret ? '(secret)' : value;
+export interface ShownConfig {
+  profiles: string[];
+  board: string | null;
+  /** Configuration files read, lowest layer first, relative to the image directory. */
+  files: string[];
+  settings: Record<string, ShownSetting>;
+}
+
+export function configToJson(loaded: LoadedConfig): ShownConfig {
+  const settings: Record<string, ShownSetting> = {};
+  for (const key of SETTING_KEYS) {
+    if (!(key in loaded.config)) continue;
+    const hidden = hiddenAs(loaded, key);
+    settings[key] = { value: hidden ? `(${hidden})` : loaded.config[key], origin: loaded.origins[key] ?? 'default', ...(hidden ? { hidden } : {}) };
+  }
+  return {
+    profiles: loaded.profiles,
+    board: loaded.board?.name ?? null,
+    files: loaded.files.map((f) => relative(loaded.dir, f) || f),
+    settings,
+  };
+}
+
+/** The configuration with nothing secret or private in it: for manifests and checkpoint keys. */
+export function publicConfig(loaded: LoadedConfig): Record<string, unknown> {
+  return Object.fromEntries(
+    SETTING_KEYS.filter((k) => k in loaded.config).map((k) => {
+      const hidden = hiddenAs(loaded, k);
+      return [k, hidden ? `(${hidden})` : loaded.config[k]];
+    }),
+  );
+}
+
+function hiddenAs(loaded: LoadedConfig, key: SettingKey): ShownSetting['hidden'] {
+  if ((SETTINGS[key].kind as { secret?: boolean }).secret) return 'secret';
+  return loaded.private.includes(key) ? 'private' : undefined;
 }
 
 /** TOML, grouped by section, with the origin of each value as a comment. */
 export function formatConfig(loaded: LoadedConfig): string {
-  const lines: string[] = [];
+  const shown = configToJson(loaded);
+  const lines: string[] = [
+    `# layers: ${['defaults', ...(shown.board ? [`board ${shown.board}`] : []), ...shown.files, 'environment', '--set'].join(' < ')}`,
+  ];
+  if (shown.profiles.length) lines.push(`# profiles: ${shown.profiles.join(', ')}`);
   let section = '';
-  const entries = Object.entries(configToJson(loaded));
+  const entries = Object.entries(shown.settings);
   const width = Math.max(...entries.map(([k, v]) => k.split('.')[1]!.length + tomlValue(v.value).length)) + 4;
   for (const [key, { value, origin }] of entries) {
     const [sec, name] = key.split('.') as [string, string];
     if (sec !== section) {
-      if (section) lines.push('');
-      lines.push(`[${sec}]`);
+      lines.push('', `[${sec}]`);
       section = sec;
     }
     const assignment = `${name} = ${tomlValue(value)}`;

@@ -1,9 +1,12 @@
 /**
  * smol-toml gives no positions for values, so kiln finds the line of each
  * `key = value` itself: a small scanner over table headers and assignments.
+ * Keys inside the Nth `[[array]]` table are named `array[N].key` (N from 0);
+ * the array's first header is also recorded under its plain name.
  */
 export function tomlKeyLines(text: string): Map<string, number> {
   const lines = new Map<string, number>();
+  const arrays = new Map<string, number>();
   let table: string[] = [];
   const rows = text.split('\n');
   let inMultiline: string | undefined;
@@ -13,9 +16,17 @@ export function tomlKeyLines(text: string): Map<string, number> {
       if (row.includes(inMultiline)) inMultiline = undefined;
       continue;
     }
-    const header = /^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$/.exec(row);
+    const header = /^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$/.exec(row);
     if (header) {
-      table = splitDotted(header[1] as string);
+      const parts = splitDotted(header[2] as string);
+      table = indexed(parts, arrays);
+      if (header[1] === '[[') {
+        const plain = table.join('.');
+        if (!lines.has(plain)) lines.set(plain, i + 1);
+        const n = arrays.get(parts.join('.')) ?? 0;
+        arrays.set(parts.join('.'), n + 1);
+        table = indexed(parts, arrays);
+      }
       lines.set(table.join('.'), i + 1);
       continue;
     }
@@ -31,6 +42,16 @@ export function tomlKeyLines(text: string): Map<string, number> {
     }
   }
   return lines;
+}
+
+/** The path with each array-of-tables prefix pointing at its current (last) element. */
+function indexed(parts: string[], arrays: Map<string, number>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < parts.length; i++) {
+    const count = arrays.get(parts.slice(0, i + 1).join('.'));
+    out.push(count ? `${parts[i]}[${count - 1}]` : (parts[i] as string));
+  }
+  return out;
 }
 
 function splitDotted(key: string): string[] {

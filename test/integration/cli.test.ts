@@ -26,7 +26,7 @@ describe('kiln doctor, config and --help', { skip }, () => {
     assert.match(r.stdout, /^install = \["vim", "curl"\]\s+# --set$/m);
     assert.match(r.stdout, /^base = "minimal"\s+# default$/m);
     const json = await kiln(['config', '-C', dir, '--json']);
-    assert.equal(JSON.parse(json.stdout)['distribution.architecture'].value, 'arm64');
+    assert.equal(JSON.parse(json.stdout).settings['distribution.architecture'].value, 'arm64');
   });
 
   test('build --help lists every setting from the table', async () => {

@@ -69,7 +69,7 @@ test('a bad --set and a bad environment value are errors too', () => {
   const found = problems(() => loadConfig({ dir, env: { KILN_BUILD_JOBS: 'many' }, sets: ['packages.bse=minimal', 'nonsense'] }));
   assert.ok(found.some((p) => p.startsWith('$KILN_BUILD_JOBS: build.jobs: expected a whole number')), found.join('\n'));
   assert.ok(found.some((p) => /--set packages\.bse=minimal: unknown setting "packages\.bse"; did you mean packages\.base\?/.test(p)), found.join('\n'));
-  assert.ok(found.some((p) => p === '--set nonsense: expected KEY=VALUE'), found.join('\n'));
+  assert.ok(found.some((p) => p.startsWith('--set nonsense: expected KEY=VALUE')), found.join('\n'));
 });
 
 test('secrets are never shown by kiln config', () => {
@@ -77,7 +77,7 @@ test('secrets are never shown by kiln config', () => {
   const loaded = loadConfig({ dir, env: {} });
   assert.equal(loaded.config['system.root-password'], 'hunter2');
   assert.doesNotMatch(formatConfig(loaded), /hunter2/);
-  assert.equal(configToJson(loaded)['system.root-password']?.value, '(secret)');
+  assert.equal(configToJson(loaded).settings['system.root-password']?.value, '(secret)');
   assert.match(formatConfig(loaded), /^root-password = "\(secret\)"\s+# .*kiln\.toml:4$/m);
 });
 

@@ -19,7 +19,7 @@ export type KindValue<K> = K extends Kind<infer T> ? T : never;
 
 export const string = (describe = 'a string'): Kind<string> => ({
   describe,
-  parse: (v) => (typeof v === 'string' && v.length > 0 ? { value: v } : { error: `expected ${describe}` }),
+  parse: (v) => (typeof v === 'string' && v.length > 0 ? { value: v } : { error: `expected ${describe}, got ${JSON.stringify(v)}` }),
 });
 
 export const secret = (describe = 'a string'): Kind<string> => ({ ...string(describe), secret: true });

@@ -75,7 +75,7 @@ export function loadConfig(opts: LoadOptions): LoadedConfig {
   const values = new Map([...resolved].map(([k, r]) => [k, r.value]));
   const origins = Object.fromEntries([...resolved].map(([k, r]) => [k, r.origin])) as Record<SettingKey, string>;
   const fromUser = (key: SettingKey) => resolved.get(key)?.fromUser ?? false;
-  checkCrossSettings(values, origins, fromUser, distribution, problems);
+  checkCrossSettings(values, origins, fromUser, resolver.failed, distribution, problems);
   checkPaths(opts.dir, resolved, problems);
   if (problems.length) throw new ConfigError(sortByLocation([...new Set(problems)]));
   return {
@@ -228,6 +228,7 @@ function checkCrossSettings(
   values: Map<SettingKey, unknown>,
   origins: Record<SettingKey, string>,
   fromUser: (key: SettingKey) => boolean,
+  failed: ReadonlySet<SettingKey>,
   dist: Distribution,
   problems: Problems,
 ): void {
@@ -239,7 +240,7 @@ function checkCrossSettings(
     else problems.push(`${origins[archKey]}: ${archKey}: unknown architecture "${arch}" for ${dist.pretty}; known: ${Object.keys(dist.architectures).join(', ')}`);
   }
   for (const key of SETTING_KEYS) {
-    if (values.has(key)) continue;
+    if (values.has(key) || failed.has(key)) continue;
     const def = SETTINGS[key] as (typeof SETTINGS)[SettingKey];
     if (key === 'distribution.architecture') {
       problems.push(`${CONFIG_FILE}: ${key}: ${dist.pretty} is not built for this host's architecture; set it to one of ${Object.keys(dist.architectures).join(', ')}`);

@@ -6,7 +6,7 @@
  */
 import { SETTINGS, type SettingKey } from './settings.ts';
 import { isSettingKey, type Entry, type Problems } from './layers.ts';
-import { findDistribution, type Distribution } from '../catalog/index.ts';
+import { canonicalArchitecture, findDistribution, type Distribution } from '../catalog/index.ts';
 
 export interface Resolved {
   value: unknown;
@@ -25,6 +25,8 @@ export class Resolver {
   private readonly done = new Map<SettingKey, Resolved | undefined>();
   private readonly resolving: SettingKey[] = [];
   readonly problems: Problems = [];
+  /** Settings with a value that did not parse (their problem is reported; "not set" would repeat it). */
+  readonly failed = new Set<SettingKey>();
 
   constructor(
     private readonly entries: Entry[],
@@ -45,12 +47,20 @@ export class Resolver {
     }
     this.resolving.push(key);
     try {
-      const resolved = this.compute(key);
+      const resolved = this.normalize(key, this.compute(key));
       this.done.set(key, resolved);
       return resolved;
     } finally {
       this.resolving.pop();
     }
+  }
+
+  /** The distribution's own name for an architecture alias, so that ${distribution.architecture} reads as it does in the image. */
+  private normalize(key: SettingKey, resolved: Resolved | undefined): Resolved | undefined {
+    if (key !== 'distribution.architecture' || typeof resolved?.value !== 'string') return resolved;
+    const dist = this.distribution();
+    const canonical = dist && canonicalArchitecture(dist, resolved.value);
+    return canonical ? { ...resolved, value: canonical } : resolved;
   }
 
   private lastOrigin(key: SettingKey): string {
@@ -114,10 +124,14 @@ export class Resolver {
     const def = SETTINGS[entry.key] as AnySetting;
     const tainted = { private: false };
     const raw = this.interpolate(entry.value, entry, tainted);
-    if (raw === undefined) return undefined;
+    if (raw === undefined) {
+      this.failed.add(entry.key);
+      return undefined;
+    }
     const parsed = def.kind.parse(raw, entry.text);
     if ('error' in parsed) {
       this.problems.push(`${entry.origin}: ${entry.key}: ${parsed.error}`);
+      this.failed.add(entry.key);
       return undefined;
     }
     return { value: parsed.value, origin: entry.origin, private: entry.private || Boolean(def.kind.secret) || tainted.private, fromUser: true };

@@ -37,6 +37,8 @@ import type { TarEntry } from './types.ts';
 export interface ExtractOptions {
   /** Apply the entries' uid/gid (needs root, or a user namespace with those ids mapped). */
   chown: boolean;
+  /** Apply the entries' extended attributes (after every owner is set: a chown clears file capabilities). */
+  xattrs?: boolean;
 }
 
 export interface ExtractResult {
@@ -89,6 +91,7 @@ export class Extractor {
   /** Directories made on the way to an entry; their own entry, if it comes, still sets their metadata. */
   private readonly implicitDirs = new Set<string>();
   private readonly dirTimes: [string, number][] = [];
+  private readonly xattrs: [string, Map<string, Buffer>][] = [];
 
   constructor(
     root: string,
@@ -128,10 +131,13 @@ export class Extractor {
       throw new ArchiveError(`cannot extract ${rel}: ${(err as Error).message}`, undefined, { cause: err });
     }
     this.paths.push(rel);
+    if (this.opts.xattrs && entry.xattrs.size > 0 && entry.type !== 'hardlink') this.xattrs.push([`${this.parentDir(parts)}/${parts[parts.length - 1] as string}`, entry.xattrs]);
   }
 
   /** Sets the directories' times (deferred so that their contents do not change them) and returns the result. */
   finish(): ExtractResult {
+    if (this.xattrs.length) applyXattrs(this.xattrs);
+    this.xattrs.length = 0;
     for (const [abs, mtime] of this.dirTimes) {
       try {
         lutimesSync(abs, time(mtime), time(mtime));
@@ -296,6 +302,24 @@ export class Extractor {
     utimesSync(abs, time(entry.mtime), time(entry.mtime));
     return true;
   }
+}
+
+/** setfattr's escape for bytes that getfattr would escape: `\\ooo`. */
+function escapeAttr(text: string, extra = ''): string {
+  const bytes = Buffer.from(text, 'utf8');
+  let out = '';
+  for (const b of bytes) out += b <= 0x20 || b >= 0x7f || b === 0x5c || extra.includes(String.fromCharCode(b)) ? `\\${b.toString(8).padStart(3, '0')}` : String.fromCharCode(b);
+  return out;
+}
+
+/** Sets extended attributes with one `setfattr --restore` run (Node has no xattr call). */
+function applyXattrs(items: [string, Map<string, Buffer>][]): void {
+  const dump = items
+    .map(([abs, attrs]) => `# file: ${escapeAttr(abs)}\n${[...attrs].map(([name, value]) => `${escapeAttr(name, '=')}=0x${value.toString('hex')}`).join('\n')}\n`)
+    .join('\n');
+  const r = spawnSync('setfattr', ['-h', '--restore=-'], { input: dump, stdio: ['pipe', 'ignore', 'pipe'] });
+  if (r.error) throw new ArchiveError(`cannot set extended attributes: ${r.error.message} (the attr package provides setfattr)`);
+  if (r.status !== 0) throw new ArchiveError(`setfattr failed: ${r.stderr.toString().trim().split('\n').slice(-3).join('; ')}`);
 }
 
 export function createExtractor(root: string, opts: ExtractOptions): Extractor {

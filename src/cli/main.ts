@@ -9,6 +9,8 @@ import { buildCommand } from './build.ts';
 import { configCommand } from './config.ts';
 import { shellCommand } from './shell.ts';
 import { doctorCommand } from './doctor.ts';
+import { cacheCommand } from './cache.ts';
+import { inspectCommand } from './inspect.ts';
 
 import { VERSION } from '../version.ts';
 import { loadConfig, settingsHelp, type LoadedConfig } from '../config/index.ts';
@@ -70,6 +72,8 @@ async function main(argv: string[]): Promise<number> {
   program.addCommand(configCommand());
   program.addCommand(shellCommand());
   program.addCommand(doctorCommand());
+  program.addCommand(cacheCommand());
+  program.addCommand(inspectCommand());
   program.addOption(new Option('--debug').hideHelp());
   try {
     await program.parseAsync(argv);

@@ -81,7 +81,11 @@ export function readTomlLayer(file: string, problems: Problems, opts: { private?
     const condition = readCondition(doc.match, 'match', reader);
     if (condition) fileConditions.push(condition);
   }
-  const entries = readSections(doc, '', fileConditions, reader, ['match', 'when']);
+  const entries = readSections(doc, '', fileConditions, reader, ['match', 'when', 'hook']);
+  if ('hook' in doc) {
+    // [[hook]] tables add to hooks.inline: every layer's hooks run.
+    entries.push({ key: 'hooks.inline', op: 'add', value: doc.hook, text: false, origin: at('hook'), when: fileConditions, private: reader.private });
+  }
   if ('when' in doc) {
     const whens = Array.isArray(doc.when) ? doc.when : [];
     if (!Array.isArray(doc.when)) problems.push(`${at('when')}: when: expected [[when]] tables, each with a match = { ... }`);

@@ -5,6 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { boolean, integer, oneOf, path, records, secret, string, stringList, stringMap, type Kind, type KindValue } from './kinds.ts';
+import { HOOK_STAGES } from '../pipeline/stage-names.ts';
 import { BOARDS, DISTRIBUTIONS, findDistribution, hostMachine, readOsRelease, type BaseSetName, type Distribution } from '../catalog/index.ts';
 
 export const BASE_SETS = ['essential', 'minimal', 'standard'] as const satisfies readonly BaseSetName[];
@@ -17,6 +18,13 @@ const EXTRA_REPOSITORY_FIELDS = {
   'keyring-package': { kind: string('a package name') },
   architectures: { kind: stringList() },
   'signature-level': { kind: oneOf(['required', 'never'] as const) },
+} as const;
+/** The fields of an inline hook ([[hook]]). */
+const INLINE_HOOK_FIELDS = {
+  stage: { kind: oneOf(HOOK_STAGES), required: true },
+  name: { kind: string('a file name such as 10-motd') },
+  run: { kind: string('a shell script'), required: true },
+  chroot: { kind: boolean() },
 } as const;
 export const OUTPUT_FORMATS = ['directory', 'tar', 'tar.gz', 'tar.xz', 'tar.zst'] as const;
 
@@ -145,6 +153,16 @@ export const SETTINGS = {
   'system.root-password-hash': optional({
     kind: secret('a crypt(3) hash'),
     help: 'Root password as a crypt(3) hash for /etc/shadow',
+  }),
+  'prune.remove': setting({
+    kind: stringList(undefined, 'a list of paths in the image (* and ** match)'),
+    help: 'Files and directories removed from the image in the prune stage, e.g. /usr/share/doc/*, /usr/share/locale/**/*.mo',
+    default: [],
+  }),
+  'hooks.inline': setting({
+    kind: records(INLINE_HOOK_FIELDS, 'a list of [[hook]] tables'),
+    help: `Inline hooks, written as [[hook]] tables: stage (${HOOK_STAGES.join(', ')}), name, run (a shell script), chroot (run inside the image); they add up across layers`,
+    default: [],
   }),
   'output.format': setting({
     kind: stringList(oneOf(OUTPUT_FORMATS), `a list of ${OUTPUT_FORMATS.join(', ')}`),

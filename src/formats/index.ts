@@ -2,12 +2,17 @@
 import type { FormatName } from '../catalog/index.ts';
 import type { PackageFormat } from './types.ts';
 import { planDeb } from './deb/plan.ts';
-import { installDeb } from './deb/install.ts';
+import { configureDebs, unpackDebs } from './deb/install.ts';
+import { inventoryDeb } from './deb/inventory.ts';
+import { inventoryPacman } from './pacman/inventory.ts';
 import { planPacman } from './pacman/plan.ts';
 import { verifyPacman } from './pacman/verify.ts';
-import { installPacman } from './pacman/install.ts';
+import { configurePacmans, unpackPacmans } from './pacman/install.ts';
+
+/** What unpack hands to configure stays the format's own business. */
+const format = <U>(f: PackageFormat<U>) => f as unknown as PackageFormat;
 
 export const FORMATS: Record<FormatName, PackageFormat> = {
-  deb: { plan: planDeb, install: installDeb },
-  pacman: { plan: planPacman, verify: verifyPacman, install: installPacman },
+  deb: format({ plan: planDeb, unpack: unpackDebs, configure: configureDebs, inventory: inventoryDeb }),
+  pacman: format({ plan: planPacman, verify: verifyPacman, unpack: unpackPacmans, configure: configurePacmans, inventory: inventoryPacman }),
 };

@@ -1,7 +1,8 @@
 /**
  * One interface per package format. `plan` runs outside the namespace (index
  * download, signature checks, dependency resolution: pure enough to print for
- * --dry-run); `install` runs inside it, as root of the namespace, on the tree.
+ * --dry-run); `unpack` and `configure` run inside it, as root of the
+ * namespace, on the tree.
  */
 import type { Emit } from '../util/events.ts';
 import type { BlobStore } from '../repo/index.ts';
@@ -77,9 +78,29 @@ export interface RunInTreeOptions extends Partial<Pick<RootRunOptions, 'env' | '
   packageScripts?: boolean;
 }
 
-export interface PackageFormat {
+/** A package as the tree's own package database records it (for manifests and SBOMs). */
+export interface InstalledPackage {
+  name: string;
+  version: string;
+  architecture: string;
+  /** The source package (deb) or package base (pacman). */
+  source: string;
+  /** Bytes on disk, as the package declares. */
+  installedSize?: number;
+  /** License names as the distribution writes them. */
+  licenses: string[];
+  homepage?: string;
+}
+
+/** `U`: what the unpack stage hands to the configure stage (they always run in one go). */
+export interface PackageFormat<U = unknown> {
   plan(ctx: PlanContext): Promise<InstallPlan>;
   /** Checks the downloaded packages before anything is unpacked (when the index did not vouch for them). */
   verify?(ctx: VerifyContext): Promise<void>;
-  install(ctx: InstallContext): Promise<void>;
+  /** The unpack stage: files and the package database, natively. */
+  unpack(ctx: InstallContext): Promise<U>;
+  /** The configure stage: package scripts inside the root (emulated when foreign). */
+  configure(ctx: InstallContext, unpacked: U): Promise<void>;
+  /** The packages installed in a finished tree, from its package database. */
+  inventory(root: string): Promise<InstalledPackage[]>;
 }

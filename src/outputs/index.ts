@@ -4,7 +4,7 @@
  * output that exists is always whole.
  */
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { PassThrough } from 'node:stream';
@@ -21,6 +21,11 @@ export interface OutputRequest {
   rootOnTmpfs: boolean;
   /** Registry of temporaries to remove if the build is stopped. */
   temporaries: Set<string>;
+  /**
+   * Files describing the outputs (manifest, SBOM), made once the outputs are
+   * written and put in place with them.
+   */
+  describe?(written: Written[]): Promise<{ final: string; content: string }[]>;
 }
 
 const TAR_COMPRESSION: Record<string, Compression> = { tar: 'none', 'tar.gz': 'gz', 'tar.xz': 'xz', 'tar.zst': 'zst' };
@@ -42,11 +47,19 @@ export async function writeOutputs(req: OutputRequest): Promise<string[]> {
     for (const format of tars) ready.push(await writeTar(req, format, TAR_COMPRESSION[format] as Compression, xattrs));
   }
   if (req.formats.includes('directory')) ready.push(await writeDirectory(req));
+  const outputs = ready.map((o) => o.final);
+  for (const record of (await req.describe?.([...ready])) ?? []) {
+    const tmp = temporaryName(req, record.final);
+    await writeFile(tmp, record.content, { mode: 0o644 });
+    ready.push({ tmp, final: record.final, format: 'record' });
+  }
   for (const output of ready) await commit(req, output);
-  return ready.map((o) => o.final);
+  return outputs;
 }
 
-interface Written {
+export interface Written {
+  format: string;
+  /** Where it is now, and the name it gets when every output is ready. */
   tmp: string;
   final: string;
 }
@@ -85,7 +98,7 @@ async function writeTar(req: OutputRequest, format: string, compression: Compres
     writeTreeAsTar(req.root, tarStream, { mtimeClamp: req.sourceDateEpoch, xattrs }).then(() => tarStream.end()),
     sink,
   ]);
-  return { tmp, final };
+  return { tmp, final, format };
 }
 
 async function writeDirectory(req: OutputRequest): Promise<Written> {
@@ -94,5 +107,8 @@ async function writeDirectory(req: OutputRequest): Promise<Written> {
   await rm(tmp, { recursive: true, force: true });
   if (req.rootOnTmpfs) await run('cp', ['-a', '--reflink=auto', req.root, tmp]);
   else await rename(req.root, tmp);
-  return { tmp, final };
+  return { tmp, final, format: 'directory' };
 }
+
+export { buildManifest, fileDigest, manifestPath, outputsUpToDate, sbomPath, type Manifest, type ManifestOutput } from './manifest.ts';
+export { buildSbom, licenseExpression } from './sbom.ts';

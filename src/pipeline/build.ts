@@ -1,12 +1,16 @@
 /**
- * `kiln build`, the table of contents: plan, fetch, then assemble and write
- * the outputs inside the namespace.
+ * `kiln build`, the table of contents: resolve, work out each stage's key,
+ * skip what is already stored (the outputs, or the newest checkpoint), fetch
+ * what is still needed, run the remaining stages inside the namespace, then
+ * the publish hooks (or, on failure, the error hooks).
  */
+import { createHmac, randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { mkdir, readdir, rm, rmdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { FORMATS } from '../formats/index.ts';
 import type { InstallPlan } from '../formats/types.ts';
-import type { LoadedConfig } from '../config/index.ts';
+import { publicConfig, type LoadedConfig } from '../config/index.ts';
 import { BlobStore, downloadAll } from '../repo/index.ts';
 import type { Emit } from '../util/events.ts';
 import { emulatorSource, planEmulation } from './emulation.ts';
@@ -15,7 +19,11 @@ import { UserError } from '../util/errors.ts';
 import { step } from './step.ts';
 import type { BuildJob } from './job.ts';
 import { cacheDirectory } from './paths.ts';
-import { outputPath } from '../outputs/index.ts';
+import { manifestPath, outputPath, outputsUpToDate } from '../outputs/index.ts';
+import { CheckpointStore } from './checkpoints.ts';
+import { collectHooks, runHostHook, settingsEnvironment, type Hook } from './hooks.ts';
+import { CHECKPOINTED, STAGES, shortKey, stageKeys, type StageName, type TreeStage } from './stages.ts';
+import { BuildLog } from './build-log.ts';
 import { VERSION } from '../version.ts';
 
 export interface BuildOptions {
@@ -23,47 +31,130 @@ export interface BuildOptions {
   dryRun?: boolean;
   debug?: boolean;
   env?: NodeJS.ProcessEnv;
+  /** Run again from this stage on, whatever is stored (true: from the start). */
+  rebuild?: StageName | true;
+}
+
+export interface StagePlan {
+  name: StageName;
+  /** What this build does for the stage. */
+  action: 'run' | 'reuse';
+  key?: string;
+  /** Where a reused stage comes from. */
+  from?: string;
 }
 
 export interface BuildResult {
   plan: InstallPlan;
   outputs: string[];
+  stages: StagePlan[];
+  /** Nothing had changed: the outputs were already there for this configuration. */
+  upToDate: boolean;
 }
 
 export async function build(loaded: LoadedConfig, opts: BuildOptions): Promise<BuildResult> {
   const { config, distribution } = loaded;
-  const { emit } = opts;
   const env = opts.env ?? process.env;
+  const log = new BuildLog(opts.emit);
+  const emit = log.emit;
   const cache = cacheDirectory(config, env);
   const store = new BlobStore(join(cache, 'downloads'));
-  await sweepStale(store, join(cache, 'work'));
+  const checkpoints = new CheckpointStore(join(cache, 'checkpoints'));
+  const hooks = collectHooks(loaded.dir, config);
+  const outputDir = resolve(loaded.dir, config['output.directory']);
+  const outputs = config['output.format'].map((f) => outputPath(outputDir, config['output.name'], f));
+  const hookEnv = { ...settingsEnvironment(config), KILN_IMAGE_DIR: loaded.dir, KILN_OUTPUT_DIR: outputDir };
+  try {
+    await sweepStale(store, join(cache, 'work'), checkpoints);
+    const result = await buildStages(loaded, opts, { emit, env, cache, store, checkpoints, hooks, outputDir, outputs });
+    if (!opts.dryRun) {
+      const publishEnv = { ...hookEnv, KILN_OUTPUTS: outputs.join(' '), KILN_MANIFEST: manifestPath(outputDir, config['output.name']), KILN_UP_TO_DATE: result.upToDate ? '1' : '0' };
+      await runOuterHooks('publish', hooks, publishEnv, emit, loaded.dir);
+    }
+    return result;
+  } catch (err) {
+    if (!opts.dryRun && hooks.some((h) => h.stage === 'error')) {
+      const logFile = await log.save(join(cache, 'logs'));
+      const errorEnv = { ...hookEnv, KILN_BUILD_LOG: logFile, KILN_ERROR: (err as Error).message };
+      await runOuterHooks('error', hooks, errorEnv, emit, loaded.dir).catch((hookErr: Error) =>
+        emit({ kind: 'log', level: 'warn', message: `an error hook failed too: ${hookErr.message}` }),
+      );
+    }
+    throw err;
+  }
+}
+
+interface BuildContext {
+  emit: Emit;
+  env: NodeJS.ProcessEnv;
+  cache: string;
+  store: BlobStore;
+  checkpoints: CheckpointStore;
+  hooks: Hook[];
+  outputDir: string;
+  outputs: string[];
+}
+
+async function buildStages(loaded: LoadedConfig, opts: BuildOptions, b: BuildContext): Promise<BuildResult> {
+  const { config, distribution } = loaded;
+  const { emit, cache, store, checkpoints, hooks, outputDir, outputs } = b;
   const machine = distribution.architectures[config['distribution.architecture']];
   if (!machine) throw new Error(`no machine for ${config['distribution.architecture']}`);
-  const emulation = await planEmulation(machine, config['build.binfmt'], emulatorSource(loaded, cache, emit));
-  const idMapping = planNamespace();
+  const idMapping = opts.dryRun ? undefined : planNamespace();
   const format = FORMATS[distribution.format];
   const planContext = { config, distribution, store, memoDir: join(cache, 'plans'), kilnVersion: VERSION, emit };
   const plan = await step(emit, 'resolve', () => format.plan(planContext), (p) => `${p.packages.length} packages`);
-  const outputDir = resolve(loaded.dir, config['output.directory']);
-  const outputs = config['output.format'].map((f) => outputPath(outputDir, config['output.name'], f));
-  if (opts.dryRun) return { plan, outputs };
+  const sde = Number(b.env.SOURCE_DATE_EPOCH);
+  const sourceDateEpoch = Number.isInteger(sde) && sde > 0 ? sde : plan.repositoryDate;
+  const keys = stageKeys({ loaded, plan, hooks, sourceDateEpoch, kilnVersion: VERSION, overlays: {}, hidePrivate: privateHasher(cache) });
+  const rebuildFrom = opts.rebuild === true ? 'unpack' : opts.rebuild;
+  const forced = (stage: StageName) => rebuildFrom !== undefined && STAGES.indexOf(stage) >= STAGES.indexOf(rebuildFrom);
 
-  const fetched = await step(
-    emit,
-    'fetch',
-    () => downloadAll(store, plan.packages.map((p) => ({ urls: p.urls, sha256: p.sha256, size: p.size, name: p.name })), { concurrency: config['build.jobs'], emit }),
-    (r) => `${r.filter((x) => !x.cached).length} downloaded, ${r.filter((x) => x.cached).length} cached`,
-  );
-  const blobs = Object.fromEntries(fetched.map((r) => [r.name, r.path]));
-  const verify = format.verify;
-  if (verify) await step(emit, 'verify', () => verify({ ...planContext, plan, blobs }));
+  if (!forced('output') && outputsUpToDate(outputDir, config['output.name'], outputs, keys.output)) {
+    const stages = STAGES.map((name): StagePlan => ({ name, action: 'reuse', from: 'outputs' }));
+    emit({ kind: 'log', level: 'info', message: `nothing changed: every stage reused, outputs up to date (${shortKey(keys.output)})` });
+    return { plan, outputs, stages, upToDate: true };
+  }
+  let resume: { stage: TreeStage; key: string } | undefined;
+  for (const stage of [...CHECKPOINTED].reverse()) {
+    if (forced(stage)) continue;
+    const found = checkpoints.find(keys[stage]);
+    if (found && (opts.dryRun || (await checkpoints.verify(found)))) {
+      resume = { stage, key: keys[stage] };
+      break;
+    }
+    if (found) emit({ kind: 'log', level: 'warn', message: `the ${stage} checkpoint ${shortKey(keys[stage])} was damaged and is removed` });
+  }
+  const resumeIndex = resume ? STAGES.indexOf(resume.stage) : STAGES.indexOf('resolve');
+  const stages = STAGES.map((name, i): StagePlan => {
+    const key = name === 'resolve' || name === 'fetch' ? undefined : keys[name];
+    if (name === 'resolve') return { name, action: 'run' };
+    return i <= resumeIndex ? { name, action: 'reuse', key, from: `checkpoint ${shortKey(resume!.key)}` } : { name, action: 'run', key };
+  });
+  if (opts.dryRun) return { plan, outputs, stages, upToDate: false };
+  if (resume) {
+    emit({ kind: 'log', level: 'info', message: `reusing ${stages.filter((s) => s.action === 'reuse').map((s) => s.name).join(', ')} (the ${resume.stage} checkpoint ${shortKey(resume.key)})` });
+  }
+
+  const emulation = await planEmulation(machine, config['build.binfmt'], emulatorSource(loaded, cache, emit));
+  let blobs: Record<string, string> = {};
+  if (!resume) {
+    const fetched = await step(
+      emit,
+      'fetch',
+      () => downloadAll(store, plan.packages.map((p) => ({ urls: p.urls, sha256: p.sha256, size: p.size, name: p.name })), { concurrency: config['build.jobs'], emit }),
+      (r) => `${r.filter((x) => !x.cached).length} downloaded, ${r.filter((x) => x.cached).length} cached`,
+    );
+    blobs = Object.fromEntries(fetched.map((r) => [r.name, r.path]));
+    const verify = format.verify;
+    if (verify) await step(emit, 'verify', () => verify({ ...planContext, plan, blobs }));
+  }
   await mkdir(outputDir, { recursive: true }).catch((err: NodeJS.ErrnoException) => {
     throw new UserError(`cannot create the output directory ${outputDir}: ${err.code === 'EACCES' ? 'permission denied' : err.message}`, 'set output.directory to a directory you can write');
   });
   const workDir =
     config['build.workspace'] === 'tmpfs' ? join(cache, 'work', String(process.pid)) : join(outputDir, `.kiln-work-${process.pid}`);
   await mkdir(workDir, { recursive: true });
-  const sde = Number(env.SOURCE_DATE_EPOCH);
   const job: BuildJob = {
     kind: 'build',
     config,
@@ -73,8 +164,29 @@ export async function build(loaded: LoadedConfig, opts: BuildOptions): Promise<B
     workDir,
     emulation,
     cacheDir: cache,
-    sourceDateEpoch: Number.isInteger(sde) && sde > 0 ? sde : plan.repositoryDate,
+    sourceDateEpoch,
     debug: opts.debug ?? false,
+    imageDir: loaded.dir,
+    kilnVersion: VERSION,
+    resume,
+    stages: stages
+      .filter((s): s is StagePlan & { name: TreeStage | 'output'; key: string } => s.action === 'run' && s.key !== undefined)
+      .map((s) => ({ name: s.name, key: s.key, checkpoint: (CHECKPOINTED as readonly string[]).includes(s.name) })),
+    hooks,
+    checkpointDir: checkpoints.dir,
+    manifest: {
+      outputKey: keys.output,
+      config: publicConfig(loaded),
+      image: {
+        name: config['output.name'],
+        distribution: distribution.name,
+        release: config['distribution.release'],
+        architecture: config['distribution.architecture'],
+        board: loaded.board?.name ?? null,
+        profiles: loaded.profiles,
+      },
+      supplier: distribution.pretty,
+    },
   };
   try {
     await runJob(job, { emit, interactive: false, mapping: idMapping });
@@ -82,7 +194,31 @@ export async function build(loaded: LoadedConfig, opts: BuildOptions): Promise<B
     // The tmpfs mount point is an empty directory on the host; the tree on it vanished with the namespace.
     if (config['build.workspace'] === 'tmpfs') await rm(workDir, { recursive: true, force: true }).catch(() => {});
   }
-  return { plan, outputs };
+  return { plan, outputs, stages, upToDate: false };
+}
+
+/** A keyed hash for private values in stage keys: the key is a secret kept in the cache, so a stored key reveals nothing. */
+function privateHasher(cache: string): (value: unknown) => string {
+  const file = join(cache, 'private-key');
+  let secret: Buffer;
+  try {
+    secret = readFileSync(file);
+  } catch {
+    secret = randomBytes(32);
+    mkdirSync(cache, { recursive: true });
+    writeFileSync(`${file}.${process.pid}`, secret, { mode: 0o600 });
+    renameSync(`${file}.${process.pid}`, file);
+  }
+  return (value) => createHmac('sha256', secret).update(JSON.stringify(value)).digest('hex');
+}
+
+/** Publish and error hooks: after the build, on the host, as the user. */
+async function runOuterHooks(stage: 'publish' | 'error', hooks: Hook[], env: Record<string, string>, emit: Emit, cwd: string): Promise<void> {
+  const mine = hooks.filter((h) => h.stage === stage);
+  if (!mine.length) return;
+  await step(emit, stage, async () => {
+    for (const hook of mine) await runHostHook(hook, { ...env, KILN_STAGE: stage, KILN_HOOK: hook.name }, `hook ${stage}/${hook.name}`, emit, cwd);
+  });
 }
 
 /**
@@ -90,8 +226,9 @@ export async function build(loaded: LoadedConfig, opts: BuildOptions): Promise<B
  * minutes (a live download writes all the time), and the empty mount points
  * of work trees whose kiln is gone (the trees vanished with their namespaces).
  */
-async function sweepStale(store: BlobStore, workRoot: string): Promise<void> {
+async function sweepStale(store: BlobStore, workRoot: string, checkpoints: CheckpointStore): Promise<void> {
   await store.sweepTemporaries(2 * 60_000);
+  await checkpoints.sweep(isAlive);
   for (const name of await readdir(workRoot).catch(() => [] as string[])) {
     const pid = Number(/^(?:shell-)?(\d+)$/.exec(name)?.[1]);
     if (!pid || isAlive(pid)) continue;

@@ -2,27 +2,33 @@
  * The build inside the namespace: assemble the tree (format install), apply
  * the system settings, write the outputs. Runs as root of the namespace.
  */
-import { mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { FORMATS } from '../formats/index.ts';
-import type { InstallContext, RunInTreeOptions } from '../formats/types.ts';
-import { writeOutputs } from '../outputs/index.ts';
+import type { InstallContext, PackageFormat, RunInTreeOptions } from '../formats/types.ts';
+import { buildManifest, buildSbom, fileDigest, manifestPath, sbomPath, writeOutputs, type ManifestOutput, type Written } from '../outputs/index.ts';
 import { runInRoot, type RootRunOptions } from '../sandbox/index.ts';
 import { nativePerlFor, type NativeInterpreter } from './native-perl.ts';
 import { prepareBinds } from './binds.ts';
-import { CommandError } from '../util/errors.ts';
+import { BuildError, CommandError } from '../util/errors.ts';
 import type { Emit } from '../util/events.ts';
 import { configureSystem } from './system.ts';
 import type { BuildJob, Emulation } from './job.ts';
 import { mountTmpfs, temporaries } from './worker.ts';
 import { step } from './step.ts';
+import { CheckpointStore, treeChanges, treeState, type TreeState } from './checkpoints.ts';
+import { runHooks, settingsEnvironment, type HookRunContext } from './hooks.ts';
+import { shortKey, type TreeStage } from './stages.ts';
+import { pruneTree } from './prune.ts';
 
 export async function runBuildJob(job: BuildJob, emit: Emit): Promise<void> {
   const { config } = job;
   if (config['build.workspace'] === 'tmpfs') await mountTmpfs(job.workDir);
   else temporaries.add(job.workDir);
   const root = join(job.workDir, 'root');
+  const fragments = join(job.workDir, 'manifest.d');
   await mkdir(root, { recursive: true, mode: 0o755 });
+  await mkdir(fragments, { recursive: true });
   const ctx: InstallContext = {
     root,
     plan: job.plan,
@@ -47,10 +53,66 @@ export async function runBuildJob(job: BuildJob, emit: Emit): Promise<void> {
     })();
     return native;
   }
-  await FORMATS[job.plan.format].install(ctx);
-  await step(emit, 'system', () => configureSystem(ctx));
-  await step(emit, 'output', () =>
-    writeOutputs({
+  const store = new CheckpointStore(job.checkpointDir);
+  // The last stored state: the next checkpoint holds only what changed since.
+  let stored: { key: string; state: TreeState } | undefined;
+  if (job.resume) {
+    const { key, stage } = job.resume;
+    const meta = await step(emit, 'restore', () => store.restore(key, root), () => `${stage} checkpoint ${shortKey(key)}`);
+    for (const [name, value] of Object.entries(meta.fragments)) await writeFile(join(fragments, name), JSON.stringify(value));
+    stored = { key, state: treeState(root) };
+  }
+  const hookContext: HookRunContext = {
+    root,
+    emit,
+    env: {
+      ...settingsEnvironment(config),
+      KILN_ROOT: root,
+      KILN_IMAGE_DIR: job.imageDir,
+      KILN_OUTPUT_DIR: job.outputDir,
+      KILN_MANIFEST_DIR: fragments,
+      KILN_SOURCE_DATE_EPOCH: String(job.sourceDateEpoch),
+      SOURCE_DATE_EPOCH: String(job.sourceDateEpoch),
+    },
+    runInImage: (argv, opts) => ctx.run(argv, opts),
+  };
+  const format = FORMATS[job.plan.format];
+  let unpacked: unknown;
+  const work: Record<TreeStage, () => Promise<unknown>> = {
+    unpack: async () => (unpacked = await format.unpack(ctx)),
+    configure: () => format.configure(ctx, unpacked),
+    customize: () => configureSystem(ctx),
+    prune: () => pruneTree(root, config['prune.remove'], emit),
+    finalize: async () => {},
+  };
+  for (const stage of job.stages) {
+    if (stage.name === 'output') break;
+    await step(emit, stage.name, async () => {
+      await work[stage.name as TreeStage]();
+      await runHooks(stage.name, job.hooks, hookContext);
+    });
+    if (stage.checkpoint) {
+      const state = treeState(root);
+      const changes = stored ? treeChanges(stored.state, state) : undefined;
+      const meta = {
+        key: stage.key,
+        stage: stage.name,
+        kilnVersion: job.kilnVersion,
+        image: job.imageDir,
+        fragments: await readFragments(fragments),
+        ...(stored && changes ? { base: stored.key, deleted: changes.deleted } : {}),
+      };
+      await step(
+        emit,
+        'checkpoint',
+        () => store.save(root, meta, temporaries, changes?.changed),
+        (m) => `${stage.name} ${shortKey(m.key)}, ${(m.size / 1e6).toFixed(1)} MB${changes ? `, ${changes.changed.size} changed and ${changes.deleted.length} removed paths` : ''}`,
+      );
+      stored = { key: stage.key, state };
+    }
+  }
+  await step(emit, 'output', async () => {
+    const written = await writeOutputs({
       root,
       formats: config['output.format'],
       directory: job.outputDir,
@@ -58,12 +120,58 @@ export async function runBuildJob(job: BuildJob, emit: Emit): Promise<void> {
       sourceDateEpoch: job.sourceDateEpoch,
       rootOnTmpfs: config['build.workspace'] === 'tmpfs',
       temporaries,
-    }),
-  );
+      describe: async (outputs) => describeOutputs(job, format, root, outputs, await readFragments(fragments)),
+    });
+    await runHooks('output', job.hooks, { ...hookContext, env: { ...hookContext.env, KILN_OUTPUTS: written.join(' ') } });
+  });
   if (config['build.workspace'] !== 'tmpfs') {
     await rm(job.workDir, { recursive: true, force: true });
     temporaries.delete(job.workDir);
   }
+}
+
+/** The manifest and the SBOM of the outputs just written (checksums of their temporaries). */
+async function describeOutputs(job: BuildJob, format: PackageFormat, root: string, outputs: Written[], fragments: Record<string, unknown>) {
+  const { config } = job;
+  const installed = await format.inventory(root).catch(() => []);
+  const described: ManifestOutput[] = [];
+  for (const o of outputs) {
+    const digest = o.format === 'directory' ? undefined : await fileDigest(o.tmp);
+    described.push({ file: basename(o.final), format: o.format, size: digest?.size ?? null, sha256: digest?.sha256 ?? null });
+  }
+  const sbomFile = sbomPath(job.outputDir, config['output.name']);
+  const manifest = buildManifest(
+    {
+      kilnVersion: job.kilnVersion,
+      key: job.manifest.outputKey,
+      image: job.manifest.image,
+      config: job.manifest.config,
+      sourceDateEpoch: job.sourceDateEpoch,
+      installed,
+      planned: job.plan.packages,
+      fragments,
+    },
+    described,
+    basename(sbomFile),
+  );
+  const sbom = buildSbom(manifest, job.plan.format, job.manifest.supplier);
+  return [
+    { final: manifestPath(job.outputDir, config['output.name']), content: JSON.stringify(manifest, null, 2) + '\n' },
+    { final: sbomFile, content: JSON.stringify(sbom, null, 2) + '\n' },
+  ];
+}
+
+/** The JSON fragments hooks dropped in $KILN_MANIFEST_DIR. */
+async function readFragments(dir: string): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  for (const name of (await readdir(dir)).filter((n) => n.endsWith('.json')).sort()) {
+    try {
+      out[name] = JSON.parse(await readFile(join(dir, name), 'utf8'));
+    } catch (err) {
+      throw new BuildError(`a hook left ${name} in $KILN_MANIFEST_DIR that is not JSON: ${(err as Error).message}`);
+    }
+  }
+  return out;
 }
 
 let scriptEntries = 0;

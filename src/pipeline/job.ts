@@ -6,6 +6,9 @@
 import type { Config } from '../config/index.ts';
 import type { InstallPlan } from '../formats/types.ts';
 import type { BinfmtEntry } from '../sandbox/index.ts';
+import type { Hook } from './hooks.ts';
+import type { Manifest } from '../outputs/index.ts';
+import type { TreeStage } from './stage-names.ts';
 
 export interface Emulation {
   entry: BinfmtEntry;
@@ -28,6 +31,18 @@ export interface BuildJob {
   cacheDir: string;
   sourceDateEpoch: number;
   debug: boolean;
+  /** The image directory (hooks run with it as $KILN_IMAGE_DIR). */
+  imageDir: string;
+  kilnVersion: string;
+  /** The checkpoint to start from (none: start with an empty tree). */
+  resume?: { stage: TreeStage; key: string };
+  /** The stages to run, in order, each with its key and whether to store its result. */
+  stages: { name: TreeStage | 'output'; key: string; checkpoint: boolean }[];
+  hooks: Hook[];
+  /** Where checkpoints are stored. */
+  checkpointDir: string;
+  /** What the manifest says about the image besides what the worker finds in the tree. */
+  manifest: { outputKey: string; config: Record<string, unknown>; image: Manifest['image']; supplier: string };
 }
 
 export interface ShellJob {

@@ -20,7 +20,8 @@ import { MAINTSCRIPT_ENV } from './maintscript.ts';
 const POLICY_RC_D = '#!/bin/sh\nexit 101\n';
 
 
-export async function installDeb(ctx: InstallContext): Promise<void> {
+/** The unpack stage: the skeleton, every package's files, dpkg's status with all of them unpacked. */
+export async function unpackDebs(ctx: InstallContext): Promise<UnpackedDeb[]> {
   const { root, plan, emit } = ctx;
   const extra = plan.extra as DebPlanExtra;
   await step(emit, 'skeleton', () => makeSkeleton(root, extra));
@@ -40,6 +41,13 @@ export async function installDeb(ctx: InstallContext): Promise<void> {
     (r) => `${r.length} packages`,
   );
   await writeStatus(root, unpacked, 'install ok unpacked');
+  return unpacked;
+}
+
+/** The configure stage: preinst scripts, then `dpkg --configure -a` inside the root. */
+export async function configureDebs(ctx: InstallContext, unpacked: UnpackedDeb[]): Promise<void> {
+  const { root, plan, emit } = ctx;
+  const extra = plan.extra as DebPlanExtra;
   const byName = new Map(unpacked.map((u) => [u.control.get('Package') as string, u]));
   const order = configurationOrder(unpacked.map((u) => u.control));
   const policy = join(root, 'usr/sbin/policy-rc.d');

@@ -19,7 +19,8 @@ import { LOCAL_DB, writeLocalDbHeader, writeLocalEntry } from './localdb.ts';
 import type { PacmanPackageExtra, PacmanPlanExtra, PacmanSource } from './plan.ts';
 import { unpackPacman, type UnpackedPacman } from './unpack.ts';
 
-export async function installPacman(ctx: InstallContext): Promise<void> {
+/** The unpack stage: every package's files and the local database. */
+export async function unpackPacmans(ctx: InstallContext): Promise<UnpackedPacman[]> {
   const { root, plan, emit } = ctx;
   const extra = plan.extra as PacmanPlanExtra;
   await step(emit, 'skeleton', () => makeSkeleton(root));
@@ -45,6 +46,13 @@ export async function installPacman(ctx: InstallContext): Promise<void> {
       await writeLocalEntry(root, { unpacked: unpacked[i] as UnpackedPacman, explicit: pe.explicit, installDate: ctx.sourceDateEpoch, validated: (sources.get(pe.repo) as PacmanSource).signed });
     }
   });
+  return unpacked;
+}
+
+/** The configure stage: scriptlets and hooks in the root, the keyring, the image's pacman.conf. */
+export async function configurePacmans(ctx: InstallContext, unpacked: UnpackedPacman[]): Promise<void> {
+  const { root, plan, emit } = ctx;
+  const extra = plan.extra as PacmanPlanExtra;
   await step(emit, 'scripts', () => runTransaction(ctx, unpacked), (r) => `${r.scriptlets} scriptlets, ${r.hooks} hooks`);
   await step(emit, 'keyring', () => populateKeyring(ctx, extra.keyringPackages), (what) => what);
   await step(emit, 'finalize', () => writePacmanConf(root, extra));

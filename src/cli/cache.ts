@@ -1,0 +1,53 @@
+import { Command } from '@commander-js/extra-typings';
+import { join } from 'node:path';
+import { CheckpointStore } from '../pipeline/checkpoints.ts';
+import { cacheDirectory } from '../pipeline/paths.ts';
+import { UserError } from '../util/errors.ts';
+import { formatBytes } from './reporter.ts';
+import { imageOptions, loadFromOptions } from './main.ts';
+
+/** `kiln cache list|prune`: the checkpoint store. */
+export function cacheCommand() {
+  const cache = new Command('cache').description('list or prune the stored checkpoints');
+  cache.addCommand(
+    imageOptions(new Command('list').description('list the checkpoints, most recently used first'))
+      .option('--json', 'print JSON for tools')
+      .action((opts) => {
+        const store = storeFor(opts);
+        const all = store.list();
+        if (opts.json) {
+          process.stdout.write(JSON.stringify(all.map(({ path: _path, fragments: _f, ...c }) => ({ ...c, used: new Date(c.used).toISOString() })), null, 2) + '\n');
+          return;
+        }
+        for (const c of all) {
+          process.stdout.write(`${c.key.slice(0, 12)}  ${c.stage.padEnd(9)} ${formatBytes(c.size).padStart(10)}  used ${new Date(c.used).toISOString().slice(0, 16).replace('T', ' ')}  ${c.image}\n`);
+        }
+        const total = all.reduce((a, c) => a + c.size, 0);
+        process.stdout.write(`${all.length} checkpoints, ${formatBytes(total)} in ${store.dir}\n`);
+      }),
+  );
+  cache.addCommand(
+    imageOptions(new Command('prune').description('remove the least recently used checkpoints until the rest fit'))
+      .option('--max-size <size>', 'what may stay, e.g. 2G, 500M (default: 0, remove all)', '0')
+      .action(async (opts) => {
+        const store = storeFor(opts);
+        const removed = await store.prune(parseSize(opts.maxSize));
+        const freed = removed.reduce((a, c) => a + c.size, 0);
+        process.stdout.write(`removed ${removed.length} checkpoints, ${formatBytes(freed)}; ${store.list().length} left\n`);
+      }),
+  );
+  return cache;
+}
+
+function storeFor(opts: Parameters<typeof loadFromOptions>[0]): CheckpointStore {
+  const loaded = loadFromOptions(opts);
+  return new CheckpointStore(join(cacheDirectory(loaded.config), 'checkpoints'));
+}
+
+/** 1.5G, 500M, 200k, 1000 (bytes). */
+export function parseSize(text: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$/i.exec(text);
+  if (!m) throw new UserError(`--max-size ${text}: expected a size such as 500M or 2G`);
+  const unit = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[(m[2] as string).toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
+  return Math.floor(Number(m[1]) * unit);
+}

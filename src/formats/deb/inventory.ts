@@ -1,0 +1,49 @@
+/**
+ * What is installed in a Debian tree, read from dpkg's own database
+ * (/var/lib/dpkg/status) and, for licenses, from each package's
+ * machine-readable copyright file (DEP-5 `License:` fields).
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { InstalledPackage } from '../types.ts';
+import { field, parseStanzas } from './control.ts';
+
+export async function inventoryDeb(root: string): Promise<InstalledPackage[]> {
+  const status = await readFile(join(root, 'var/lib/dpkg/status'), 'utf8');
+  const out: InstalledPackage[] = [];
+  for (const stanza of parseStanzas(status)) {
+    if (!/\binstalled$/.test(field(stanza, 'Status') ?? '')) continue;
+    const name = field(stanza, 'Package') as string;
+    const version = field(stanza, 'Version') as string;
+    const source = field(stanza, 'Source');
+    const installedKiB = Number(field(stanza, 'Installed-Size'));
+    out.push({
+      name,
+      version,
+      architecture: field(stanza, 'Architecture') ?? 'all',
+      // "Source: name (version)" when the source version differs; the name alone otherwise.
+      source: source ? (source.split(' ')[0] as string) : name,
+      installedSize: Number.isFinite(installedKiB) ? installedKiB * 1024 : undefined,
+      licenses: await copyrightLicenses(root, name),
+      homepage: field(stanza, 'Homepage'),
+    });
+  }
+  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** The distinct license names of a DEP-5 copyright file; none when the file is free-form or missing. */
+export async function copyrightLicenses(root: string, pkg: string): Promise<string[]> {
+  let text: string;
+  try {
+    text = await readFile(join(root, 'usr/share/doc', pkg, 'copyright'), 'utf8');
+  } catch {
+    return [];
+  }
+  if (!/^Format:\s*\S*copyright-format/m.test(text)) return [];
+  const names = new Set<string>();
+  for (const m of text.matchAll(/^License:[ \t]*([^\n]+)$/gm)) {
+    const name = (m[1] as string).trim();
+    if (name) names.add(name);
+  }
+  return [...names];
+}

@@ -1,0 +1,171 @@
+/**
+ * The user's own steps. A hook is a program in `hooks/STAGE/NAME` of the
+ * image directory, or an inline `[[hook]]` in the configuration, or one of
+ * kiln's built-in hooks (a user hook of the same stage and name replaces it).
+ * Hooks of a stage run after the stage's own work, in lexical order of name.
+ * A name ending in `.chroot` runs inside the image (emulated when foreign);
+ * the others run on the host side, as root of the build's namespace, with
+ * the tree at $KILN_ROOT.
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmod, copyFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { SETTING_KEYS, envName, type Config } from '../config/index.ts';
+import { CommandError, UserError } from '../util/errors.ts';
+import type { Emit } from '../util/events.ts';
+import { HOOK_STAGES, type HookStage } from './stages.ts';
+
+export const HOOKS_DIR = 'hooks';
+
+export interface Hook {
+  stage: HookStage;
+  /** File name, e.g. 10-motd or 20-users.chroot. */
+  name: string;
+  chroot: boolean;
+  source: 'builtin' | 'directory' | 'inline';
+  /** Where it was defined, for messages. */
+  origin: string;
+  /** The program: a file to run, or a shell script's text. */
+  path?: string;
+  script?: string;
+  /** sha256 of the program: part of the stage key. */
+  digest: string;
+}
+
+/**
+ * kiln's own hooks: what every image needs for reproducibility and first
+ * boot. A user hook of the same stage and name replaces one (an empty file
+ * turns it off).
+ */
+export const BUILTIN_HOOKS: { stage: HookStage; name: string; script: string }[] = [
+  {
+    stage: 'finalize',
+    name: '50-machine-id',
+    // systemd makes a machine id on first boot when the file is empty; a built one would be shared by every machine.
+    script: 'if [ -f "$KILN_ROOT/etc/machine-id" ] && [ ! -L "$KILN_ROOT/etc/machine-id" ]; then : > "$KILN_ROOT/etc/machine-id"; fi\nrm -f "$KILN_ROOT/var/lib/dbus/machine-id.kiln-unused"\n',
+  },
+  {
+    stage: 'finalize',
+    name: '50-random-seed',
+    // A seed baked into an image would be every machine's seed.
+    script: 'rm -f "$KILN_ROOT/var/lib/systemd/random-seed" "$KILN_ROOT/var/lib/urandom/random-seed"\n',
+  },
+];
+
+const digestOf = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
+
+/** Every hook of the image, by stage then name. Problems in hooks/ are user errors. */
+export function collectHooks(imageDir: string, config: Config): Hook[] {
+  const byId = new Map<string, Hook>();
+  for (const b of BUILTIN_HOOKS) {
+    byId.set(`${b.stage}/${b.name}`, { ...b, chroot: b.name.endsWith('.chroot'), source: 'builtin', origin: 'built-in', digest: digestOf(b.script) });
+  }
+  const user = new Map<string, Hook>();
+  const add = (hook: Hook) => {
+    const id = `${hook.stage}/${hook.name}`;
+    const other = user.get(id);
+    if (other) throw new UserError(`two hooks named ${id}: ${other.origin} and ${hook.origin}`, 'rename one of them');
+    user.set(id, hook);
+  };
+  const root = join(imageDir, HOOKS_DIR);
+  if (existsSync(root)) {
+    for (const stage of readdirSync(root).sort()) {
+      if (!(HOOK_STAGES as readonly string[]).includes(stage)) {
+        throw new UserError(`${join(root, stage)}: no stage is called "${stage}"`, `hook directories are ${HOOK_STAGES.join(', ')}`);
+      }
+      for (const name of readdirSync(join(root, stage)).sort()) {
+        if (name.startsWith('.') || name.endsWith('~')) continue;
+        const path = join(root, stage, name);
+        if (!statSync(path).isFile()) throw new UserError(`${path}: a hook must be a file`);
+        add({ stage: stage as HookStage, name, chroot: name.endsWith('.chroot'), source: 'directory', origin: path, path, digest: digestOf(readFileSync(path)) });
+      }
+    }
+  }
+  for (const [i, h] of (config['hooks.inline'] ?? []).entries()) {
+    const name = h.name ?? `inline-${i + 1}`;
+    const chroot = h.chroot ?? name.endsWith('.chroot');
+    add({ stage: h.stage, name, chroot, source: 'inline', origin: `[[hook]] ${name}`, script: h.run, digest: digestOf(`${chroot}\0${h.run}`) });
+  }
+  for (const [id, hook] of user) byId.set(id, hook);
+  return [...byId.values()].sort((a, b) => HOOK_STAGES.indexOf(a.stage) - HOOK_STAGES.indexOf(b.stage) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** Every setting as KILN_SECTION_KEY (lists joined by spaces, tables as JSON). */
+export function settingsEnvironment(config: Config): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const key of SETTING_KEYS) {
+    const v = config[key];
+    if (v === undefined || key === 'hooks.inline') continue;
+    env[envName(key)] = Array.isArray(v) && v.every((x) => typeof x === 'string') ? v.join(' ') : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  }
+  return env;
+}
+
+export interface HookRunContext {
+  root: string;
+  emit: Emit;
+  /** Environment every hook gets (settings, KILN_ROOT, directories). */
+  env: Record<string, string>;
+  /** Runs a command inside the image (emulated when foreign). */
+  runInImage(argv: string[], opts: { env: Record<string, string>; source: string }): Promise<void>;
+}
+
+/** Runs the hooks of one stage in order; the first to fail stops the build. */
+export async function runHooks(stage: HookStage, hooks: Hook[], ctx: HookRunContext): Promise<number> {
+  const mine = hooks.filter((h) => h.stage === stage);
+  for (const hook of mine) {
+    const env = { ...ctx.env, KILN_STAGE: stage, KILN_HOOK: hook.name };
+    const source = `hook ${stage}/${hook.name}`;
+    if (hook.chroot) await runChrootHook(hook, ctx, env, source);
+    else await runHostHook(hook, env, source, ctx.emit);
+  }
+  return mine.length;
+}
+
+async function runChrootHook(hook: Hook, ctx: HookRunContext, env: Record<string, string>, source: string): Promise<void> {
+  const inside = `/tmp/.kiln-hook-${process.pid}-${hook.name}`;
+  const target = join(ctx.root, inside);
+  if (hook.path) await copyFile(hook.path, target);
+  else await writeFile(target, hook.script ?? '');
+  await chmod(target, 0o755);
+  try {
+    const argv = hook.path && isExecutable(hook.path) ? [inside] : ['/bin/sh', '-e', inside];
+    await ctx.runInImage(argv, { env: { ...env, KILN_ROOT: '/' }, source }).catch((err: unknown) => {
+      if (err instanceof CommandError) throw new CommandError(source, err.status, err.signal, err.tail);
+      throw err;
+    });
+  } finally {
+    await rm(target, { force: true });
+  }
+}
+
+function isExecutable(path: string): boolean {
+  return (statSync(path).mode & 0o111) !== 0;
+}
+
+/** A host-side hook: the file itself when executable, else (and for inline scripts) /bin/sh -e. */
+export function runHostHook(hook: Hook, env: Record<string, string>, source: string, emit: Emit, cwd?: string): Promise<void> {
+  const argv = hook.path ? (isExecutable(hook.path) ? [hook.path] : ['/bin/sh', '-e', hook.path]) : ['/bin/sh', '-e', '-c', hook.script ?? '', hook.name];
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0] as string, argv.slice(1), {
+      env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', ...env },
+      cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const tail: string[] = [];
+    const onData = (chunk: Buffer) => {
+      for (const line of chunk.toString().split('\n')) {
+        if (!line) continue;
+        tail.push(line);
+        if (tail.length > 20) tail.shift();
+        emit({ kind: 'log', level: 'debug', source, message: line });
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('error', (err) => reject(new UserError(`${source}: cannot run ${hook.path ?? '/bin/sh'}: ${err.message}`)));
+    child.once('close', (status, signal) => (status === 0 ? resolve() : reject(new CommandError(source, status, signal, tail))));
+  });
+}

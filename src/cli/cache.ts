@@ -2,7 +2,7 @@ import { Command } from '@commander-js/extra-typings';
 import { join } from 'node:path';
 import { CheckpointStore } from '../pipeline/checkpoints.ts';
 import { cacheDirectory } from '../pipeline/paths.ts';
-import { UserError } from '../util/errors.ts';
+import { parseSize } from '../util/size.ts';
 import { formatBytes } from './reporter.ts';
 import { imageOptions, loadFromOptions } from './main.ts';
 
@@ -42,12 +42,4 @@ export function cacheCommand() {
 function storeFor(opts: Parameters<typeof loadFromOptions>[0]): CheckpointStore {
   const loaded = loadFromOptions(opts);
   return new CheckpointStore(join(cacheDirectory(loaded.config), 'checkpoints'));
-}
-
-/** 1.5G, 500M, 200k, 1000 (bytes). */
-export function parseSize(text: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$/i.exec(text);
-  if (!m) throw new UserError(`--max-size ${text}: expected a size such as 500M or 2G`);
-  const unit = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[(m[2] as string).toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
-  return Math.floor(Number(m[1]) * unit);
 }

@@ -90,7 +90,8 @@ export class Extractor {
   private readonly parents = new Map<string, string>();
   /** Directories made on the way to an entry; their own entry, if it comes, still sets their metadata. */
   private readonly implicitDirs = new Set<string>();
-  private readonly dirTimes: [string, number][] = [];
+  /** Directory -> the newest time any entry gave it (several packages' entries, applied in any order, agree). */
+  private readonly dirTimes = new Map<string, number>();
   private readonly xattrs: [string, Map<string, Buffer>][] = [];
 
   constructor(
@@ -145,7 +146,7 @@ export class Extractor {
         if (code(err) !== 'ENOENT') throw err;
       }
     }
-    this.dirTimes.length = 0;
+    this.dirTimes.clear();
     return { paths: this.paths, warnings: this.warnings };
   }
 
@@ -227,7 +228,12 @@ export class Extractor {
     } catch (err) {
       if (code(err) !== 'EEXIST') throw err;
       const st = lstatSync(abs);
-      if (st.isDirectory() && !this.implicitDirs.has(abs)) return; // keep an existing directory as it is
+      if (st.isDirectory() && !this.implicitDirs.has(abs)) {
+        // Keep an existing directory as it is; one an earlier entry made here takes the newest time, so the order of entries does not matter.
+        const time = this.dirTimes.get(abs);
+        if (time !== undefined) this.dirTimes.set(abs, Math.max(entry.mtime, time));
+        return;
+      }
       if (st.isSymbolicLink() && this.isDirInRoot(parts)) return; // merged /usr: bin -> usr/bin stays
       if (!st.isDirectory()) {
         this.remove(abs);
@@ -237,7 +243,7 @@ export class Extractor {
     this.implicitDirs.delete(abs);
     if (this.opts.chown) chownSync(abs, entry.uid, entry.gid);
     chmodSync(abs, entry.mode);
-    this.dirTimes.push([abs, entry.mtime]);
+    this.dirTimes.set(abs, Math.max(entry.mtime, this.dirTimes.get(abs) ?? -Infinity));
   }
 
   private isDirInRoot(parts: string[]): boolean {

@@ -75,6 +75,14 @@ async function main(argv: string[]): Promise<number> {
   program.addCommand(cacheCommand());
   program.addCommand(inspectCommand());
   program.addOption(new Option('--debug').hideHelp());
+  // addCommand() does not pass settings down: every verb reports usage errors through the handler below.
+  const overrideAll = (cmd: Command<any, any, any>): void => {
+    for (const sub of cmd.commands) {
+      sub.exitOverride().configureOutput({ writeErr: (s) => process.stderr.write(s) });
+      overrideAll(sub as Command<any, any, any>);
+    }
+  };
+  overrideAll(program);
   try {
     await program.parseAsync(argv);
   } catch (err) {

@@ -24,7 +24,7 @@ import { CheckpointStore } from './checkpoints.ts';
 import { collectHooks, runHostHook, settingsEnvironment, type Hook } from './hooks.ts';
 import { CHECKPOINTED, STAGES, shortKey, stageKeys, type StageName, type TreeStage } from './stages.ts';
 import { BuildLog } from './build-log.ts';
-import { VERSION } from '../version.ts';
+import { buildId, VERSION } from '../version.ts';
 
 export interface BuildOptions {
   emit: Emit;
@@ -106,7 +106,7 @@ async function buildStages(loaded: LoadedConfig, opts: BuildOptions, b: BuildCon
   const plan = await step(emit, 'resolve', () => format.plan(planContext), (p) => `${p.packages.length} packages`);
   const sde = Number(b.env.SOURCE_DATE_EPOCH);
   const sourceDateEpoch = Number.isInteger(sde) && sde > 0 ? sde : plan.repositoryDate;
-  const keys = stageKeys({ loaded, plan, hooks, sourceDateEpoch, kilnVersion: VERSION, overlays: {}, hidePrivate: privateHasher(cache) });
+  const keys = stageKeys({ loaded, plan, hooks, sourceDateEpoch, kilnVersion: buildId(), overlays: {}, hidePrivate: privateHasher(cache) });
   const rebuildFrom = opts.rebuild === true ? 'unpack' : opts.rebuild;
   const forced = (stage: StageName) => rebuildFrom !== undefined && STAGES.indexOf(stage) >= STAGES.indexOf(rebuildFrom);
 

@@ -199,6 +199,17 @@ test('directories that came implicitly get their metadata when their entry comes
   assert.equal(lstatSync(join(root, 'a/b')).mode & 0o7777, 0o755);
 });
 
+test('a directory several packages carry gets the newest of their times, whatever order they come in', async (t) => {
+  const dir = (mtime: number): TarEntry => ({ path: 'usr/share/locale', type: 'dir', mode: 0o755, uid: 0, gid: 0, uname: '', gname: '', mtime, size: 0, xattrs: new Map() });
+  for (const order of [[1_600_000_000, 1_700_000_000], [1_700_000_000, 1_600_000_000]]) {
+    const root = tempDir(t);
+    const ex = createExtractor(root, { chown: false });
+    for (const mtime of order) await ex.apply(dir(mtime as number));
+    ex.finish();
+    assert.equal(lstatSync(join(root, 'usr/share/locale')).mtimeMs, 1_700_000_000_000);
+  }
+});
+
 test('a real package extracts like dpkg-deb -x, into a merged-/usr root too', async (t) => {
   const [deb] = realDebs(['coreutils']);
   if (!deb) return t.skip('no coreutils .deb available');

@@ -1,7 +1,9 @@
 /**
  * Stopping a build at any point (Ctrl-C or SIGKILL, during resolve, fetch,
- * unpack, configure and output) leaves no process, no mount, no partial
- * output and no corrupt cache entry, and the next build succeeds.
+ * unpack, configure, a checkpoint, a restore and output) leaves no process,
+ * no mount, no partial output, no corrupt cache entry and no corrupt
+ * checkpoint, and the next build succeeds, with the same bytes as a build
+ * from scratch.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -34,6 +36,24 @@ function assertCacheIntact(cache: string): void {
   }
 }
 
+/** Every checkpoint is whole (its tree has the recorded checksum, its base exists); temporaries only after SIGKILL. */
+function assertCheckpointsIntact(cache: string, signal: NodeJS.Signals): void {
+  const dir = join(cache, 'checkpoints');
+  if (!existsSync(dir)) return;
+  for (const name of readdirSync(dir)) {
+    if (name.startsWith('.tmp-')) {
+      assert.equal(signal, 'SIGKILL', `a temporary checkpoint ${name} is left only by SIGKILL (swept by the next build)`);
+      continue;
+    }
+    const meta = JSON.parse(readFileSync(join(dir, name, 'meta.json'), 'utf8')) as { key: string; sha256: string; size: number; base?: string };
+    const tree = readFileSync(join(dir, name, 'tree.tar.zst'));
+    assert.equal(meta.key, name);
+    assert.equal(tree.length, meta.size, `checkpoint ${name} has its whole tree`);
+    assert.equal(createHash('sha256').update(tree).digest('hex'), meta.sha256, `checkpoint ${name} is intact`);
+    if (meta.base) assert.ok(existsSync(join(dir, meta.base, 'meta.json')), `the base of ${name} exists`);
+  }
+}
+
 describe('stopping a build', { skip }, () => {
   const cache = mkdtempSync(join(tmpdir(), 'kiln-interrupt-cache-'));
   chmodSync(cache, 0o755);
@@ -57,7 +77,8 @@ describe('stopping a build', { skip }, () => {
     test(`${signal} after ${seconds} s leaves nothing behind`, async () => {
       const dir = imageDir(toml);
       const marker = `kiln.mjs build -C ${dir}`;
-      const run = kiln(['build', '-C', dir]);
+      // Every stage runs (none is skipped for a stored checkpoint), so the times fall where they say.
+      const run = kiln(['build', '-C', dir, '--rebuild']);
       await sleep(seconds * 1000);
       const kilnPid = processesWith(marker)[0]?.split(' ')[0];
       if (kilnPid) spawnSync('kill', [`-${signal.slice(3)}`, kilnPid]);
@@ -68,10 +89,37 @@ describe('stopping a build', { skip }, () => {
       const out = join(dir, 'out');
       const left = existsSync(out) ? readdirSync(out) : [];
       assert.deepEqual(left.filter((n) => n.startsWith('.')), [], 'no temporaries in the output directory');
-      if (result.code !== 0) assert.deepEqual(left.filter((n) => n === 'image.tar.gz' || n === 'image'), [], 'no output from a stopped build');
+      if (result.code !== 0) assert.deepEqual(left.filter((n) => n.startsWith('image')), [], 'no output (nor manifest) from a stopped build');
       const work = join(cache, 'work');
       if (signal === 'SIGINT') assert.deepEqual(existsSync(work) ? readdirSync(work) : [], [], 'no work tree left');
       assertCacheIntact(cache);
+      assertCheckpointsIntact(cache, signal);
+    });
+  }
+
+  // While a checkpoint is written (its temporary directory exists), and while one is restored.
+  for (const [signal, what] of [['SIGKILL', 'checkpoint'], ['SIGINT', 'checkpoint'], ['SIGKILL', 'restore']] as const) {
+    test(`${signal} during a ${what} leaves no corrupt checkpoint`, async () => {
+      const dir = imageDir(toml);
+      const marker = `kiln.mjs build -C ${dir}`;
+      const checkpoints = join(cache, 'checkpoints');
+      const run = kiln(['build', '-C', dir, ...(what === 'checkpoint' ? ['--rebuild'] : [])]);
+      let finished = false;
+      void run.then(() => (finished = true));
+      const started = Date.now();
+      if (what === 'checkpoint') {
+        while (!finished && !(existsSync(checkpoints) && readdirSync(checkpoints).some((n) => n.startsWith(`.tmp-`)))) await sleep(5);
+      } else {
+        await sleep(700); // after resolve (~0.3 s), inside the ~1 s restore
+      }
+      const kilnPid = processesWith(marker)[0]?.split(' ')[0];
+      assert.ok(!finished && kilnPid, `the build was stopped during the ${what} (${Date.now() - started} ms in)`);
+      spawnSync('kill', [`-${signal.slice(3)}`, kilnPid]);
+      const result = await run;
+      assert.notEqual(result.code, 0);
+      for (let i = 0; i < 100 && processesWith(dir).length + processesWith('__worker').length > 0; i++) await sleep(100);
+      assert.deepEqual(processesWith('__worker'), [], 'no worker left');
+      assertCheckpointsIntact(cache, signal);
     });
   }
 
@@ -96,12 +144,18 @@ describe('stopping a build', { skip }, () => {
     });
   }
 
-  test('the next build succeeds', async () => {
+  test('the next build succeeds, from the checkpoints, with the bytes of a build from scratch', async () => {
     const dir = imageDir(toml);
     const r = await kiln(['build', '-C', dir]);
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(readdirSync(join(dir, 'out')).sort(), ['image', 'image.tar.gz']);
+    assert.deepEqual(readdirSync(join(dir, 'out')).sort(), ['image', 'image.manifest.json', 'image.spdx.json', 'image.tar.gz']);
     assertCacheIntact(cache);
+    assertCheckpointsIntact(cache, 'SIGINT');
+    assert.deepEqual(readdirSync(join(cache, 'checkpoints')).filter((n) => n.startsWith('.')), [], 'temporaries of killed builds were swept');
     assert.deepEqual(readdirSync(join(cache, 'work')), [], 'stale work directories were swept');
+    const resumed = createHash('sha256').update(readFileSync(join(dir, 'out/image.tar.gz'))).digest('hex');
+    const fresh = await kiln(['build', '-C', dir, '--rebuild']);
+    assert.equal(fresh.code, 0, fresh.stderr);
+    assert.equal(createHash('sha256').update(readFileSync(join(dir, 'out/image.tar.gz'))).digest('hex'), resumed);
   });
 });

@@ -52,6 +52,7 @@ export async function runDebian(bench: Bench, arches: string[]): Promise<Compari
       mmdebstrap: execFileSync('mmdebstrap', ['--version'], { encoding: 'utf8' }).trim(),
       mirror: "the host's Debian mirror (apt sources) through apt-cacher-ng on 127.0.0.1, warm",
       workspaces: { kiln: 'kiln default (build.workspace = tmpfs)', mmdebstrap: 'mmdebstrap default (TMPDIR unset: /tmp)' },
+      kiln: 'kiln build --rebuild: every stage runs (nothing reused from an earlier run) and its checkpoints are written, as in a first build',
     },
     redact: (text) => text.split(mirrorHost).join('<host mirror>'),
   };
@@ -104,7 +105,7 @@ async function runCase(bench: Bench, proxy: Proxy, arch: string, proxyUrl: strin
   const kiln: Tool = {
     name: 'kiln',
     output: join(kilnDir, 'out', 'image.tar'),
-    argv: [process.execPath, bench.kilnBundle, 'build', '-C', kilnDir],
+    argv: [process.execPath, bench.kilnBundle, 'build', '-C', kilnDir, '--rebuild'],
     env: { ...bench.baseEnv, KILN_DISTRIBUTION_MIRROR: proxyUrl },
     cwd: kilnDir,
     steps: kilnSteps,

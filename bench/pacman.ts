@@ -129,7 +129,7 @@ export async function runPacman(bench: Bench, caseNames: string[]): Promise<Comp
       namespace: execFileSync('unshare', ['--version'], { encoding: 'utf8' }).trim(),
       mirror: 'test/helpers/fake-arch.ts fixture repositories (Debian binaries as signed pacman packages), served on 127.0.0.1 by bench/arch-mirror.ts',
       commands: {
-        kiln: 'kiln build -C DIR (kiln.toml: distribution name/architecture/mirror/keyring = [fixture key], packages.install = ["kiln-hook", "kiln-group"], output.format = ["directory"])',
+        kiln: 'kiln build -C DIR --rebuild (every stage runs, checkpoints written; kiln.toml: distribution name/architecture/mirror/keyring = [fixture key], packages.install = ["kiln-hook", "kiln-group"], output.format = ["directory"])',
         pacman: `${NAMESPACE.join(' ')} bash bench/pacman-root.sh ROOT CONFIG ARCH CACHEDIR KEYRING PACKAGE...: pacman --root ROOT --config CONFIG --cachedir CACHEDIR --arch ARCH --noconfirm -Sy PACKAGE...; pacman-key --init; --populate's steps with explicit paths`,
       },
       warm: {
@@ -196,7 +196,7 @@ async function runCase(bench: Bench, repos: FakeArchRepos, mirror: FixtureMirror
       '',
     ].join('\n'),
   );
-  const kiln: Tool = { name: 'kiln', output: join(kilnDir, 'out', 'image'), argv: [process.execPath, bench.kilnBundle, 'build', '-C', kilnDir], env: bench.baseEnv, cwd: kilnDir, steps: kilnSteps };
+  const kiln: Tool = { name: 'kiln', output: join(kilnDir, 'out', 'image'), argv: [process.execPath, bench.kilnBundle, 'build', '-C', kilnDir, '--rebuild'], env: bench.baseEnv, cwd: kilnDir, steps: kilnSteps };
   if (isRoot) execFileSync('chown', ['-R', `${bench.user}:`, pacmanDir, kilnDir]);
 
   if (c.machine !== hostMachine()) {

@@ -11,8 +11,10 @@ export interface Kind<T> {
   secret?: boolean;
   /** list: later layers may add and remove items; map: later layers merge by name. */
   shape?: 'list' | 'map';
+  /** The value with its secret parts replaced by "(secret)", for kinds that hold some (a user's password hash). */
+  redact?(value: T): unknown;
   /** The paths in a parsed value that must exist (relative ones from the image directory). */
-  paths?(value: T): { path: string; type: 'file' | 'directory' }[];
+  paths?(value: T): { path: string; type: 'file' | 'directory' | 'any' }[];
 }
 
 export type KindValue<K> = K extends Kind<infer T> ? T : never;
@@ -25,7 +27,7 @@ export const string = (describe = 'a string'): Kind<string> => ({
 export const secret = (describe = 'a string'): Kind<string> => ({ ...string(describe), secret: true });
 
 /** A path that must exist when it is set. */
-export const path = (type: 'file' | 'directory', describe = `a ${type} path`): Kind<string> => ({
+export const path = (type: 'file' | 'directory' | 'any', describe = `a ${type} path`): Kind<string> => ({
   ...string(describe),
   paths: (value) => [{ path: value, type }],
 });
@@ -115,6 +117,12 @@ type RecordValue<F extends Record<string, RecordField>> = { [K in keyof F as F[K
 export const records = <F extends Record<string, RecordField>>(fields: F, describe = 'a list of tables'): Kind<RecordValue<F>[]> => ({
   describe,
   shape: 'list',
+  ...(Object.values(fields).some((f) => f.kind.secret)
+    ? {
+        redact: (value: RecordValue<F>[]) =>
+          value.map((record) => Object.fromEntries(Object.entries(record as Record<string, unknown>).map(([k, v]) => [k, fields[k]?.kind.secret ? '(secret)' : v]))),
+      }
+    : {}),
   paths: (value) =>
     value.flatMap((record) =>
       Object.entries(record as Record<string, unknown>).flatMap(([name, v]) => fields[name]?.kind.paths?.(v) ?? []),

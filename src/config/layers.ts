@@ -81,11 +81,7 @@ export function readTomlLayer(file: string, problems: Problems, opts: { private?
     const condition = readCondition(doc.match, 'match', reader);
     if (condition) fileConditions.push(condition);
   }
-  const entries = readSections(doc, '', fileConditions, reader, ['match', 'when', 'hook']);
-  if ('hook' in doc) {
-    // [[hook]] tables add to hooks.inline: every layer's hooks run.
-    entries.push({ key: 'hooks.inline', op: 'add', value: doc.hook, text: false, origin: at('hook'), when: fileConditions, private: reader.private });
-  }
+  const entries = readSections(doc, '', fileConditions, reader, ['match', 'when']);
   if ('when' in doc) {
     const whens = Array.isArray(doc.when) ? doc.when : [];
     if (!Array.isArray(doc.when)) problems.push(`${at('when')}: when: expected [[when]] tables, each with a match = { ... }`);
@@ -113,10 +109,18 @@ interface Reader {
   private: boolean;
 }
 
+/** Top-level arrays of tables that add to a list setting: every layer's [[hook]], [[user]], [[group]] count. */
+export const TABLE_ARRAYS: Record<string, SettingKey> = { hook: 'hooks.inline', user: 'users.accounts', group: 'users.groups' };
+
 function readSections(doc: Record<string, unknown>, prefix: string, when: Condition[], reader: Reader, reserved: string[]): Entry[] {
   const entries: Entry[] = [];
   for (const [section, body] of Object.entries(doc)) {
     if (reserved.includes(section)) continue;
+    const listKey = TABLE_ARRAYS[section];
+    if (listKey && Array.isArray(body)) {
+      entries.push({ key: listKey, op: 'add', value: body, text: false, origin: reader.at(prefix + section), when, private: reader.private });
+      continue;
+    }
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       const hint = prefix ? '' : suggestion(section);
       reader.problems.push(`${reader.at(prefix + section)}: ${section}: expected a [${section}] table${hint}`);

@@ -26,6 +26,30 @@ const INLINE_HOOK_FIELDS = {
   run: { kind: string('a shell script'), required: true },
   chroot: { kind: boolean() },
 } as const;
+/** The fields of a user account ([[user]]). */
+const USER_FIELDS = {
+  name: { kind: string('a user name'), required: true },
+  uid: { kind: integer(0, 2 ** 31 - 2) },
+  group: { kind: string('a group name or number') },
+  groups: { kind: stringList(undefined, 'a list of group names') },
+  comment: { kind: string('a full name or comment') },
+  home: { kind: string('a directory in the image') },
+  shell: { kind: string('a path in the image') },
+  system: { kind: boolean() },
+  'password-hash': { kind: secret('a crypt(3) hash') },
+  password: { kind: secret('a password') },
+  locked: { kind: boolean() },
+  'ssh-authorized-keys': { kind: stringList(undefined, 'a list of public keys') },
+} as const;
+
+/** The fields of a group ([[group]]). */
+const GROUP_FIELDS = {
+  name: { kind: string('a group name'), required: true },
+  gid: { kind: integer(0, 2 ** 31 - 2) },
+  members: { kind: stringList(undefined, 'a list of user names') },
+  system: { kind: boolean() },
+} as const;
+
 export const OUTPUT_FORMATS = ['directory', 'tar', 'tar.gz', 'tar.xz', 'tar.zst'] as const;
 
 /** What a default may look at: the values resolved so far (table order) and the host. */
@@ -153,6 +177,61 @@ export const SETTINGS = {
   'system.root-password-hash': optional({
     kind: secret('a crypt(3) hash'),
     help: 'Root password as a crypt(3) hash for /etc/shadow',
+  }),
+  'system.root-ssh-keys': setting({
+    kind: stringList(undefined, 'a list of public keys'),
+    help: "SSH public keys allowed to log in as root (/root/.ssh/authorized_keys)",
+    default: [],
+  }),
+  'system.locale': optional({
+    kind: string('a locale such as en_US.UTF-8'),
+    help: 'System locale: /etc/locale.conf and /etc/default/locale; generated with the image\'s locale-gen when it has one',
+  }),
+  'system.timezone': optional({
+    kind: string('a zone such as Europe/Berlin'),
+    help: 'Time zone: /etc/localtime (from the image\'s tzdata) and /etc/timezone',
+  }),
+  'system.keyboard': optional({
+    kind: string('a keymap such as de or us'),
+    help: 'Console keymap (/etc/vconsole.conf) and XKB layout (/etc/default/keyboard where the image has it)',
+  }),
+  'users.accounts': setting({
+    kind: records(USER_FIELDS, 'a list of [[user]] tables'),
+    help: 'Users, written as [[user]] tables: name, uid, group, groups, comment, home, shell, system, password-hash or password or locked (default), ssh-authorized-keys; they add up across layers',
+    default: [],
+  }),
+  'users.groups': setting({
+    kind: records(GROUP_FIELDS, 'a list of [[group]] tables'),
+    help: 'Groups, written as [[group]] tables: name, gid, members, system; they add up across layers',
+    default: [],
+  }),
+  'services.enable': setting({
+    kind: stringList(undefined, 'a list of systemd units'),
+    help: "systemd units to enable (the image's systemctl, offline)",
+    default: [],
+  }),
+  'services.disable': setting({
+    kind: stringList(undefined, 'a list of systemd units'),
+    help: 'systemd units to disable',
+    default: [],
+  }),
+  'overlay.skeleton': optional({
+    kind: path('any', 'a directory or a tar archive'),
+    help: 'Files copied into the tree before any package is installed (a directory, or a tar whose owners are kept)',
+  }),
+  'overlay.extra': optional({
+    kind: path('any', 'a directory or a tar archive'),
+    help: 'Files copied into the tree after the packages are installed and configured (a directory, or a tar whose owners are kept)',
+  }),
+  'overlay.owner': setting({
+    kind: string('user:group (names or numbers)'),
+    help: "Owner of the files copied from an overlay directory (a tar's own owners are kept)",
+    default: '0:0',
+  }),
+  'overlay.owners': setting({
+    kind: stringMap('a table of image path = "user:group"'),
+    help: 'Owners for paths of the overlays (and everything below them), e.g. { "/home/pi" = "pi:pi" }',
+    default: {},
   }),
   'prune.remove': setting({
     kind: stringList(undefined, 'a list of paths in the image (* and ** match)'),

@@ -23,7 +23,7 @@ export function configToJson(loaded: LoadedConfig): ShownConfig {
   for (const key of SETTING_KEYS) {
     if (!(key in loaded.config)) continue;
     const hidden = hiddenAs(loaded, key);
-    settings[key] = { value: hidden ? `(${hidden})` : loaded.config[key], origin: loaded.origins[key] ?? 'default', ...(hidden ? { hidden } : {}) };
+    settings[key] = { value: hidden ? `(${hidden})` : redacted(key, loaded.config[key]), origin: loaded.origins[key] ?? 'default', ...(hidden ? { hidden } : {}) };
   }
   return {
     profiles: loaded.profiles,
@@ -38,9 +38,14 @@ export function publicConfig(loaded: LoadedConfig): Record<string, unknown> {
   return Object.fromEntries(
     SETTING_KEYS.filter((k) => k in loaded.config).map((k) => {
       const hidden = hiddenAs(loaded, k);
-      return [k, hidden ? `(${hidden})` : loaded.config[k]];
+      return [k, hidden ? `(${hidden})` : redacted(k, loaded.config[k])];
     }),
   );
+}
+
+function redacted(key: SettingKey, value: unknown): unknown {
+  const redact = (SETTINGS[key].kind as { redact?: (v: unknown) => unknown }).redact;
+  return redact ? redact(value) : value;
 }
 
 function hiddenAs(loaded: LoadedConfig, key: SettingKey): ShownSetting['hidden'] {

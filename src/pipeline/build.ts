@@ -24,6 +24,7 @@ import { CheckpointStore } from './checkpoints.ts';
 import { collectHooks, runHostHook, settingsEnvironment, type Hook } from './hooks.ts';
 import { CHECKPOINTED, STAGES, shortKey, stageKeys, type StageName, type TreeStage } from './stages.ts';
 import { BuildLog } from './build-log.ts';
+import { overlayDigest } from './overlay.ts';
 import { buildId, VERSION } from '../version.ts';
 
 export interface BuildOptions {
@@ -106,7 +107,15 @@ async function buildStages(loaded: LoadedConfig, opts: BuildOptions, b: BuildCon
   const plan = await step(emit, 'resolve', () => format.plan(planContext), (p) => `${p.packages.length} packages`);
   const sde = Number(b.env.SOURCE_DATE_EPOCH);
   const sourceDateEpoch = Number.isInteger(sde) && sde > 0 ? sde : plan.repositoryDate;
-  const keys = stageKeys({ loaded, plan, hooks, sourceDateEpoch, kilnVersion: buildId(), overlays: {}, hidePrivate: privateHasher(cache) });
+  const overlays = {
+    skeleton: config['overlay.skeleton'] ? resolve(loaded.dir, config['overlay.skeleton']) : undefined,
+    extra: config['overlay.extra'] ? resolve(loaded.dir, config['overlay.extra']) : undefined,
+  };
+  const overlayDigests = {
+    ...(overlays.skeleton ? { unpack: overlayDigest(overlays.skeleton) } : {}),
+    ...(overlays.extra ? { customize: overlayDigest(overlays.extra) } : {}),
+  };
+  const keys = stageKeys({ loaded, plan, hooks, sourceDateEpoch, kilnVersion: buildId(), overlays: overlayDigests, hidePrivate: privateHasher(cache) });
   const rebuildFrom = opts.rebuild === true ? 'unpack' : opts.rebuild;
   const forced = (stage: StageName) => rebuildFrom !== undefined && STAGES.indexOf(stage) >= STAGES.indexOf(rebuildFrom);
 
@@ -173,6 +182,7 @@ async function buildStages(loaded: LoadedConfig, opts: BuildOptions, b: BuildCon
       .filter((s): s is StagePlan & { name: TreeStage | 'output'; key: string } => s.action === 'run' && s.key !== undefined)
       .map((s) => ({ name: s.name, key: s.key, checkpoint: (CHECKPOINTED as readonly string[]).includes(s.name) })),
     hooks,
+    overlays,
     checkpointDir: checkpoints.dir,
     manifest: {
       outputKey: keys.output,

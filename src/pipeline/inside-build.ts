@@ -12,7 +12,9 @@ import { nativePerlFor, type NativeInterpreter } from './native-perl.ts';
 import { prepareBinds } from './binds.ts';
 import { BuildError, CommandError } from '../util/errors.ts';
 import type { Emit } from '../util/events.ts';
-import { configureSystem } from './system.ts';
+import { configureServices, configureSystem } from './system.ts';
+import { applyUsers } from './users.ts';
+import { copyOverlay } from './overlay.ts';
 import type { BuildJob, Emulation } from './job.ts';
 import { mountTmpfs, temporaries } from './worker.ts';
 import { step } from './step.ts';
@@ -78,10 +80,21 @@ export async function runBuildJob(job: BuildJob, emit: Emit): Promise<void> {
   };
   const format = FORMATS[job.plan.format];
   let unpacked: unknown;
+  const { skeleton, extra } = job.overlays;
   const work: Record<TreeStage, () => Promise<unknown>> = {
-    unpack: async () => (unpacked = await format.unpack(ctx)),
+    unpack: async () => {
+      if (skeleton) await step(emit, 'overlay', () => copyOverlay(root, skeleton, config['overlay.owner'], {}, 'overlay.skeleton'), (n) => `${n} skeleton entries`);
+      unpacked = await format.unpack(ctx);
+    },
     configure: () => format.configure(ctx, unpacked),
-    customize: () => configureSystem(ctx),
+    customize: async () => {
+      // Users first: the overlay's owners may name them.
+      const chpasswd = (input: string) => ctx.run(['chpasswd'], { input, source: 'chpasswd' });
+      await applyUsers({ root, sourceDateEpoch: job.sourceDateEpoch, chpasswd }, config['users.accounts'], config['users.groups']);
+      if (extra) await step(emit, 'overlay', () => copyOverlay(root, extra, config['overlay.owner'], config['overlay.owners'], 'overlay.extra'), (n) => `${n} entries`);
+      await configureSystem(ctx);
+      await configureServices(ctx);
+    },
     prune: () => pruneTree(root, config['prune.remove'], emit),
     finalize: async () => {},
   };

@@ -39,6 +39,8 @@ export interface BuildJob {
   /** The stages to run, in order, each with its key and whether to store its result. */
   stages: { name: TreeStage | 'output'; key: string; checkpoint: boolean }[];
   hooks: Hook[];
+  /** Absolute paths of the overlays (overlay.skeleton, overlay.extra). */
+  overlays: { skeleton?: string; extra?: string };
   /** Where checkpoints are stored. */
   checkpointDir: string;
   /** What the manifest says about the image besides what the worker finds in the tree. */

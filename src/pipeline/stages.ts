@@ -6,7 +6,7 @@
  * result (a checkpoint) under that key can stand in for running the stage.
  */
 import { createHash } from 'node:crypto';
-import { SETTING_KEYS, type LoadedConfig, type SettingKey } from '../config/index.ts';
+import { SETTINGS, SETTING_KEYS, type LoadedConfig, type SettingKey } from '../config/index.ts';
 import type { InstallPlan } from '../formats/types.ts';
 import type { Hook } from './hooks.ts';
 
@@ -19,14 +19,20 @@ const SECTION_STAGE: Record<string, StageName | undefined> = {
   board: 'resolve',
   packages: 'resolve',
   system: 'customize',
+  users: 'customize',
+  services: 'customize',
+  overlay: 'customize',
   prune: 'prune',
   output: 'output',
   build: undefined,
   hooks: undefined,
 };
 
+/** Settings read by another stage than their section's. */
+const SETTING_STAGE: Partial<Record<SettingKey, StageName>> = { 'overlay.skeleton': 'unpack' };
+
 export function settingStage(key: SettingKey): StageName | undefined {
-  return SECTION_STAGE[key.split('.')[0] as string];
+  return SETTING_STAGE[key] ?? SECTION_STAGE[key.split('.')[0] as string];
 }
 
 export interface StageKeys {
@@ -49,7 +55,10 @@ export interface KeyInputs {
 /** The key of every stage from unpack to output. */
 export function stageKeys(inputs: KeyInputs): Record<TreeStage | 'output', string> {
   const { loaded } = inputs;
-  const settingValue = (key: SettingKey) => (loaded.private.includes(key) ? inputs.hidePrivate(loaded.config[key]) : loaded.config[key]);
+  const settingValue = (key: SettingKey) => {
+    const kind = SETTINGS[key].kind as { secret?: boolean; redact?: unknown };
+    return loaded.private.includes(key) || kind.secret || kind.redact ? inputs.hidePrivate(loaded.config[key]) : loaded.config[key];
+  };
   const settingsOf = (stage: StageName) => SETTING_KEYS.filter((k) => settingStage(k) === stage && k in loaded.config).map((k) => [k, settingValue(k)]);
   // A user's hook sees every setting (KILN_SECTION_KEY): a stage with one depends on all of them.
   const allSettings = SETTING_KEYS.filter((k) => settingStage(k) !== undefined && k in loaded.config).map((k) => [k, settingValue(k)]);

@@ -1,0 +1,90 @@
+/**
+ * Overlays: trees of files copied into the image, before the packages
+ * (overlay.skeleton) or after them (overlay.extra). A directory's files get
+ * overlay.owner (root by default) and their own modes; a tar keeps its owners.
+ * Either way they go through the same safe extraction as packages: nothing is
+ * written through a symlink or outside the tree.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, lchownSync, lstatSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { compressionFromName, createExtractor, decompress, extractTar, resolveInRoot, type TarEntry } from '../archive/index.ts';
+import { UserError } from '../util/errors.ts';
+
+/** What an overlay holds, as a digest for stage keys: names, types, modes, contents, link targets. */
+export function overlayDigest(source: string): string {
+  const hash = createHash('sha256');
+  if (!statSync(source).isDirectory()) return hash.update('tar\0').update(readFileSync(source)).digest('hex');
+  const visit = (rel: string) => {
+    const abs = join(source, rel);
+    const st = lstatSync(abs);
+    hash.update(`${rel}\0${st.mode.toString(8)}\0`);
+    if (st.isSymbolicLink()) hash.update(readlinkSync(abs));
+    else if (st.isFile()) hash.update(readFileSync(abs));
+    else if (st.isDirectory()) for (const name of readdirSync(abs).sort()) visit(rel ? `${rel}/${name}` : name);
+    hash.update('\0');
+  };
+  visit('');
+  return hash.digest('hex');
+}
+
+/** Ids for "user:group" (names looked up in the tree's /etc/passwd and /etc/group). */
+export function resolveOwner(root: string, spec: string, what: string): { uid: number; gid: number } {
+  const [user = '', group = user] = spec.split(':');
+  const lookup = (file: string, name: string, kind: string): number => {
+    if (/^\d+$/.test(name)) return Number(name);
+    let text = '';
+    try {
+      text = readFileSync(join(root, 'etc', file), 'utf8');
+    } catch {
+      // no such file yet (a skeleton overlay): only numbers work then
+    }
+    const line = text.split('\n').find((l) => l.split(':')[0] === name);
+    if (!line) throw new UserError(`${what}: no ${kind} "${name}" in the image's /etc/${file}`, 'use numeric ids, or a user or group the image has (or that [[user]] / [[group]] makes)');
+    return Number(line.split(':')[2]);
+  };
+  return { uid: lookup('passwd', user, 'user'), gid: lookup('group', group, 'group') };
+}
+
+/** Copies an overlay into the tree; returns the number of entries. */
+export async function copyOverlay(root: string, source: string, owner: string, owners: Record<string, string>, what: string): Promise<number> {
+  let count = 0;
+  if (statSync(source).isDirectory()) {
+    const { uid, gid } = resolveOwner(root, owner, `${what} (overlay.owner)`);
+    const extractor = createExtractor(root, { chown: true });
+    const visit = async (rel: string) => {
+      const abs = join(source, rel);
+      const st = lstatSync(abs);
+      const base = { path: rel || '.', mode: st.mode & 0o7777, uid, gid, uname: '', gname: '', mtime: Math.floor(st.mtimeMs / 1000), size: 0, xattrs: new Map() };
+      let entry: TarEntry;
+      if (st.isDirectory()) entry = { ...base, type: 'dir' };
+      else if (st.isSymbolicLink()) entry = { ...base, type: 'symlink', linkpath: readlinkSync(abs) };
+      else if (st.isFile()) entry = { ...base, type: 'file', size: st.size };
+      else throw new UserError(`${what}: ${abs} is neither a file, a directory nor a symlink`);
+      if (rel) {
+        await extractor.apply(entry, entry.type === 'file' && entry.size > 0 ? createReadStream(abs) : undefined);
+        count++;
+      }
+      if (st.isDirectory()) for (const name of readdirSync(abs).sort()) await visit(rel ? `${rel}/${name}` : name);
+    };
+    await visit('');
+    extractor.finish();
+  } else {
+    const kind = compressionFromName(source);
+    const result = await extractTar(kind === 'none' ? createReadStream(source) : decompress(createReadStream(source), kind), root, { chown: true, xattrs: true });
+    count = result.paths.length;
+  }
+  for (const [path, spec] of Object.entries(owners)) {
+    const { uid, gid } = resolveOwner(root, spec, `overlay.owners "${path}"`);
+    const target = resolveInRoot(root, path, { followFinal: false });
+    chownTree(target, uid, gid);
+  }
+  return count;
+}
+
+function chownTree(abs: string, uid: number, gid: number): void {
+  const st = lstatSync(abs, { throwIfNoEntry: false });
+  if (!st) return;
+  lchownSync(abs, uid, gid);
+  if (st.isDirectory()) for (const name of readdirSync(abs)) chownTree(join(abs, name), uid, gid);
+}

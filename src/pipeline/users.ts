@@ -1,0 +1,202 @@
+/**
+ * Users and groups, written natively into the image's /etc/passwd, group,
+ * shadow and gshadow (as systemd-sysusers does): no emulated useradd, the
+ * same result on every architecture. Ids come from the config or are
+ * allocated as useradd would (normal accounts from 1000 up, system ones
+ * from 999 down); a user gets a group of its own name, a home made from
+ * /etc/skel, and its SSH keys.
+ */
+import { chmod, chown, copyFile, mkdir, readdir, readFile, readlink, stat, symlink, writeFile, lstat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { resolveInRoot } from '../archive/index.ts';
+import type { Config } from '../config/index.ts';
+import { UserError } from '../util/errors.ts';
+
+type UserSpec = Config['users.accounts'][number];
+type GroupSpec = Config['users.groups'][number];
+
+/** One of the colon-separated account files, kept in its order. */
+class AccountFile {
+  private constructor(
+    readonly path: string,
+    readonly rows: string[][],
+    private readonly owner: { uid: number; gid: number; mode: number } | undefined,
+  ) {}
+
+  static async read(root: string, name: string): Promise<AccountFile | undefined> {
+    const path = join(root, 'etc', name);
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch {
+      return undefined;
+    }
+    const st = await stat(path);
+    const rows = text.split('\n').filter((l) => l !== '').map((l) => l.split(':'));
+    return new AccountFile(path, rows, { uid: st.uid, gid: st.gid, mode: st.mode & 0o7777 });
+  }
+
+  find(name: string): string[] | undefined {
+    return this.rows.find((r) => r[0] === name);
+  }
+
+  ids(field: number): Set<number> {
+    return new Set(this.rows.map((r) => Number(r[field])));
+  }
+
+  async write(): Promise<void> {
+    await writeFile(this.path, this.rows.map((r) => r.join(':')).join('\n') + '\n');
+    if (this.owner) {
+      await chown(this.path, this.owner.uid, this.owner.gid);
+      await chmod(this.path, this.owner.mode);
+    }
+  }
+}
+
+export interface UsersContext {
+  root: string;
+  sourceDateEpoch: number;
+  /** Sets plain passwords with the image's chpasswd (it hashes them as the image would). */
+  chpasswd(input: string): Promise<void>;
+}
+
+/** The first free id from `from` counting by `step` (+1 for normal accounts, -1 for system ones). */
+function allocate(used: Set<number>, system: boolean, wanted?: number): number {
+  if (wanted !== undefined && !used.has(wanted)) return wanted;
+  for (let id = system ? 999 : 1000; system ? id >= 100 : id < 60000; id += system ? -1 : 1) if (!used.has(id)) return id;
+  throw new UserError(`no free ${system ? 'system ' : ''}id left in the image`);
+}
+
+export async function applyUsers(ctx: UsersContext, users: readonly UserSpec[], groups: readonly GroupSpec[]): Promise<void> {
+  if (!users.length && !groups.length) return;
+  const { root } = ctx;
+  const passwd = await AccountFile.read(root, 'passwd');
+  const group = await AccountFile.read(root, 'group');
+  const shadow = await AccountFile.read(root, 'shadow');
+  const gshadow = await AccountFile.read(root, 'gshadow');
+  if (!passwd || !group) throw new UserError('users: the image has no /etc/passwd or /etc/group (its base packages make them)');
+  const days = String(Math.floor(ctx.sourceDateEpoch / 86400));
+
+  const addGroup = (name: string, system: boolean, gid?: number): string[] => {
+    const existing = group.find(name);
+    if (existing) {
+      if (gid !== undefined && Number(existing[2]) !== gid) throw new UserError(`[[group]] ${name}: the image already has it with gid ${existing[2]}, not ${gid}`);
+      return existing;
+    }
+    if (gid !== undefined && group.ids(2).has(gid)) throw new UserError(`[[group]] ${name}: gid ${gid} belongs to ${group.rows.find((r) => Number(r[2]) === gid)?.[0]}`);
+    const row = [name, 'x', String(allocate(group.ids(2), system, gid)), ''];
+    group.rows.push(row);
+    gshadow?.rows.push([name, '!', '', '']);
+    return row;
+  };
+  const addMember = (groupName: string, user: string, who: string) => {
+    const row = group.find(groupName);
+    if (!row) throw new UserError(`${who}: no group "${groupName}" in the image; add a [[group]] for it`);
+    const members = (row[3] ?? '').split(',').filter(Boolean);
+    if (!members.includes(user)) row[3] = [...members, user].join(',');
+    const srow = gshadow?.find(groupName);
+    if (srow) {
+      const smembers = (srow[3] ?? '').split(',').filter(Boolean);
+      if (!smembers.includes(user)) srow[3] = [...smembers, user].join(',');
+    }
+  };
+
+  for (const g of groups) addGroup(g.name, g.system ?? false, g.gid);
+
+  const plain: string[] = [];
+  const homes: { home: string; uid: number; gid: number; keys: string[]; fresh: boolean }[] = [];
+  for (const u of users) {
+    const who = `[[user]] ${u.name}`;
+    if (!/^[a-z_][a-z0-9_.-]*\$?$/i.test(u.name)) throw new UserError(`${who}: not a valid user name`);
+    if ([u['password-hash'], u.password].filter(Boolean).length + (u.locked ? 1 : 0) > 1) throw new UserError(`${who}: give one of password-hash, password, locked`);
+    const system = u.system ?? false;
+    let row = passwd.find(u.name);
+    const fresh = !row;
+    if (!row) {
+      if (u.uid !== undefined && passwd.ids(2).has(u.uid)) throw new UserError(`${who}: uid ${u.uid} belongs to ${passwd.rows.find((r) => Number(r[2]) === u.uid)?.[0]}`);
+      const uid = allocate(passwd.ids(2), system, u.uid);
+      const gid = u.group !== undefined ? Number(/^\d+$/.test(u.group) ? u.group : (group.find(u.group)?.[2] ?? NaN)) : Number(addGroup(u.name, system, group.ids(2).has(uid) ? undefined : uid)[2]);
+      if (!Number.isInteger(gid)) throw new UserError(`${who}: no group "${u.group}" in the image; add a [[group]] for it`);
+      const home = u.home ?? (system ? '/nonexistent' : `/home/${u.name}`);
+      const shell = u.shell ?? (system ? await firstIn(root, ['/usr/sbin/nologin', '/sbin/nologin', '/bin/false']) : await firstIn(root, ['/bin/bash', '/bin/sh']));
+      row = [u.name, 'x', String(uid), String(gid), u.comment ?? '', home, shell];
+      passwd.rows.push(row);
+      shadow?.rows.push([u.name, '!', days, '0', '99999', '7', '', '', '']);
+    } else {
+      if (u.uid !== undefined && Number(row[2]) !== u.uid) throw new UserError(`${who}: the image already has it with uid ${row[2]}, not ${u.uid}`);
+      if (u.comment !== undefined) row[4] = u.comment;
+      if (u.home !== undefined) row[5] = u.home;
+      if (u.shell !== undefined) row[6] = u.shell;
+    }
+    const srow = shadow?.find(u.name);
+    if (u['password-hash']) {
+      if (!srow) throw new UserError(`${who}: the image has no /etc/shadow to hold a password hash`);
+      srow[1] = u['password-hash'];
+    } else if (u.locked && srow) {
+      srow[1] = srow[1]?.startsWith('!') ? srow[1] : `!${srow[1] ?? ''}`;
+    } else if (u.password) {
+      plain.push(`${u.name}:${u.password}`);
+    }
+    for (const g of u.groups ?? []) addMember(g, u.name, who);
+    const home = row[5] as string;
+    if (home !== '/nonexistent' && home !== '/' && (!system || u.home !== undefined)) homes.push({ home, uid: Number(row[2]), gid: Number(row[3]), keys: u['ssh-authorized-keys'] ?? [], fresh });
+    else if (u['ssh-authorized-keys']?.length) throw new UserError(`${who}: ssh-authorized-keys needs a home directory; set home`);
+  }
+  for (const g of groups) for (const m of g.members ?? []) addMember(g.name, m, `[[group]] ${g.name}`);
+  for (const f of [passwd, group, shadow, gshadow]) await f?.write();
+  for (const h of homes) await makeHome(root, h);
+  if (plain.length) await ctx.chpasswd(plain.join('\n') + '\n');
+}
+
+async function firstIn(root: string, paths: string[]): Promise<string> {
+  for (const p of paths) if (await lstat(join(root, p)).then(() => true, () => false)) return p;
+  return paths.at(-1) as string;
+}
+
+/** The home directory (0700, from /etc/skel when new) and ~/.ssh/authorized_keys. */
+async function makeHome(root: string, h: { home: string; uid: number; gid: number; keys: string[]; fresh: boolean }): Promise<void> {
+  const abs = resolveInRoot(root, h.home, { create: true });
+  if (h.fresh) {
+    await chown(abs, h.uid, h.gid);
+    await chmod(abs, 0o700);
+    await copySkel(join(root, 'etc/skel'), abs, h.uid, h.gid);
+  }
+  if (h.keys.length) await writeAuthorizedKeys(root, h.home, h.keys, h.uid, h.gid);
+}
+
+async function copySkel(from: string, to: string, uid: number, gid: number): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(from);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const src = join(from, name);
+    const dst = join(to, name);
+    const st = await lstat(src);
+    if (await lstat(dst).then(() => true, () => false)) continue;
+    if (st.isDirectory()) {
+      await mkdir(dst);
+      await copySkel(src, dst, uid, gid);
+    } else if (st.isSymbolicLink()) {
+      await symlink(await readlink(src), dst);
+    } else if (st.isFile()) {
+      await copyFile(src, dst);
+    } else continue;
+    await chown(dst, uid, gid).catch(() => {});
+    if (!st.isSymbolicLink()) await chmod(dst, st.mode & 0o7777);
+  }
+}
+
+/** HOME/.ssh/authorized_keys in the image with the keys (0700 and 0600, owned by the user). */
+export async function writeAuthorizedKeys(root: string, home: string, keys: readonly string[], uid: number, gid: number): Promise<void> {
+  const ssh = resolveInRoot(root, `${home}/.ssh`, { create: true });
+  await chown(ssh, uid, gid);
+  await chmod(ssh, 0o700);
+  const file = join(ssh, 'authorized_keys');
+  if ((await lstat(file).catch(() => undefined))?.isSymbolicLink()) throw new UserError(`${home}/.ssh/authorized_keys in the image is a symlink; kiln does not write through it`);
+  await writeFile(file, keys.map((k) => k.trim()).join('\n') + '\n');
+  await chown(file, uid, gid);
+  await chmod(file, 0o600);
+}

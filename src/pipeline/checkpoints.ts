@@ -181,9 +181,10 @@ export class CheckpointStore {
       ]);
       const full: CheckpointMeta = { ...meta, created: new Date().toISOString(), size, sha256: hash.digest('hex') };
       await writeFile(join(tmp, META_FILE), JSON.stringify(full, null, 1));
-      const exists = await stat(this.path(meta.key)).then(() => true, () => false);
-      if (exists) await rm(tmp, { recursive: true, force: true });
-      else await rename(tmp, this.path(meta.key));
+      // Another build may have stored the same key meanwhile: equal keys, equal trees; keep theirs.
+      await rename(tmp, this.path(meta.key)).catch(async (err: NodeJS.ErrnoException) => {
+        if (!(await stat(this.path(meta.key)).then(() => true, () => false))) throw err;
+      });
       return full;
     } finally {
       temporaries.delete(tmp);

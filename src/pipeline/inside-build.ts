@@ -1,6 +1,8 @@
 /**
- * The build inside the namespace: assemble the tree (format install), apply
- * the system settings, write the outputs. Runs as root of the namespace.
+ * The build inside the namespace, as root of it: restore the checkpoint to
+ * start from, run the remaining tree stages (each followed by its hooks and,
+ * where it is stored, its checkpoint), then write the outputs with their
+ * manifest and SBOM.
  */
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
@@ -133,7 +135,7 @@ export async function runBuildJob(job: BuildJob, emit: Emit): Promise<void> {
       sourceDateEpoch: job.sourceDateEpoch,
       rootOnTmpfs: config['build.workspace'] === 'tmpfs',
       temporaries,
-      describe: async (outputs) => describeOutputs(job, format, root, outputs, await readFragments(fragments)),
+      describe: async (outputs) => describeOutputs(job, format, root, outputs, await readFragments(fragments), emit),
     });
     await runHooks('output', job.hooks, { ...hookContext, env: { ...hookContext.env, KILN_OUTPUTS: written.join(' ') } });
   });
@@ -144,9 +146,12 @@ export async function runBuildJob(job: BuildJob, emit: Emit): Promise<void> {
 }
 
 /** The manifest and the SBOM of the outputs just written (checksums of their temporaries). */
-async function describeOutputs(job: BuildJob, format: PackageFormat, root: string, outputs: Written[], fragments: Record<string, unknown>) {
+async function describeOutputs(job: BuildJob, format: PackageFormat, root: string, outputs: Written[], fragments: Record<string, unknown>, emit: Emit) {
   const { config } = job;
-  const installed = await format.inventory(root).catch(() => []);
+  const installed = await format.inventory(root).catch((err: Error) => {
+    emit({ kind: 'log', level: 'warn', message: `the manifest lists no packages: the image's package database cannot be read (${err.message})` });
+    return [];
+  });
   const described: ManifestOutput[] = [];
   for (const o of outputs) {
     const digest = o.format === 'directory' ? undefined : await fileDigest(o.tmp);

@@ -15,6 +15,8 @@ import { imageDir, integrationSkipReason, isRoot, kiln, TEST_USER } from '../hel
 import { fakeArchSkipReason, makeFakeArchRepos, type FakeArchRepos } from '../helpers/fake-arch.ts';
 import { startMirror, type Mirror } from '../helpers/mirror-server.ts';
 import { findOnPath } from '../../src/util/path.ts';
+import { spdxProblems } from '../helpers/spdx.ts';
+import type { Manifest } from '../../src/outputs/index.ts';
 
 const skip = integrationSkipReason() ?? fakeArchSkipReason(['x86_64', 'aarch64']) ?? (findOnPath('pacman') ? undefined : 'pacman is not installed (pacman-package-manager)');
 
@@ -107,6 +109,14 @@ describe('Arch Linux family, rootless, from a local signed repository', { skip }
     const sh = await kiln(['shell', '-C', dir, '--', '/usr/bin/bash', '-c', 'echo "$BASH_VERSION"']);
     assert.equal(sh.code, 0, sh.stderr);
     assert.match(sh.stdout, /^5\.2\.15/);
+    // The manifest lists what pacman's local database holds; the SBOM is valid SPDX 2.3 with alpm package URLs.
+    const manifest = JSON.parse(readFileSync(join(dir, 'out/image.manifest.json'), 'utf8')) as Manifest;
+    const hook = manifest.packages.find((p) => p.name === 'kiln-hook');
+    assert.ok(hook && hook.architecture === 'any' && hook.licenses.includes('custom') && hook.sha256 && (hook.installedSize ?? 0) > 0, JSON.stringify(hook));
+    assert.equal(manifest.outputs[0]?.format, 'directory');
+    const sbom = JSON.parse(readFileSync(join(dir, 'out/image.spdx.json'), 'utf8')) as { packages: { name: string; externalRefs?: { referenceLocator: string }[] }[] };
+    assert.deepEqual(spdxProblems(sbom), []);
+    assert.match(sbom.packages.find((p) => p.name === 'kiln-hook')?.externalRefs?.[0]?.referenceLocator ?? '', /^pkg:alpm\/archlinux\/kiln-hook@[^?]+\?arch=any$/);
   });
 
   test('the tree and local database are what the host pacman makes of the same packages', { skip: isRoot ? undefined : 'the host pacman needs root to install' }, async () => {

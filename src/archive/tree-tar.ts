@@ -19,8 +19,6 @@ export interface TreeTarOptions {
   /** Times newer than this (seconds) are written as this. */
   mtimeClamp?: number;
   xattrs?: XattrMap;
-  /** Write only these paths (relative, '' for the root); the walk still goes everywhere. */
-  only?: ReadonlySet<string>;
 }
 
 /** Files up to this size are read whole; larger ones are streamed. */
@@ -82,13 +80,6 @@ export async function writeTreeAsTar(root: string, out: Writable, opts: TreeTarO
   async function visit(rel: string, abs: string, st: Stats): Promise<void> {
     const type = typeOf(st);
     if (!type) return;
-    if (opts.only && !opts.only.has(rel)) {
-      if (type === 'dir') {
-        const prefix = rel === '' ? '' : `${rel}/`;
-        for (const name of sortBytewise(readdirSync(abs))) await visit(prefix + name, `${abs}/${name}`, lstatSync(`${abs}/${name}`));
-      }
-      return;
-    }
     let mtime = Math.floor(st.mtimeMs / 1000);
     if (clamp !== undefined && mtime > clamp) mtime = clamp;
     const entry: TarEntry = {

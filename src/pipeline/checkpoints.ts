@@ -12,9 +12,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PassThrough, Transform } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
+import { spawn } from 'node:child_process';
 import { pipeline } from 'node:stream/promises';
-import { compress, decompress, extractTar, readXattrs, resolveInRoot, writeTreeAsTar } from '../archive/index.ts';
+import { compress, decompress, extractTar, resolveInRoot } from '../archive/index.ts';
+import { CommandError, UserError } from '../util/errors.ts';
 import type { StageName } from './stage-names.ts';
 
 export const TREE_FILE = 'tree.tar.zst';
@@ -164,7 +166,6 @@ export class CheckpointStore {
     temporaries.add(tmp);
     try {
       await mkdir(tmp);
-      const xattrs = await readXattrs(root);
       const hash = createHash('sha256');
       let size = 0;
       const count = new Transform({
@@ -174,11 +175,8 @@ export class CheckpointStore {
           done(null, chunk);
         },
       });
-      const tar = new PassThrough({ highWaterMark: 1 << 20 });
-      await Promise.all([
-        writeTreeAsTar(root, tar, { xattrs, only }).then(() => tar.end()),
-        pipeline(tar, compress('zst', 1), count, createWriteStream(join(tmp, TREE_FILE))),
-      ]);
+      const tar = tarOfTree(root, only);
+      await Promise.all([tar.done, pipeline(tar.stream, compress('zst', 1), count, createWriteStream(join(tmp, TREE_FILE)))]);
       const full: CheckpointMeta = { ...meta, created: new Date().toISOString(), size, sha256: hash.digest('hex') };
       await writeFile(join(tmp, META_FILE), JSON.stringify(full, null, 1));
       // Another build may have stored the same key meanwhile: equal keys, equal trees; keep theirs.
@@ -203,6 +201,26 @@ export class CheckpointStore {
     }
     return chain.at(-1) as CheckpointMeta;
   }
+}
+
+/**
+ * The tree (or only the paths in `only`) as a pax tar from GNU tar: owners,
+ * modes, times, hard links, devices and every extended attribute, several
+ * times faster than walking the tree from Node. Order does not matter here
+ * (a checkpoint need not be reproducible, only faithful).
+ */
+function tarOfTree(root: string, only?: ReadonlySet<string>): { stream: Readable; done: Promise<void> } {
+  const args = ['--create', '--file=-', '--format=posix', '--pax-option=delete=atime,delete=ctime', '--xattrs', '--xattrs-include=*', '--numeric-owner', '--directory', root];
+  const child = spawn('tar', only ? [...args, '--no-recursion', '--null', '--verbatim-files-from', '--files-from=-'] : [...args, '.'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const errors: string[] = [];
+  child.stderr.on('data', (d: Buffer) => errors.push(d.toString()));
+  child.stdin.on('error', () => {});
+  child.stdin.end(only ? [...only].sort().map((rel) => (rel === '' ? '.' : `./${rel}`)).join('\0') + (only.size ? '\0' : '') : undefined);
+  const done = new Promise<void>((resolve, reject) => {
+    child.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'ENOENT' ? new UserError('checkpoints need GNU tar on the host', 'install tar') : err));
+    child.once('close', (status, signal) => (status === 0 ? resolve() : reject(new CommandError('tar (checkpoint)', status, signal, errors.join('').trim().split('\n').slice(-10)))));
+  });
+  return { stream: child.stdout, done };
 }
 
 /** Each path of a tree with what identifies its state: any change to content or metadata changes the ctime. */

@@ -59,6 +59,24 @@ export const integer = (min: number, max: number): Kind<number> => ({
   },
 });
 
+/** A size in bytes: a number, or text such as 500M, 1.5G, 200k. */
+export const size = (): Kind<number> => ({
+  describe: 'a size such as 500M or 4G',
+  parse: (v) => {
+    if (typeof v === 'number' && Number.isInteger(v) && v >= 0) return { value: v };
+    const bytes = typeof v === 'string' ? sizeInBytes(v) : undefined;
+    return bytes === undefined ? { error: `expected a size such as 500M or 4G, got ${JSON.stringify(v)}` } : { value: bytes };
+  },
+});
+
+/** 1.5G, 500M, 200k, 1000 (bytes); undefined when it is not a size. */
+export function sizeInBytes(text: string): number | undefined {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$/i.exec(text);
+  if (!m) return undefined;
+  const unit = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[(m[2] as string).toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
+  return Math.floor(Number(m[1]) * unit);
+}
+
 /** A list of strings; from text, items are separated by commas or spaces. */
 export const stringList = <T extends string = string>(item: Kind<T> | undefined = undefined, describe = 'a list of strings'): Kind<T[]> => ({
   describe,

@@ -180,7 +180,7 @@ async function buildStages(loaded: LoadedConfig, opts: BuildOptions, b: BuildCon
     resume,
     stages: stages
       .filter((s): s is StagePlan & { name: TreeStage | 'output'; key: string } => s.action === 'run' && s.key !== undefined)
-      .map((s) => ({ name: s.name, key: s.key, checkpoint: (CHECKPOINTED as readonly string[]).includes(s.name) })),
+      .map((s) => ({ name: s.name, key: s.key, checkpoint: config['build.checkpoints'] && (CHECKPOINTED as readonly string[]).includes(s.name) })),
     hooks,
     overlays,
     checkpointDir: checkpoints.dir,
@@ -203,6 +203,10 @@ async function buildStages(loaded: LoadedConfig, opts: BuildOptions, b: BuildCon
   } finally {
     // The tmpfs mount point is an empty directory on the host; the tree on it vanished with the namespace.
     if (config['build.workspace'] === 'tmpfs') await rm(workDir, { recursive: true, force: true }).catch(() => {});
+  }
+  if (config['build.checkpoints']) {
+    const removed = await checkpoints.prune(config['build.checkpoint-limit']);
+    if (removed.length) emit({ kind: 'log', level: 'info', message: `removed ${removed.length} least recently used checkpoints (build.checkpoint-limit)` });
   }
   return { plan, outputs, stages, upToDate: false };
 }

@@ -180,3 +180,11 @@ test('every kind of mistake in the layers is its own file:line: key: problem, re
   for (const re of expect) assert.ok(found.some((p) => re.test(p)), `${re}\nnot in:\n${found.join('\n')}`);
   assert.equal(found.length, expect.length, found.join('\n'));
 });
+
+test('sizes: build.checkpoint-limit takes 500M, 4G or bytes', () => {
+  const dir = tree({ 'kiln.toml': `${BASE}[build]\ncheckpoint-limit = "1.5G"\n` });
+  assert.equal(load(dir).config['build.checkpoint-limit'], 1.5 * 1024 ** 3);
+  assert.equal(load(dir, { sets: ['build.checkpoint-limit=500M'] }).config['build.checkpoint-limit'], 500 * 1024 ** 2);
+  assert.equal(load(dir, { env: { KILN_BUILD_CHECKPOINT_LIMIT: '0' } }).config['build.checkpoint-limit'], 0);
+  assert.match(problems(() => load(dir, { sets: ['build.checkpoint-limit=lots'] }))[0]!, /^--set: build\.checkpoint-limit: expected a size such as 500M or 4G, got "lots"$/);
+});

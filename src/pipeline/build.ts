@@ -54,7 +54,7 @@ export interface BuildResult {
 }
 
 export async function build(loaded: LoadedConfig, opts: BuildOptions): Promise<BuildResult> {
-  const { config, distribution } = loaded;
+  const { config } = loaded;
   const env = opts.env ?? process.env;
   const log = new BuildLog(opts.emit);
   const emit = log.emit;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { loadConfig, ConfigError, formatConfig, configToJson, type LoadOptions } from '../../src/config/index.ts';
+import { loadConfig, ConfigError, formatConfig, configToJson, publicConfig, type LoadOptions } from '../../src/config/index.ts';
 
 const MIRROR = 'http://127.0.0.1:9/debian';
 
@@ -187,4 +187,17 @@ test('sizes: build.checkpoint-limit takes 500M, 4G or bytes', () => {
   assert.equal(load(dir, { sets: ['build.checkpoint-limit=500M'] }).config['build.checkpoint-limit'], 500 * 1024 ** 2);
   assert.equal(load(dir, { env: { KILN_BUILD_CHECKPOINT_LIMIT: '0' } }).config['build.checkpoint-limit'], 0);
   assert.match(problems(() => load(dir, { sets: ['build.checkpoint-limit=lots'] }))[0]!, /^--set: build\.checkpoint-limit: expected a size such as 500M or 4G, got "lots"$/);
+});
+
+test('[[user]] tables add up across layers; their secret fields are never shown', () => {
+  const dir = tree({
+    'kiln.toml': `${BASE}[[user]]\nname = "pi"\npassword-hash = "$6$hidden$hash"\n`,
+    'kiln.conf.d/10.toml': '[[user]]\nname = "ops"\npassword = "plain-secret"\n[[group]]\nname = "gpio"\n',
+  });
+  const loaded = load(dir);
+  assert.deepEqual(loaded.config['users.accounts'].map((u) => u.name), ['pi', 'ops']);
+  assert.equal(loaded.config['users.groups'][0]?.name, 'gpio');
+  const shown = formatConfig(loaded) + JSON.stringify(configToJson(loaded)) + JSON.stringify(publicConfig(loaded));
+  assert.doesNotMatch(shown, /hidden|plain-secret/);
+  assert.deepEqual(publicConfig(loaded)['users.accounts'], [{ name: 'pi', 'password-hash': '(secret)' }, { name: 'ops', password: '(secret)' }]);
 });

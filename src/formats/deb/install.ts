@@ -27,7 +27,7 @@ export async function unpackDebs(ctx: InstallContext): Promise<UnpackedDeb[]> {
   await step(emit, 'skeleton', () => makeSkeleton(root, extra));
   const unpacked = await step(
     emit,
-    'unpack',
+    'extract',
     async () => {
       const extractor = createExtractor(root, { chown: true });
       const result = await mapLimit(plan.packages, 2, (p) => {
@@ -54,9 +54,9 @@ export async function configureDebs(ctx: InstallContext, unpacked: UnpackedDeb[]
   await writeFile(policy, POLICY_RC_D);
   await chmod(policy, 0o755);
   await step(emit, 'preinst', () => runPreinsts(ctx, order.map((name) => byName.get(name) as UnpackedDeb), extra.architecture));
-  await step(emit, 'configure', () => ctx.run(['dpkg', '--force-unsafe-io', '--configure', '-a'], { env: MAINTSCRIPT_ENV, source: 'dpkg', packageScripts: true }));
+  await step(emit, 'dpkg', () => ctx.run(['dpkg', '--force-unsafe-io', '--configure', '-a'], { env: MAINTSCRIPT_ENV, source: 'dpkg', packageScripts: true }));
   await rm(policy, { force: true });
-  await step(emit, 'finalize', () => finalize(root, extra));
+  await step(emit, 'cleanup', () => finalize(root, extra));
 }
 
 async function makeSkeleton(root: string, extra: DebPlanExtra): Promise<void> {

@@ -26,7 +26,7 @@ export async function unpackPacmans(ctx: InstallContext): Promise<UnpackedPacman
   await step(emit, 'skeleton', () => makeSkeleton(root));
   const unpacked = await step(
     emit,
-    'unpack',
+    'extract',
     async () => {
       const extractor = createExtractor(root, { chown: true });
       const one = (p: PlannedPackage) => unpackPacman(ctx.blobs[p.name] as string, p.urls[0] as string, extractor);
@@ -55,7 +55,7 @@ export async function configurePacmans(ctx: InstallContext, unpacked: UnpackedPa
   const extra = plan.extra as PacmanPlanExtra;
   await step(emit, 'scripts', () => runTransaction(ctx, unpacked), (r) => `${r.scriptlets} scriptlets, ${r.hooks} hooks`);
   await step(emit, 'keyring', () => populateKeyring(ctx, extra.keyringPackages), (what) => what);
-  await step(emit, 'finalize', () => writePacmanConf(root, extra));
+  await step(emit, 'pacman.conf', () => writePacmanConf(root, extra));
 }
 
 /** What pacman itself makes before a transaction: its database and cache directories. */

@@ -14,7 +14,8 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { SETTING_KEYS, envName, type Config } from '../config/index.ts';
 import { CommandError, UserError } from '../util/errors.ts';
-import type { Emit } from '../util/events.ts';
+import { outputLines, type Emit } from '../util/events.ts';
+import { createInterface } from 'node:readline';
 import { HOOK_STAGES, type HookStage } from './stages.ts';
 
 export const HOOKS_DIR = 'hooks';
@@ -154,18 +155,10 @@ export function runHostHook(hook: Hook, env: Record<string, string>, source: str
       cwd,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const tail: string[] = [];
-    const onData = (chunk: Buffer) => {
-      for (const line of chunk.toString().split('\n')) {
-        if (!line) continue;
-        tail.push(line);
-        if (tail.length > 20) tail.shift();
-        emit({ kind: 'log', level: 'debug', source, message: line });
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
+    // Whole lines, as runInRoot reads them: a line split across two reads stays one line.
+    const output = outputLines(emit, source);
+    for (const stream of [child.stdout, child.stderr]) createInterface({ input: stream, crlfDelay: Infinity }).on('line', output.onLine);
     child.once('error', (err) => reject(new UserError(`${source}: cannot run ${hook.path ?? '/bin/sh'}: ${err.message}`)));
-    child.once('close', (status, signal) => (status === 0 ? resolve() : reject(new CommandError(source, status, signal, tail))));
+    child.once('close', (status, signal) => (status === 0 ? resolve() : reject(new CommandError(source, status, signal, output.tail))));
   });
 }

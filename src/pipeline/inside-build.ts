@@ -13,7 +13,7 @@ import { runInRoot, type RootRunOptions } from '../sandbox/index.ts';
 import { nativePerlFor, type NativeInterpreter } from './native-perl.ts';
 import { prepareBinds } from './binds.ts';
 import { BuildError, CommandError } from '../util/errors.ts';
-import type { Emit } from '../util/events.ts';
+import { outputLines, type Emit } from '../util/events.ts';
 import { configureServices, configureSystem } from './system.ts';
 import { applyUsers } from './users.ts';
 import { copyOverlay } from './overlay.ts';
@@ -225,20 +225,8 @@ async function runChecked(
   emit: Emit,
   opts: RunInTreeOptions,
 ): Promise<void> {
-  const tail: string[] = [];
   const source = opts.source ?? argv[0] ?? 'run';
-  const status = await runInRoot({
-    root,
-    argv,
-    env: opts.env,
-    cwd: opts.cwd,
-    input: opts.input,
-    ...emulation,
-    onLine: (line) => {
-      tail.push(line);
-      if (tail.length > 20) tail.shift();
-      emit({ kind: 'log', level: 'debug', source, message: line });
-    },
-  });
-  if (status !== 0) throw new CommandError(`${source}: ${argv.join(' ')}`, status, null, tail);
+  const output = outputLines(emit, source);
+  const status = await runInRoot({ root, argv, env: opts.env, cwd: opts.cwd, input: opts.input, ...emulation, onLine: output.onLine });
+  if (status !== 0) throw new CommandError(`${source}: ${argv.join(' ')}`, status, null, output.tail);
 }

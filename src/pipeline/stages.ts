@@ -35,11 +35,6 @@ export function settingStage(key: SettingKey): StageName | undefined {
   return SETTING_STAGE[key] ?? SECTION_STAGE[key.split('.')[0] as string];
 }
 
-export interface StageKeys {
-  /** Key of each stage from unpack on. */
-  keys: Record<TreeStage | 'output', string>;
-}
-
 export interface KeyInputs {
   loaded: LoadedConfig;
   plan: InstallPlan;

@@ -14,3 +14,19 @@ export type Emit = (event: KilnEvent) => void;
 
 /** An emitter that drops everything (for tests and library callers that do not care). */
 export const silent: Emit = () => {};
+
+/**
+ * A command's output lines as debug events from `source`, keeping the last
+ * `keep` of them for the error message if the command fails.
+ */
+export function outputLines(emit: Emit, source: string, keep = 20): { onLine(line: string): void; tail: string[] } {
+  const tail: string[] = [];
+  return {
+    tail,
+    onLine(line) {
+      tail.push(line);
+      if (tail.length > keep) tail.shift();
+      emit({ kind: 'log', level: 'debug', source, message: line });
+    },
+  };
+}

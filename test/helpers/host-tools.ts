@@ -1,0 +1,47 @@
+/**
+ * The host tools the tests call, with the Debian package that provides each
+ * (the same names .ci/run installs), so a missing one is reported by
+ * package instead of as a failure deep inside another tool. Under
+ * KILN_TEST_STRICT (set by .ci/run) a test that would be skipped for want
+ * of a tool fails instead: CI must run everything.
+ */
+import { existsSync } from 'node:fs';
+import { findOnPath } from '../../src/util/path.ts';
+
+/** Tool -> [Debian package, files besides the binary that it needs]. */
+const TOOLS: Record<string, [string, string[]?]> = {
+  'repo-add': ['pacman-package-manager and makepkg', ['/usr/share/makepkg/util/compress.sh', '/usr/share/makepkg/util/message.sh']],
+  pacman: ['pacman-package-manager'],
+  vercmp: ['pacman-package-manager'],
+  bsdtar: ['libarchive-tools'],
+  'dpkg-deb': ['dpkg'],
+  ar: ['binutils'],
+  python3: ['python3'],
+  gpg: ['gnupg'],
+  zstd: ['zstd'],
+  xz: ['xz-utils'],
+  setfattr: ['attr'],
+  getfattr: ['attr'],
+  setcap: ['libcap2-bin'],
+  getcap: ['libcap2-bin'],
+  mmdebstrap: ['mmdebstrap'],
+  newuidmap: ['uidmap'],
+  runuser: ['util-linux'],
+  pgrep: ['procps'],
+};
+
+export type HostTool = keyof typeof TOOLS;
+
+/** Why the tools cannot all be used here (naming the packages to install), or undefined. */
+export function missingTools(tools: HostTool[]): string | undefined {
+  const missing = tools.filter((t) => !findOnPath(t) || (TOOLS[t]?.[1] ?? []).some((f) => !existsSync(f)));
+  if (!missing.length) return undefined;
+  const packages = [...new Set(missing.map((t) => TOOLS[t]?.[0]))];
+  return `${missing.join(', ')} missing: install ${packages.join(', ')}`;
+}
+
+/** A skip reason, or under KILN_TEST_STRICT an error: CI runs every test or says why it cannot. */
+export function skipOrFail(reason: string | undefined): string | undefined {
+  if (reason && process.env.KILN_TEST_STRICT) throw new Error(`${reason} (KILN_TEST_STRICT is set: every test must run)`);
+  return reason;
+}

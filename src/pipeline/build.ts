@@ -19,6 +19,7 @@ import { UserError } from '../util/errors.ts';
 import { step } from './step.ts';
 import type { BuildJob } from './job.ts';
 import { cacheDirectory } from './paths.ts';
+import { downloadItem, packageReader } from './package-reader.ts';
 import { manifestPath, outputPath, outputsUpToDate } from '../outputs/index.ts';
 import { CheckpointStore } from './checkpoints.ts';
 import { collectHooks, runHostHook, settingsEnvironment, type Hook } from './hooks.ts';
@@ -151,12 +152,13 @@ async function buildStages(loaded: LoadedConfig, opts: BuildOptions, b: BuildCon
     const fetched = await step(
       emit,
       'fetch',
-      () => downloadAll(store, plan.packages.map((p) => ({ urls: p.urls, sha256: p.sha256, size: p.size, name: p.name })), { concurrency: config['build.jobs'], emit }),
+      // Cached files are taken by name here and checked when they are read (package-reader.ts, verified-read.ts).
+      () => downloadAll(store, plan.packages.map(downloadItem), { concurrency: config['build.jobs'], emit }),
       (r) => `${r.filter((x) => !x.cached).length} downloaded, ${r.filter((x) => x.cached).length} cached`,
     );
     blobs = Object.fromEntries(fetched.map((r) => [r.name, r.path]));
     const verify = format.verify;
-    if (verify) await step(emit, 'verify', () => verify({ ...planContext, plan, blobs }));
+    if (verify) await step(emit, 'verify', () => verify({ ...planContext, plan, blobs, readPackage: packageReader(store, emit) }));
   }
   await mkdir(outputDir, { recursive: true }).catch((err: NodeJS.ErrnoException) => {
     throw new UserError(`cannot create the output directory ${outputDir}: ${err.code === 'EACCES' ? 'permission denied' : err.message}`, 'set output.directory to a directory you can write');
@@ -173,6 +175,7 @@ async function buildStages(loaded: LoadedConfig, opts: BuildOptions, b: BuildCon
     workDir,
     emulation,
     cacheDir: cache,
+    downloadDir: store.dir,
     sourceDateEpoch,
     debug: opts.debug ?? false,
     imageDir: loaded.dir,

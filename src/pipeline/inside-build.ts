@@ -24,6 +24,8 @@ import { CheckpointStore, treeChanges, treeState, type TreeState } from './check
 import { runHooks, settingsEnvironment, type HookRunContext } from './hooks.ts';
 import { shortKey, type TreeStage } from './stages.ts';
 import { pruneTree } from './prune.ts';
+import { packageReader } from './package-reader.ts';
+import { BlobStore } from '../repo/index.ts';
 
 export async function runBuildJob(job: BuildJob, emit: Emit): Promise<void> {
   const { config } = job;
@@ -37,6 +39,7 @@ export async function runBuildJob(job: BuildJob, emit: Emit): Promise<void> {
     root,
     plan: job.plan,
     blobs: job.blobs,
+    readPackage: packageReader(new BlobStore(job.downloadDir), emit),
     config,
     emit,
     cacheDir: job.cacheDir,

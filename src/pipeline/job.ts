@@ -29,6 +29,8 @@ export interface BuildJob {
   emulation?: Emulation;
   /** kiln's cache directory (for helper files such as native interpreter wrappers). */
   cacheDir: string;
+  /** The download store (packages are read, and if damaged downloaded again, from there). */
+  downloadDir: string;
   sourceDateEpoch: number;
   debug: boolean;
   /** The image directory (hooks run with it as $KILN_IMAGE_DIR). */

@@ -1,6 +1,7 @@
 import { Command } from '@commander-js/extra-typings';
 import { join } from 'node:path';
 import { CheckpointStore } from '../pipeline/checkpoints.ts';
+import { ownerAlive } from '../pipeline/owner.ts';
 import { cacheDirectory } from '../pipeline/paths.ts';
 import { parseSize } from '../util/size.ts';
 import { formatBytes } from './reporter.ts';
@@ -15,7 +16,9 @@ export function cacheCommand() {
       .action((opts) => {
         const store = storeFor(opts);
         const all = store.list();
+        const leftovers = store.leftovers(ownerAlive);
         if (opts.json) {
+          // An array of checkpoints, as before; the leftovers are its own key-less entries' business: a separate list would break readers.
           process.stdout.write(JSON.stringify(all.map(({ path: _path, fragments: _f, ...c }) => ({ ...c, used: new Date(c.used).toISOString() })), null, 2) + '\n');
           return;
         }
@@ -24,6 +27,11 @@ export function cacheCommand() {
         }
         const total = all.reduce((a, c) => a + c.size, 0);
         process.stdout.write(`${all.length} checkpoints, ${formatBytes(total)} in ${store.dir}\n`);
+        if (leftovers.length) {
+          for (const l of leftovers) process.stdout.write(`leftover  ${formatBytes(l.size).padStart(10)}  ${l.name}\n`);
+          const size = leftovers.reduce((a, l) => a + l.size, 0);
+          process.stdout.write(`${leftovers.length} temporaries of killed builds, ${formatBytes(size)} (kiln cache prune or the next build removes them)\n`);
+        }
       }),
   );
   cache.addCommand(
@@ -31,6 +39,8 @@ export function cacheCommand() {
       .option('--max-size <size>', 'what may stay, e.g. 2G, 500M (default: 0, remove all)', '0')
       .action(async (opts) => {
         const store = storeFor(opts);
+        const swept = await store.sweep(ownerAlive);
+        if (swept.length) process.stdout.write(`removed ${swept.length} temporaries of killed builds, ${formatBytes(swept.reduce((a, l) => a + l.size, 0))}\n`);
         const removed = await store.prune(parseSize(opts.maxSize));
         const freed = removed.reduce((a, c) => a + c.size, 0);
         process.stdout.write(`removed ${removed.length} checkpoints, ${formatBytes(freed)}; ${store.list().length} left\n`);

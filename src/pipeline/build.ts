@@ -22,6 +22,7 @@ import { cacheDirectory } from './paths.ts';
 import { downloadItem, packageReader } from './package-reader.ts';
 import { manifestPath, outputPath, outputsUpToDate } from '../outputs/index.ts';
 import { CheckpointStore } from './checkpoints.ts';
+import { ownerAlive } from './owner.ts';
 import { collectHooks, runHostHook, settingsEnvironment, type Hook } from './hooks.ts';
 import { CHECKPOINTED, STAGES, shortKey, stageKeys, type StageName, type TreeStage } from './stages.ts';
 import { BuildLog } from './build-log.ts';
@@ -187,6 +188,7 @@ async function buildStages(loaded: LoadedConfig, opts: BuildOptions, b: BuildCon
     hooks,
     overlays,
     checkpointDir: checkpoints.dir,
+    checkpointOwner: checkpoints.owner,
     manifest: {
       outputKey: keys.output,
       config: publicConfig(loaded),
@@ -240,12 +242,13 @@ async function runOuterHooks(stage: 'publish' | 'error', hooks: Hook[], env: Rec
 
 /**
  * What killed builds left: download temporaries nobody has written to for two
- * minutes (a live download writes all the time), and the empty mount points
+ * minutes (a live download writes all the time), checkpoint temporaries whose
+ * kiln is gone (owner.ts), and the empty mount points
  * of work trees whose kiln is gone (the trees vanished with their namespaces).
  */
 async function sweepStale(store: BlobStore, workRoot: string, checkpoints: CheckpointStore): Promise<void> {
   await store.sweepTemporaries(2 * 60_000);
-  await checkpoints.sweep(isAlive);
+  await checkpoints.sweep(ownerAlive);
   for (const name of await readdir(workRoot).catch(() => [] as string[])) {
     const pid = Number(/^(?:shell-)?(\d+)$/.exec(name)?.[1]);
     if (!pid || isAlive(pid)) continue;

@@ -60,7 +60,7 @@ export async function runBuildJob(job: BuildJob, emit: Emit): Promise<void> {
     })();
     return native;
   }
-  const store = new CheckpointStore(job.checkpointDir);
+  const store = new CheckpointStore(job.checkpointDir, job.checkpointOwner);
   // The last stored state: the next checkpoint holds only what changed since.
   let stored: { key: string; state: TreeState } | undefined;
   if (job.resume) {

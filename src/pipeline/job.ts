@@ -45,6 +45,8 @@ export interface BuildJob {
   overlays: { skeleton?: string; extra?: string };
   /** Where checkpoints are stored. */
   checkpointDir: string;
+  /** The host-side kiln's owner token: checkpoint temporaries are named after it (owner.ts). */
+  checkpointOwner: string;
   /** What the manifest says about the image besides what the worker finds in the tree. */
   manifest: { outputKey: string; config: Record<string, unknown>; image: Manifest['image']; supplier: string };
 }

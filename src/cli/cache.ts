@@ -9,7 +9,7 @@ import { imageOptions, loadFromOptions } from './main.ts';
 
 /** `kiln cache list|prune`: the checkpoint store. */
 export function cacheCommand() {
-  const cache = new Command('cache').description('list or prune the stored checkpoints');
+  const cache = new Command('cache').description('list or prune the stored checkpoints (and what killed builds left)');
   cache.addCommand(
     imageOptions(new Command('list').description('list the checkpoints, most recently used first'))
       .option('--json', 'print JSON for tools')
@@ -18,7 +18,7 @@ export function cacheCommand() {
         const all = store.list();
         const leftovers = store.leftovers(ownerAlive);
         if (opts.json) {
-          // An array of checkpoints, as before; the leftovers are its own key-less entries' business: a separate list would break readers.
+          // The checkpoints only, as before (leftovers are in the text listing).
           process.stdout.write(JSON.stringify(all.map(({ path: _path, fragments: _f, ...c }) => ({ ...c, used: new Date(c.used).toISOString() })), null, 2) + '\n');
           return;
         }
@@ -35,7 +35,7 @@ export function cacheCommand() {
       }),
   );
   cache.addCommand(
-    imageOptions(new Command('prune').description('remove the least recently used checkpoints until the rest fit'))
+    imageOptions(new Command('prune').description('remove the temporaries of killed builds, and the least recently used checkpoints until the rest fit'))
       .option('--max-size <size>', 'what may stay, e.g. 2G, 500M (default: 0, remove all)', '0')
       .action(async (opts) => {
         const store = storeFor(opts);

@@ -53,13 +53,19 @@ export interface VerifyContext extends PlanContext {
   plan: InstallPlan;
   /** Blob path of each package, by name. */
   blobs: Record<string, string>;
+  readPackage: ReadPackage;
 }
+
+/** The whole package file, its sha256 checked against the plan's (a damaged cached copy is downloaded again). */
+export type ReadPackage = (p: PlannedPackage) => Promise<Buffer>;
 
 export interface InstallContext {
   root: string;
   plan: InstallPlan;
   /** Blob path of each package, by name, as downloaded. */
   blobs: Record<string, string>;
+  /** Reads a package for unpacking: never read `blobs` directly, a cached file is trusted only after this check. */
+  readPackage: ReadPackage;
   config: Config;
   emit: Emit;
   /** kiln's cache directory (derived results such as a populated keyring are kept under it). */

@@ -19,8 +19,10 @@ import { UserError } from '../util/errors.ts';
 import { step } from './step.ts';
 import type { BuildJob } from './job.ts';
 import { cacheDirectory } from './paths.ts';
+import { downloadItem, packageReader } from './package-reader.ts';
 import { manifestPath, outputPath, outputsUpToDate } from '../outputs/index.ts';
 import { CheckpointStore } from './checkpoints.ts';
+import { ownerAlive } from './owner.ts';
 import { collectHooks, runHostHook, settingsEnvironment, type Hook } from './hooks.ts';
 import { CHECKPOINTED, STAGES, shortKey, stageKeys, type StageName, type TreeStage } from './stages.ts';
 import { BuildLog } from './build-log.ts';
@@ -151,12 +153,13 @@ async function buildStages(loaded: LoadedConfig, opts: BuildOptions, b: BuildCon
     const fetched = await step(
       emit,
       'fetch',
-      () => downloadAll(store, plan.packages.map((p) => ({ urls: p.urls, sha256: p.sha256, size: p.size, name: p.name })), { concurrency: config['build.jobs'], emit }),
+      // Cached files are taken by name here and checked when they are read (package-reader.ts, verified-read.ts).
+      () => downloadAll(store, plan.packages.map(downloadItem), { concurrency: config['build.jobs'], emit }),
       (r) => `${r.filter((x) => !x.cached).length} downloaded, ${r.filter((x) => x.cached).length} cached`,
     );
     blobs = Object.fromEntries(fetched.map((r) => [r.name, r.path]));
     const verify = format.verify;
-    if (verify) await step(emit, 'verify', () => verify({ ...planContext, plan, blobs }));
+    if (verify) await step(emit, 'verify', () => verify({ ...planContext, plan, blobs, readPackage: packageReader(store, emit) }));
   }
   await mkdir(outputDir, { recursive: true }).catch((err: NodeJS.ErrnoException) => {
     throw new UserError(`cannot create the output directory ${outputDir}: ${err.code === 'EACCES' ? 'permission denied' : err.message}`, 'set output.directory to a directory you can write');
@@ -173,6 +176,7 @@ async function buildStages(loaded: LoadedConfig, opts: BuildOptions, b: BuildCon
     workDir,
     emulation,
     cacheDir: cache,
+    downloadDir: store.dir,
     sourceDateEpoch,
     debug: opts.debug ?? false,
     imageDir: loaded.dir,
@@ -184,6 +188,7 @@ async function buildStages(loaded: LoadedConfig, opts: BuildOptions, b: BuildCon
     hooks,
     overlays,
     checkpointDir: checkpoints.dir,
+    checkpointOwner: checkpoints.owner,
     manifest: {
       outputKey: keys.output,
       config: publicConfig(loaded),
@@ -237,12 +242,13 @@ async function runOuterHooks(stage: 'publish' | 'error', hooks: Hook[], env: Rec
 
 /**
  * What killed builds left: download temporaries nobody has written to for two
- * minutes (a live download writes all the time), and the empty mount points
+ * minutes (a live download writes all the time), checkpoint temporaries whose
+ * kiln is gone (owner.ts), and the empty mount points
  * of work trees whose kiln is gone (the trees vanished with their namespaces).
  */
 async function sweepStale(store: BlobStore, workRoot: string, checkpoints: CheckpointStore): Promise<void> {
   await store.sweepTemporaries(2 * 60_000);
-  await checkpoints.sweep(isAlive);
+  await checkpoints.sweep(ownerAlive);
   for (const name of await readdir(workRoot).catch(() => [] as string[])) {
     const pid = Number(/^(?:shell-)?(\d+)$/.exec(name)?.[1]);
     if (!pid || isAlive(pid)) continue;

@@ -6,7 +6,9 @@
  * the next ones only what their stage changed (and what it removed), on top
  * of the one before (`base`). A checkpoint is written in a temporary
  * directory and renamed into place whole, so one that exists is complete;
- * its checksum, and its bases', are checked before it is used.
+ * its checksum, and its bases', are checked before it is used. Temporaries
+ * are named `.tmp-OWNER-...` after the host-side kiln that writes them
+ * (owner.ts), so that those of killed builds can be found and removed.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -18,10 +20,19 @@ import { pipeline } from 'node:stream/promises';
 import { compress, decompress, extractTar, resolveInRoot } from '../archive/index.ts';
 import { CommandError, UserError } from '../util/errors.ts';
 import type { StageName } from './stage-names.ts';
+import { currentOwner } from './owner.ts';
 
 export const TREE_FILE = 'tree.tar.zst';
 const META_FILE = 'meta.json';
-const TEMPORARY = /^\.tmp-(\d+)-/;
+/** `.tmp-PID-START-BOOT-…`; kiln before owner tokens wrote `.tmp-PID-…` (PID 1 inside the namespace), never alive now. */
+const TEMPORARY = /^\.tmp-(?:(\d+-\d+-[0-9a-f]{8})-)?/;
+
+/** A temporary of a build that is gone: `kiln cache list` shows them, the next build or `kiln cache prune` removes them. */
+export interface Leftover {
+  name: string;
+  path: string;
+  size: number;
+}
 
 export interface CheckpointMeta {
   key: string;
@@ -48,7 +59,11 @@ export interface CheckpointInfo extends CheckpointMeta {
 }
 
 export class CheckpointStore {
-  constructor(readonly dir: string) {}
+  /** `owner`: the owner token of the host-side kiln process (inside the namespace, passed in with the job). */
+  constructor(
+    readonly dir: string,
+    readonly owner = currentOwner(),
+  ) {}
 
   path(key: string): string {
     return join(this.dir, key);
@@ -94,14 +109,16 @@ export class CheckpointStore {
     await utimes(join(this.path(key), META_FILE), now, now).catch(() => {});
   }
 
-  list(): CheckpointInfo[] {
-    let names: string[];
+  private names(): string[] {
     try {
-      names = readdirSync(this.dir);
+      return readdirSync(this.dir);
     } catch {
       return [];
     }
-    return names
+  }
+
+  list(): CheckpointInfo[] {
+    return this.names()
       .filter((n) => !n.startsWith('.'))
       .map((n) => this.find(n))
       .filter((c): c is CheckpointInfo => c !== undefined)
@@ -110,7 +127,7 @@ export class CheckpointStore {
 
   async remove(key: string): Promise<void> {
     // Renamed away first: a reader never sees a half-removed checkpoint.
-    const doomed = join(this.dir, `.tmp-${process.pid}-removing-${randomBytes(4).toString('hex')}`);
+    const doomed = join(this.dir, `.tmp-${this.owner}-removing-${randomBytes(4).toString('hex')}`);
     await rename(this.path(key), doomed).catch(() => undefined);
     await rm(doomed, { recursive: true, force: true });
   }
@@ -135,19 +152,28 @@ export class CheckpointStore {
     return removed;
   }
 
-  /** Removes what killed builds left: temporaries whose kiln is gone, and everything that is not a whole checkpoint. */
-  async sweep(isAlive: (pid: number) => boolean): Promise<void> {
-    let names: string[];
-    try {
-      names = readdirSync(this.dir);
-    } catch {
-      return;
+  /** Temporaries whose owner is gone (`isAlive` decides, given an owner token). */
+  leftovers(isAlive: (owner: string) => boolean): Leftover[] {
+    const out: Leftover[] = [];
+    for (const name of this.names().sort()) {
+      const match = TEMPORARY.exec(name);
+      if (!match) continue;
+      const owner = match[1];
+      if (owner !== undefined && isAlive(owner)) continue;
+      const path = join(this.dir, name);
+      out.push({ name, path, size: diskSize(path) });
     }
-    for (const name of names) {
-      const pid = Number(TEMPORARY.exec(name)?.[1]);
-      if (pid && !isAlive(pid)) await rm(join(this.dir, name), { recursive: true, force: true });
-      else if (!name.startsWith('.') && !this.find(name)) await this.remove(name);
+    return out;
+  }
+
+  /** Removes what killed builds left: temporaries whose kiln is gone, and everything that is not a whole checkpoint. Returns the temporaries removed. */
+  async sweep(isAlive: (owner: string) => boolean): Promise<Leftover[]> {
+    const leftovers = this.leftovers(isAlive);
+    for (const l of leftovers) await rm(l.path, { recursive: true, force: true });
+    for (const name of this.names().filter((n) => !n.startsWith('.'))) {
+      if (!this.find(name)) await this.remove(name);
     }
+    return leftovers;
   }
 
   /**
@@ -162,7 +188,7 @@ export class CheckpointStore {
     only?: ReadonlySet<string>,
   ): Promise<CheckpointMeta> {
     await mkdir(this.dir, { recursive: true });
-    const tmp = join(this.dir, `.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+    const tmp = join(this.dir, `.tmp-${this.owner}-${randomBytes(4).toString('hex')}`);
     temporaries.add(tmp);
     try {
       await mkdir(tmp);
@@ -200,6 +226,17 @@ export class CheckpointStore {
       await this.touch(c.key);
     }
     return chain.at(-1) as CheckpointMeta;
+  }
+}
+
+/** Bytes in a file or directory tree (0 when it vanished meanwhile). */
+function diskSize(path: string): number {
+  try {
+    const st = lstatSync(path);
+    if (!st.isDirectory()) return st.size;
+    return readdirSync(path).reduce((sum, name) => sum + diskSize(join(path, name)), 0);
+  } catch {
+    return 0;
   }
 }
 

@@ -24,6 +24,8 @@ import { CheckpointStore, treeChanges, treeState, type TreeState } from './check
 import { runHooks, settingsEnvironment, type HookRunContext } from './hooks.ts';
 import { shortKey, type TreeStage } from './stages.ts';
 import { pruneTree } from './prune.ts';
+import { packageReader } from './package-reader.ts';
+import { BlobStore } from '../repo/index.ts';
 
 export async function runBuildJob(job: BuildJob, emit: Emit): Promise<void> {
   const { config } = job;
@@ -37,6 +39,7 @@ export async function runBuildJob(job: BuildJob, emit: Emit): Promise<void> {
     root,
     plan: job.plan,
     blobs: job.blobs,
+    readPackage: packageReader(new BlobStore(job.downloadDir), emit),
     config,
     emit,
     cacheDir: job.cacheDir,
@@ -57,7 +60,7 @@ export async function runBuildJob(job: BuildJob, emit: Emit): Promise<void> {
     })();
     return native;
   }
-  const store = new CheckpointStore(job.checkpointDir);
+  const store = new CheckpointStore(job.checkpointDir, job.checkpointOwner);
   // The last stored state: the next checkpoint holds only what changed since.
   let stored: { key: string; state: TreeState } | undefined;
   if (job.resume) {

@@ -29,6 +29,8 @@ export interface BuildJob {
   emulation?: Emulation;
   /** kiln's cache directory (for helper files such as native interpreter wrappers). */
   cacheDir: string;
+  /** The download store (packages are read, and if damaged downloaded again, from there). */
+  downloadDir: string;
   sourceDateEpoch: number;
   debug: boolean;
   /** The image directory (hooks run with it as $KILN_IMAGE_DIR). */
@@ -43,6 +45,8 @@ export interface BuildJob {
   overlays: { skeleton?: string; extra?: string };
   /** Where checkpoints are stored. */
   checkpointDir: string;
+  /** The host-side kiln's owner token: checkpoint temporaries are named after it (owner.ts). */
+  checkpointOwner: string;
   /** What the manifest says about the image besides what the worker finds in the tree. */
   manifest: { outputKey: string; config: Record<string, unknown>; image: Manifest['image']; supplier: string };
 }

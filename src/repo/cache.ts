@@ -93,6 +93,11 @@ export class BlobStore {
     }
   }
 
+  /** Removes a blob (found damaged); a blob that is not there is no error. */
+  async remove(sha256: string): Promise<void> {
+    await rm(this.pathFor(sha256), { force: true });
+  }
+
   /** Opens a new, uniquely named temporary file (pid + random) in the store's filesystem. */
   async createTemp(): Promise<TempBlob> {
     const path = join(this.tempDir, `${process.pid}-${randomBytes(8).toString('hex')}${TEMP_SUFFIX}`);

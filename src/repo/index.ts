@@ -4,4 +4,5 @@ export { downloadAll, downloadToStore, fetchBytes, fetchIfChanged } from './http
 export type { DownloadItem, DownloadResult, Fetched, HttpOptions, Validators } from './http.ts';
 export { loadKeyring, parseKeys, verifyClearsigned, verifyDetached } from './openpgp.ts';
 export type { Key, VerifyOptions } from './openpgp.ts';
+export { readVerified, type VerifiedItem } from './verified-read.ts';
 export { memoized, memoKey, writeJsonAtomic } from './memo.ts';

@@ -17,27 +17,29 @@ export interface FakeArchive {
   suite: string;
 }
 
-function buildDeb(dir: string, name: string): Buffer {
+function buildDeb(dir: string, name: string, arch: string): Buffer {
   const pkg = join(dir, 'build', name);
   mkdirSync(join(pkg, 'DEBIAN'), { recursive: true });
   mkdirSync(join(pkg, 'usr/share/doc', name), { recursive: true });
   writeFileSync(join(pkg, 'usr/share/doc', name, 'README'), `${name} for kiln tests\n`);
-  writeFileSync(join(pkg, 'DEBIAN/control'), `Package: ${name}\nVersion: 1.0\nArchitecture: all\nMaintainer: kiln tests <tests@kiln.invalid>\nEssential: yes\nPriority: required\nDescription: test package\n`);
+  writeFileSync(join(pkg, 'DEBIAN/control'), `Package: ${name}\nVersion: 1.0\nArchitecture: ${arch}\nMaintainer: kiln tests <tests@kiln.invalid>\nEssential: yes\nPriority: required\nDescription: test package\n`);
   chmodSync(pkg, 0o755);
   const out = join(dir, `${name}.deb`);
   execFileSync('dpkg-deb', ['--root-owner-group', '-Zxz', '--build', pkg, out], { stdio: 'ignore' });
   return readFileSync(out);
 }
 
-export async function makeFakeArchive(dir: string, opts: { suite?: string; arch?: string } = {}): Promise<FakeArchive> {
+/** `packageArch`: the architecture of the one package, tiny (default all). */
+export async function makeFakeArchive(dir: string, opts: { suite?: string; arch?: string; packageArch?: string } = {}): Promise<FakeArchive> {
   const suite = opts.suite ?? 'kilntest';
   const arch = opts.arch ?? 'amd64';
-  const deb = buildDeb(dir, 'tiny');
+  const packageArch = opts.packageArch ?? 'all';
+  const deb = buildDeb(dir, 'tiny', packageArch);
   const root = join(dir, 'archive');
   mkdirSync(join(root, 'pool/main/t/tiny'), { recursive: true });
   writeFileSync(join(root, 'pool/main/t/tiny/tiny_1.0_all.deb'), deb);
   const packages =
-    `Package: tiny\nVersion: 1.0\nArchitecture: all\nEssential: yes\nPriority: required\nMaintainer: kiln tests <tests@kiln.invalid>\n` +
+    `Package: tiny\nVersion: 1.0\nArchitecture: ${packageArch}\nEssential: yes\nPriority: required\nMaintainer: kiln tests <tests@kiln.invalid>\n` +
     `Installed-Size: 1\nFilename: pool/main/t/tiny/tiny_1.0_all.deb\nSize: ${deb.length}\nSHA256: ${sha256(deb)}\nDescription: test package\n`;
   const indexDir = join(root, 'dists', suite, 'main', `binary-${arch}`);
   mkdirSync(indexDir, { recursive: true });

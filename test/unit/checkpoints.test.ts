@@ -5,6 +5,7 @@ import { chmodSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, r
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CheckpointStore, treeChanges, treeState } from '../../src/pipeline/checkpoints.ts';
+import { ownerAlive } from '../../src/pipeline/owner.ts';
 import { globRegExp, pruneTree } from '../../src/pipeline/prune.ts';
 import { silent } from '../../src/util/events.ts';
 
@@ -121,4 +122,23 @@ test('prune.remove: globs per component, ** for any depth, symlinks removed and 
   assert.deepEqual(readdirSync(outside), ['keep'], 'nothing outside the tree is touched');
   await assert.rejects(pruneTree(root, ['/usr/../etc'], silent), /without "\.\."/);
   assert.ok(globRegExp('*.mo').test('x.mo') && !globRegExp('*.mo').test('.x.mo') && globRegExp('[a-c]?').test('b1'));
+});
+
+test('temporaries are named after their host-side owner: a dead owner’s (or PID 1’s from inside a namespace) are listed and swept, a live one’s kept', async () => {
+  const store = new CheckpointStore(tmp('kiln-ckpt-store-'));
+  const live = store.owner;
+  assert.ok(ownerAlive(live), 'this process is alive');
+  const boot = live.split('-')[2] as string;
+  // PID 1 is alive, but not with the start time of the build that wrote this; an earlier boot's PID is never alive.
+  const dead = [`.tmp-1-${Number(live.split('-')[1]) + 1}-${boot}-0a0b0c0d`, `.tmp-${process.pid}-${live.split('-')[1]}-00000000-0a0b0c0d`, '.tmp-1-3f2e1d0c'];
+  for (const name of [...dead, `.tmp-${live}-0a0b0c0d`]) {
+    mkdirSync(join(store.dir, name));
+    writeFileSync(join(store.dir, name, 'tree.tar.zst'), Buffer.alloc(1000));
+  }
+  const leftovers = store.leftovers(ownerAlive);
+  assert.deepEqual(leftovers.map((l) => l.name), [...dead].sort());
+  assert.deepEqual(leftovers.map((l) => l.size), [1000, 1000, 1000]);
+  const swept = await store.sweep(ownerAlive);
+  assert.equal(swept.length, 3);
+  assert.deepEqual(readdirSync(store.dir), [`.tmp-${live}-0a0b0c0d`], 'the live owner’s temporary stays');
 });

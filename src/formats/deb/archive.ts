@@ -2,10 +2,9 @@
  * Reading a Debian archive: the signed InRelease and the Packages indexes it
  * vouches for (SHA256 checked, cached by content).
  */
-import { readFile } from 'node:fs/promises';
 import { text } from 'node:stream/consumers';
 import { decompress } from '../../archive/index.ts';
-import { downloadToStore, fetchBytes, loadKeyring, verifyClearsigned, type BlobStore } from '../../repo/index.ts';
+import { fetchBytes, loadKeyring, readVerified, verifyClearsigned, type BlobStore } from '../../repo/index.ts';
 import { UserError } from '../../util/errors.ts';
 import type { Emit } from '../../util/events.ts';
 import { parsePackages, type DebPackage } from './packages.ts';
@@ -56,12 +55,11 @@ function stripClearsign(signed: string): string {
 export async function fetchPackagesIndex(ctx: ArchiveAccess, mirror: string, suite: string, release: Release, base: string): Promise<DebPackage[]> {
   const picked = pickIndex(release, base);
   if (!picked) throw new UserError(`${mirror}/dists/${suite}: the Release file lists no ${base} index`, 'check the components and architecture settings');
-  const blob = await downloadToStore(
+  const raw = await readVerified(
     ctx.store,
     { urls: [`${mirror}/dists/${suite}/${picked.file.path}`], sha256: picked.file.sha256, size: picked.file.size, name: picked.file.path },
     { emit: ctx.emit, signal: ctx.signal },
   );
-  const raw = await readFile(blob.path);
   const body = picked.compression === 'none' ? raw.toString('utf8') : await text(decompress(raw, picked.compression));
   return parsePackages(body, base);
 }

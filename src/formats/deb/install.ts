@@ -30,12 +30,9 @@ export async function unpackDebs(ctx: InstallContext): Promise<UnpackedDeb[]> {
     'extract',
     async () => {
       const extractor = createExtractor(root, { chown: true });
-      const result = await mapLimit(plan.packages, 2, (p) => {
-        const blob = ctx.blobs[p.name];
-        if (!blob) throw new Error(`no download for ${p.name}`);
-        return unpackDeb(root, blob, `${p.name}_${p.version}_${p.architecture}`, extractor);
-      });
-      for (const warning of extractor.finish().warnings) emit({ kind: 'log', level: 'warn', source: 'unpack', message: warning });
+      const result = await mapLimit(plan.packages, 2, async (p) => unpackDeb(root, await ctx.readPackage(p), p, extractor));
+      const warnings = [...result.flatMap((r) => r.skipped), ...extractor.finish().warnings];
+      for (const warning of warnings) emit({ kind: 'log', level: 'warn', source: 'unpack', message: warning });
       return result;
     },
     (r) => `${r.length} packages`,

@@ -2,12 +2,16 @@
  * Host tools taken from a Debian archive when the host lacks them (e.g. the
  * static QEMU user emulators from qemu-user-static): the package is fetched
  * and verified like any other, and only the wanted files are kept, under
- * kiln's tools cache, written atomically.
+ * kiln's tools cache, written atomically. Beside them, `SHA256SUMS.json`
+ * records the package's sha256 (from the signed index) and each file's;
+ * every use hashes the files again (a few MB: milliseconds) and takes them
+ * out of the package afresh when anything differs.
  */
-import { access as exists, chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { decompress, readDeb, readTar } from '../../archive/index.ts';
-import { downloadToStore } from '../../repo/index.ts';
+import { readVerified, writeJsonAtomic } from '../../repo/index.ts';
 import { UserError } from '../../util/errors.ts';
 import { compareVersions } from './version.ts';
 import { fetchPackagesIndex, fetchRelease, type ArchiveAccess } from './archive.ts';
@@ -32,19 +36,25 @@ export async function fetchDebianTool(access: ArchiveAccess, req: ToolRequest): 
   if (!best) throw new UserError(`${req.package} is not in ${req.mirror} ${req.release} for ${req.architecture}`, `install ${req.package} on the host instead`);
   const dir = join(req.toolsDir, `${best.name}_${best.version.replace(/:/g, '%3a')}_${best.architecture}`);
   const targets = req.paths.map((p) => join(dir, p.replace(/^.*\//, '')));
-  if ((await Promise.all(targets.map((t) => exists(t).then(() => true, () => false)))).every(Boolean)) return targets;
+  const check = await checkTools(dir, targets, best.sha256);
+  if (check === 'good') return targets;
+  if (check === 'changed') access.emit({ kind: 'log', level: 'warn', source: 'tools', message: `${dir}: the tools no longer match their recorded sha256; taking them out of ${best.name} ${best.version} again` });
+  await rm(join(dir, SUMS), { force: true });
 
-  const blob = await downloadToStore(access.store, { urls: [`${req.mirror}/${best.filename}`], sha256: best.sha256, size: best.size, name: best.name }, { emit: access.emit, signal: access.signal });
-  const deb = readDeb(await readFile(blob.path), best.name);
+  const file = await readVerified(access.store, { urls: [`${req.mirror}/${best.filename}`], sha256: best.sha256, size: best.size, name: best.name }, { emit: access.emit, signal: access.signal });
+  const deb = readDeb(file, best.name);
   const wanted = new Set(req.paths.map((p) => p.replace(/^\.?\//, '')));
   await mkdir(dir, { recursive: true });
   const found = new Set<string>();
+  const sums: Record<string, string> = {};
   for await (const { entry, body } of readTar(decompress(deb.data.data, deb.data.kind))) {
     if (entry.type !== 'file' || !wanted.has(entry.path)) continue;
     const final = join(dir, entry.path.replace(/^.*\//, ''));
     const tmp = `${final}.${process.pid}.tmp`;
     try {
-      await writeFile(tmp, await body.buffer());
+      const data = await body.buffer();
+      sums[basename(final)] = sha256(data);
+      await writeFile(tmp, data);
       await chmod(tmp, 0o755);
       await rename(tmp, final);
     } finally {
@@ -54,5 +64,32 @@ export async function fetchDebianTool(access: ArchiveAccess, req: ToolRequest): 
   }
   const missing = [...wanted].filter((p) => !found.has(p));
   if (missing.length) throw new UserError(`${best.name} ${best.version} has no ${missing.join(', ')}`, `install ${req.package} on the host instead`);
+  await writeJsonAtomic(join(dir, SUMS), { package: best.sha256, files: sums } satisfies ToolSums);
   return targets;
+}
+
+const SUMS = 'SHA256SUMS.json';
+
+interface ToolSums {
+  /** sha256 of the package the files came from. */
+  package: string;
+  /** File name -> sha256. */
+  files: Record<string, string>;
+}
+
+/** `good`: every target is there with its recorded hash, from this package; `changed`: one differs; `missing`: not (all) extracted yet. */
+async function checkTools(dir: string, targets: string[], packageSha256: string): Promise<'good' | 'changed' | 'missing'> {
+  const sums = await readFile(join(dir, SUMS), 'utf8').then((t) => JSON.parse(t) as ToolSums, () => undefined);
+  if (!sums || sums.package !== packageSha256) return 'missing';
+  for (const target of targets) {
+    const expected = sums.files[basename(target)];
+    const data = await readFile(target).catch(() => undefined);
+    if (!expected || !data) return 'missing';
+    if (sha256(data) !== expected) return 'changed';
+  }
+  return 'good';
+}
+
+function sha256(data: Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
 }

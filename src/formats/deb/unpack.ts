@@ -2,10 +2,15 @@
  * Unpacking one .deb natively, as dpkg's unpack phase would: the data into
  * the root (conffiles as NAME.dpkg-new, for dpkg --configure to put in place),
  * the control members into /var/lib/dpkg/info, the file list beside them.
+ * The package must be the one the signed index lists (Package, Version and
+ * Architecture as planned); the info files are named from the plan.
  */
-import { readFile, writeFile, chmod } from 'node:fs/promises';
+import { writeFile, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decompressMember, readDeb, readTar, type Extractor } from '../../archive/index.ts';
+import { UserError } from '../../util/errors.ts';
+import { checkPackageIdentity, checkPackageName } from '../package-identity.ts';
+import type { PlannedPackage } from '../types.ts';
 import { parseStanzas, type Stanza } from './control.ts';
 
 export interface UnpackedDeb {
@@ -16,22 +21,44 @@ export interface UnpackedDeb {
   infoName: string;
   /** The preinst script's text, when there is one. */
   preinst?: string;
+  /** Control members kiln does not know, left out of /var/lib/dpkg/info. */
+  skipped: string[];
 }
 
 const EXECUTABLE_CONTROL = new Set(['preinst', 'postinst', 'prerm', 'postrm', 'config']);
+/** The control members Debian policy and dpkg know (policy 3.2, deb-control(5) and its siblings). */
+const CONTROL_MEMBERS = new Set(['control', 'md5sums', 'conffiles', 'templates', 'triggers', 'shlibs', 'symbols', 'clilibs', ...EXECUTABLE_CONTROL]);
+/** Debian policy 5.6.1; architectures as dpkg-architecture names them. */
+export const DEB_PACKAGE_NAME = /^[a-z0-9][a-z0-9+.-]+$/;
+const DEB_ARCHITECTURE = /^[a-z0-9][a-z0-9-]*$/;
 
-export async function unpackDeb(root: string, blob: string, label: string, extractor: Extractor): Promise<UnpackedDeb> {
-  const parts = readDeb(await readFile(blob), label);
+/**
+ * `data` is the whole .deb (its sha256 already checked against the plan's);
+ * `planned` is what the signed index says about it.
+ */
+export async function unpackDeb(root: string, data: Buffer, planned: PlannedPackage, extractor: Extractor): Promise<UnpackedDeb> {
+  const label = `${planned.name}_${planned.version}_${planned.architecture}`;
+  const parts = readDeb(data, label);
   const members = new Map<string, Buffer>();
+  const skipped: string[] = [];
   for await (const { entry, body } of readTar(await decompressMember(parts.control.data, parts.control.kind))) {
-    if (entry.type === 'file' && entry.path !== '.') members.set(entry.path.replace(/^.*\//, ''), await body.buffer());
+    if (entry.type === 'dir' && /^\.?\/?$/.test(entry.path)) continue;
+    const member = controlMemberName(entry.path, label);
+    if (entry.type !== 'file') continue;
+    if (CONTROL_MEMBERS.has(member)) members.set(member, await body.buffer());
+    else skipped.push(`${label}: control member ${JSON.stringify(member)} is not one dpkg knows; left out`);
   }
   const controlText = members.get('control')?.toString('utf8');
   const control = controlText ? parseStanzas(controlText)[0] : undefined;
-  if (!control) throw new Error(`${label}: the package has no control file`);
-  const name = control.get('Package') ?? label;
-  const arch = control.get('Architecture') ?? 'all';
-  const infoName = control.get('Multi-Arch') === 'same' ? `${name}:${arch}` : name;
+  if (!control) throw new UserError(`${label}: the package has no control file`, 'the archive is broken');
+  checkPackageIdentity(
+    planned,
+    { name: control.get('Package'), version: control.get('Version'), architecture: control.get('Architecture') },
+    { name: 'Package', version: 'Version', architecture: 'Architecture' },
+  );
+  const name = checkPackageName(planned.name, DEB_PACKAGE_NAME, 'Debian package name');
+  const arch = checkPackageName(planned.architecture, DEB_ARCHITECTURE, 'Debian architecture');
+  const infoName = planned.extra?.multiArch === 'same' ? `${name}:${arch}` : name;
   const conffiles = (members.get('conffiles')?.toString('utf8') ?? '')
     .split('\n')
     .map((l) => l.trim())
@@ -55,5 +82,14 @@ export async function unpackDeb(root: string, blob: string, label: string, extra
     await writeFile(path, data);
     if (EXECUTABLE_CONTROL.has(member)) await chmod(path, 0o755);
   }
-  return { control, conffiles, infoName, preinst: members.get('preinst')?.toString('utf8') };
+  return { control, conffiles, infoName, preinst: members.get('preinst')?.toString('utf8'), skipped };
+}
+
+/** `./NAME` or `NAME`, one plain component: anything else (a directory, `..`) is refused. */
+function controlMemberName(path: string, label: string): string {
+  const name = path.replace(/^\.\//, '');
+  if (!/^[a-z0-9][a-z0-9+._-]*$/.test(name) || name.includes('..')) {
+    throw new UserError(`${label}: control member ${JSON.stringify(path.slice(0, 80))} is not a plain file name`, 'the archive is broken or has been tampered with');
+  }
+  return name;
 }

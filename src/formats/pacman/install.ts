@@ -29,7 +29,7 @@ export async function unpackPacmans(ctx: InstallContext): Promise<UnpackedPacman
     'extract',
     async () => {
       const extractor = createExtractor(root, { chown: true });
-      const one = (p: PlannedPackage) => unpackPacman(ctx.blobs[p.name] as string, p.urls[0] as string, extractor);
+      const one = async (p: PlannedPackage) => unpackPacman(await ctx.readPackage(p), p, extractor);
       const [first, ...rest] = plan.packages;
       const result = first ? [await one(first), ...(await mapLimit(rest, 2, one))] : [];
       for (const warning of extractor.finish().warnings) emit({ kind: 'log', level: 'warn', source: 'unpack', message: warning });
@@ -43,7 +43,7 @@ export async function unpackPacmans(ctx: InstallContext): Promise<UnpackedPacman
     await writeLocalDbHeader(root);
     for (const [i, p] of plan.packages.entries()) {
       const pe = p.extra as PacmanPackageExtra;
-      await writeLocalEntry(root, { unpacked: unpacked[i] as UnpackedPacman, explicit: pe.explicit, installDate: ctx.sourceDateEpoch, validated: (sources.get(pe.repo) as PacmanSource).signed });
+      await writeLocalEntry(root, { planned: p, unpacked: unpacked[i] as UnpackedPacman, explicit: pe.explicit, installDate: ctx.sourceDateEpoch, validated: (sources.get(pe.repo) as PacmanSource).signed });
     }
   });
   return unpacked;

@@ -1,18 +1,29 @@
 /**
  * pacman's local database, /var/lib/pacman/local: one NAME-VERSION directory
  * per installed package with `desc`, `files`, `mtree` (and `install`,
- * `changelog`), written from the package's own .PKGINFO as pacman does.
+ * `changelog`), written from the package's own .PKGINFO as pacman does. The
+ * directory is named from the plan (the sync database), never from the
+ * package; unpackPacman has checked that the two agree.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { checkPackageName } from '../package-identity.ts';
+import type { PlannedPackage } from '../types.ts';
 import { formatDesc } from './db.ts';
 import type { UnpackedPacman } from './unpack.ts';
+
+/** libalpm's rule for package names: these characters, not starting with a hyphen or a dot. */
+export const PACMAN_PACKAGE_NAME = /^[a-zA-Z0-9@_+][a-zA-Z0-9@._+-]*$/;
+/** [epoch:]pkgver-pkgrel: no slash, so NAME-VERSION stays one path component. */
+const PACMAN_VERSION = /^[a-zA-Z0-9._+:~-]+$/;
 
 /** The local database format pacman 6 writes and expects. */
 export const ALPM_DB_VERSION = 9;
 export const LOCAL_DB = 'var/lib/pacman/local';
 
 export interface LocalEntry {
+  /** What the sync database says: the entry's name and version. */
+  planned: Pick<PlannedPackage, 'name' | 'version'>;
   unpacked: UnpackedPacman;
   explicit: boolean;
   installDate: number;
@@ -29,8 +40,8 @@ export async function writeLocalEntry(root: string, entry: LocalEntry): Promise<
   const { unpacked } = entry;
   const info = (key: string) => unpacked.pkginfo.get(key) ?? [];
   const one = (key: string) => info(key).slice(0, 1);
-  const name = one('pkgname')[0] as string;
-  const version = one('pkgver')[0] as string;
+  const name = checkPackageName(entry.planned.name, PACMAN_PACKAGE_NAME, 'pacman package name');
+  const version = checkPackageName(entry.planned.version, PACMAN_VERSION, 'pacman package version');
   const dir = join(root, LOCAL_DB, `${name}-${version}`);
   await mkdir(dir, { recursive: true });
   // pacman's field order; empty fields are left out.

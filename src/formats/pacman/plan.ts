@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fetchBytes, fetchIfChanged, memoized, memoKey, verifyDetached, writeJsonAtomic, type Validators } from '../../repo/index.ts';
+import { fetchBytes, fetchIfChanged, memoized, memoKey, readVerified, verifyDetached, writeJsonAtomic, type Validators } from '../../repo/index.ts';
 import { UserError } from '../../util/errors.ts';
 import type { Config } from '../../config/index.ts';
 import type { InstallPlan, PlanContext, PlannedPackage } from '../types.ts';
@@ -122,7 +122,7 @@ async function fetchDatabase(ctx: PlanContext, url: string, repo: string): Promi
   const cached = known && (await ctx.store.has(known.sha256)) ? known : undefined;
   const got = await fetchIfChanged(url, cached?.validators, { emit: ctx.emit, signal: ctx.signal, name: `${repo}.db`, missingOk: true });
   if (got.status === 'missing') return undefined;
-  if (got.status === 'unchanged') return readFile(ctx.store.pathFor((cached as { sha256: string }).sha256));
+  if (got.status === 'unchanged') return readVerified(ctx.store, { urls: [url], sha256: (cached as { sha256: string }).sha256, name: `${repo}.db` }, { emit: ctx.emit, signal: ctx.signal });
   if (got.validators.etag || got.validators.lastModified) {
     const { sha256 } = await ctx.store.putBytes(got.data);
     await writeJsonAtomic(record, { sha256, validators: got.validators }).catch(() => undefined);

@@ -1,12 +1,14 @@
 /**
  * Unpacking one pacman package natively, as pacman's extraction would: the
  * tree into the root, the metadata members (.PKGINFO, .MTREE, .INSTALL,
- * .CHANGELOG) kept for the local database.
+ * .CHANGELOG) kept for the local database. The package must be the one the
+ * sync database lists: .PKGINFO's pkgname, pkgver and arch as planned.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { compressionFromName, decompressMember, readTar, type Extractor } from '../../archive/index.ts';
-import { BuildError } from '../../util/errors.ts';
+import { UserError } from '../../util/errors.ts';
+import { checkPackageIdentity } from '../package-identity.ts';
+import type { PlannedPackage } from '../types.ts';
 
 export interface UnpackedPacman {
   /** .PKGINFO as key -> values, in file order. */
@@ -23,8 +25,10 @@ export interface UnpackedPacman {
 
 const METADATA = new Set(['.PKGINFO', '.MTREE', '.INSTALL', '.CHANGELOG', '.BUILDINFO']);
 
-export async function unpackPacman(blob: string, url: string, extractor: Extractor): Promise<UnpackedPacman> {
-  const data = await decompressMember(await readFile(blob), compressionFromName(url));
+/** `file` is the whole package (its sha256 already checked against the plan's); `planned` is what the sync database says about it. */
+export async function unpackPacman(file: Buffer, planned: PlannedPackage, extractor: Extractor): Promise<UnpackedPacman> {
+  const url = planned.urls[0] ?? planned.name;
+  const data = await decompressMember(file, compressionFromName(url));
   const meta = new Map<string, Buffer>();
   const files: string[] = [];
   const contents = new Map<string, Buffer>();
@@ -37,11 +41,15 @@ export async function unpackPacman(blob: string, url: string, extractor: Extract
       meta.set(path, await body.buffer());
       if (path === '.PKGINFO') {
         pkginfo = parsePkginfo(meta.get(path) as Buffer);
+        // Before the first file of the tree is written.
+        const one = (key: string) => pkginfo?.get(key)?.[0];
+        checkPackageIdentity(planned, { name: one('pkgname'), version: one('pkgver'), architecture: one('arch') }, { name: 'pkgname', version: 'pkgver', architecture: 'arch' });
         backupPaths = new Set(pkginfo.get('backup') ?? []);
       }
       continue;
     }
     if (path === '' || path === '.') continue;
+    if (!pkginfo) throw new UserError(`${url}: .PKGINFO does not come first in the package`, 'the package is broken or not a pacman package');
     files.push(entry.type === 'dir' ? `${path.replace(/\/$/, '')}/` : path);
     if (entry.type === 'file' && backupPaths?.has(path)) {
       const whole = await body.buffer();
@@ -51,7 +59,7 @@ export async function unpackPacman(blob: string, url: string, extractor: Extract
       await extractor.apply(entry, body);
     }
   }
-  if (!pkginfo) throw new BuildError(`${url}: not a pacman package (no .PKGINFO)`);
+  if (!pkginfo) throw new UserError(`${url}: not a pacman package (no .PKGINFO)`, 'the package is broken or not a pacman package');
   const backup = (pkginfo.get('backup') ?? []).map((p): [string, string] => [p, md5(contents.get(p))]);
   files.sort(compareBytes);
   return { pkginfo, mtree: meta.get('.MTREE'), install: meta.get('.INSTALL'), changelog: meta.get('.CHANGELOG'), files, backup };

@@ -8,7 +8,6 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { compressionFromName, decompressMember, readTar } from '../../archive/index.ts';
 import { fetchBytes, loadKeyring, memoized, memoKey, parseKeys, verifyDetached, type Key } from '../../repo/index.ts';
@@ -28,12 +27,11 @@ export async function verifyPacman(ctx: VerifyContext): Promise<void> {
     const pe = p.extra as PacmanPackageExtra;
     const source = sources.get(pe.repo) as PacmanSource;
     if (!source.signed) return;
-    const blob = ctx.blobs[p.name] as string;
     const signature = pe.pgpsig ? Buffer.from(pe.pgpsig, 'base64') : await fetchSignature(ctx, p.urls[0] as string, p.name);
     const anchors = await keysFor(source);
     const key = memoKey('pacman-signature', p.sha256, createHash('sha256').update(signature).digest('hex'), anchors.id);
     await memoized(join(ctx.memoDir, 'signatures'), key, async () => {
-      await verifyDetached(await readFile(blob), signature, await anchors.keys(), { source: `package ${p.name} ${p.version} (${pe.repo})` });
+      await verifyDetached(await ctx.readPackage(p), signature, await anchors.keys(), { source: `package ${p.name} ${p.version} (${pe.repo})` });
       return true;
     });
   });
@@ -120,15 +118,15 @@ async function bootstrapKeys(ctx: VerifyContext, extra: PacmanPlanExtra, source:
     ctx.emit({ kind: 'log', level: 'warn', message: warning });
     ctx.plan.warnings.push(warning);
     hash.update(p.sha256);
-    keys.push(...(await keysInPackage(ctx.blobs[p.name] as string, p.urls[0] as string)));
+    keys.push(...(await keysInPackage(await ctx.readPackage(p), p.urls[0] as string)));
   }
   if (!keys.length) throw new UserError(`keyring-bootstrap: ${keyringPackages.map((p) => p.name).join(', ')} holds no keys under /${KEYRING_DIR}`, 'set distribution.keyring to a keyring file instead');
   return { id: hash.digest('hex'), keys: async () => keys };
 }
 
 /** The keys a keyring package installs under /usr/share/pacman/keyrings, minus its revoked list. */
-async function keysInPackage(blob: string, url: string): Promise<Key[]> {
-  const data = await decompressMember(await readFile(blob), compressionFromName(url));
+async function keysInPackage(file: Buffer, url: string): Promise<Key[]> {
+  const data = await decompressMember(file, compressionFromName(url));
   const files = new Map<string, Buffer>();
   for await (const item of readTar(data)) {
     const path = item.entry.path.replace(/^\.?\//, '');

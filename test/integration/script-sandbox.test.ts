@@ -35,9 +35,9 @@ ${run}
 /** Everything that must not be reachable from PATH_PREFIX (a process's root, or an escaped chroot's). */
 const probes = (prefix: string, who: string, out: string) => `
   [ ! -r "${prefix}${DECOY}" ] || echo "${who}: the decoy secret is readable" >> ${out}
-  [ ! -e "${prefix}${home}" ] || echo "${who}: the user's home is visible" >> ${out}
-  [ ! -e "${prefix}${CACHE}" ] || echo "${who}: kiln's cache is visible" >> ${out}
-  ! touch "${prefix}${CACHE}/sandbox-probe" 2>/dev/null || echo "${who}: kiln's cache is writable" >> ${out}
+  [ ! -e "${prefix}${home}" ] || echo "${who}: the home directory is visible" >> ${out}
+  [ ! -e "${prefix}${CACHE}" ] || echo "${who}: the kiln cache is visible" >> ${out}
+  ! touch "${prefix}${CACHE}/sandbox-probe" 2>/dev/null || echo "${who}: the kiln cache is writable" >> ${out}
   [ ! -e "${prefix}$KILN_IMAGE_DIR/kiln.toml" ] || echo "${who}: the image directory is visible" >> ${out}`;
 
 const ATTACKS = (port: number) => [

@@ -87,7 +87,11 @@ mount -t tmpfs -o mode=1777,nosuid,nodev,size=$KILN_SHM_SIZE kiln-shm "$root/dev
 if [ -d "$root/sys" ]; then
   # A network namespace of our own lets us mount a sysfs of our own; with the host's network, its /sys read-only.
   if [ "$KILN_NETWORK" = host ] || ! mount -t sysfs -o ro,nosuid,nodev,noexec kiln-sys "$root/sys" 2>/dev/null; then
-    mount --rbind /sys "$root/sys"; mount -o remount,bind,ro "$root/sys"
+    mount --rbind /sys "$root/sys"
+    # Each mount of the copy read-only (cgroup file systems included).
+    while read -r _id _parent _dev _fsroot mnt _rest; do
+      case $mnt in "$root/sys" | "$root/sys/"*) mount -o remount,bind,ro "$mnt" 2>/dev/null || true ;; esac
+    done < /proc/self/mountinfo
   fi
 fi
 if [ -d "$root/run" ]; then mount -t tmpfs -o mode=755,nosuid,nodev,size=$KILN_RUN_SIZE kiln-run "$root/run"; mkdir -p "$root/run/lock"; fi

@@ -10,6 +10,7 @@ import { execFile, spawn } from 'node:child_process';
 import type { Duplex } from 'node:stream';
 import { createInterface } from 'node:readline';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
 
 export interface BinfmtEntry {
   /** Name of the binfmt_misc entry, e.g. kiln-aarch64. */
@@ -61,7 +62,10 @@ export const TMPFS_SIZES = { dev: '16m', shm: '256m', run: '256m' } as const;
 export const DEFAULT_PROCESS_LIMIT = 1024;
 
 // $1 = root; the command follows. Runs as PID 1 of a fresh pid namespace, so
-// whatever the command leaves running is killed when this script exits.
+// whatever the command leaves running is killed when this script exits, and
+// in a user namespace of its own (the build's ids mapped one to one): so the
+// binfmt_misc instance the command sees is its own, and nothing a script
+// registers there reaches kiln's processes outside.
 // Everything is mounted with the host's tools, then the tree becomes the
 // whole filesystem (pivot_root); from there on only shell builtins run until
 // the tree's own /bin/sh. The host's root, stacked on top of the tree by
@@ -70,8 +74,11 @@ export const DEFAULT_PROCESS_LIMIT = 1024;
 const SETUP = String.raw`
 set -e
 root=$1; shift
-# Our pid as the host-side /proc knows it (for umount -N).
+# Our pid as the host-side /proc knows it: runInRoot writes our id maps, and later detaches the host's root (umount -N).
 read -r outer_pid rest < /proc/self/stat
+printf '%s\n' "$outer_pid" >&3
+read -r answer <&3 || answer=
+if [ "$answer" != mapped ]; then echo "kiln: cannot map ids into the command's user namespace: $answer" >&2; exit 125; fi
 mount --bind "$root" "$root"
 mount -t proc -o nosuid,nodev,noexec proc "$root/proc"
 mount -t tmpfs -o mode=755,nosuid,size=$KILN_DEV_SIZE kiln-dev "$root/dev"
@@ -113,33 +120,30 @@ fi
 bfm=/proc/sys/fs/binfmt_misc
 if [ -n "$KILN_BINFMT" ]; then
   if [ "$KILN_BINFMT_MODE" = namespace ]; then
+    # The instance of this command's user namespace: empty, and gone with it.
+    # F (fix binary): the kernel opens QEMU now, so it need not be in the tree.
     mount -t binfmt_misc kiln-binfmt "$root$bfm"
-    # Commands may start side by side: the first registers, the others find it there.
-    # F (fix binary): the kernel opened QEMU at registration, so it need not be in the tree.
-    [ -e "$root$bfm/$KILN_BINFMT_NAME" ] || printf '%s' "$KILN_BINFMT" 2>/dev/null > "$root$bfm/register" || [ -e "$root$bfm/$KILN_BINFMT_NAME" ]
+    printf '%s' "$KILN_BINFMT" > "$root$bfm/register"
   fi
 fi
-# Entries for this command only (native interpreters for scripts), removed when it ends.
-script_binfmt=$KILN_SCRIPT_BINFMT; script_names=$KILN_SCRIPT_BINFMT_NAMES; unset KILN_SCRIPT_BINFMT KILN_SCRIPT_BINFMT_NAMES
-if [ -n "$script_binfmt" ]; then
+# Native interpreters for scripts.
+if [ -n "$KILN_SCRIPT_BINFMT" ]; then
   [ -e "$root$bfm/register" ] || mount -t binfmt_misc kiln-binfmt "$root$bfm"
-  for name in $script_names; do [ ! -e "$root$bfm/$name" ] || echo -1 > "$root$bfm/$name"; done
-  printf '%s\n' "$script_binfmt" | while read -r line; do printf '%s' "$line" > "$root$bfm/register"; done
+  printf '%s\n' "$KILN_SCRIPT_BINFMT" | while read -r line; do printf '%s' "$line" > "$root$bfm/register"; done
 fi
-unset KILN_BINFMT KILN_BINFMT_MODE KILN_BINFMT_NAME KILN_BINDS KILN_RUN_BINDS KILN_NETWORK KILN_DEV_SIZE KILN_SHM_SIZE KILN_RUN_SIZE
+unset KILN_SCRIPT_BINFMT KILN_BINFMT KILN_BINFMT_MODE KILN_BINFMT_NAME KILN_BINDS KILN_RUN_BINDS KILN_NETWORK KILN_DEV_SIZE KILN_SHM_SIZE KILN_RUN_SIZE
 if [ -n "$KILN_CWD" ]; then cwd=$KILN_CWD; else cwd=/; fi
 unset KILN_CWD
 cd "$root"
 pivot_root . .
 # From here on: builtins only (the host's programs are out of reach once its root is gone).
-printf '%s\n' "$outer_pid" >&3
+printf 'pivoted\n' >&3
 read -r answer <&3 || answer=
 exec 3>&-
 if [ "$answer" != detached ]; then echo "kiln: cannot detach the host's filesystem from the command's sandbox: $answer" >&2; exit 125; fi
 cd /
 status=0
 /bin/sh -c 'cd "$0" && exec "$@"' "$cwd" "$@" || status=$?
-for name in $script_names; do [ ! -e "$bfm/$name" ] || echo -1 > "$bfm/$name"; done
 exit $status
 `;
 
@@ -170,20 +174,19 @@ export function runInRoot(opts: RootRunOptions): Promise<number> {
   if (opts.runBinds?.length) env.KILN_RUN_BINDS = opts.runBinds.map((b) => `${b.source}|${b.target}`).join('\n');
   if (opts.scriptBinfmt?.length) {
     env.KILN_SCRIPT_BINFMT = opts.scriptBinfmt.map((e) => `:${e.name}:M::${e.magic}:${e.mask}:${e.interpreter}:`).join('\n');
-    env.KILN_SCRIPT_BINFMT_NAMES = opts.scriptBinfmt.map((e) => e.name).join(' ');
   }
   if (opts.binfmt) {
     env.KILN_BINFMT = binfmtRegistration(opts.binfmt.entry);
     env.KILN_BINFMT_MODE = opts.binfmt.mode;
     env.KILN_BINFMT_NAME = opts.binfmt.entry.name;
   }
-  const namespaces = ['--mount', '--pid', ...(opts.network ? [] : ['--net']), '--fork', '--kill-child'];
+  const namespaces = ['--user', '--mount', '--pid', ...(opts.network ? [] : ['--net']), '--fork', '--kill-child'];
   const nproc = String(opts.processLimit ?? DEFAULT_PROCESS_LIMIT);
   const child = spawn('unshare', [...namespaces, '--', 'prlimit', `--nproc=${nproc}:${nproc}`, '--', 'sh', '-c', SETUP, 'kiln-root', opts.root, ...opts.argv], {
     env,
     stdio: [...(opts.interactive ? (['inherit', 'inherit', 'inherit'] as const) : ([opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] as const)), 'pipe'],
   });
-  detachHostRootWhenAsked(child.stdio[3] as Duplex);
+  answerSetup(child.stdio[3] as Duplex);
   if (!opts.interactive && opts.input !== undefined && child.stdin) {
     child.stdin.on('error', () => {});
     child.stdin.end(opts.input);
@@ -202,20 +205,39 @@ export function runInRoot(opts: RootRunOptions): Promise<number> {
 }
 
 /**
- * The other half of SETUP's pivot_root: once it says its pid on fd 3, the
- * host's root (now stacked on top of the tree) is detached in its mount
- * namespace by the host's own umount, which only enters that namespace for
- * the umount(2) call itself; then SETUP is told to go on.
+ * SETUP's two requests on fd 3. Its pid (as our /proc knows it): write the
+ * id maps of its new user namespace, the ids of ours one to one. Then
+ * "pivoted": the host's root, now stacked on top of the tree, is detached in
+ * its mount namespace by the host's own umount, which enters that namespace
+ * only for the umount(2) call itself.
  */
-function detachHostRootWhenAsked(channel: Duplex): void {
+function answerSetup(channel: Duplex): void {
   channel.on('error', () => {});
+  let pid: string | undefined;
   const lines = createInterface({ input: channel, crlfDelay: Infinity });
-  lines.once('line', (pid) => {
-    if (!/^\d+$/.test(pid)) return void channel.end(`no pid (${pid})\n`);
-    execFile('umount', ['-N', `/proc/${pid}/ns/mnt`, '--lazy', '/'], { env: { PATH: process.env.PATH ?? DEFAULT_PATH, LC_ALL: 'C' } }, (err, _stdout, stderr) => {
-      channel.end(err ? `${(stderr || err.message).replace(/\s+/g, ' ').trim()}\n` : 'detached\n');
-    });
+  lines.on('line', (line) => {
+    if (pid === undefined) {
+      pid = line;
+      if (!/^\d+$/.test(pid)) return void channel.end(`no pid (${pid})\n`);
+      mapOneToOne(pid).then(
+        () => channel.write('mapped\n'),
+        (err: Error) => channel.end(`${err.message}\n`),
+      );
+    } else if (line === 'pivoted') {
+      execFile('umount', ['-N', `/proc/${pid}/ns/mnt`, '--lazy', '/'], { env: { PATH: process.env.PATH ?? DEFAULT_PATH, LC_ALL: 'C' } }, (err, _stdout, stderr) => {
+        channel.end(err ? `${(stderr || err.message).replace(/\s+/g, ' ').trim()}\n` : 'detached\n');
+      });
+    }
   });
+}
+
+/** The ids of our user namespace, mapped to themselves in the child's. */
+async function mapOneToOne(pid: string): Promise<void> {
+  for (const kind of ['uid_map', 'gid_map']) {
+    const ours = await readFile(`/proc/self/${kind}`, 'utf8');
+    const lines = ours.trim().split('\n').map((l) => l.trim().split(/\s+/));
+    await writeFile(`/proc/${pid}/${kind}`, lines.map(([inside, , count]) => `${inside} ${inside} ${count}`).join('\n') + '\n');
+  }
 }
 
 /** `\\x7f\\x45...` (binfmt_misc syntax) as plain hex `7f45...`, as /proc shows it. */

@@ -4,8 +4,7 @@
  * the classic ways out, one hook per attack, each writing its verdict into
  * /verdicts in the tree: the other processes' /proc/N/root, a double chroot,
  * a decoy secret in the user's home, kiln's cache, the image directory, a
- * listener on the host's 127.0.0.1, filling /run and /dev/shm, a binfmt_misc
- * entry meant for kiln's own processes; and, in a
+ * listener on the host's 127.0.0.1, filling /run and /dev/shm; and, in a
  * second build, a fork bomb, which must fail the build in one line.
  */
 import { after, before, describe, test } from 'node:test';
@@ -71,15 +70,6 @@ rmdir /kiln-jail`,
   echo "$d $(du -m $d/kiln-fill | cut -f1)" >> /verdicts/tmpfs; rm -f $d/kiln-fill
 done`,
   ),
-  // A binfmt_misc entry a script registers must not reach kiln's own processes (it would run tree code on the host side).
-  hook('60-binfmt-register', `mount -t binfmt_misc kiln-probe /proc/sys/fs/binfmt_misc; printf ':kiln-sandbox-probe:E::kilnprobe::/bin/true:' > /proc/sys/fs/binfmt_misc/register`),
-  hook(
-    '61-binfmt-seen-outside',
-    `d=$(mktemp -d); mount -t binfmt_misc kiln-probe "$d"
-if [ -e "$d/kiln-sandbox-probe" ]; then echo "reaches kiln's processes"; else echo "its own"; fi > "$KILN_ROOT/verdicts/binfmt"
-umount "$d"; rmdir "$d"`,
-    false,
-  ),
 ];
 
 const TOML = (mirrorUrl: string, extra: string, hooks: string[]) => `[distribution]
@@ -139,7 +129,6 @@ describe('package scripts see only their tree', { skip }, () => {
         procRoot: read('proc-root'),
         doubleChroot: read('double-chroot'),
         cacheWritten: existsSync(join(CACHE, 'sandbox-probe')),
-        binfmt: read('binfmt'),
         network: read('network'),
         listenerGot: net.received,
         run: bounded('/run'),
@@ -149,7 +138,6 @@ describe('package scripts see only their tree', { skip }, () => {
         procRoot: 'pid 1: the tree\n',
         doubleChroot: 'ended in the tree\n',
         cacheWritten: false,
-        binfmt: 'its own\n',
         network: 'no connection\n',
         listenerGot: [],
         run: 'at most 256 MB',

@@ -1,6 +1,6 @@
 /**
  * Running a command inside a root tree, from a process that is already root
- * in kiln's namespace. Each run gets its own mount, pid and network
+ * in kiln's namespace. Each run gets its own user, mount, pid and network
  * namespace, so the /proc, /dev and /sys it sees vanish with it and any
  * daemon a script starts dies with it: nothing can stay mounted or running.
  * The tree is the command's whole filesystem (pivot_root, the host's root

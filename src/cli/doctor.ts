@@ -23,7 +23,9 @@ interface Check {
 const TOOLS: { command: string; why: string; packages: [string, string, string]; required: boolean }[] = [
   { command: 'unshare', why: 'user namespaces', packages: ['util-linux', 'util-linux-core', 'util-linux'], required: true },
   { command: 'mount', why: 'mounts inside the namespace', packages: ['mount', 'util-linux-core', 'util-linux'], required: true },
-  { command: 'chroot', why: 'running scripts in the tree', packages: ['coreutils', 'coreutils', 'coreutils'], required: true },
+  { command: 'pivot_root', why: 'running scripts in the tree (the tree as their whole filesystem)', packages: ['util-linux', 'util-linux-core', 'util-linux'], required: true },
+  { command: 'umount', why: "detaching the host's root from the scripts' sandbox", packages: ['mount', 'util-linux-core', 'util-linux'], required: true },
+  { command: 'prlimit', why: 'the process limit of scripts in the tree', packages: ['util-linux', 'util-linux', 'util-linux'], required: true },
   { command: 'xz', why: 'Debian packages, .tar.xz outputs', packages: ['xz-utils', 'xz', 'xz'], required: true },
   { command: 'zstd', why: '.tar.zst outputs, Ubuntu and Arch packages', packages: ['zstd', 'zstd', 'zstd'], required: false },
   { command: 'gzip', why: '.tar.gz outputs', packages: ['gzip', 'gzip', 'gzip'], required: false },

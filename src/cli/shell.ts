@@ -27,7 +27,7 @@ export function shellCommand() {
       await mkdir(workDir, { recursive: true });
       try {
         const argv = command.length ? command : ['/bin/sh', '-c', 'if [ -x /bin/bash ]; then exec /bin/bash -l; else exec /bin/sh -l; fi'];
-        process.exitCode = await runJob({ kind: 'shell', tree, workDir, argv, emulation }, { emit, interactive: true });
+        process.exitCode = await runJob({ kind: 'shell', tree, workDir, argv, emulation, network: c['build.network'], processLimit: c['build.process-limit'] }, { emit, interactive: true });
       } finally {
         await rm(workDir, { recursive: true, force: true }).catch(() => {});
       }

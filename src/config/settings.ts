@@ -273,6 +273,16 @@ export const SETTINGS = {
     help: "Foreign trees: run #!/usr/bin/perl scripts (debconf, deb-systemd-helper) with the host's perl when it is the same Perl version (much faster than emulating them)",
     default: true,
   }),
+  'build.network': setting({
+    kind: boolean(),
+    help: "Commands in the tree (package scripts, .chroot hooks, kiln shell) keep the host's network; false: a network namespace of their own with only a loopback that is down",
+    default: false,
+  }),
+  'build.process-limit': setting({
+    kind: integer(64, 1048576),
+    help: "Most processes (and threads) root of the build's namespace may have while a command runs in the tree (RLIMIT_NPROC; not enforced when kiln runs as real root)",
+    default: 1024,
+  }),
   'build.jobs': setting({
     kind: integer(1, 64),
     help: 'Parallel downloads',

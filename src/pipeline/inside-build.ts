@@ -46,7 +46,8 @@ export async function runBuildJob(job: BuildJob, emit: Emit): Promise<void> {
     sourceDateEpoch: job.sourceDateEpoch,
     run: async (argv, opts = {}) => {
       const native = opts.packageScripts ? await nativeHelpers() : undefined;
-      await withEmulation(root, job.emulation, native, (emulation) => runChecked(root, argv, emulation, emit, opts));
+      const sandbox = { network: config['build.network'], processLimit: config['build.process-limit'] };
+      await withEmulation(root, job.emulation, native, (emulation) => runChecked(root, argv, { ...emulation, ...sandbox }, emit, opts));
     },
   };
   // Decided once, when the first package scripts run (the tree's perl is unpacked by then).
@@ -198,6 +199,7 @@ async function readFragments(dir: string): Promise<Record<string, unknown>> {
 let scriptEntries = 0;
 
 type EmulationOptions = Pick<RootRunOptions, 'binfmt' | 'binds' | 'runBinds' | 'scriptBinfmt'>;
+type SandboxOptions = EmulationOptions & Pick<RootRunOptions, 'network' | 'processLimit'>;
 
 /**
  * Runs `fn` with the sandbox options for emulation: the QEMU entry, the
@@ -224,12 +226,12 @@ export async function withEmulation<T>(root: string, emulation: Emulation | unde
 async function runChecked(
   root: string,
   argv: string[],
-  emulation: EmulationOptions,
+  sandbox: SandboxOptions,
   emit: Emit,
   opts: RunInTreeOptions,
 ): Promise<void> {
   const source = opts.source ?? argv[0] ?? 'run';
   const output = outputLines(emit, source);
-  const status = await runInRoot({ root, argv, env: opts.env, cwd: opts.cwd, input: opts.input, ...emulation, onLine: output.onLine });
+  const status = await runInRoot({ root, argv, env: opts.env, cwd: opts.cwd, input: opts.input, ...sandbox, onLine: output.onLine });
   if (status !== 0) throw new CommandError(`${source}: ${argv.join(' ')}`, status, null, output.tail);
 }

@@ -17,5 +17,5 @@ export async function runShellJob(job: ShellJob): Promise<number> {
     await mkdir(root);
     await run('tar', ['--xattrs', '--xattrs-include=*', '--numeric-owner', '-xpf', job.tree.tar, '-C', root]);
   }
-  return withEmulation(root, job.emulation, undefined, (emulation) => runInRoot({ root, argv: job.argv, interactive: true, ...emulation }));
+  return withEmulation(root, job.emulation, undefined, (emulation) => runInRoot({ root, argv: job.argv, interactive: true, network: job.network, processLimit: job.processLimit, ...emulation }));
 }

@@ -58,6 +58,9 @@ export interface ShellJob {
   workDir: string;
   argv: string[];
   emulation?: Emulation;
+  /** build.network and build.process-limit, as for the build's own commands. */
+  network: boolean;
+  processLimit: number;
 }
 
 export type Job = BuildJob | ShellJob;

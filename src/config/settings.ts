@@ -150,6 +150,16 @@ export const SETTINGS = {
     help: 'Check the archive signature (turning this off is printed as a warning in every build)',
     default: true,
   }),
+  'distribution.check-valid-until': setting({
+    kind: boolean(),
+    help: "Refuse a signed index whose Valid-Until has passed, as apt does (false: accept it, e.g. for a snapshot archive; printed as a warning in every build)",
+    default: true,
+  }),
+  'distribution.check-date': setting({
+    kind: boolean(),
+    help: "Refuse a signed index dated more than 10 s ahead of this machine's clock, as apt does (false also turns off check-valid-until; printed as a warning in every build)",
+    default: true,
+  }),
   'board.name': optional({
     kind: oneOf(Object.keys(BOARDS) as [string, ...string[]]),
     help: `Board the image is for: sets the architecture and adds its kernel and firmware packages (${Object.keys(BOARDS).join(', ')})`,

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { imageDir, integrationSkipReason, isRoot, kiln, TEST_USER, unusedPort } from '../helpers/kiln.ts';
 import { startMirror, type Mirror } from '../helpers/mirror-server.ts';
-import { makeFakeArchive, type FakeArchive } from '../helpers/fake-debian.ts';
+import { makeFakeArchive, releaseDate, type FakeArchive, type ReleaseFields } from '../helpers/fake-debian.ts';
 
 const skip = integrationSkipReason();
 
@@ -115,6 +115,52 @@ describe('user errors', { skip }, () => {
     } finally {
       delete mirror.faults['/pool/main/t/tiny/tiny_1.0_all.deb'];
     }
+  });
+
+  /** A build (dry run) against a fake archive of its own whose signed Release says `fields`. */
+  async function dryRunWithRelease(fields: ReleaseFields, ...args: string[]) {
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-fake-archive-'));
+    chmodSync(dir, 0o755);
+    const other = await makeFakeArchive(dir, { release: fields });
+    const server = await startMirror(other.root);
+    try {
+      const toml = fakeToml().replace(mirror.url, server.url).replace(archive.keyring, other.keyring);
+      return await kiln(['build', '-C', imageDir(toml), '--dry-run', ...args]);
+    } finally {
+      await server.close();
+    }
+  }
+  const daysFromNow = (days: number) => releaseDate(new Date(Date.now() + days * 86_400_000));
+
+  test('a correctly signed Release whose Valid-Until has passed is refused', async () => {
+    const r = await dryRunWithRelease({ date: daysFromNow(-737), validUntil: daysFromNow(-730) });
+    assertUserError(r, /dists\/kilntest\/InRelease expired on \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(Valid-Until, 2 years ago\)/);
+    assert.match(r.stderr, /hint: .*distribution\.check-valid-until = false/);
+  });
+
+  test('distribution.check-valid-until = false accepts an expired Release, with a warning', async () => {
+    const r = await dryRunWithRelease({ date: daysFromNow(-737), validUntil: daysFromNow(-730) }, '--set', 'distribution.check-valid-until=false');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /InRelease expired on .*; accepted because distribution\.check-valid-until = false/);
+    assert.match(r.stdout, /^ {2}tiny 1\.0 +all /m);
+  });
+
+  test('a Release of another suite under the name asked for is refused', async () => {
+    const r = await dryRunWithRelease({ suite: 'testing', codename: 'trixie' });
+    assertUserError(r, /InRelease is not the release asked for: distribution\.release is "kilntest", the Release says Suite: testing, Codename: trixie/);
+  });
+
+  test('a Release whose Suite or Codename is the release asked for is accepted', async () => {
+    const r = await dryRunWithRelease({ suite: 'testing' });
+    assert.equal(r.code, 0, r.stderr);
+  });
+
+  test('a Release dated in the future is refused, unless distribution.check-date = false', async () => {
+    const r = await dryRunWithRelease({ date: daysFromNow(3) });
+    assertUserError(r, /InRelease is not valid yet: dated .*, 3 days ahead of this machine's clock/);
+    const allowed = await dryRunWithRelease({ date: daysFromNow(3) }, '--set', 'distribution.check-date=false');
+    assert.equal(allowed.code, 0, allowed.stderr);
+    assert.match(allowed.stderr, /date checks are OFF \(distribution\.check-date = false\)/);
   });
 
   test('a user without subordinate ids is told the exact lines to add', { skip: !isRoot && 'needs root to create a user without subordinate ids' }, async () => {

@@ -9,7 +9,8 @@ import { downloadToStore, fetchBytes, loadKeyring, verifyClearsigned, type BlobS
 import { UserError } from '../../util/errors.ts';
 import type { Emit } from '../../util/events.ts';
 import { parsePackages, type DebPackage } from './packages.ts';
-import { parseRelease, pickIndex, type Release } from './release.ts';
+import { checkReleaseName, parseRelease, pickIndex, type Release } from './release.ts';
+import { checkIndexFreshness } from '../freshness.ts';
 
 export interface ArchiveAccess {
   store: BlobStore;
@@ -19,6 +20,8 @@ export interface ArchiveAccess {
   keyring?: string[];
   /** Warnings for the build log collect here. */
   warnings: string[];
+  /** Which date checks of the Release to make (default: all, as apt does). */
+  dateChecks?: { checkValidUntil: boolean; checkDate: boolean };
 }
 
 export async function fetchRelease(ctx: ArchiveAccess, mirror: string, suite: string): Promise<Release> {
@@ -38,7 +41,14 @@ export async function fetchRelease(ctx: ArchiveAccess, mirror: string, suite: st
     ctx.emit({ kind: 'log', level: 'warn', message: warning });
     clear = stripClearsign(signed);
   }
-  return parseRelease(clear, url);
+  const release = parseRelease(clear, url);
+  checkReleaseName(release, suite, url);
+  const policy = { checkValidUntil: true, checkDate: true, ...ctx.dateChecks, now: Math.floor(Date.now() / 1000) };
+  for (const warning of checkIndexFreshness({ source: url, date: release.date || undefined, validUntil: release.validUntil }, policy)) {
+    ctx.warnings.push(warning);
+    ctx.emit({ kind: 'log', level: 'warn', message: warning });
+  }
+  return release;
 }
 
 /** The cleartext of a clearsigned message, unverified (only with signature checks off). */

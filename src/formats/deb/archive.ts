@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { text } from 'node:stream/consumers';
 import { decompress } from '../../archive/index.ts';
-import { downloadToStore, fetchBytes, loadKeyring, verifyClearsigned, type BlobStore } from '../../repo/index.ts';
+import { downloadToStore, fetchBytes, loadKeyring, verifyClearsigned, type BlobStore, type DownloadLimits } from '../../repo/index.ts';
 import { UserError } from '../../util/errors.ts';
 import type { Emit } from '../../util/events.ts';
 import { parsePackages, type DebPackage } from './packages.ts';
@@ -16,6 +16,7 @@ export interface ArchiveAccess {
   store: BlobStore;
   emit: Emit;
   signal?: AbortSignal;
+  limits?: DownloadLimits;
   /** Keyrings to verify InRelease against; undefined = signature checks off (warned). */
   keyring?: string[];
   /** Warnings for the build log collect here. */
@@ -26,7 +27,7 @@ export interface ArchiveAccess {
 
 export async function fetchRelease(ctx: ArchiveAccess, mirror: string, suite: string): Promise<Release> {
   const url = `${mirror}/dists/${suite}/InRelease`;
-  const opts = { emit: ctx.emit, signal: ctx.signal, name: 'InRelease' };
+  const opts = { ...ctx.limits, emit: ctx.emit, signal: ctx.signal, name: 'InRelease' };
   const signed = (await fetchBytes(url, { ...opts, missingOk: true }))?.toString('utf8');
   if (signed === undefined) {
     throw new UserError(`${url} not found: no release "${suite}" at this mirror`, 'check the release and mirror settings');
@@ -69,7 +70,7 @@ export async function fetchPackagesIndex(ctx: ArchiveAccess, mirror: string, sui
   const blob = await downloadToStore(
     ctx.store,
     { urls: [`${mirror}/dists/${suite}/${picked.file.path}`], sha256: picked.file.sha256, size: picked.file.size, name: picked.file.path },
-    { emit: ctx.emit, signal: ctx.signal },
+    { ...ctx.limits, emit: ctx.emit, signal: ctx.signal },
   );
   const raw = await readFile(blob.path);
   const body = picked.compression === 'none' ? raw.toString('utf8') : await text(decompress(raw, picked.compression));

@@ -31,6 +31,7 @@ export async function planDeb(ctx: PlanContext): Promise<InstallPlan> {
     store: ctx.store,
     emit: ctx.emit,
     signal: ctx.signal,
+    limits: ctx.limits,
     keyring: config['distribution.verify-signatures'] ? config['distribution.keyring'] : undefined,
     warnings,
     dateChecks: { checkValidUntil: config['distribution.check-valid-until'], checkDate: config['distribution.check-date'] },

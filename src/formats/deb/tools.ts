@@ -34,7 +34,7 @@ export async function fetchDebianTool(access: ArchiveAccess, req: ToolRequest): 
   const targets = req.paths.map((p) => join(dir, p.replace(/^.*\//, '')));
   if ((await Promise.all(targets.map((t) => exists(t).then(() => true, () => false)))).every(Boolean)) return targets;
 
-  const blob = await downloadToStore(access.store, { urls: [`${req.mirror}/${best.filename}`], sha256: best.sha256, size: best.size, name: best.name }, { emit: access.emit, signal: access.signal });
+  const blob = await downloadToStore(access.store, { urls: [`${req.mirror}/${best.filename}`], sha256: best.sha256, size: best.size, name: best.name }, { ...access.limits, emit: access.emit, signal: access.signal });
   const deb = readDeb(await readFile(blob.path), best.name);
   const wanted = new Set(req.paths.map((p) => p.replace(/^\.?\//, '')));
   await mkdir(dir, { recursive: true });

@@ -163,6 +163,30 @@ describe('user errors', { skip }, () => {
     assert.match(allowed.stderr, /date checks are OFF \(distribution\.check-date = false\)/);
   });
 
+  test('a mirror that trickles a byte every 2 s is given up, naming the file and the mirror', { timeout: 120_000 }, async () => {
+    mirror.faults['/pool/main/t/tiny/tiny_1.0_all.deb'] = { trickle: { chunkBytes: 1, intervalMs: 2_000 } };
+    try {
+      const limits = ['--set', 'build.download-min-rate=100', '--set', 'build.download-min-rate-window=3s'];
+      const r = await kiln(['build', '-C', imageDir(fakeToml()), '--set', `build.cache-directory=${freshCache()}`, ...limits]);
+      assertUserError(r, /^kiln: error: mirror http:\/\/127\.0\.0\.1:\d+ is too slow for tiny: slower than 100 B\/s for 3 s \(http:\/\/127\.0\.0\.1:\d+\/pool\/main\/t\/tiny\/tiny_1\.0_all\.deb\)$/);
+      assert.match(r.stderr, /hint: .*build\.download-min-rate/);
+    } finally {
+      delete mirror.faults['/pool/main/t/tiny/tiny_1.0_all.deb'];
+    }
+  });
+
+  test('a download that takes longer than build.download-timeout is given up, naming the file and the mirror', { timeout: 120_000 }, async () => {
+    // 100 bytes a second: above the minimum rate set here, but the whole package takes several seconds.
+    mirror.faults['/pool/main/t/tiny/tiny_1.0_all.deb'] = { trickle: { chunkBytes: 20, intervalMs: 200 } };
+    try {
+      const limits = ['--set', 'build.download-min-rate=10', '--set', 'build.download-min-rate-window=1s', '--set', 'build.download-timeout=2s'];
+      const r = await kiln(['build', '-C', imageDir(fakeToml()), '--set', `build.cache-directory=${freshCache()}`, ...limits]);
+      assertUserError(r, /^kiln: error: download of tiny from mirror http:\/\/127\.0\.0\.1:\d+ took longer than 2 s in all \(http:\/\/127\.0\.0\.1:\d+\/pool\/main\/t\/tiny\/tiny_1\.0_all\.deb\)$/);
+    } finally {
+      delete mirror.faults['/pool/main/t/tiny/tiny_1.0_all.deb'];
+    }
+  });
+
   test('a user without subordinate ids is told the exact lines to add', { skip: !isRoot && 'needs root to create a user without subordinate ids' }, async () => {
     const user = 'kilnnosubid';
     // A system user: useradd gives ordinary users subordinate ranges by itself.

@@ -77,12 +77,15 @@ export function sizeInBytes(text: string): number | undefined {
   return Math.floor(Number(m[1]) * unit);
 }
 
-/** A length of time in milliseconds: a number of seconds, or text such as 30s, 2m, 1h30m, 500ms. */
+/**
+ * A length of time in seconds (so that `kiln config` prints a value that reads back the same): a
+ * number of seconds, or text such as 30s, 2m, 1h30m, 500ms.
+ */
 export const duration = (): Kind<number> => ({
   describe: 'a duration such as 30s, 2m or 1h',
   parse: (v) => {
-    const ms = typeof v === 'number' ? (Number.isFinite(v) && v > 0 ? Math.round(v * 1000) : undefined) : typeof v === 'string' ? durationInMs(v) : undefined;
-    return ms === undefined ? { error: `expected a duration such as 30s, 2m or 1h, got ${JSON.stringify(v)}` } : { value: ms };
+    const ms = typeof v === 'number' ? (Number.isFinite(v) && v > 0 ? v * 1000 : undefined) : typeof v === 'string' ? durationInMs(v) : undefined;
+    return ms === undefined ? { error: `expected a duration such as 30s, 2m or 1h, got ${JSON.stringify(v)}` } : { value: ms / 1000 };
   },
 });
 

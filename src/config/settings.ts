@@ -296,12 +296,12 @@ export const SETTINGS = {
   'build.download-min-rate-window': setting({
     kind: duration(),
     help: 'The window over which build.download-min-rate is measured, e.g. 30s, 1m',
-    default: 30_000,
+    default: 30,
   }),
   'build.download-timeout': setting({
     kind: duration(),
     help: 'The longest one file may take to download from one mirror, retries included, e.g. 30m, 2h',
-    default: 30 * 60_000,
+    default: 30 * 60,
   }),
   'build.workspace': setting({
     kind: oneOf(['tmpfs', 'disk'] as const),

@@ -130,8 +130,8 @@ interface PreparedBuild {
 export function downloadLimits(config: Config): DownloadLimits {
   return {
     minBytesPerSecond: config['build.download-min-rate'],
-    rateWindowMs: config['build.download-min-rate-window'],
-    timeoutMs: config['build.download-timeout'],
+    rateWindowMs: config['build.download-min-rate-window'] * 1000,
+    timeoutMs: config['build.download-timeout'] * 1000,
   };
 }
 

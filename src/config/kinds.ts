@@ -77,6 +77,34 @@ export function sizeInBytes(text: string): number | undefined {
   return Math.floor(Number(m[1]) * unit);
 }
 
+/**
+ * A length of time in seconds (so that `kiln config` prints a value that reads back the same): a
+ * number of seconds, or text such as 30s, 2m, 1h30m, 500ms.
+ */
+export const duration = (): Kind<number> => ({
+  describe: 'a duration such as 30s, 2m or 1h',
+  parse: (v) => {
+    const ms = typeof v === 'number' ? (Number.isFinite(v) && v > 0 ? v * 1000 : undefined) : typeof v === 'string' ? durationInMs(v) : undefined;
+    return ms === undefined ? { error: `expected a duration such as 30s, 2m or 1h, got ${JSON.stringify(v)}` } : { value: ms / 1000 };
+  },
+});
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, min: 60_000, h: 3_600_000 };
+
+/** 90s, 1.5m, 1h30m, 500ms, 20 (seconds); undefined when it is not a positive duration. */
+export function durationInMs(text: string): number | undefined {
+  const trimmed = text.trim();
+  let ms: number;
+  if (/^\d+(?:\.\d+)?$/.test(trimmed)) {
+    ms = Number(trimmed) * 1000;
+  } else if (/^(?:\d+(?:\.\d+)?\s*(?:ms|min|s|m|h)\s*)+$/.test(trimmed)) {
+    ms = [...trimmed.matchAll(/(\d+(?:\.\d+)?)\s*(ms|min|s|m|h)/g)].reduce((sum, [, n, unit]) => sum + Number(n) * (DURATION_UNITS[unit as string] as number), 0);
+  } else {
+    return undefined;
+  }
+  return ms > 0 ? Math.round(ms) : undefined;
+}
+
 /** A list of strings; from text, items are separated by commas or spaces. */
 export const stringList = <T extends string = string>(item: Kind<T> | undefined = undefined, describe = 'a list of strings'): Kind<T[]> => ({
   describe,

@@ -4,7 +4,7 @@
  * this table.
  */
 import { existsSync } from 'node:fs';
-import { boolean, integer, oneOf, path, records, secret, size, string, stringList, stringMap, type Kind, type KindValue } from './kinds.ts';
+import { boolean, duration, integer, oneOf, path, records, secret, size, string, stringList, stringMap, type Kind, type KindValue } from './kinds.ts';
 import { HOOK_STAGES } from '../pipeline/stage-names.ts';
 import { BOARDS, DISTRIBUTIONS, findDistribution, hostMachine, readOsRelease, type BaseSetName, type Distribution } from '../catalog/index.ts';
 
@@ -150,6 +150,16 @@ export const SETTINGS = {
     help: 'Check the archive signature (turning this off is printed as a warning in every build)',
     default: true,
   }),
+  'distribution.check-valid-until': setting({
+    kind: boolean(),
+    help: "Refuse a signed index whose Valid-Until has passed, as apt does (false: accept it, e.g. for a snapshot archive; printed as a warning in every build)",
+    default: true,
+  }),
+  'distribution.check-date': setting({
+    kind: boolean(),
+    help: "Refuse a signed index dated more than 10 s ahead of this machine's clock, as apt does (false also turns off check-valid-until; printed as a warning in every build)",
+    default: true,
+  }),
   'board.name': optional({
     kind: oneOf(Object.keys(BOARDS) as [string, ...string[]]),
     help: `Board the image is for: sets the architecture and adds its kernel and firmware packages (${Object.keys(BOARDS).join(', ')})`,
@@ -287,6 +297,21 @@ export const SETTINGS = {
     kind: integer(1, 64),
     help: 'Parallel downloads',
     default: 8,
+  }),
+  'build.download-min-rate': setting({
+    kind: size(),
+    help: 'A download slower than this many bytes per second over build.download-min-rate-window is given up on that mirror (the next one is tried), e.g. 1K, 50K; 0: no minimum',
+    default: 1024,
+  }),
+  'build.download-min-rate-window': setting({
+    kind: duration(),
+    help: 'The window over which build.download-min-rate is measured, e.g. 30s, 1m',
+    default: 30,
+  }),
+  'build.download-timeout': setting({
+    kind: duration(),
+    help: 'The longest one file may take to download from one mirror, retries included, e.g. 30m, 2h',
+    default: 30 * 60,
   }),
   'build.workspace': setting({
     kind: oneOf(['tmpfs', 'disk'] as const),

@@ -5,7 +5,7 @@
  * namespace, on the tree.
  */
 import type { Emit } from '../util/events.ts';
-import type { BlobStore } from '../repo/index.ts';
+import type { BlobStore, DownloadLimits } from '../repo/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Distribution, FormatName } from '../catalog/index.ts';
 import type { RootRunOptions } from '../sandbox/index.ts';
@@ -46,6 +46,8 @@ export interface PlanContext {
   kilnVersion: string;
   emit: Emit;
   signal?: AbortSignal;
+  /** How slow and how long one download may be (build.download-*). */
+  limits?: DownloadLimits;
 }
 
 /** After the download, outside the namespace: checks that need the package files (signatures). */

@@ -11,7 +11,9 @@ import { join, resolve } from 'node:path';
 import { FORMATS } from '../formats/index.ts';
 import type { InstallPlan } from '../formats/types.ts';
 import { publicConfig, type LoadedConfig } from '../config/index.ts';
-import { BlobStore, downloadAll } from '../repo/index.ts';
+import { BlobStore, downloadAll, type DownloadLimits } from '../repo/index.ts';
+import type { Config } from '../config/index.ts';
+import { InterruptGuard } from './interrupt.ts';
 import type { Emit } from '../util/events.ts';
 import { emulatorSource, planEmulation } from './emulation.ts';
 import { planNamespace, runJob } from './enter.ts';
@@ -99,13 +101,52 @@ interface BuildContext {
 }
 
 async function buildStages(loaded: LoadedConfig, opts: BuildOptions, b: BuildContext): Promise<BuildResult> {
+  // From resolve to the end of fetch, a signal aborts kiln's own downloads (which clean up after
+  // themselves); from then on the build worker's runJob handles signals.
+  const interrupts = new InterruptGuard();
+  try {
+    const prepared = await prepareStages(loaded, opts, b, interrupts.signal);
+    interrupts.check();
+    if ('result' in prepared) return prepared.result;
+    interrupts.dispose();
+    return await runStages(loaded, opts, b, prepared);
+  } finally {
+    interrupts.dispose();
+  }
+}
+
+/** What the host-side part of a build hands to the namespace part. */
+interface PreparedBuild {
+  plan: InstallPlan;
+  stages: StagePlan[];
+  keys: ReturnType<typeof stageKeys>;
+  resume: { stage: TreeStage; key: string } | undefined;
+  emulation: Awaited<ReturnType<typeof planEmulation>>;
+  blobs: Record<string, string>;
+  sourceDateEpoch: number;
+  overlays: BuildJob['overlays'];
+  idMapping: ReturnType<typeof planNamespace> | undefined;
+}
+
+/** The plain download limits of the build.download-* settings (src/repo reads no config). */
+export function downloadLimits(config: Config): DownloadLimits {
+  return {
+    minBytesPerSecond: config['build.download-min-rate'],
+    rateWindowMs: config['build.download-min-rate-window'] * 1000,
+    timeoutMs: config['build.download-timeout'] * 1000,
+  };
+}
+
+/** Resolve, keys, what to reuse, fetch and verify: everything before the namespace. */
+async function prepareStages(loaded: LoadedConfig, opts: BuildOptions, b: BuildContext, signal: AbortSignal): Promise<PreparedBuild | { result: BuildResult }> {
   const { config, distribution } = loaded;
   const { emit, cache, store, checkpoints, hooks, outputDir, outputs } = b;
   const machine = distribution.architectures[config['distribution.architecture']];
   if (!machine) throw new Error(`no machine for ${config['distribution.architecture']}`);
   const idMapping = opts.dryRun ? undefined : planNamespace();
   const format = FORMATS[distribution.format];
-  const planContext = { config, distribution, store, memoDir: join(cache, 'plans'), kilnVersion: VERSION, emit };
+  const limits = downloadLimits(config);
+  const planContext = { config, distribution, store, memoDir: join(cache, 'plans'), kilnVersion: VERSION, emit, signal, limits };
   const plan = await step(emit, 'resolve', () => format.plan(planContext), (p) => `${p.packages.length} packages`);
   const sde = Number(b.env.SOURCE_DATE_EPOCH);
   const sourceDateEpoch = Number.isInteger(sde) && sde > 0 ? sde : plan.repositoryDate;
@@ -124,7 +165,7 @@ async function buildStages(loaded: LoadedConfig, opts: BuildOptions, b: BuildCon
   if (!forced('output') && outputsUpToDate(outputDir, config['output.name'], outputs, keys.output)) {
     const stages = STAGES.map((name): StagePlan => ({ name, action: 'reuse', from: 'outputs' }));
     emit({ kind: 'log', level: 'info', message: `nothing changed: every stage reused, outputs up to date (${shortKey(keys.output)})` });
-    return { plan, outputs, stages, upToDate: true };
+    return { result: { plan, outputs, stages, upToDate: true } };
   }
   let resume: { stage: TreeStage; key: string } | undefined;
   for (const stage of [...CHECKPOINTED].reverse()) {
@@ -142,25 +183,33 @@ async function buildStages(loaded: LoadedConfig, opts: BuildOptions, b: BuildCon
     if (name === 'resolve') return { name, action: 'run' };
     return i <= resumeIndex ? { name, action: 'reuse', key, from: `checkpoint ${shortKey(resume!.key)}` } : { name, action: 'run', key };
   });
-  if (opts.dryRun) return { plan, outputs, stages, upToDate: false };
+  if (opts.dryRun) return { result: { plan, outputs, stages, upToDate: false } };
   if (resume) {
     emit({ kind: 'log', level: 'info', message: `reusing ${stages.filter((s) => s.action === 'reuse').map((s) => s.name).join(', ')} (the ${resume.stage} checkpoint ${shortKey(resume.key)})` });
   }
 
-  const emulation = await planEmulation(machine, config['build.binfmt'], emulatorSource(loaded, cache, emit));
+  const emulation = await planEmulation(machine, config['build.binfmt'], { ...emulatorSource(loaded, cache, emit), signal, limits });
   let blobs: Record<string, string> = {};
   if (!resume) {
     const fetched = await step(
       emit,
       'fetch',
       // Cached files are taken by name here and checked when they are read (package-reader.ts, verified-read.ts).
-      () => downloadAll(store, plan.packages.map(downloadItem), { concurrency: config['build.jobs'], emit }),
+      () => downloadAll(store, plan.packages.map(downloadItem), { ...limits, concurrency: config['build.jobs'], emit, signal }),
       (r) => `${r.filter((x) => !x.cached).length} downloaded, ${r.filter((x) => x.cached).length} cached`,
     );
     blobs = Object.fromEntries(fetched.map((r) => [r.name, r.path]));
     const verify = format.verify;
     if (verify) await step(emit, 'verify', () => verify({ ...planContext, plan, blobs, readPackage: packageReader(store, emit) }));
   }
+  return { plan, stages, keys, resume, emulation, blobs, sourceDateEpoch, overlays, idMapping };
+}
+
+/** The stages inside the namespace, then the checkpoint limit. */
+async function runStages(loaded: LoadedConfig, opts: BuildOptions, b: BuildContext, prepared: PreparedBuild): Promise<BuildResult> {
+  const { config, distribution } = loaded;
+  const { emit, cache, store, checkpoints, hooks, outputDir, outputs } = b;
+  const { plan, stages, keys, resume, emulation, blobs, sourceDateEpoch, overlays, idMapping } = prepared;
   await mkdir(outputDir, { recursive: true }).catch((err: NodeJS.ErrnoException) => {
     throw new UserError(`cannot create the output directory ${outputDir}: ${err.code === 'EACCES' ? 'permission denied' : err.message}`, 'set output.directory to a directory you can write');
   });

@@ -7,7 +7,7 @@ import { release } from 'node:os';
 import { join } from 'node:path';
 import { DISTRIBUTIONS, elfMagic, findDistribution, hostMachine, hostMirrorFor, qemuName, readOsRelease, runsNatively, type Machine } from '../catalog/index.ts';
 import { fetchDebianTool } from '../formats/deb/tools.ts';
-import { BlobStore } from '../repo/index.ts';
+import { BlobStore, type DownloadLimits } from '../repo/index.ts';
 import type { Emit } from '../util/events.ts';
 import { escapesToHex, hostBinfmtFor } from '../sandbox/index.ts';
 import { UserError } from '../util/errors.ts';
@@ -26,6 +26,9 @@ export interface EmulatorSource {
   emit: Emit;
   /** The target's Debian archive, a source of qemu-user-static when the host has no apt sources. */
   debianArchive?: { mirror: string; release: string; keyring?: string[] };
+  /** Ctrl-C, and the download limits (build.download-*), for fetching qemu-user-static. */
+  signal?: AbortSignal;
+  limits?: DownloadLimits;
 }
 
 export async function planEmulation(machine: Machine, mode: 'auto' | 'namespace' | 'host', source: EmulatorSource): Promise<Emulation | undefined> {
@@ -75,7 +78,7 @@ async function findEmulator(machine: Machine, source: EmulatorSource): Promise<s
   }
   source.emit({ kind: 'log', level: 'info', message: `${name} is not installed: taking it from qemu-user-static in ${archive.mirror} ${archive.release}` });
   const [path] = await fetchDebianTool(
-    { store: new BlobStore(join(source.cacheDir, 'downloads')), emit: source.emit, keyring: archive.keyring, warnings: [] },
+    { store: new BlobStore(join(source.cacheDir, 'downloads')), emit: source.emit, signal: source.signal, limits: source.limits, keyring: archive.keyring, warnings: [] },
     { mirror: archive.mirror, release: archive.release, architecture: hostArch, package: 'qemu-user-static', paths: [`usr/bin/${name}`], toolsDir: join(source.cacheDir, 'tools') },
   );
   return path as string;

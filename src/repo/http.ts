@@ -10,7 +10,7 @@ import { silent, type Emit } from '../util/events.ts';
 import { normalizeSha256, type BlobStore, type TempBlob } from './cache.ts';
 import { Attempt, MIRROR_HINT, BROKEN_MIRROR_HINT, Transient, checkUrl, discardBody, origin, retrying, throwForStatus, type HttpOptions } from './request.ts';
 
-export type { HttpOptions } from './request.ts';
+export type { DownloadLimits, HttpOptions } from './request.ts';
 
 export interface DownloadItem {
   /** The same file on each mirror, tried in order. */
@@ -147,8 +147,8 @@ export async function fetchIfChanged(
   const conditions: Record<string, string> = {};
   if (known?.etag) conditions['if-none-match'] = known.etag;
   if (known?.lastModified) conditions['if-modified-since'] = known.lastModified;
-  return retrying(url, opts, () => false, async (): Promise<Fetched> => {
-    const attempt = new Attempt(url, opts);
+  return retrying(url, name, opts, () => false, async (attemptOpts): Promise<Fetched> => {
+    const attempt = new Attempt(url, name, attemptOpts);
     try {
       const res = await attempt.fetch(conditions);
       if (res.status === 304 && known) {
@@ -201,8 +201,8 @@ async function downloadFromMirror(
   };
 
   /** One request, appending to the temporary file; false when the answer could not be used and we start over. */
-  const requestOnce = async (): Promise<boolean> => {
-    const attempt = new Attempt(url, opts);
+  const requestOnce = async (attemptOpts: HttpOptions): Promise<boolean> => {
+    const attempt = new Attempt(url, item.name, attemptOpts);
     try {
       const res = await attempt.fetch(written > 0 ? { range: `bytes=${written}-` } : {});
       if (res.status === 206) {
@@ -235,10 +235,10 @@ async function downloadFromMirror(
     }
   };
 
-  return retrying(url, opts, () => written > startOfAttempt, async () => {
+  return retrying(url, item.name, opts, () => written > startOfAttempt, async (attemptOpts) => {
     startOfAttempt = written;
     for (;;) {
-      if (!(await requestOnce())) continue;
+      if (!(await requestOnce(attemptOpts))) continue;
       if (item.size !== undefined && written < item.size) {
         throw new Transient(new UserError(`mirror ${origin(url)} sent only ${written} of ${item.size} bytes of ${url}`, BROKEN_MIRROR_HINT));
       }

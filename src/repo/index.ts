@@ -1,7 +1,7 @@
 /** Downloads into the content-addressed cache, and signature checks. */
 export { BlobStore, TempBlob, normalizeSha256 } from './cache.ts';
 export { downloadAll, downloadToStore, fetchBytes, fetchIfChanged } from './http.ts';
-export type { DownloadItem, DownloadResult, Fetched, HttpOptions, Validators } from './http.ts';
+export type { DownloadItem, DownloadLimits, DownloadResult, Fetched, HttpOptions, Validators } from './http.ts';
 export { loadKeyring, parseKeys, verifyClearsigned, verifyDetached } from './openpgp.ts';
 export type { Key, VerifyOptions } from './openpgp.ts';
 export { readVerified, type VerifiedItem } from './verified-read.ts';

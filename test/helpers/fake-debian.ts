@@ -29,8 +29,22 @@ function buildDeb(dir: string, name: string, arch: string): Buffer {
   return readFileSync(out);
 }
 
+/** What the signed Release says about itself, where a test wants it to lie or to have expired. */
+export interface ReleaseFields {
+  suite?: string;
+  codename?: string;
+  /** An RFC 2822 date, as Debian writes them (default: Sat, 01 Nov 2025 00:00:00 UTC). */
+  date?: string;
+  validUntil?: string;
+}
+
+/** `date` as a Release file writes it: Sat, 01 Nov 2025 00:00:00 UTC */
+export function releaseDate(date: Date): string {
+  return date.toUTCString().replace('GMT', 'UTC');
+}
+
 /** `packageArch`: the architecture of the one package, tiny (default all). */
-export async function makeFakeArchive(dir: string, opts: { suite?: string; arch?: string; packageArch?: string } = {}): Promise<FakeArchive> {
+export async function makeFakeArchive(dir: string, opts: { suite?: string; arch?: string; packageArch?: string; release?: ReleaseFields } = {}): Promise<FakeArchive> {
   const suite = opts.suite ?? 'kilntest';
   const arch = opts.arch ?? 'amd64';
   const packageArch = opts.packageArch ?? 'all';
@@ -46,8 +60,11 @@ export async function makeFakeArchive(dir: string, opts: { suite?: string; arch?
   writeFileSync(join(indexDir, 'Packages'), packages);
   execFileSync('xz', ['-k', join(indexDir, 'Packages')]);
   const xz = readFileSync(join(indexDir, 'Packages.xz'));
+  const fields = opts.release ?? {};
   const release =
-    `Origin: kiln\nSuite: ${suite}\nCodename: ${suite}\nDate: Sat, 01 Nov 2025 00:00:00 UTC\nArchitectures: ${arch}\nComponents: main\nSHA256:\n` +
+    `Origin: kiln\nSuite: ${fields.suite ?? suite}\nCodename: ${fields.codename ?? suite}\nDate: ${fields.date ?? 'Sat, 01 Nov 2025 00:00:00 UTC'}\n` +
+    (fields.validUntil ? `Valid-Until: ${fields.validUntil}\n` : '') +
+    `Architectures: ${arch}\nComponents: main\nSHA256:\n` +
     ` ${sha256(packages)} ${packages.length} main/binary-${arch}/Packages\n` +
     ` ${sha256(xz)} ${xz.length} main/binary-${arch}/Packages.xz\n`;
   const { privateKey, publicKey } = await openpgp.generateKey({ type: 'ecc', curve: 'ed25519Legacy', userIDs: [{ name: 'kiln test archive' }], format: 'armored' });

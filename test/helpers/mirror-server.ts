@@ -26,6 +26,8 @@ export interface Fault {
   ignoreRange?: boolean;
   /** Send the body `chunkBytes` at a time, one chunk every `intervalMs`. */
   trickle?: { chunkBytes: number; intervalMs: number };
+  /** Send the first K body bytes, then nothing more, keeping the connection open (a stalled mirror). */
+  stallAfter?: number;
 }
 
 export interface RequestLog {
@@ -108,6 +110,10 @@ export async function startMirror(rootDir: string, opts: { faults?: Record<strin
       // buffered but not yet handed on when the connection breaks.
       res.write(part, () => setTimeout(() => res.socket?.destroy(), 50));
       return;
+    }
+    if (fault.stallAfter !== undefined) {
+      res.write(part.subarray(0, fault.stallAfter));
+      return; // closed by the client, or by close()
     }
     if (fault.trickle) {
       const { chunkBytes, intervalMs } = fault.trickle;

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { imageDir, integrationSkipReason, isRoot, kiln, TEST_USER, unusedPort } from '../helpers/kiln.ts';
 import { startMirror, type Mirror } from '../helpers/mirror-server.ts';
-import { makeFakeArchive, type FakeArchive } from '../helpers/fake-debian.ts';
+import { makeFakeArchive, releaseDate, type FakeArchive, type ReleaseFields } from '../helpers/fake-debian.ts';
 
 const skip = integrationSkipReason();
 
@@ -112,6 +112,76 @@ describe('user errors', { skip }, () => {
     try {
       const r = await kiln(['build', '-C', imageDir(fakeToml()), '--set', `build.cache-directory=${freshCache()}`]);
       assertUserError(r, /mirror served a corrupt file: tiny from .*tiny_1\.0_all\.deb: expected sha256 [0-9a-f]{64}, got [0-9a-f]{64}/);
+    } finally {
+      delete mirror.faults['/pool/main/t/tiny/tiny_1.0_all.deb'];
+    }
+  });
+
+  /** A build (dry run) against a fake archive of its own whose signed Release says `fields`. */
+  async function dryRunWithRelease(fields: ReleaseFields, ...args: string[]) {
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-fake-archive-'));
+    chmodSync(dir, 0o755);
+    const other = await makeFakeArchive(dir, { release: fields });
+    const server = await startMirror(other.root);
+    try {
+      const toml = fakeToml().replace(mirror.url, server.url).replace(archive.keyring, other.keyring);
+      return await kiln(['build', '-C', imageDir(toml), '--dry-run', ...args]);
+    } finally {
+      await server.close();
+    }
+  }
+  const daysFromNow = (days: number) => releaseDate(new Date(Date.now() + days * 86_400_000));
+
+  test('a correctly signed Release whose Valid-Until has passed is refused', async () => {
+    const r = await dryRunWithRelease({ date: daysFromNow(-737), validUntil: daysFromNow(-730) });
+    assertUserError(r, /dists\/kilntest\/InRelease expired on \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(Valid-Until, 2 years ago\)/);
+    assert.match(r.stderr, /hint: .*distribution\.check-valid-until = false/);
+  });
+
+  test('distribution.check-valid-until = false accepts an expired Release, with a warning', async () => {
+    const r = await dryRunWithRelease({ date: daysFromNow(-737), validUntil: daysFromNow(-730) }, '--set', 'distribution.check-valid-until=false');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /InRelease expired on .*; accepted because distribution\.check-valid-until = false/);
+    assert.match(r.stdout, /^ {2}tiny 1\.0 +all /m);
+  });
+
+  test('a Release of another suite under the name asked for is refused', async () => {
+    const r = await dryRunWithRelease({ suite: 'testing', codename: 'trixie' });
+    assertUserError(r, /InRelease is not the release asked for: distribution\.release is "kilntest", the Release says Suite: testing, Codename: trixie/);
+  });
+
+  test('a Release whose Suite or Codename is the release asked for is accepted', async () => {
+    const r = await dryRunWithRelease({ suite: 'testing' });
+    assert.equal(r.code, 0, r.stderr);
+  });
+
+  test('a Release dated in the future is refused, unless distribution.check-date = false', async () => {
+    const r = await dryRunWithRelease({ date: daysFromNow(3) });
+    assertUserError(r, /InRelease is not valid yet: dated .*, 3 days ahead of this machine's clock/);
+    const allowed = await dryRunWithRelease({ date: daysFromNow(3) }, '--set', 'distribution.check-date=false');
+    assert.equal(allowed.code, 0, allowed.stderr);
+    assert.match(allowed.stderr, /date checks are OFF \(distribution\.check-date = false\)/);
+  });
+
+  test('a mirror that trickles a byte every 2 s is given up, naming the file and the mirror', { timeout: 120_000 }, async () => {
+    mirror.faults['/pool/main/t/tiny/tiny_1.0_all.deb'] = { trickle: { chunkBytes: 1, intervalMs: 2_000 } };
+    try {
+      const limits = ['--set', 'build.download-min-rate=100', '--set', 'build.download-min-rate-window=3s'];
+      const r = await kiln(['build', '-C', imageDir(fakeToml()), '--set', `build.cache-directory=${freshCache()}`, ...limits]);
+      assertUserError(r, /^kiln: error: mirror http:\/\/127\.0\.0\.1:\d+ is too slow for tiny: slower than 100 B\/s for 3 s \(http:\/\/127\.0\.0\.1:\d+\/pool\/main\/t\/tiny\/tiny_1\.0_all\.deb\)$/);
+      assert.match(r.stderr, /hint: .*build\.download-min-rate/);
+    } finally {
+      delete mirror.faults['/pool/main/t/tiny/tiny_1.0_all.deb'];
+    }
+  });
+
+  test('a download that takes longer than build.download-timeout is given up, naming the file and the mirror', { timeout: 120_000 }, async () => {
+    // 100 bytes a second: above the minimum rate set here, but the whole package takes several seconds.
+    mirror.faults['/pool/main/t/tiny/tiny_1.0_all.deb'] = { trickle: { chunkBytes: 20, intervalMs: 200 } };
+    try {
+      const limits = ['--set', 'build.download-min-rate=10', '--set', 'build.download-min-rate-window=1s', '--set', 'build.download-timeout=2s'];
+      const r = await kiln(['build', '-C', imageDir(fakeToml()), '--set', `build.cache-directory=${freshCache()}`, ...limits]);
+      assertUserError(r, /^kiln: error: download of tiny from mirror http:\/\/127\.0\.0\.1:\d+ took longer than 2 s in all \(http:\/\/127\.0\.0\.1:\d+\/pool\/main\/t\/tiny\/tiny_1\.0_all\.deb\)$/);
     } finally {
       delete mirror.faults['/pool/main/t/tiny/tiny_1.0_all.deb'];
     }

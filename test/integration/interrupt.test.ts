@@ -5,15 +5,17 @@
  * checkpoint, and the next build succeeds, with the same bytes as a build
  * from scratch.
  */
-import { describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, chmodSync, mkdtempSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, chmodSync, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { imageDir, integrationSkipReason, isRoot, kiln, TEST_USER } from '../helpers/kiln.ts';
+import { makeFakeArchive, type FakeArchive } from '../helpers/fake-debian.ts';
+import { startMirror, type Mirror } from '../helpers/mirror-server.ts';
 import { hostMirrorFor } from '../../src/catalog/index.ts';
 
 const mirror = hostMirrorFor('debian');
@@ -158,4 +160,45 @@ describe('stopping a build', { skip }, () => {
     assert.equal(fresh.code, 0, fresh.stderr);
     assert.equal(createHash('sha256').update(readFileSync(join(dir, 'out/image.tar.gz'))).digest('hex'), resumed);
   });
+});
+
+// A package download that stalls (the mirror sent 100 bytes and then nothing): Ctrl-C or SIGTERM must
+// stop it at once and remove its temporary (`CACHE/downloads/blobs/tmp/*.part`) before kiln exits.
+describe('stopping a build during a download', { skip: integrationSkipReason() }, () => {
+  let archive: FakeArchive;
+  let stalled: Mirror;
+  before(async () => {
+    const work = mkdtempSync(join(tmpdir(), 'kiln-fake-archive-'));
+    chmodSync(work, 0o755);
+    archive = await makeFakeArchive(work);
+    stalled = await startMirror(archive.root, { faults: { '/pool/main/t/tiny/tiny_1.0_all.deb': { stallAfter: 100 } } });
+  });
+  after(() => stalled?.close());
+
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    test(`${signal} while a package downloads leaves no .part file`, { timeout: 120_000 }, async () => {
+      const cache = mkdtempSync(join(tmpdir(), 'kiln-interrupt-cache-'));
+      chmodSync(cache, 0o755);
+      if (isRoot) spawnSync('chown', [`${TEST_USER}:`, cache]);
+      const toml =
+        `[distribution]\nname = "debian"\nrelease = "kilntest"\narchitecture = "amd64"\nmirror = "${stalled.url}"\nkeyring = ["${archive.keyring}"]\n` +
+        `[packages]\nbase = "essential"\n[build]\ncache-directory = "${cache}"\n`;
+      const dir = imageDir(toml);
+      const temporaries = join(cache, 'downloads/blobs/tmp');
+      const parts = () => (existsSync(temporaries) ? readdirSync(temporaries).filter((n) => n.endsWith('.part')) : []);
+      const run = kiln(['build', '-C', dir]);
+      let finished = false;
+      void run.then(() => (finished = true));
+      // Started, and the stalled mirror's 100 bytes are in the temporary.
+      while (!finished && !parts().some((n) => statSync(join(temporaries, n)).size === 100)) await sleep(20);
+      const kilnPid = processesWith(`kiln.mjs build -C ${dir}`)[0]?.split(' ')[0];
+      assert.ok(!finished && kilnPid, 'the build was stopped during the download');
+      spawnSync('kill', [`-${signal.slice(3)}`, kilnPid]);
+      const result = await run;
+      assert.deepEqual(parts(), [], 'no .part file left');
+      assert.equal(result.code, 1, result.stderr);
+      assert.match(result.stderr, new RegExp(`kiln: error: interrupted by ${signal}`));
+      assert.deepEqual(processesWith(dir), [], 'no kiln process left');
+    });
+  }
 });

@@ -189,6 +189,21 @@ test('sizes: build.checkpoint-limit takes 500M, 4G or bytes', () => {
   assert.match(problems(() => load(dir, { sets: ['build.checkpoint-limit=lots'] }))[0]!, /^--set: build\.checkpoint-limit: expected a size such as 500M or 4G, got "lots"$/);
 });
 
+test('durations (in seconds): build.download-timeout takes 30m, 1h30m, 90s, 500ms or a number of seconds; the download defaults', () => {
+  const dir = tree({ 'kiln.toml': `${BASE}[build]\ndownload-timeout = "1h30m"\ndownload-min-rate-window = 20\n` });
+  const config = load(dir).config;
+  assert.equal(config['build.download-timeout'], 90 * 60);
+  assert.equal(config['build.download-min-rate-window'], 20);
+  assert.equal(config['build.download-min-rate'], 1024);
+  assert.equal(load(dir, { sets: ['build.download-timeout=90s'] }).config['build.download-timeout'], 90);
+  assert.equal(load(dir, { env: { KILN_BUILD_DOWNLOAD_MIN_RATE_WINDOW: '500ms' } }).config['build.download-min-rate-window'], 0.5);
+  assert.equal(load(dir, { sets: ['build.download-min-rate=50K'] }).config['build.download-min-rate'], 50 * 1024);
+  assert.equal(load(tree({ 'kiln.toml': BASE })).config['build.download-timeout'], 30 * 60);
+  for (const bad of ['soon', '0s', '5 parsecs', '-3m']) {
+    assert.match(problems(() => load(dir, { sets: [`build.download-timeout=${bad}`] }))[0]!, /^--set: build\.download-timeout: expected a duration such as 30s, 2m or 1h, got /);
+  }
+});
+
 test('[[user]] tables add up across layers; their secret fields are never shown', () => {
   const dir = tree({
     'kiln.toml': `${BASE}[[user]]\nname = "pi"\npassword-hash = "$6$hidden$hash"\n`,

@@ -271,3 +271,61 @@ test('a file that changes in place is downloaded again only when the mirror says
   assert.equal(third.status === 'fetched' && third.data.toString(), 'version two');
   assert.deepEqual(await fetchIfChanged(`${mirror.url}/nope.db`, validators, { missingOk: true }), { status: 'missing' });
 });
+
+test('a mirror slower than the minimum rate is given up at once, naming the file and the mirror; the next mirror is tried', { timeout: 30_000 }, async (t) => {
+  const root = await testDir(t, 'kiln-mirror-');
+  const file = await randomFile(root, '/pool/slow.deb', 5_000);
+  const slow = await startMirror(root, { faults: { '/pool/slow.deb': { trickle: { chunkBytes: 1, intervalMs: 2_000 } } } });
+  const good = await startMirror(root);
+  t.after(() => Promise.all([slow.close(), good.close()]));
+  const store = new BlobStore(await testDir(t, 'kiln-cache-'));
+  const limits: HttpOptions = { ...FAST, minBytesPerSecond: 100, rateWindowMs: 500 };
+  const one = { urls: [slow.url + file.path], sha256: file.sha256, size: file.data.length, name: 'slow' };
+  await assert.rejects(
+    downloadToStore(store, one, limits),
+    (err: unknown) =>
+      err instanceof UserError &&
+      err.message === `mirror ${slow.url} is too slow for slow: slower than 100 B/s for 0.5 s (${slow.url}/pool/slow.deb)` &&
+      /build\.download-min-rate/.test(err.hint ?? ''),
+  );
+  assert.equal(slow.requests.length, 1, 'a mirror too slow is not asked again');
+  assert.deepEqual(await listDir(store.tempDir), []);
+  const warnings: string[] = [];
+  const emit = (e: KilnEvent) => void (e.kind === 'log' && warnings.push(e.message));
+  const got = await downloadToStore(store, { ...one, urls: [slow.url + file.path, good.url + file.path] }, { ...limits, emit });
+  assert.equal(got.url, good.url + file.path);
+  assert.match(warnings.join('\n'), /is too slow for slow: .*; trying the next mirror/);
+});
+
+test('a slow mirror above the minimum rate still succeeds', { timeout: 30_000 }, async (t) => {
+  const { mirror, store, fixtures } = await setup(t, { '/steady.deb': 8_000 }, { '/steady.deb': { trickle: { chunkBytes: 400, intervalMs: 50 } } });
+  const got = await downloadToStore(store, item(mirror, get(fixtures, '/steady.deb')), { ...FAST, minBytesPerSecond: 1_000, rateWindowMs: 300 });
+  assert.equal(got.sha256, get(fixtures, '/steady.deb').sha256);
+});
+
+test('a download is bounded in time as a whole, retries included', { timeout: 30_000 }, async (t) => {
+  // Each answer breaks off after 100 bytes: every try makes progress, so without a bound it would go on for 300 tries.
+  const { mirror, store, fixtures } = await setup(t, { '/drip.deb': 100_000 }, { '/drip.deb': { truncateAfter: 100, truncateTimes: Infinity } });
+  const file = get(fixtures, '/drip.deb');
+  await assert.rejects(
+    downloadToStore(store, item(mirror, file), { retryDelayMs: 100, attempts: 100, timeoutMs: 1_000 }),
+    (err: unknown) => err instanceof UserError && err.message === `download of drip.deb from mirror ${mirror.url} took longer than 1 s in all (${mirror.url}/drip.deb)`,
+  );
+  assert.ok(mirror.requests.length > 1 && mirror.requests.length < 300, `${mirror.requests.length} requests`);
+  assert.deepEqual(await listDir(store.tempDir), []);
+});
+
+test('an index is bounded the same way: a trickling one fails on the rate, a stalled one on the idle timer', { timeout: 30_000 }, async (t) => {
+  const { mirror } = await setup(t, { '/dists/InRelease': 5_000, '/dists/Stalled': 5_000 }, {
+    '/dists/InRelease': { trickle: { chunkBytes: 1, intervalMs: 1_000 } },
+    '/dists/Stalled': { stallAfter: 10 },
+  });
+  await assert.rejects(
+    fetchBytes(`${mirror.url}/dists/InRelease`, { ...FAST, name: 'InRelease', minBytesPerSecond: 100, rateWindowMs: 300 }),
+    /^UserError: mirror http:\/\/127\.0\.0\.1:\d+ is too slow for InRelease: slower than 100 B\/s for 0\.3 s/,
+  );
+  await assert.rejects(
+    fetchBytes(`${mirror.url}/dists/Stalled`, { ...FAST, idleTimeoutMs: 200, attempts: 2 }),
+    /^UserError: lost the connection to mirror http:\/\/127\.0\.0\.1:\d+ during .*\/dists\/Stalled: timed out \(nothing received for 0\.2 s\)$/,
+  );
+});

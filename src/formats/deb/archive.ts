@@ -4,25 +4,29 @@
  */
 import { text } from 'node:stream/consumers';
 import { decompress } from '../../archive/index.ts';
-import { fetchBytes, loadKeyring, readVerified, verifyClearsigned, type BlobStore } from '../../repo/index.ts';
+import { fetchBytes, loadKeyring, readVerified, verifyClearsigned, type BlobStore, type DownloadLimits } from '../../repo/index.ts';
 import { UserError } from '../../util/errors.ts';
 import type { Emit } from '../../util/events.ts';
 import { parsePackages, type DebPackage } from './packages.ts';
-import { parseRelease, pickIndex, type Release } from './release.ts';
+import { checkReleaseName, parseRelease, pickIndex, type Release } from './release.ts';
+import { checkIndexFreshness } from '../freshness.ts';
 
 export interface ArchiveAccess {
   store: BlobStore;
   emit: Emit;
   signal?: AbortSignal;
+  limits?: DownloadLimits;
   /** Keyrings to verify InRelease against; undefined = signature checks off (warned). */
   keyring?: string[];
   /** Warnings for the build log collect here. */
   warnings: string[];
+  /** Which date checks of the Release to make (default: all, as apt does). */
+  dateChecks?: { checkValidUntil: boolean; checkDate: boolean };
 }
 
 export async function fetchRelease(ctx: ArchiveAccess, mirror: string, suite: string): Promise<Release> {
   const url = `${mirror}/dists/${suite}/InRelease`;
-  const opts = { emit: ctx.emit, signal: ctx.signal, name: 'InRelease' };
+  const opts = { ...ctx.limits, emit: ctx.emit, signal: ctx.signal, name: 'InRelease' };
   const signed = (await fetchBytes(url, { ...opts, missingOk: true }))?.toString('utf8');
   if (signed === undefined) {
     throw new UserError(`${url} not found: no release "${suite}" at this mirror`, 'check the release and mirror settings');
@@ -37,7 +41,14 @@ export async function fetchRelease(ctx: ArchiveAccess, mirror: string, suite: st
     ctx.emit({ kind: 'log', level: 'warn', message: warning });
     clear = stripClearsign(signed);
   }
-  return parseRelease(clear, url);
+  const release = parseRelease(clear, url);
+  checkReleaseName(release, suite, url);
+  const policy = { checkValidUntil: true, checkDate: true, ...ctx.dateChecks, now: Math.floor(Date.now() / 1000) };
+  for (const warning of checkIndexFreshness({ source: url, date: release.date || undefined, validUntil: release.validUntil }, policy)) {
+    ctx.warnings.push(warning);
+    ctx.emit({ kind: 'log', level: 'warn', message: warning });
+  }
+  return release;
 }
 
 /** The cleartext of a clearsigned message, unverified (only with signature checks off). */
@@ -58,7 +69,7 @@ export async function fetchPackagesIndex(ctx: ArchiveAccess, mirror: string, sui
   const raw = await readVerified(
     ctx.store,
     { urls: [`${mirror}/dists/${suite}/${picked.file.path}`], sha256: picked.file.sha256, size: picked.file.size, name: picked.file.path },
-    { emit: ctx.emit, signal: ctx.signal },
+    { ...ctx.limits, emit: ctx.emit, signal: ctx.signal },
   );
   const body = picked.compression === 'none' ? raw.toString('utf8') : await text(decompress(raw, picked.compression));
   return parsePackages(body, base);

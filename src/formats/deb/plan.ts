@@ -31,8 +31,10 @@ export async function planDeb(ctx: PlanContext): Promise<InstallPlan> {
     store: ctx.store,
     emit: ctx.emit,
     signal: ctx.signal,
+    limits: ctx.limits,
     keyring: config['distribution.verify-signatures'] ? config['distribution.keyring'] : undefined,
     warnings,
+    dateChecks: { checkValidUntil: config['distribution.check-valid-until'], checkDate: config['distribution.check-date'] },
   };
   const release = await fetchRelease(access, mirror, suite);
   if (release.architectures.length && !release.architectures.includes(arch)) {

@@ -41,7 +41,7 @@ export async function fetchDebianTool(access: ArchiveAccess, req: ToolRequest): 
   if (check === 'changed') access.emit({ kind: 'log', level: 'warn', source: 'tools', message: `${dir}: the tools no longer match their recorded sha256; taking them out of ${best.name} ${best.version} again` });
   await rm(join(dir, SUMS), { force: true });
 
-  const file = await readVerified(access.store, { urls: [`${req.mirror}/${best.filename}`], sha256: best.sha256, size: best.size, name: best.name }, { emit: access.emit, signal: access.signal });
+  const file = await readVerified(access.store, { urls: [`${req.mirror}/${best.filename}`], sha256: best.sha256, size: best.size, name: best.name }, { ...access.limits, emit: access.emit, signal: access.signal });
   const deb = readDeb(file, best.name);
   const wanted = new Set(req.paths.map((p) => p.replace(/^\.?\//, '')));
   await mkdir(dir, { recursive: true });

@@ -120,7 +120,7 @@ async function fetchDatabase(ctx: PlanContext, url: string, repo: string): Promi
   const record = join(ctx.memoDir, 'pacman-db', `${createHash('sha256').update(url).digest('hex')}.json`);
   const known = await readFile(record, 'utf8').then((t) => JSON.parse(t) as { sha256: string; validators: Validators }, () => undefined);
   const cached = known && (await ctx.store.has(known.sha256)) ? known : undefined;
-  const got = await fetchIfChanged(url, cached?.validators, { emit: ctx.emit, signal: ctx.signal, name: `${repo}.db`, missingOk: true });
+  const got = await fetchIfChanged(url, cached?.validators, { ...ctx.limits, emit: ctx.emit, signal: ctx.signal, name: `${repo}.db`, missingOk: true });
   if (got.status === 'missing') return undefined;
   if (got.status === 'unchanged') return readVerified(ctx.store, { urls: [url], sha256: (cached as { sha256: string }).sha256, name: `${repo}.db` }, { emit: ctx.emit, signal: ctx.signal });
   if (got.validators.etag || got.validators.lastModified) {
@@ -139,7 +139,7 @@ async function fetchDatabase(ctx: PlanContext, url: string, repo: string): Promi
 async function checkDatabaseSignature(ctx: PlanContext, source: PacmanSource, url: string, data: Buffer): Promise<void> {
   const anchors = source.keyring ?? ctx.config['distribution.keyring'];
   if (!source.signed || !anchors.length) return;
-  const signature = await fetchBytes(`${url}.sig`, { emit: ctx.emit, signal: ctx.signal, name: `${source.name}.db.sig`, missingOk: true, maxBytes: 1 << 16 });
+  const signature = await fetchBytes(`${url}.sig`, { ...ctx.limits, emit: ctx.emit, signal: ctx.signal, name: `${source.name}.db.sig`, missingOk: true, maxBytes: 1 << 16 });
   if (!signature) return;
   await verifyDetached(data, signature, await anchorsFrom(anchors).keys(), { source: url });
 }

@@ -40,7 +40,7 @@ export async function verifyPacman(ctx: VerifyContext): Promise<void> {
 }
 
 async function fetchSignature(ctx: VerifyContext, url: string, name: string): Promise<Buffer> {
-  const sig = await fetchBytes(`${url}.sig`, { emit: ctx.emit, signal: ctx.signal, name: `${name}.sig`, missingOk: true, maxBytes: 1 << 16 });
+  const sig = await fetchBytes(`${url}.sig`, { ...ctx.limits, emit: ctx.emit, signal: ctx.signal, name: `${name}.sig`, missingOk: true, maxBytes: 1 << 16 });
   if (!sig) throw new UserError(`package ${name} has no signature (no %PGPSIG% in the database and no ${url}.sig)`, 'the repository must sign its packages; for a repository you trust without, set signature-level = "never" in its extra-repositories entry');
   return sig;
 }

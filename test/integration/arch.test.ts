@@ -226,6 +226,8 @@ describe('Arch Linux family, rootless, from a local signed repository', { skip }
     const refused = await kiln(['build', '-C', none]);
     assert.equal(refused.code, 2, refused.stderr);
     assert.match(refused.stderr, /no keyring to check Arch Linux packages.*\n.*keyring-bootstrap = "trust-first-download"/);
+    // The host may well have the keyring: then the message says the config emptied the list, not that the host lacks it.
+    if (existsSync('/usr/share/keyrings/archlinux.gpg')) assert.match(refused.stderr, /distribution\.keyring is set to \[\]/);
     const trusting = imageDir(toml('archlinux', 'x86_64', `${mirror.url}/$repo/os/$arch`, 'keyring-bootstrap = "trust-first-download"').replace(`keyring = ["${keyring}"]`, 'keyring = []'));
     const r = await kiln(['build', '-C', trusting]);
     assert.equal(r.code, 0, r.stderr);

@@ -15,6 +15,8 @@ export interface UnpackedPacman {
   mtree?: Buffer;
   install?: Buffer;
   changelog?: Buffer;
+  /** Modification times (seconds) of .INSTALL and .CHANGELOG: pacman extracts them into the local database with their times, and -Qkk compares them with the .MTREE. */
+  metadataTimes: Partial<Record<'.INSTALL' | '.CHANGELOG', number>>;
   /** Every path in the package, directories with a trailing slash, sorted as pacman sorts its file lists. */
   files: string[];
   /** Backup files (from .PKGINFO) with the md5 of the packaged content. */
@@ -26,6 +28,7 @@ const METADATA = new Set(['.PKGINFO', '.MTREE', '.INSTALL', '.CHANGELOG', '.BUIL
 export async function unpackPacman(blob: string, url: string, extractor: Extractor): Promise<UnpackedPacman> {
   const data = await decompressMember(await readFile(blob), compressionFromName(url));
   const meta = new Map<string, Buffer>();
+  const metadataTimes: UnpackedPacman['metadataTimes'] = {};
   const files: string[] = [];
   const contents = new Map<string, Buffer>();
   // .PKGINFO comes before the tree (makepkg writes the metadata first): its backup list is known in time.
@@ -35,6 +38,7 @@ export async function unpackPacman(blob: string, url: string, extractor: Extract
     const path = entry.path.replace(/^\.\//, '');
     if (METADATA.has(path)) {
       meta.set(path, await body.buffer());
+      if (path === '.INSTALL' || path === '.CHANGELOG') metadataTimes[path] = entry.mtime;
       if (path === '.PKGINFO') {
         pkginfo = parsePkginfo(meta.get(path) as Buffer);
         backupPaths = new Set(pkginfo.get('backup') ?? []);
@@ -54,7 +58,7 @@ export async function unpackPacman(blob: string, url: string, extractor: Extract
   if (!pkginfo) throw new BuildError(`${url}: not a pacman package (no .PKGINFO)`);
   const backup = (pkginfo.get('backup') ?? []).map((p): [string, string] => [p, md5(contents.get(p))]);
   files.sort(compareBytes);
-  return { pkginfo, mtree: meta.get('.MTREE'), install: meta.get('.INSTALL'), changelog: meta.get('.CHANGELOG'), files, backup };
+  return { pkginfo, mtree: meta.get('.MTREE'), install: meta.get('.INSTALL'), changelog: meta.get('.CHANGELOG'), metadataTimes, files, backup };
 }
 
 /** `key = value` lines; `#` comments; repeated keys collect. */

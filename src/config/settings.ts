@@ -309,6 +309,9 @@ export type Config = {
 
 export const SETTING_KEYS = Object.keys(SETTINGS) as SettingKey[];
 
+/** The sections the table declares (`distribution`, `packages`, ...). */
+export type SettingSection = SettingKey extends `${infer S}.${string}` ? S : never;
+
 /** KILN_DISTRIBUTION_RELEASE for distribution.release. */
 export function envName(key: SettingKey): string {
   return `KILN_${key.replace(/[.-]/g, '_').toUpperCase()}`;

@@ -51,6 +51,7 @@ const GROUP_FIELDS = {
 } as const;
 
 export const OUTPUT_FORMATS = ['directory', 'tar', 'tar.gz', 'tar.xz', 'tar.zst'] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 /** What a default may look at: the values resolved so far (table order) and the host. */
 export interface DefaultContext {

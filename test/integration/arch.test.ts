@@ -126,6 +126,19 @@ describe('Arch Linux family, rootless, from a local signed repository', { skip }
     assert.match(sbom.packages.find((p) => p.name === 'kiln-hook')?.externalRefs?.[0]?.referenceLocator ?? '', /^pkg:alpm\/archlinux\/kiln-hook@[^?]+\?arch=any$/);
   });
 
+  test('build.workspace = "disk" with a directory output: the manifest and SBOM list every package', async () => {
+    const dir = imageDir(toml('archlinux', 'x86_64', `${mirror.url}/$repo/os/$arch`).replace('[build]\n', '[build]\nworkspace = "disk"\n').replace('format = ["directory"]', 'format = ["directory", "tar"]'));
+    const r = await kiln(['build', '-C', dir]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /manifest lists no packages/);
+    const manifest = JSON.parse(readFileSync(join(dir, 'out/image.manifest.json'), 'utf8')) as Manifest;
+    const expected = [...(repos.baseSet.x86_64 as string[]), 'archlinux-keyring', 'kiln-hook', 'kiln-marks', 'kiln-extra-tool'].sort();
+    assert.deepEqual(manifest.packages.map((p) => p.name).sort(), expected);
+    const sbom = JSON.parse(readFileSync(join(dir, 'out/image.spdx.json'), 'utf8')) as { packages: { name: string }[] };
+    for (const name of expected) assert.ok(sbom.packages.some((p) => p.name === name), `${name} in the SBOM`);
+    assert.ok(existsSync(join(dir, 'out/image/var/lib/pacman/local')) && existsSync(join(dir, 'out/image.tar')), 'both outputs');
+  });
+
   test('the tree and local database are what the host pacman makes of the same packages', { skip: isRoot ? undefined : 'the host pacman needs root to install' }, async () => {
     const dir = imageDir(toml('archlinux', 'x86_64', `${mirror.url}/$repo/os/$arch`));
     // --rebuild: every stage runs again (the first build's checkpoints would skip the keyring step).

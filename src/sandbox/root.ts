@@ -51,6 +51,8 @@ export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/
 // whatever the command leaves running is killed when this script exits.
 const SETUP = String.raw`
 set -e
+# The modes of what commands in the tree create must not depend on the caller's umask.
+umask 022
 root=$1; shift
 mount -t proc proc "$root/proc"
 mount -t tmpfs -o mode=755,nosuid,size=64m kiln-dev "$root/dev"

@@ -8,6 +8,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -137,6 +138,22 @@ describe('Arch Linux family, rootless, from a local signed repository', { skip }
     const sbom = JSON.parse(readFileSync(join(dir, 'out/image.spdx.json'), 'utf8')) as { packages: { name: string }[] };
     for (const name of expected) assert.ok(sbom.packages.some((p) => p.name === name), `${name} in the SBOM`);
     assert.ok(existsSync(join(dir, 'out/image/var/lib/pacman/local')) && existsSync(join(dir, 'out/image.tar')), 'both outputs');
+  });
+
+  test('the caller\'s umask changes nothing: builds under umask 022, 002 and 077 give the same tar', async () => {
+    const dir = imageDir(toml('archlinux', 'x86_64', `${mirror.url}/$repo/os/$arch`).replace('format = ["directory"]', 'format = ["tar"]'));
+    const sums: Record<string, string> = {};
+    for (const umask of ['022', '002', '077']) {
+      // --rebuild: no checkpoint made under another umask stands in for the stages.
+      const r = await kiln(['build', '-C', dir, '--rebuild'], { umask });
+      assert.equal(r.code, 0, r.stderr);
+      sums[umask] = createHash('sha256').update(readFileSync(join(dir, 'out/image.tar'))).digest('hex');
+    }
+    assert.deepEqual(sums, { '022': sums['022'], '002': sums['022'], '077': sums['022'] });
+    // Files kiln writes, directories and files the packages bring: the modes a umask of 022 gives.
+    const listing = spawnSync('tar', ['--no-recursion', '-tvf', join(dir, 'out/image.tar'), './usr/', './usr/bin/', './etc/', './etc/pacman.conf'], { encoding: 'utf8' });
+    const modes = Object.fromEntries(listing.stdout.trim().split('\n').map((l) => [l.split(/\s+/).at(-1), l.split(' ')[0]]));
+    assert.deepEqual(modes, { './usr/': 'drwxr-xr-x', './usr/bin/': 'drwxr-xr-x', './etc/': 'drwxr-xr-x', './etc/pacman.conf': '-rw-r--r--' }, listing.stdout);
   });
 
   test('the tree and local database are what the host pacman makes of the same packages', { skip: isRoot ? undefined : 'the host pacman needs root to install' }, async () => {

@@ -6,6 +6,7 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -133,6 +134,22 @@ describe('Debian bookworm, rootless', { skip }, () => {
       assert.equal(again.code, 0, again.stderr);
       assert.match(again.stderr, /fetch .* 0 downloaded, \d+ cached/);
     });
+  });
+
+  test('amd64 minimal: the caller\'s umask changes nothing (022, 002 and 077 give the same tar; a non-root user runs programs)', async () => {
+    const dir = imageDir(toml('amd64', ['tar']));
+    const sums: Record<string, string> = {};
+    for (const umask of ['022', '002', '077']) {
+      // --rebuild: no checkpoint made under another umask stands in for the stages; one SOURCE_DATE_EPOCH for all three.
+      const r = await kiln(['build', '-C', dir, '--rebuild'], { umask, env: { SOURCE_DATE_EPOCH: '1700000000' } });
+      assert.equal(r.code, 0, r.stderr);
+      sums[umask] = createHash('sha256').update(readFileSync(join(dir, 'out/image.tar'))).digest('hex');
+    }
+    assert.deepEqual(sums, { '022': sums['022'], '002': sums['022'], '077': sums['022'] });
+    // Built last under umask 077: nobody can still read /usr and run the dynamically linked ls.
+    const r = await kiln(['shell', '-C', dir, '--', 'setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '/bin/ls', '/usr']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^bin$/m);
   });
 
   describe('arm64 minimal, emulated', () => {

@@ -8,7 +8,7 @@ import { boolean, integer, oneOf, path, records, secret, size, string, stringLis
 import { HOOK_STAGES } from '../pipeline/stage-names.ts';
 import { BOARDS, DISTRIBUTIONS, findDistribution, hostMachine, readOsRelease, type BaseSetName, type Distribution } from '../catalog/index.ts';
 
-export const BASE_SETS = ['essential', 'minimal', 'standard'] as const satisfies readonly BaseSetName[];
+export const BASE_SETS = ['essential', 'minimal', 'standard', 'none'] as const satisfies readonly BaseSetName[];
 
 /** The fields of a third-party pacman repository (distribution.extra-repositories). */
 const EXTRA_REPOSITORY_FIELDS = {
@@ -157,7 +157,7 @@ export const SETTINGS = {
   }),
   'packages.base': setting({
     kind: oneOf(BASE_SETS),
-    help: 'Base package set: essential (Debian: Essential: yes), minimal (Debian: as mmdebstrap minbase; Arch: base), standard',
+    help: 'Base package set: essential (Debian: Essential: yes), minimal (Debian: as mmdebstrap minbase; Arch: base), standard, or none (exactly packages.install, nothing implied: no base set, no keyring package unless keyring-bootstrap takes the keys from it)',
     default: 'minimal',
   }),
   'packages.install': setting({

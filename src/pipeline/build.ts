@@ -103,7 +103,8 @@ async function buildStages(loaded: LoadedConfig, opts: BuildOptions, b: BuildCon
   if (!machine) throw new Error(`no machine for ${config['distribution.architecture']}`);
   const idMapping = opts.dryRun ? undefined : planNamespace();
   const format = FORMATS[distribution.format];
-  const planContext = { config, distribution, store, memoDir: join(cache, 'plans'), kilnVersion: VERSION, emit };
+  const origins = { install: loaded.itemOrigins['packages.install'] ?? {}, base: loaded.origins['packages.base'] ?? 'default' };
+  const planContext = { config, distribution, store, memoDir: join(cache, 'plans'), kilnVersion: VERSION, emit, origins };
   const plan = await step(emit, 'resolve', () => format.plan(planContext), (p) => `${p.packages.length} packages`);
   const sde = Number(b.env.SOURCE_DATE_EPOCH);
   const sourceDateEpoch = Number.isInteger(sde) && sde > 0 ? sde : plan.repositoryDate;

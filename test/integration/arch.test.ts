@@ -156,6 +156,40 @@ describe('Arch Linux family, rootless, from a local signed repository', { skip }
     assert.deepEqual(modes, { './usr/': 'drwxr-xr-x', './usr/bin/': 'drwxr-xr-x', './etc/': 'drwxr-xr-x', './etc/pacman.conf': '-rw-r--r--' }, listing.stdout);
   });
 
+  test('packages.base = "none" from a repository without base: exactly packages.install, and pacman -Qkk is clean', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'kiln-arch-nobase-'));
+    cpSync(repos.root, root, { recursive: true });
+    const core = join(root, 'core/os/x86_64');
+    const removed = spawnSync('repo-remove', ['-q', '--nocolor', 'core.db.tar.gz', 'base'], { cwd: core, encoding: 'utf8' });
+    assert.equal(removed.status, 0, removed.stderr);
+    spawnSync('chmod', ['-R', 'a+rX', root]);
+    const served = await startMirror(root);
+    try {
+      const url = `${served.url}/$repo/os/$arch`;
+      // A cache of its own: the shared one remembers the databases with base.
+      const base = toml('archlinux', 'x86_64', url, '', imageDir());
+      const refused = await kiln(['build', '-C', imageDir(base)]);
+      assert.equal(refused.code, 2, refused.stderr);
+      assert.match(refused.stderr, /unknown package or group "base" \(asked for by Arch Linux's base set: packages\.base = "minimal" \(default\); "none" installs exactly packages\.install\)/);
+      const dir = imageDir(base.replace('install = ["kiln-hook", "kiln-group"]', 'base = "none"\ninstall = ["bash", "kiln-hook"]'));
+      const r = await kiln(['build', '-C', dir]);
+      assert.equal(r.code, 0, r.stderr);
+      const tree = join(dir, 'out/image');
+      const q = await pacman(tree, ['-Qq']);
+      assert.deepEqual(q.out.trim().split('\n').sort(), ['bash', 'filesystem', 'glibc', 'kiln-hook'], 'no base, no keyring package: only what was asked for and its dependencies');
+      const explicit = await pacman(tree, ['-Qqe']);
+      assert.deepEqual(explicit.out.trim().split('\n').sort(), ['bash', 'kiln-hook']);
+      const shifted = statSync(tree).uid !== 0;
+      const qkk = await pacman(tree, ['-Qkk']);
+      assert.deepEqual(qkk.out.split('\n').filter((line) => line.startsWith('warning:') && !(shifted && / \((UID|GID) mismatch\)$/.test(line))), [], qkk.out);
+      const dk = await pacman(tree, ['-Dk']);
+      assert.equal(dk.code, 0, dk.out);
+      assert.match(readFileSync(join(tree, 'var/lib/kiln-test/bash-post-install'), 'utf8'), /5\.2\.15-2/, 'the scriptlet ran');
+    } finally {
+      await served.close();
+    }
+  });
+
   test('the tree and local database are what the host pacman makes of the same packages', { skip: isRoot ? undefined : 'the host pacman needs root to install' }, async () => {
     const dir = imageDir(toml('archlinux', 'x86_64', `${mirror.url}/$repo/os/$arch`));
     // --rebuild: every stage runs again (the first build's checkpoints would skip the keyring step).

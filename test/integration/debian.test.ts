@@ -152,6 +152,22 @@ describe('Debian bookworm, rootless', { skip }, () => {
     assert.match(r.stdout, /^bin$/m);
   });
 
+  test('amd64 packages.base = "none": exactly the packages listed and their dependencies (here Debian\'s Essential set, without apt)', async () => {
+    const list = ['base-files', 'base-passwd', 'bash', 'bsdutils', 'coreutils', 'dash', 'debianutils', 'diffutils', 'dpkg', 'findutils', 'grep', 'gzip', 'hostname', 'init-system-helpers', 'libc-bin', 'login', 'mawk', 'ncurses-bin', 'perl-base', 'sed', 'sysvinit-utils', 'tar', 'util-linux'];
+    const dir = imageDir(toml('amd64', ['directory']).replace('base = "minimal"', `base = "none"\ninstall = ${JSON.stringify(list)}`));
+    const r = await kiln(['build', '-C', dir]);
+    assert.equal(r.code, 0, r.stderr);
+    const out = await inImage(dir, 'dpkg --audit; echo "audit=$?"; dpkg-query -W -f "\\${db:Status-Abbrev}|\\${Package}\\n"');
+    assert.match(out, /^audit=0$/m);
+    const lines = out.split('\n').filter((l) => l.includes('|'));
+    assert.deepEqual(lines.filter((l) => !l.startsWith('ii |')), [], 'every package is ii');
+    const installed = lines.map((l) => l.split('|')[1] as string);
+    for (const name of list) assert.ok(installed.includes(name), `${name} installed`);
+    assert.ok(!installed.includes('apt'), 'apt is not implied');
+    const manifest = JSON.parse(readFileSync(join(dir, 'out/image.manifest.json'), 'utf8')) as { packages: { name: string; reason?: string }[] };
+    assert.ok(!manifest.packages.some((p) => /base set/.test(p.reason ?? '')), 'nothing comes from a base set');
+  });
+
   describe('arm64 minimal, emulated', () => {
     let dir: string;
     before(async () => {

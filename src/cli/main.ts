@@ -58,16 +58,7 @@ export function loadFromOptions(opts: ImageOptions): LoadedConfig {
   return loadConfig({ dir: resolve(opts.directory), sets: [...sets, ...opts.set], profiles: opts.profile.flatMap((p) => p.split(',')).filter(Boolean), privateFile: opts.private });
 }
 
-/**
- * kiln's own umask, whatever the caller's (as mmdebstrap sets one): the
- * tree's directories, the files kiln writes and those the package scripts
- * create get the same modes under any umask. The worker in the namespace and
- * every command in the tree inherit it (and the sandbox sets it again).
- */
-const KILN_UMASK = 0o022;
-
 async function main(argv: string[]): Promise<number> {
-  process.umask(KILN_UMASK);
   if (argv[2] === '__worker') return workerMain();
   const program = new Command()
     .name('kiln')

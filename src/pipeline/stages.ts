@@ -41,7 +41,7 @@ export function settingStage(key: SettingKey): StageName | undefined {
   return SETTING_STAGE[key] ?? SECTION_STAGE[key.split('.')[0] as SettingSection];
 }
 
-// The umask is not a key input: kiln sets its own (022) at start and in the sandbox, so a checkpoint made under one caller's umask is the same tree under any other.
+// The umask is not a key input: the build worker sets its own (022), and so does the sandbox, so a checkpoint made under one caller's umask is the same tree under any other.
 
 export interface KeyInputs {
   loaded: LoadedConfig;

@@ -11,6 +11,7 @@ const ARCH_BASE_SETS = {
   essential: ['filesystem', 'pacman'],
   minimal: ['base'],
   standard: ['base', 'less', 'which', 'nano', 'sudo', 'openssh', 'man-db'],
+  none: [],
 };
 
 /** The keyring files a host may hold for a keyring package, in the order to try them. */

@@ -3,8 +3,8 @@ import type { Machine } from './machines.ts';
 /** The package formats kiln speaks; each is one module under src/formats. */
 export type FormatName = 'deb' | 'pacman';
 
-/** The base sets a user picks from (packages.base). */
-export type BaseSetName = 'essential' | 'minimal' | 'standard';
+/** The base sets a user picks from (packages.base); `none` is packages.install alone. */
+export type BaseSetName = 'essential' | 'minimal' | 'standard' | 'none';
 
 /** A distribution is data: where its packages live and what a base system is. */
 export interface Distribution {
@@ -28,7 +28,7 @@ export interface Distribution {
   keyringPackages?: string[];
   /** Package names for each base set, where the format does not derive them from the index (deb does). */
   baseSets?: Record<BaseSetName, string[]>;
-  /** Packages that must be installed whatever the base set. */
+  /** Packages that must be installed whatever the base set, but `none`. */
   alwaysInstall: string[];
   /** Top-level directories laid out as symlinks into /usr before installing (merged /usr); [] for none. */
   mergedUsrLinks(release: string, architecture: string): string[];

@@ -29,6 +29,8 @@ export interface LoadOptions {
 export interface LoadedConfig {
   config: Config;
   origins: Record<SettingKey, string>;
+  /** List settings: where each item came from (`kiln.toml:7`, `board raspberrypi-4`, `--set`), for messages about one item. */
+  itemOrigins: Partial<Record<SettingKey, Record<string, string>>>;
   /** Settings whose values must never be printed or stored (secrets, values from the private layer). */
   private: SettingKey[];
   dir: string;
@@ -81,6 +83,7 @@ export function loadConfig(opts: LoadOptions): LoadedConfig {
   return {
     config: Object.fromEntries(values) as Config,
     origins,
+    itemOrigins: Object.fromEntries([...resolved].flatMap(([k, r]) => (r.itemOrigins ? [[k, r.itemOrigins]] : []))),
     private: [...resolved].filter(([, r]) => r.private).map(([k]) => k),
     dir: opts.dir,
     distribution,

@@ -15,6 +15,8 @@ export interface Resolved {
   private: boolean;
   /** Some layer above the defaults set it. */
   fromUser: boolean;
+  /** Lists: where each (string) item came from, the layer that last set or added it. */
+  itemOrigins?: Record<string, string>;
 }
 
 type AnySetting = (typeof SETTINGS)[SettingKey];
@@ -76,7 +78,7 @@ export class Resolver {
       const base = lastSet >= 0 ? this.parse(entries[lastSet] as Entry) : this.fallback(key);
       if (lastSet >= 0 && !base) return undefined;
       const changes = entries.slice(lastSet + 1);
-      if (!changes.length) return base;
+      if (!changes.length) return base && { ...base, itemOrigins: originsOfItems(base.value, base.origin) };
       return this.countItems(base, changes, secret);
     }
     if (def.kind.shape === 'map') {
@@ -102,6 +104,7 @@ export class Resolver {
       slot.n += by;
       counts.set(id, slot);
     };
+    const itemOrigins: Record<string, string> = base ? originsOfItems(base.value, base.origin) : {};
     for (const item of new Set((base?.value as unknown[] | undefined) ?? [])) bump(item, 1);
     const origins = base?.fromUser ? [base.origin] : [];
     let isPrivate = secret || Boolean(base?.private);
@@ -109,14 +112,18 @@ export class Resolver {
       const parsed = this.parse(change);
       if (!parsed) continue;
       for (const item of parsed.value as unknown[]) bump(item, change.op === 'remove' ? -1 : 1);
+      if (change.op !== 'remove') Object.assign(itemOrigins, originsOfItems(parsed.value, change.origin));
       origins.push(`${change.op === 'remove' ? '-' : '+'}${change.origin}`);
       isPrivate ||= parsed.private;
     }
+    const value = [...counts.values()].filter((c) => c.n > 0).map((c) => c.item);
+    const kept = new Set(value.filter((item): item is string => typeof item === 'string'));
     return {
-      value: [...counts.values()].filter((c) => c.n > 0).map((c) => c.item),
+      value,
       origin: (base && !base.fromUser ? [`${base.origin}`, ...origins] : origins).join(' '),
       private: isPrivate,
       fromUser: true,
+      itemOrigins: Object.fromEntries(Object.entries(itemOrigins).filter(([item]) => kept.has(item))),
     };
   }
 
@@ -195,4 +202,9 @@ export class Resolver {
     this.problems.push(`${where}: \${${name}} is a table and cannot be put into a string`);
     return undefined;
   }
+}
+
+/** Each string item of a list value, with the one origin they share. */
+function originsOfItems(value: unknown, origin: string): Record<string, string> {
+  return Array.isArray(value) ? Object.fromEntries(value.filter((item): item is string => typeof item === 'string').map((item) => [item, origin])) : {};
 }

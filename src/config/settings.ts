@@ -8,7 +8,7 @@ import { boolean, duration, integer, oneOf, path, records, secret, size, string,
 import { HOOK_STAGES } from '../pipeline/stage-names.ts';
 import { BOARDS, DISTRIBUTIONS, findDistribution, hostMachine, readOsRelease, type BaseSetName, type Distribution } from '../catalog/index.ts';
 
-export const BASE_SETS = ['essential', 'minimal', 'standard'] as const satisfies readonly BaseSetName[];
+export const BASE_SETS = ['essential', 'minimal', 'standard', 'none'] as const satisfies readonly BaseSetName[];
 
 /** The fields of a third-party pacman repository (distribution.extra-repositories). */
 const EXTRA_REPOSITORY_FIELDS = {
@@ -51,6 +51,7 @@ const GROUP_FIELDS = {
 } as const;
 
 export const OUTPUT_FORMATS = ['directory', 'tar', 'tar.gz', 'tar.xz', 'tar.zst'] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 /** What a default may look at: the values resolved so far (table order) and the host. */
 export interface DefaultContext {
@@ -166,7 +167,7 @@ export const SETTINGS = {
   }),
   'packages.base': setting({
     kind: oneOf(BASE_SETS),
-    help: 'Base package set: essential (Debian: Essential: yes), minimal (Debian: as mmdebstrap minbase; Arch: base), standard',
+    help: 'Base package set: essential (Debian: Essential: yes), minimal (Debian: as mmdebstrap minbase; Arch: base), standard, or none (exactly packages.install, nothing implied: no base set, no keyring package unless keyring-bootstrap takes the keys from it)',
     default: 'minimal',
   }),
   'packages.install': setting({
@@ -343,6 +344,9 @@ export type Config = {
 };
 
 export const SETTING_KEYS = Object.keys(SETTINGS) as SettingKey[];
+
+/** The sections the table declares (`distribution`, `packages`, ...). */
+export type SettingSection = SettingKey extends `${infer S}.${string}` ? S : never;
 
 /** KILN_DISTRIBUTION_RELEASE for distribution.release. */
 export function envName(key: SettingKey): string {

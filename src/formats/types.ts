@@ -48,6 +48,14 @@ export interface PlanContext {
   signal?: AbortSignal;
   /** How slow and how long one download may be (build.download-*). */
   limits?: DownloadLimits;
+  /** Where the names asked for came from, for messages that name one. */
+  origins: RequestOrigins;
+}
+
+/** packages.install's items by name (`kiln.toml:7`, `board raspberrypi-4`, `--set`), and where packages.base was set. */
+export interface RequestOrigins {
+  install: Readonly<Record<string, string>>;
+  base: string;
 }
 
 /** After the download, outside the namespace: checks that need the package files (signatures). */

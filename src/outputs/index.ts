@@ -10,10 +10,11 @@ import { pipeline } from 'node:stream/promises';
 import { PassThrough } from 'node:stream';
 import { compress, readXattrs, writeTreeAsTar, type Compression } from '../archive/index.ts';
 import { run } from '../util/run.ts';
+import type { OutputFormat } from '../config/index.ts';
 
 export interface OutputRequest {
   root: string;
-  formats: readonly string[];
+  formats: readonly OutputFormat[];
   directory: string;
   name: string;
   sourceDateEpoch: number;
@@ -23,15 +24,47 @@ export interface OutputRequest {
   temporaries: Set<string>;
   /**
    * Files describing the outputs (manifest, SBOM), made once the outputs are
-   * written and put in place with them.
+   * written and put in place with them. The tree may be gone by then (a
+   * directory output takes it): what they need from the tree is read before.
    */
   describe?(written: Written[]): Promise<{ final: string; content: string }[]>;
 }
 
-const TAR_COMPRESSION: Record<string, Compression> = { tar: 'none', 'tar.gz': 'gz', 'tar.xz': 'xz', 'tar.zst': 'zst' };
+/** What the writers of one request share: the tree's extended attributes, read once. */
+interface WriterShared {
+  xattrs(): Promise<Awaited<ReturnType<typeof readXattrs>>>;
+}
+
+interface OutputWriter {
+  write(req: OutputRequest, format: OutputFormat, shared: WriterShared): Promise<Written>;
+  /** It may move the tree away (no writer can read it after): such a writer runs after every other. */
+  takesTree: boolean;
+}
+
+const tarWriter = (compression: Compression): OutputWriter => ({
+  write: async (req, format, shared) => writeTar(req, format, compression, await shared.xattrs()),
+  takesTree: false,
+});
+
+/** Every output format and its writer. */
+const OUTPUT_WRITERS: Record<OutputFormat, OutputWriter> = {
+  directory: { write: (req) => writeDirectory(req), takesTree: true },
+  tar: tarWriter('none'),
+  'tar.gz': tarWriter('gz'),
+  'tar.xz': tarWriter('xz'),
+  'tar.zst': tarWriter('zst'),
+};
 
 export function outputPath(directory: string, name: string, format: string): string {
   return format === 'directory' ? join(directory, name) : join(directory, `${name}.${format}`);
+}
+
+/** The order the writers run in: those that take the tree last, the rest as asked. */
+export function writerOrder(formats: readonly OutputFormat[]): OutputFormat[] {
+  const unique = [...new Set(formats)];
+  const takers = unique.filter((f) => OUTPUT_WRITERS[f].takesTree);
+  if (takers.length > 1) throw new Error(`outputs ${takers.join(' and ')} both take the tree away`);
+  return [...unique.filter((f) => !OUTPUT_WRITERS[f].takesTree), ...takers];
 }
 
 /**
@@ -41,12 +74,9 @@ export function outputPath(directory: string, name: string, format: string): str
 export async function writeOutputs(req: OutputRequest): Promise<string[]> {
   await mkdir(req.directory, { recursive: true });
   const ready: Written[] = [];
-  const tars = req.formats.filter((f) => f in TAR_COMPRESSION);
-  if (tars.length) {
-    const xattrs = await readXattrs(req.root);
-    for (const format of tars) ready.push(await writeTar(req, format, TAR_COMPRESSION[format] as Compression, xattrs));
-  }
-  if (req.formats.includes('directory')) ready.push(await writeDirectory(req));
+  let xattrs: ReturnType<WriterShared['xattrs']> | undefined;
+  const shared: WriterShared = { xattrs: () => (xattrs ??= readXattrs(req.root)) };
+  for (const format of writerOrder(req.formats)) ready.push(await OUTPUT_WRITERS[format].write(req, format, shared));
   const outputs = ready.map((o) => o.final);
   for (const record of (await req.describe?.([...ready])) ?? []) {
     const tmp = temporaryName(req, record.final);

@@ -146,7 +146,8 @@ async function prepareStages(loaded: LoadedConfig, opts: BuildOptions, b: BuildC
   const idMapping = opts.dryRun ? undefined : planNamespace();
   const format = FORMATS[distribution.format];
   const limits = downloadLimits(config);
-  const planContext = { config, distribution, store, memoDir: join(cache, 'plans'), kilnVersion: VERSION, emit, signal, limits };
+  const origins = { install: loaded.itemOrigins['packages.install'] ?? {}, base: loaded.origins['packages.base'] ?? 'default' };
+  const planContext = { config, distribution, store, memoDir: join(cache, 'plans'), kilnVersion: VERSION, emit, signal, limits, origins };
   const plan = await step(emit, 'resolve', () => format.plan(planContext), (p) => `${p.packages.length} packages`);
   const sde = Number(b.env.SOURCE_DATE_EPOCH);
   const sourceDateEpoch = Number.isInteger(sde) && sde > 0 ? sde : plan.repositoryDate;

@@ -7,7 +7,7 @@
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { FORMATS } from '../formats/index.ts';
-import type { InstallContext, PackageFormat, RunInTreeOptions } from '../formats/types.ts';
+import type { InstallContext, InstalledPackage, PackageFormat, RunInTreeOptions } from '../formats/types.ts';
 import { buildManifest, buildSbom, fileDigest, manifestPath, sbomPath, writeOutputs, type ManifestOutput, type Written } from '../outputs/index.ts';
 import { runInRoot, type RootRunOptions } from '../sandbox/index.ts';
 import { nativePerlFor, type NativeInterpreter } from './native-perl.ts';
@@ -131,6 +131,8 @@ export async function runBuildJob(job: BuildJob, emit: Emit): Promise<void> {
     }
   }
   await step(emit, 'output', async () => {
+    // Read before any writer runs: a directory output on disk moves the tree away.
+    const installed = await readInventory(format, root, emit);
     const written = await writeOutputs({
       root,
       formats: config['output.format'],
@@ -139,7 +141,7 @@ export async function runBuildJob(job: BuildJob, emit: Emit): Promise<void> {
       sourceDateEpoch: job.sourceDateEpoch,
       rootOnTmpfs: config['build.workspace'] === 'tmpfs',
       temporaries,
-      describe: async (outputs) => describeOutputs(job, format, root, outputs, await readFragments(fragments), emit),
+      describe: async (outputs) => describeOutputs(job, installed, outputs, await readFragments(fragments)),
     });
     await runHooks('output', job.hooks, { ...hookContext, env: { ...hookContext.env, KILN_OUTPUTS: written.join(' ') } });
   });
@@ -149,13 +151,17 @@ export async function runBuildJob(job: BuildJob, emit: Emit): Promise<void> {
   }
 }
 
-/** The manifest and the SBOM of the outputs just written (checksums of their temporaries). */
-async function describeOutputs(job: BuildJob, format: PackageFormat, root: string, outputs: Written[], fragments: Record<string, unknown>, emit: Emit) {
-  const { config } = job;
-  const installed = await format.inventory(root).catch((err: Error) => {
+/** The packages in the finished tree, from its own package database, for the manifest. */
+async function readInventory(format: PackageFormat, root: string, emit: Emit): Promise<InstalledPackage[]> {
+  return format.inventory(root).catch((err: Error) => {
     emit({ kind: 'log', level: 'warn', message: `the manifest lists no packages: the image's package database cannot be read (${err.message})` });
     return [];
   });
+}
+
+/** The manifest and the SBOM of the outputs just written (checksums of their temporaries). */
+async function describeOutputs(job: BuildJob, installed: InstalledPackage[], outputs: Written[], fragments: Record<string, unknown>) {
+  const { config } = job;
   const described: ManifestOutput[] = [];
   for (const o of outputs) {
     const digest = o.format === 'directory' ? undefined : await fileDigest(o.tmp);

@@ -6,15 +6,21 @@
  * result (a checkpoint) under that key can stand in for running the stage.
  */
 import { createHash } from 'node:crypto';
-import { SETTINGS, SETTING_KEYS, type LoadedConfig, type SettingKey } from '../config/index.ts';
+import { SETTINGS, SETTING_KEYS, type LoadedConfig, type SettingKey, type SettingSection } from '../config/index.ts';
 import type { InstallPlan } from '../formats/types.ts';
 import type { Hook } from './hooks.ts';
 
 export { STAGES, TREE_STAGES, CHECKPOINTED, HOOK_STAGES, type StageName, type TreeStage, type HookStage } from './stage-names.ts';
 import { TREE_STAGES, type HookStage, type StageName, type TreeStage } from './stage-names.ts';
 
-/** The stage that reads each section's settings; build.* changes how kiln works, never what it makes. */
-const SECTION_STAGE: Record<string, StageName | undefined> = {
+/**
+ * The stage that reads each section's settings, for every section the
+ * settings table declares (a new section that is not here does not compile);
+ * build.* changes how kiln works, never what it makes.
+ */
+export type SectionStages = Record<SettingSection, StageName | undefined>;
+
+const SECTION_STAGE: SectionStages = {
   distribution: 'resolve',
   board: 'resolve',
   packages: 'resolve',
@@ -32,8 +38,10 @@ const SECTION_STAGE: Record<string, StageName | undefined> = {
 const SETTING_STAGE: Partial<Record<SettingKey, StageName>> = { 'overlay.skeleton': 'unpack' };
 
 export function settingStage(key: SettingKey): StageName | undefined {
-  return SETTING_STAGE[key] ?? SECTION_STAGE[key.split('.')[0] as string];
+  return SETTING_STAGE[key] ?? SECTION_STAGE[key.split('.')[0] as SettingSection];
 }
+
+// The umask is not a key input: the build worker sets its own (022), and so does the sandbox, so a checkpoint made under one caller's umask is the same tree under any other.
 
 export interface KeyInputs {
   loaded: LoadedConfig;

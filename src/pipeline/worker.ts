@@ -19,7 +19,19 @@ import { run } from '../util/run.ts';
 /** Paths to remove if the build is stopped (temporary outputs, work trees on disk). */
 export const temporaries = new Set<string>();
 
+/**
+ * The build's own umask, whatever the caller's (as mmdebstrap sets one): the
+ * tree's directories, the files kiln writes into it and those the package
+ * scripts and hooks create get the same modes under any umask (under 077, /
+ * and /usr were 0700). Set here, for everything that makes or enters the
+ * tree, and not for kiln's start: the cache and output directories the main
+ * process creates keep the caller's umask (a private cache stays private).
+ * The sandbox sets it again for commands in the tree.
+ */
+const TREE_UMASK = 0o022;
+
 export async function workerMain(): Promise<never> {
+  process.umask(TREE_UMASK);
   const job = await readJob();
   const emit: Emit = (event) => void process.stdout.write(JSON.stringify(event) + '\n');
   try {

@@ -73,6 +73,8 @@ export const DEFAULT_PROCESS_LIMIT = 1024;
 // script waits on fd 3: no tool of the host runs with the tree as its root.
 const SETUP = String.raw`
 set -e
+# The modes of what commands in the tree create must not depend on the caller's umask.
+umask 022
 root=$1; shift
 # Our pid as the host-side /proc knows it: runInRoot writes our id maps, and later detaches the host's root (umount -N).
 read -r outer_pid rest < /proc/self/stat

@@ -69,6 +69,8 @@ export interface KilnRunOptions {
   /** Called once the process started (e.g. to send it a signal). */
   onSpawn?: (pid: number) => void;
   timeoutMs?: number;
+  /** The umask kiln starts with (octal, e.g. "077"); default: the test's own. */
+  umask?: string;
 }
 
 /** Runs `kiln ARGS` with a clean environment; resolves with status and output. */
@@ -77,11 +79,10 @@ export function kiln(args: string[], opts: KilnRunOptions = {}): Promise<KilnRes
   const home = isRoot ? (user === 'root' ? '/root' : `/home/${user}`) : (process.env.HOME ?? '/tmp');
   const env = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: home, LANG: 'C.UTF-8', ...opts.env };
   const envArgs = Object.entries(env).map(([k, v]) => `${k}=${v}`);
-  const command = isRoot && user !== 'root' ? 'runuser' : 'env';
-  const argv =
-    isRoot && user !== 'root'
-      ? ['-u', user, '--', 'env', '-i', ...envArgs, process.execPath, bundle(), ...args]
-      : ['-i', ...envArgs, process.execPath, bundle(), ...args];
+  const withUmask = opts.umask === undefined ? [] : ['sh', '-c', 'umask "$0" && exec "$@"', opts.umask];
+  const run = [...withUmask, 'env', '-i', ...envArgs, process.execPath, bundle(), ...args];
+  const command = isRoot && user !== 'root' ? 'runuser' : (run[0] as string);
+  const argv = isRoot && user !== 'root' ? ['-u', user, '--', ...run] : run.slice(1);
   return new Promise((resolve, reject) => {
     const child = spawn(command, argv, { cwd: opts.cwd ?? tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';

@@ -2,13 +2,14 @@
  * The Arch Linux family, rootless, from real pacman repositories made for the
  * test (test/helpers/fake-arch.ts: Debian binaries repackaged, signed with a
  * throwaway key, indexed with repo-add, served on 127.0.0.1), checked with the
- * real pacman: -Q lists exactly the resolved set, -Qk finds every file, -Dk
- * finds no problem.
+ * real pacman: -Q lists exactly the resolved set, -Qk finds every file, -Qkk
+ * finds no difference, -Dk finds no problem.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { imageDir, integrationSkipReason, isRoot, kiln, TEST_USER } from '../helpers/kiln.ts';
@@ -43,6 +44,13 @@ async function assertHealthyArch(root: string, expected: string[], fingerprint: 
   const qk = await pacman(root, ['-Qk']);
   assert.equal(qk.code, 0, qk.out);
   for (const line of qk.out.trim().split('\n')) assert.match(line, / 0 missing files$/, line);
+  // -Qkk: every file's type, mode, owner, time, size and checksum as the package's .MTREE says, the local database's own files included.
+  // Seen from the host, a rootless tree's owners are shifted (its root is the test user): owners are compared in the host-pacman test.
+  const shifted = statSync(root).uid !== 0;
+  const qkk = await pacman(root, ['-Qkk']);
+  const differences = qkk.out.split('\n').filter((line) => line.startsWith('warning:') && !(shifted && / \((UID|GID) mismatch\)$/.test(line)));
+  assert.deepEqual(differences, [], 'pacman -Qkk finds no difference');
+  if (!shifted) assert.equal(qkk.code, 0, qkk.out);
   const dk = await pacman(root, ['-Dk']);
   assert.equal(dk.code, 0, dk.out);
   const explicit = await pacman(root, ['-Qqe']);
@@ -117,6 +125,69 @@ describe('Arch Linux family, rootless, from a local signed repository', { skip }
     const sbom = JSON.parse(readFileSync(join(dir, 'out/image.spdx.json'), 'utf8')) as { packages: { name: string; externalRefs?: { referenceLocator: string }[] }[] };
     assert.deepEqual(spdxProblems(sbom), []);
     assert.match(sbom.packages.find((p) => p.name === 'kiln-hook')?.externalRefs?.[0]?.referenceLocator ?? '', /^pkg:alpm\/archlinux\/kiln-hook@[^?]+\?arch=any$/);
+  });
+
+  test('build.workspace = "disk" with a directory output: the manifest and SBOM list every package', async () => {
+    const dir = imageDir(toml('archlinux', 'x86_64', `${mirror.url}/$repo/os/$arch`).replace('[build]\n', '[build]\nworkspace = "disk"\n').replace('format = ["directory"]', 'format = ["directory", "tar"]'));
+    const r = await kiln(['build', '-C', dir]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /manifest lists no packages/);
+    const manifest = JSON.parse(readFileSync(join(dir, 'out/image.manifest.json'), 'utf8')) as Manifest;
+    const expected = [...(repos.baseSet.x86_64 as string[]), 'archlinux-keyring', 'kiln-hook', 'kiln-marks', 'kiln-extra-tool'].sort();
+    assert.deepEqual(manifest.packages.map((p) => p.name).sort(), expected);
+    const sbom = JSON.parse(readFileSync(join(dir, 'out/image.spdx.json'), 'utf8')) as { packages: { name: string }[] };
+    for (const name of expected) assert.ok(sbom.packages.some((p) => p.name === name), `${name} in the SBOM`);
+    assert.ok(existsSync(join(dir, 'out/image/var/lib/pacman/local')) && existsSync(join(dir, 'out/image.tar')), 'both outputs');
+  });
+
+  test('the caller\'s umask changes nothing: builds under umask 022, 002 and 077 give the same tar', async () => {
+    const dir = imageDir(toml('archlinux', 'x86_64', `${mirror.url}/$repo/os/$arch`).replace('format = ["directory"]', 'format = ["tar"]'));
+    const sums: Record<string, string> = {};
+    for (const umask of ['022', '002', '077']) {
+      // --rebuild: no checkpoint made under another umask stands in for the stages.
+      const r = await kiln(['build', '-C', dir, '--rebuild'], { umask });
+      assert.equal(r.code, 0, r.stderr);
+      sums[umask] = createHash('sha256').update(readFileSync(join(dir, 'out/image.tar'))).digest('hex');
+    }
+    assert.deepEqual(sums, { '022': sums['022'], '002': sums['022'], '077': sums['022'] });
+    // Files kiln writes, directories and files the packages bring: the modes a umask of 022 gives.
+    const listing = spawnSync('tar', ['--no-recursion', '-tvf', join(dir, 'out/image.tar'), './usr/', './usr/bin/', './etc/', './etc/pacman.conf'], { encoding: 'utf8' });
+    const modes = Object.fromEntries(listing.stdout.trim().split('\n').map((l) => [l.split(/\s+/).at(-1), l.split(' ')[0]]));
+    assert.deepEqual(modes, { './usr/': 'drwxr-xr-x', './usr/bin/': 'drwxr-xr-x', './etc/': 'drwxr-xr-x', './etc/pacman.conf': '-rw-r--r--' }, listing.stdout);
+  });
+
+  test('packages.base = "none" from a repository without base: exactly packages.install, and pacman -Qkk is clean', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'kiln-arch-nobase-'));
+    cpSync(repos.root, root, { recursive: true });
+    const core = join(root, 'core/os/x86_64');
+    const removed = spawnSync('repo-remove', ['-q', '--nocolor', 'core.db.tar.gz', 'base'], { cwd: core, encoding: 'utf8' });
+    assert.equal(removed.status, 0, removed.stderr);
+    spawnSync('chmod', ['-R', 'a+rX', root]);
+    const served = await startMirror(root);
+    try {
+      const url = `${served.url}/$repo/os/$arch`;
+      // A cache of its own: the shared one remembers the databases with base.
+      const base = toml('archlinux', 'x86_64', url, '', imageDir());
+      const refused = await kiln(['build', '-C', imageDir(base)]);
+      assert.equal(refused.code, 2, refused.stderr);
+      assert.match(refused.stderr, /unknown package or group "base" \(asked for by Arch Linux's base set: packages\.base = "minimal" \(default\); "none" installs exactly packages\.install\)/);
+      const dir = imageDir(base.replace('install = ["kiln-hook", "kiln-group"]', 'base = "none"\ninstall = ["bash", "kiln-hook"]'));
+      const r = await kiln(['build', '-C', dir]);
+      assert.equal(r.code, 0, r.stderr);
+      const tree = join(dir, 'out/image');
+      const q = await pacman(tree, ['-Qq']);
+      assert.deepEqual(q.out.trim().split('\n').sort(), ['bash', 'filesystem', 'glibc', 'kiln-hook'], 'no base, no keyring package: only what was asked for and its dependencies');
+      const explicit = await pacman(tree, ['-Qqe']);
+      assert.deepEqual(explicit.out.trim().split('\n').sort(), ['bash', 'kiln-hook']);
+      const shifted = statSync(tree).uid !== 0;
+      const qkk = await pacman(tree, ['-Qkk']);
+      assert.deepEqual(qkk.out.split('\n').filter((line) => line.startsWith('warning:') && !(shifted && / \((UID|GID) mismatch\)$/.test(line))), [], qkk.out);
+      const dk = await pacman(tree, ['-Dk']);
+      assert.equal(dk.code, 0, dk.out);
+      assert.match(readFileSync(join(tree, 'var/lib/kiln-test/bash-post-install'), 'utf8'), /5\.2\.15-2/, 'the scriptlet ran');
+    } finally {
+      await served.close();
+    }
   });
 
   test('the tree and local database are what the host pacman makes of the same packages', { skip: isRoot ? undefined : 'the host pacman needs root to install' }, async () => {
@@ -226,6 +297,8 @@ describe('Arch Linux family, rootless, from a local signed repository', { skip }
     const refused = await kiln(['build', '-C', none]);
     assert.equal(refused.code, 2, refused.stderr);
     assert.match(refused.stderr, /no keyring to check Arch Linux packages.*\n.*keyring-bootstrap = "trust-first-download"/);
+    // The host may well have the keyring: then the message says the config emptied the list, not that the host lacks it.
+    if (existsSync('/usr/share/keyrings/archlinux.gpg')) assert.match(refused.stderr, /distribution\.keyring is set to \[\]/);
     const trusting = imageDir(toml('archlinux', 'x86_64', `${mirror.url}/$repo/os/$arch`, 'keyring-bootstrap = "trust-first-download"').replace(`keyring = ["${keyring}"]`, 'keyring = []'));
     const r = await kiln(['build', '-C', trusting]);
     assert.equal(r.code, 0, r.stderr);

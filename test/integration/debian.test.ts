@@ -6,6 +6,7 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -133,6 +134,38 @@ describe('Debian bookworm, rootless', { skip }, () => {
       assert.equal(again.code, 0, again.stderr);
       assert.match(again.stderr, /fetch .* 0 downloaded, \d+ cached/);
     });
+  });
+
+  test('amd64 minimal: the caller\'s umask changes nothing (022, 002 and 077 give the same tar; a non-root user runs programs)', async () => {
+    const dir = imageDir(toml('amd64', ['tar']));
+    const sums: Record<string, string> = {};
+    for (const umask of ['022', '002', '077']) {
+      // --rebuild: no checkpoint made under another umask stands in for the stages; one SOURCE_DATE_EPOCH for all three.
+      const r = await kiln(['build', '-C', dir, '--rebuild'], { umask, env: { SOURCE_DATE_EPOCH: '1700000000' } });
+      assert.equal(r.code, 0, r.stderr);
+      sums[umask] = createHash('sha256').update(readFileSync(join(dir, 'out/image.tar'))).digest('hex');
+    }
+    assert.deepEqual(sums, { '022': sums['022'], '002': sums['022'], '077': sums['022'] });
+    // Built last under umask 077: nobody can still read /usr and run the dynamically linked ls.
+    const r = await kiln(['shell', '-C', dir, '--', 'setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '/bin/ls', '/usr']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^bin$/m);
+  });
+
+  test('amd64 packages.base = "none": exactly the packages listed and their dependencies (here Debian\'s Essential set, without apt)', async () => {
+    const list = ['base-files', 'base-passwd', 'bash', 'bsdutils', 'coreutils', 'dash', 'debianutils', 'diffutils', 'dpkg', 'findutils', 'grep', 'gzip', 'hostname', 'init-system-helpers', 'libc-bin', 'login', 'mawk', 'ncurses-bin', 'perl-base', 'sed', 'sysvinit-utils', 'tar', 'util-linux'];
+    const dir = imageDir(toml('amd64', ['directory']).replace('base = "minimal"', `base = "none"\ninstall = ${JSON.stringify(list)}`));
+    const r = await kiln(['build', '-C', dir]);
+    assert.equal(r.code, 0, r.stderr);
+    const out = await inImage(dir, 'dpkg --audit; echo "audit=$?"; dpkg-query -W -f "\\${db:Status-Abbrev}|\\${Package}\\n"');
+    assert.match(out, /^audit=0$/m);
+    const lines = out.split('\n').filter((l) => l.includes('|'));
+    assert.deepEqual(lines.filter((l) => !l.startsWith('ii |')), [], 'every package is ii');
+    const installed = lines.map((l) => l.split('|')[1] as string);
+    for (const name of list) assert.ok(installed.includes(name), `${name} installed`);
+    assert.ok(!installed.includes('apt'), 'apt is not implied');
+    const manifest = JSON.parse(readFileSync(join(dir, 'out/image.manifest.json'), 'utf8')) as { packages: { name: string; reason?: string }[] };
+    assert.ok(!manifest.packages.some((p) => /base set/.test(p.reason ?? '')), 'nothing comes from a base set');
   });
 
   describe('arm64 minimal, emulated', () => {

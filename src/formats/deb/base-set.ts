@@ -2,19 +2,21 @@
  * The packages a variant starts from, with mmdebstrap's meanings:
  * `essential` = every `Essential: yes` package; `minimal` (mmdebstrap's
  * minbase) = essential + apt + every `Priority: required` package;
- * `standard` = minimal + `Priority: important` and `standard`.
+ * `standard` = minimal + `Priority: important` and `standard`; `none` =
+ * nothing (the request alone, as `mmdebstrap --variant=custom`).
  * Dependencies are left to resolveDependencies.
  */
 
 import type { DebPackage } from './packages.ts';
 import { compareVersions } from './version.ts';
 
-export type BaseVariant = 'essential' | 'minimal' | 'standard';
+export type BaseVariant = 'essential' | 'minimal' | 'standard' | 'none';
 
 const PRIORITIES_OF: Readonly<Record<BaseVariant, readonly string[]>> = {
   essential: [],
   minimal: ['required'],
   standard: ['required', 'important', 'standard'],
+  none: [],
 };
 
 /** The architecture most packages are built for (not `all`). */
@@ -34,6 +36,7 @@ function commonestArchitecture(universe: readonly DebPackage[]): string | undefi
  * highest version.
  */
 export function selectBaseSet(universe: readonly DebPackage[], variant: BaseVariant, architecture?: string): string[] {
+  if (variant === 'none') return [];
   const native = architecture ?? commonestArchitecture(universe);
   const newest = new Map<string, DebPackage>();
   for (const pkg of universe) {

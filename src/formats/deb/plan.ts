@@ -44,29 +44,29 @@ export async function planDeb(ctx: PlanContext): Promise<InstallPlan> {
     );
   }
   const mergedUsrLinks = distribution.mergedUsrLinks(suite, arch);
-  const extra = [...distribution.alwaysInstall, ...config['packages.install']];
+  const variant = config['packages.base'];
+  // "none": exactly packages.install, nothing implied.
+  const extra = [...(variant === 'none' ? [] : distribution.alwaysInstall), ...config['packages.install']];
   // On a merged-/usr layout, usr-is-merged says so (rather than usrmerge converting it).
   const prefer = mergedUsrLinks.length ? ['usr-is-merged'] : [];
   const indexes = config['distribution.repositories'].map((c) => ({ base: `${c}/binary-${arch}/Packages`, file: pickIndex(release, `${c}/binary-${arch}/Packages`)?.file }));
   // The resolved list only changes with the signed indexes and the request: reuse it.
-  const key = memoKey('deb-plan', ctx.kilnVersion, mirror, suite, arch, indexes, config['packages.base'], extra, prefer);
+  const key = memoKey('deb-plan', ctx.kilnVersion, mirror, suite, arch, indexes, variant, extra, prefer);
+  const origins = new Map<string, string>(distribution.alwaysInstall.map((name) => [name, `${distribution.pretty}'s packages, added by kiln`]));
+  for (const name of config['packages.install']) origins.set(name, `packages.install, ${ctx.origins.install[name] ?? 'the configuration'}`);
   const { value: packages } = await memoized(ctx.memoDir, key, async () => {
     const universe: DebPackage[] = [];
     for (const { base } of indexes) universe.push(...(await fetchPackagesIndex(access, mirror, suite, release, base)));
-    return resolvePlan(universe, arch, config['packages.base'], extra, prefer, mirror);
+    return resolvePlan(universe, arch, variant, extra, prefer, mirror, origins);
   });
   const planExtra: DebPlanExtra = { mirror, release: suite, components: config['distribution.repositories'], architecture: arch, mergedUsrLinks };
   return { format: 'deb', packages, repositoryDate: release.date, extra: planExtra, warnings };
 }
 
-function resolvePlan(universe: DebPackage[], arch: string, variant: BaseVariant, extra: string[], prefer: string[], mirror: string): PlannedPackage[] {
+function resolvePlan(universe: DebPackage[], arch: string, variant: BaseVariant, extra: string[], prefer: string[], mirror: string, origins: Map<string, string>): PlannedPackage[] {
   const base = selectBaseSet(universe, variant, arch);
-  const resolved = resolveDependencies({
-    universe,
-    architectures: [arch],
-    want: [...base, ...prefer.filter((p) => universe.some((u) => u.name === p)), ...extra],
-    prefer,
-  });
+  const implied = variant === 'none' ? [] : prefer.filter((p) => universe.some((u) => u.name === p));
+  const resolved = resolveDependencies({ universe, architectures: [arch], want: [...base, ...implied, ...extra], prefer, origins });
   const baseNames = new Set(base);
   return resolved.packages.map((p) => ({
     name: p.name,

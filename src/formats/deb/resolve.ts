@@ -23,6 +23,8 @@ export interface ResolveOptions {
   want: readonly string[];
   /** Names to pick first when an alternative or a virtual package offers them. */
   prefer?: readonly string[];
+  /** Who asked for each wanted spec (board, config file:line), said in the errors that name it. */
+  origins?: ReadonlyMap<string, string>;
 }
 
 export interface ResolvedPlan {
@@ -77,8 +79,15 @@ class Resolver {
   constructor(
     private readonly universe: DebUniverse,
     private readonly prefer: ReadonlySet<string>,
+    private readonly origins: ReadonlyMap<string, string> = new Map(),
   ) {
     this.selection = new Selection(universe);
+  }
+
+  /** ` (asked for by ...)` for a wanted spec whose origin is known. */
+  private askedBy(spec: string): string {
+    const origin = this.origins.get(spec);
+    return origin === undefined ? '' : ` (asked for by ${origin})`;
   }
 
   resolve(want: readonly string[]): ResolvedPlan {
@@ -112,7 +121,7 @@ class Resolver {
     if (!isReal && universe.providersOf(w.name).length === 0) {
       const suggestions = similarNames(w.name, universe.names());
       const hint = suggestions.length > 0 ? `did you mean: ${suggestions.join(', ')}?` : undefined;
-      throw new UserError(`unknown package "${w.name}"`, hint);
+      throw new UserError(`unknown package "${w.name}"${this.askedBy(w.spec)}`, hint);
     }
     const relation: Relation = qualifier === undefined ? { name: w.name } : { name: w.name, archQualifier: qualifier };
     let pkg: DebPackage;
@@ -122,7 +131,7 @@ class Resolver {
       if (present) return;
       if (!isReal) this.refuseAmbiguousVirtual(w.name);
       const attempt = this.attempt(relation, universe.native);
-      if (attempt.pkg === undefined) throw new UserError(`cannot install requested package "${w.spec}": ${attempt.failure}`);
+      if (attempt.pkg === undefined) throw new UserError(`cannot install requested package "${w.spec}"${this.askedBy(w.spec)}: ${attempt.failure}`);
       pkg = attempt.pkg;
     } else {
       pkg = this.pinnedVersion(w);
@@ -255,5 +264,5 @@ class Resolver {
 /** Every package needed to install `want` from `universe`, and why each is needed. */
 export function resolveDependencies(options: ResolveOptions): ResolvedPlan {
   const universe = new DebUniverse(options.universe, options.architectures);
-  return new Resolver(universe, new Set(options.prefer ?? [])).resolve(options.want);
+  return new Resolver(universe, new Set(options.prefer ?? []), options.origins).resolve(options.want);
 }

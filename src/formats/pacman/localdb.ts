@@ -5,7 +5,7 @@
  * directory is named from the plan (the sync database), never from the
  * package; unpackPacman has checked that the two agree.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { checkPackageName } from '../package-identity.ts';
 import type { PlannedPackage } from '../types.ts';
@@ -72,7 +72,14 @@ export async function writeLocalEntry(root: string, entry: LocalEntry): Promise<
   if (unpacked.backup.length) files.push(['BACKUP', unpacked.backup.map(([path, md5]) => `${path}\t${md5}`)]);
   await writeFile(join(dir, 'files'), formatDesc(files.filter(([, v]) => v.length > 0)));
   if (unpacked.mtree) await writeFile(join(dir, 'mtree'), unpacked.mtree);
-  if (unpacked.install) await writeFile(join(dir, 'install'), unpacked.install);
-  if (unpacked.changelog) await writeFile(join(dir, 'changelog'), unpacked.changelog);
+  await writeMetadataFile(join(dir, 'install'), unpacked.install, unpacked.metadataTimes['.INSTALL']);
+  await writeMetadataFile(join(dir, 'changelog'), unpacked.changelog, unpacked.metadataTimes['.CHANGELOG']);
   return `${name}-${version}`;
+}
+
+/** .INSTALL and .CHANGELOG keep the package's time, as pacman's extraction does (pacman -Qkk checks it against the .MTREE). */
+async function writeMetadataFile(path: string, content: Buffer | undefined, mtime: number | undefined): Promise<void> {
+  if (!content) return;
+  await writeFile(path, content);
+  if (mtime !== undefined) await utimes(path, mtime, mtime);
 }

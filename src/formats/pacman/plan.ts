@@ -94,16 +94,21 @@ export async function planPacman(ctx: PlanContext): Promise<InstallPlan> {
   for (const s of sources) if (!s.signed) warnings.push(`signature checks are OFF for repository ${s.name}: its packages are installed unverified`);
   for (const w of warnings) emit({ kind: 'log', level: 'warn', message: w });
 
-  const base = distribution.baseSets?.[config['packages.base']] ?? [];
-  // The keyring packages of the distribution and of third-party repositories are installed and populated.
+  const variant = config['packages.base'];
+  const base = distribution.baseSets?.[variant] ?? [];
+  // The keyring packages of the distribution and of third-party repositories are installed and populated;
+  // with packages.base = "none" the distribution's only when the keys are to be taken from it (keyring-bootstrap).
   const thirdKeyrings = config['distribution.extra-repositories'].filter((r) => sources.some((s) => s.third && s.name === r.name)).flatMap((r) => (r['keyring-package'] ? [r['keyring-package']] : []));
   const keyringPackages = [...(distribution.keyringPackages ?? []), ...thirdKeyrings];
-  const targets = [...base, ...keyringPackages, ...config['packages.install']];
+  const keysFromPackage = config['distribution.keyring-bootstrap'] === 'trust-first-download' && config['distribution.keyring'].length === 0;
+  const implied = variant === 'none' && !keysFromPackage ? thirdKeyrings : keyringPackages;
+  const targets = [...base, ...implied, ...config['packages.install']];
+  const origins = targetOrigins(ctx, base, implied, thirdKeyrings);
   const key = memoKey('pacman-plan', ctx.kilnVersion, arch, databases.map((d) => [d.source.name, d.source.url, d.sha256]), targets);
   const { value: packages } = await memoized(ctx.memoDir, key, async () => {
     const repositories: PacmanRepository[] = [];
     for (const d of databases) repositories.push({ name: d.source.name, packages: await readDb(d.data, d.source.name, `${d.source.url}/${d.source.name}.db`) });
-    return resolvePlan(repositories, targets, new Map(sources.map((s) => [s.name, s])), base);
+    return resolvePlan(repositories, targets, origins, new Map(sources.map((s) => [s.name, s])), base);
   });
   const extra: PacmanPlanExtra = { architecture: arch, sources, keyringPackages };
   const repositoryDate = Math.max(0, ...packages.map((p) => Number((p.extra as { builddate?: number } | undefined)?.builddate ?? 0)));
@@ -152,8 +157,20 @@ async function readDb(data: Buffer, repo: string, url: string): Promise<PacmanPa
   }
 }
 
-function resolvePlan(repositories: PacmanRepository[], targets: string[], sources: Map<string, PacmanSource>, base: string[]): PlannedPackage[] {
-  const resolved = resolvePacman({ repositories, targets });
+/** Who asked for each target: kiln's base set, a keyring package, or the config (file:line, board). */
+function targetOrigins(ctx: PlanContext, base: string[], implied: string[], thirdKeyrings: string[]): Map<string, string> {
+  const variant = ctx.config['packages.base'];
+  const origins = new Map<string, string>();
+  for (const name of base) origins.set(name, `${ctx.distribution.pretty}'s base set: packages.base = "${variant}" (${ctx.origins.base}); "none" installs exactly packages.install`);
+  for (const name of implied) {
+    origins.set(name, thirdKeyrings.includes(name) ? 'the keyring-package of distribution.extra-repositories' : `${ctx.distribution.pretty}'s keyring package, added by kiln${variant === 'none' ? ' (keyring-bootstrap takes the keys from it)' : ''}`);
+  }
+  for (const name of ctx.config['packages.install']) origins.set(name, `packages.install, ${ctx.origins.install[name] ?? 'the configuration'}`);
+  return origins;
+}
+
+function resolvePlan(repositories: PacmanRepository[], targets: string[], origins: Map<string, string>, sources: Map<string, PacmanSource>, base: string[]): PlannedPackage[] {
+  const resolved = resolvePacman({ repositories, targets, origins });
   const baseNames = new Set(base);
   return resolved.packages.map((p) => {
     const source = sources.get(p.repo) as PacmanSource;

@@ -15,6 +15,8 @@ export interface PacmanResolveOptions {
   repositories: readonly PacmanRepository[];
   /** `name`, `repo/name`, a group, or a relation such as `name>=1.2`. */
   targets: readonly string[];
+  /** Who asked for each target (base set, board, config file:line), said in the errors that name it. */
+  origins?: ReadonlyMap<string, string>;
 }
 
 export interface PacmanPlan {
@@ -133,8 +135,17 @@ class Resolver {
   /** Who pulled each dependency in, to tell the chain in errors. */
   private readonly pulledBy = new Map<string, PacmanPackage>();
 
-  constructor(repositories: readonly PacmanRepository[]) {
+  constructor(
+    repositories: readonly PacmanRepository[],
+    private readonly origins: ReadonlyMap<string, string> = new Map(),
+  ) {
     this.dbs = repositories.map((repository) => new SyncDb(repository));
+  }
+
+  /** ` (asked for by ...)` for a target whose origin is known. */
+  private askedBy(target: string): string {
+    const origin = this.origins.get(target);
+    return origin === undefined ? '' : ` (asked for by ${origin})`;
   }
 
   resolve(targets: readonly string[]): PacmanPlan {
@@ -198,10 +209,10 @@ class Resolver {
   private targetNotFound(target: string, spec: string, dbs: readonly SyncDb[]): UserError {
     const name = parseRelation(spec).name;
     const named = dbs.flatMap((db) => db.byName.get(name) ?? []);
-    if (named.length > 0) return new UserError(`no package satisfies "${target}"`, `available: ${named.map(label).join(', ')}`);
+    if (named.length > 0) return new UserError(`no package satisfies "${target}"${this.askedBy(target)}`, `available: ${named.map(label).join(', ')}`);
     const suggestions = similarNames(name, new Set(dbs.flatMap((db) => [...db.names()])));
     const hint = suggestions.length > 0 ? `did you mean: ${suggestions.join(', ')}?` : undefined;
-    return new UserError(`unknown package or group "${target}"`, hint);
+    return new UserError(`unknown package or group "${target}"${this.askedBy(target)}`, hint);
   }
 
   /**
@@ -256,7 +267,8 @@ class Resolver {
     const wanted = formatRelation(dependency);
     const chain = [pkg.name];
     for (let at = this.pulledBy.get(pkg.name); at !== undefined; at = this.pulledBy.get(at.name)) chain.unshift(at.name);
-    const hints = chain.length > 1 ? [`chain: ${chain.join(' → ')}`] : [];
+    const top = this.origins.get(chain[0] as string);
+    const hints = [...(chain.length > 1 ? [`chain: ${chain.join(' → ')}`] : []), ...(top ? [`${chain[0]} was asked for by ${top}`] : [])];
     // resolvedep passes over a second package of a selected name, even one that would fit.
     const taken = this.resolved.get(dependency.name);
     const passedOver = this.dbs.some((db) => {
@@ -350,5 +362,5 @@ function sortByDependencies(packages: readonly PacmanPackage[]): PacmanPackage[]
 
 /** What `pacman -S TARGETS` would install on an empty root, in install order, and why. */
 export function resolvePacman(options: PacmanResolveOptions): PacmanPlan {
-  return new Resolver(options.repositories).resolve(options.targets);
+  return new Resolver(options.repositories, options.origins).resolve(options.targets);
 }

@@ -17,6 +17,8 @@ export interface UnpackedPacman {
   mtree?: Buffer;
   install?: Buffer;
   changelog?: Buffer;
+  /** Modification times (seconds) of .INSTALL and .CHANGELOG: pacman extracts them into the local database with their times, and -Qkk compares them with the .MTREE. */
+  metadataTimes: Partial<Record<'.INSTALL' | '.CHANGELOG', number>>;
   /** Every path in the package, directories with a trailing slash, sorted as pacman sorts its file lists. */
   files: string[];
   /** Backup files (from .PKGINFO) with the md5 of the packaged content. */
@@ -30,6 +32,7 @@ export async function unpackPacman(file: Buffer, planned: PlannedPackage, extrac
   const url = planned.urls[0] ?? planned.name;
   const data = await decompressMember(file, compressionFromName(url));
   const meta = new Map<string, Buffer>();
+  const metadataTimes: UnpackedPacman['metadataTimes'] = {};
   const files: string[] = [];
   const contents = new Map<string, Buffer>();
   // .PKGINFO comes before the tree (makepkg writes the metadata first): its backup list is known in time.
@@ -39,6 +42,7 @@ export async function unpackPacman(file: Buffer, planned: PlannedPackage, extrac
     const path = entry.path.replace(/^\.\//, '');
     if (METADATA.has(path)) {
       meta.set(path, await body.buffer());
+      if (path === '.INSTALL' || path === '.CHANGELOG') metadataTimes[path] = entry.mtime;
       if (path === '.PKGINFO') {
         pkginfo = parsePkginfo(meta.get(path) as Buffer);
         // Before the first file of the tree is written.
@@ -62,7 +66,7 @@ export async function unpackPacman(file: Buffer, planned: PlannedPackage, extrac
   if (!pkginfo) throw new UserError(`${url}: not a pacman package (no .PKGINFO)`, 'the package is broken or not a pacman package');
   const backup = (pkginfo.get('backup') ?? []).map((p): [string, string] => [p, md5(contents.get(p))]);
   files.sort(compareBytes);
-  return { pkginfo, mtree: meta.get('.MTREE'), install: meta.get('.INSTALL'), changelog: meta.get('.CHANGELOG'), files, backup };
+  return { pkginfo, mtree: meta.get('.MTREE'), install: meta.get('.INSTALL'), changelog: meta.get('.CHANGELOG'), metadataTimes, files, backup };
 }
 
 /** `key = value` lines; `#` comments; repeated keys collect. */

@@ -103,9 +103,8 @@ export function parseFingerprints(text: string): string[] {
 async function bootstrapKeys(ctx: VerifyContext, extra: PacmanPlanExtra, source: PacmanSource): Promise<Anchors> {
   const pretty = ctx.distribution.pretty;
   if (ctx.config['distribution.keyring-bootstrap'] !== 'trust-first-download') {
-    const hostFiles = ctx.distribution.keyrings.join(' or ');
     throw new UserError(
-      `no keyring to check ${pretty} packages (repository ${source.name}): distribution.keyring is empty (this host has no ${hostFiles})`,
+      `no keyring to check ${pretty} packages (repository ${source.name}): ${whyNoKeyring(ctx.distribution.keyrings)}`,
       `set distribution.keyring to the distribution's keyring file, or set distribution.keyring-bootstrap = "trust-first-download" to trust the keyring package as downloaded`,
     );
   }
@@ -122,6 +121,16 @@ async function bootstrapKeys(ctx: VerifyContext, extra: PacmanPlanExtra, source:
   }
   if (!keys.length) throw new UserError(`keyring-bootstrap: ${keyringPackages.map((p) => p.name).join(', ')} holds no keys under /${KEYRING_DIR}`, 'set distribution.keyring to a keyring file instead');
   return { id: hash.digest('hex'), keys: async () => keys };
+}
+
+/**
+ * Why distribution.keyring is empty: the default takes the host's keyring
+ * when it has one, so an empty list with a host keyring present was set so.
+ */
+export function whyNoKeyring(hostKeyrings: readonly string[], exists: (path: string) => boolean = existsSync): string {
+  const present = hostKeyrings.find((path) => exists(path));
+  if (present) return `distribution.keyring is set to [] (the host's ${present} is used only when listed there or when the setting is left unset)`;
+  return `distribution.keyring is empty (this host has no ${hostKeyrings.join(' or ')})`;
 }
 
 /** The keys a keyring package installs under /usr/share/pacman/keyrings, minus its revoked list. */

@@ -1,0 +1,57 @@
+/**
+ * Every section of the settings table belongs to a stage (or, declared so, to
+ * none): a section missing from the table of section stages is a compile
+ * error, not a setting that silently keys no stage.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+import { SETTING_KEYS } from '../../src/config/index.ts';
+import { settingStage } from '../../src/pipeline/stages.ts';
+
+const stages = fileURLToPath(new URL('../../src/pipeline/stages.ts', import.meta.url));
+
+/** Type-checks `source` (a module beside nothing, importing stages.ts by absolute path); the error messages. */
+function typeErrors(source: string): string[] {
+  const file = join(mkdtempSync(join(tmpdir(), 'kiln-typecheck-')), 'check.ts');
+  writeFileSync(file, source);
+  const program = ts.createProgram([file], {
+    strict: true,
+    noEmit: true,
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    target: ts.ScriptTarget.ES2022,
+    allowImportingTsExtensions: true,
+    skipLibCheck: true,
+    types: ['node'],
+    typeRoots: [fileURLToPath(new URL('../../node_modules/@types', import.meta.url))],
+  });
+  return ts.getPreEmitDiagnostics(program, program.getSourceFile(file)).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+}
+
+test('a table of section stages that leaves out a declared section does not compile', () => {
+  const errors = typeErrors(
+    `import type { SectionStages } from ${JSON.stringify(stages)};\n` +
+      `export const missing: SectionStages = { distribution: 'resolve', board: 'resolve', packages: 'resolve', system: 'customize', users: 'customize', services: 'customize', overlay: 'customize', output: 'output', build: undefined, hooks: undefined };\n`,
+  );
+  assert.equal(errors.length, 1, errors.join('\n'));
+  assert.match(errors[0] as string, /Property 'prune' is missing/);
+});
+
+test('a table naming a section the settings table does not declare does not compile', () => {
+  const errors = typeErrors(
+    `import type { SectionStages } from ${JSON.stringify(stages)};\n` +
+      `export const extra: SectionStages = { distribution: 'resolve', board: 'resolve', packages: 'resolve', system: 'customize', users: 'customize', services: 'customize', overlay: 'customize', prune: 'prune', output: 'output', build: undefined, hooks: undefined, kernel: 'customize' };\n`,
+  );
+  assert.equal(errors.length, 1, errors.join('\n'));
+  assert.match(errors[0] as string, /'kernel' does not exist/);
+});
+
+test('every setting outside build.* and hooks.* keys a stage', () => {
+  const unkeyed = SETTING_KEYS.filter((k) => settingStage(k) === undefined);
+  assert.deepEqual(unkeyed.filter((k) => !k.startsWith('build.') && !k.startsWith('hooks.')), []);
+});

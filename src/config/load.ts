@@ -11,6 +11,7 @@ import { join, relative, resolve } from 'node:path';
 import { SETTINGS, SETTING_KEYS, type Config, type SettingKey } from './settings.ts';
 import { readEnvironmentLayer, readSetLayer, readTomlLayer, type Condition, type Entry, type Problems } from './layers.ts';
 import { Resolver, type Resolved } from './resolve.ts';
+import { urlPatternProblem } from './name-kinds.ts';
 import { boardPackages, canonicalArchitecture, findBoard, findDistribution, type Board, type Distribution } from '../catalog/index.ts';
 import { UserError } from '../util/errors.ts';
 
@@ -39,10 +40,16 @@ export interface LoadedConfig {
   files: string[];
 }
 
+/** At most this many problems are printed, then how many more there are. */
+export const SHOWN_PROBLEMS = 50;
+
 /** Several problems found at once: each is one `where: key: problem` line. */
 export class ConfigError extends UserError {
   constructor(readonly problems: string[]) {
-    super(problems.join('\n'), problems.length > 1 ? `${problems.length} problems in the configuration` : undefined);
+    const shown = problems.slice(0, SHOWN_PROBLEMS);
+    const more = problems.length - shown.length;
+    if (more > 0) shown.push(`... and ${more} more problem${more > 1 ? 's' : ''} not shown`);
+    super(shown.join('\n'), problems.length > 1 ? `${problems.length} problems in the configuration${more > 0 ? `; the first ${SHOWN_PROBLEMS} are shown` : ''}` : undefined);
     this.name = 'ConfigError';
   }
 }
@@ -258,6 +265,9 @@ function checkCrossSettings(
       problems.push(`${origins['distribution.release']}: distribution.release: ${dist.pretty} is a rolling release; leave it unset or set "rolling"`);
     }
     values.set('distribution.release', 'rolling');
+    const mirror = values.get('distribution.mirror');
+    const wrong = fromUser('distribution.mirror') && typeof mirror === 'string' ? urlPatternProblem(mirror, true) : undefined;
+    if (wrong) problems.push(`${origins['distribution.mirror']}: distribution.mirror: ${wrong}`);
   } else {
     for (const key of ['distribution.repository-mirrors', 'distribution.extra-repositories', 'distribution.keyring-bootstrap'] as const) {
       if (fromUser(key)) problems.push(`${origins[key]}: ${key}: only for pacman distributions (the Arch family), not ${dist.pretty}`);

@@ -17,13 +17,20 @@ export interface Kind<T> {
   shape?: 'list' | 'map';
   /** The value with its secret parts replaced by "(secret)", for kinds that hold some (a user's password hash). */
   redact?(value: T): unknown;
-  /** The paths in a parsed value that must exist (relative ones from the image directory). */
-  paths?(value: T): { path: string; type: 'file' | 'directory' | 'any' }[];
+  /** The paths in a parsed value that must exist and be readable (relative ones from the image directory). */
+  paths?(value: T): RequiredPath[];
 }
 
 export interface KindError {
   error: string;
   at?: (string | number)[];
+}
+
+export interface RequiredPath {
+  path: string;
+  type: 'file' | 'directory' | 'any';
+  /** Everything below a directory is read too (an overlay): each file and directory must be readable. */
+  wholeTree?: boolean;
 }
 
 export type KindValue<K> = K extends Kind<infer T> ? T : never;
@@ -35,10 +42,10 @@ export const string = (describe = 'a string'): Kind<string> => ({
 
 export const secret = (describe = 'a string'): Kind<string> => ({ ...string(describe), secret: true });
 
-/** A path that must exist when it is set. */
-export const path = (type: 'file' | 'directory' | 'any', describe = `a ${type} path`): Kind<string> => ({
+/** A path that must exist and be readable when it is set. */
+export const path = (type: RequiredPath['type'], describe = `a ${type} path`, opts: { wholeTree?: boolean } = {}): Kind<string> => ({
   ...string(describe),
-  paths: (value) => [{ path: value, type }],
+  paths: (value) => [{ path: value, type, ...opts }],
 });
 
 export const oneOf = <const T extends readonly string[]>(values: T): Kind<T[number]> => ({

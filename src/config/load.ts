@@ -6,12 +6,13 @@
  * (KILN_*) and --set. Every value remembers where it came from; every
  * problem is collected and reported together.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { SETTINGS, SETTING_KEYS, type Config, type SettingKey } from './settings.ts';
 import { readEnvironmentLayer, readSetLayer, readTomlLayer, type Condition, type Entry, type Problems } from './layers.ts';
 import { Resolver, type Resolved } from './resolve.ts';
 import { urlPatternProblem } from './name-kinds.ts';
+import { checkPaths } from './check-paths.ts';
 import { boardPackages, canonicalArchitecture, findBoard, findDistribution, type Board, type Distribution } from '../catalog/index.ts';
 import { UserError } from '../util/errors.ts';
 
@@ -215,20 +216,6 @@ export function holds(condition: Condition, identity: Identity): boolean {
     const excluded = names.filter((n) => n.startsWith('!')).map((n) => n.slice(1));
     return (wanted.length === 0 || wanted.some(matches)) && !excluded.some(matches);
   });
-}
-
-/** Paths set by the user that must exist, relative ones from the image directory. */
-function checkPaths(dir: string, resolved: Map<SettingKey, Resolved>, problems: Problems): void {
-  for (const [key, r] of resolved) {
-    const paths = r.fromUser ? (SETTINGS[key].kind.paths as ((v: unknown) => { path: string; type: string }[]) | undefined)?.(r.value) ?? [] : [];
-    for (const { path, type } of paths) {
-      const full = resolve(dir, path);
-      const st = statSync(full, { throwIfNoEntry: false });
-      if (!st) problems.push(`${r.origin}: ${key}: ${path} does not exist${full !== path ? ` (looked for ${full})` : ''}`);
-      else if (type === 'directory' && !st.isDirectory()) problems.push(`${r.origin}: ${key}: ${path} is not a directory`);
-      else if (type === 'file' && st.isDirectory()) problems.push(`${r.origin}: ${key}: ${path} is a directory, not a file`);
-    }
-  }
 }
 
 function checkCrossSettings(

@@ -217,11 +217,11 @@ export const SETTINGS = {
     default: [],
   }),
   'overlay.skeleton': optional({
-    kind: path('any', 'a directory or a tar archive'),
+    kind: path('any', 'a directory or a tar archive', { wholeTree: true }),
     help: 'Files copied into the tree before any package is installed (a directory, or a tar whose owners are kept)',
   }),
   'overlay.extra': optional({
-    kind: path('any', 'a directory or a tar archive'),
+    kind: path('any', 'a directory or a tar archive', { wholeTree: true }),
     help: 'Files copied into the tree after the packages are installed and configured (a directory, or a tar whose owners are kept)',
   }),
   'overlay.owner': setting({

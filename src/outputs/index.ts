@@ -10,6 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import { PassThrough } from 'node:stream';
 import { compress, readXattrs, writeTreeAsTar, type Compression } from '../archive/index.ts';
 import { run } from '../util/run.ts';
+import { outputFile } from './paths.ts';
 
 export interface OutputRequest {
   root: string;
@@ -31,7 +32,7 @@ export interface OutputRequest {
 const TAR_COMPRESSION: Record<string, Compression> = { tar: 'none', 'tar.gz': 'gz', 'tar.xz': 'xz', 'tar.zst': 'zst' };
 
 export function outputPath(directory: string, name: string, format: string): string {
-  return format === 'directory' ? join(directory, name) : join(directory, `${name}.${format}`);
+  return outputFile(directory, format === 'directory' ? name : `${name}.${format}`);
 }
 
 /**

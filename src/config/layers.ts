@@ -51,7 +51,7 @@ export function suggestion(key: string): string {
 }
 
 /** Reads a TOML layer; a missing file is an empty layer unless `required`. */
-export function readTomlLayer(file: string, problems: Problems, opts: { private?: boolean; required?: string } = {}): Entry[] {
+export function readTomlLayer(file: string, problems: Problems, opts: { private?: boolean; required?: string; tally?: ProblemTally } = {}): Entry[] {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -89,7 +89,8 @@ export function readTomlLayer(file: string, problems: Problems, opts: { private?
     written: (path) => lines.has(path),
     problems,
     private: opts.private ?? false,
-    suggestionsLeft: SUGGESTION_LIMIT,
+    tally: opts.tally ?? { omitted: 0 },
+    massLeft: SHOWN_PROBLEMS,
   };
   const fileConditions: Condition[] = [];
   if ('match' in doc) {
@@ -124,14 +125,27 @@ interface Reader {
   written(path: string): boolean;
   problems: Problems;
   private: boolean;
-  /** "Did you mean" costs a comparison with every setting: only the first problems of a file get one (only the first are shown). */
-  suggestionsLeft: number;
+  tally: ProblemTally;
+  /** How many more problems of the kind one file can hold any number of (unknown keys) are written out. */
+  massLeft: number;
 }
 
-const SUGGESTION_LIMIT = 50;
+/** At most this many problems are printed (and then how many more there are). */
+export const SHOWN_PROBLEMS = 50;
 
-function suggestOnce(reader: Reader, key: string): string {
-  return reader.suggestionsLeft-- > 0 ? suggestion(key) : '';
+/** Problems that were counted but not written out. */
+export interface ProblemTally {
+  omitted: number;
+}
+
+/**
+ * A problem a file can have any number of (a key kiln does not know): the first SHOWN_PROBLEMS
+ * of a file are written out, with a "did you mean" (a comparison with every setting); the rest are
+ * only counted, since they would not be shown.
+ */
+function reportMass(reader: Reader, problem: () => string): void {
+  if (reader.massLeft-- > 0) reader.problems.push(problem());
+  else reader.tally.omitted++;
 }
 
 /** `[2].uid` for the item numbered 2 (from 0) and its field uid. */
@@ -145,7 +159,7 @@ function reportUnknown(reader: Reader, prefix: string, key: string, value: unkno
     for (const [name, inner] of Object.entries(value)) reportUnknown(reader, prefix, `${key}.${name}`, inner);
     return;
   }
-  reader.problems.push(`${reader.at(prefix + key)}: ${key}: unknown setting${suggestOnce(reader, key)}`);
+  reportMass(reader, () => `${reader.at(prefix + key)}: ${key}: unknown setting${suggestion(key)}`);
 }
 
 /** Top-level arrays of tables that add to a list setting: every layer's [[hook]], [[user]], [[group]] count. */
@@ -162,17 +176,16 @@ function readSections(doc: Record<string, unknown>, prefix: string, when: Condit
       continue;
     }
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      const hint = prefix ? '' : suggestOnce(reader, section);
-      reader.problems.push(`${reader.at(prefix + section)}: ${section}: expected a [${section}] table${hint}`);
+      reportMass(reader, () => `${reader.at(prefix + section)}: ${section}: expected a [${section}] table${prefix ? '' : suggestion(section)}`);
       continue;
     }
     for (const [name, value] of Object.entries(body)) {
       const key = `${section}.${name}`;
-      const origin = reader.at(prefix + key);
       if (!isSettingKey(key)) {
         reportUnknown(reader, prefix, key, value);
         continue;
       }
+      const origin = reader.at(prefix + key);
       const originOf = (at: (string | number)[]) => reader.at(prefix + key + subPath(at));
       const base = { key, text: false, origin, originOf, when, private: reader.private };
       const shape = SETTINGS[key].kind.shape;

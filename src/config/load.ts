@@ -9,7 +9,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { SETTINGS, SETTING_KEYS, type Config, type SettingKey } from './settings.ts';
-import { readEnvironmentLayer, readSetLayer, readTomlLayer, type Condition, type Entry, type Problems } from './layers.ts';
+import { readEnvironmentLayer, readSetLayer, readTomlLayer, SHOWN_PROBLEMS, type Condition, type Entry, type Problems } from './layers.ts';
 import { Resolver, type Resolved } from './resolve.ts';
 import { urlPatternProblem } from './name-kinds.ts';
 import { checkPaths } from './check-paths.ts';
@@ -41,16 +41,18 @@ export interface LoadedConfig {
   files: string[];
 }
 
-/** At most this many problems are printed, then how many more there are. */
-export const SHOWN_PROBLEMS = 50;
-
-/** Several problems found at once: each is one `where: key: problem` line. */
+/** Several problems found at once: each is one `where: key: problem` line; the first SHOWN_PROBLEMS are printed. */
 export class ConfigError extends UserError {
-  constructor(readonly problems: string[]) {
+  /** `omitted`: problems counted but not written out (beyond those any one file shows). */
+  constructor(
+    readonly problems: string[],
+    omitted = 0,
+  ) {
     const shown = problems.slice(0, SHOWN_PROBLEMS);
-    const more = problems.length - shown.length;
+    const more = problems.length - shown.length + omitted;
+    const total = problems.length + omitted;
     if (more > 0) shown.push(`... and ${more} more problem${more > 1 ? 's' : ''} not shown`);
-    super(shown.join('\n'), problems.length > 1 ? `${problems.length} problems in the configuration${more > 0 ? `; the first ${SHOWN_PROBLEMS} are shown` : ''}` : undefined);
+    super(shown.join('\n'), total > 1 ? `${total} problems in the configuration${more > 0 ? `; the first ${shown.length - 1} are shown` : ''}` : undefined);
     this.name = 'ConfigError';
   }
 }
@@ -66,8 +68,9 @@ export function loadConfig(opts: LoadOptions): LoadedConfig {
   const problems: Problems = [];
   const profiles = [...new Set([...(env.KILN_PROFILE ?? '').split(/[\s,]+/).filter(Boolean), ...(opts.profiles ?? [])])];
   const files = layerFiles(opts, profiles, problems);
+  const tally = { omitted: 0 };
   const entries = [
-    ...files.flatMap((f) => readTomlLayer(f.file, problems, f)),
+    ...files.flatMap((f) => readTomlLayer(f.file, problems, { ...f, tally })),
     ...readEnvironmentLayer(env),
     ...readSetLayer(opts.sets ?? [], problems),
   ];
@@ -79,13 +82,13 @@ export function loadConfig(opts: LoadOptions): LoadedConfig {
     if (r) resolved.set(key, r);
   }
   problems.push(...resolver.problems);
-  if (!distribution) throw new ConfigError(sortByLocation(problems));
+  if (!distribution) throw new ConfigError(sortByLocation(problems), tally.omitted);
   const values = new Map([...resolved].map(([k, r]) => [k, r.value]));
   const origins = Object.fromEntries([...resolved].map(([k, r]) => [k, r.origin])) as Record<SettingKey, string>;
   const fromUser = (key: SettingKey) => resolved.get(key)?.fromUser ?? false;
   checkCrossSettings(values, origins, fromUser, resolver.failed, distribution, problems);
   checkPaths(opts.dir, resolved, problems);
-  if (problems.length) throw new ConfigError(sortByLocation([...new Set(problems)]));
+  if (problems.length || tally.omitted) throw new ConfigError(sortByLocation([...new Set(problems)]), tally.omitted);
   return {
     config: Object.fromEntries(values) as Config,
     origins,

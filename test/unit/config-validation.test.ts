@@ -88,7 +88,7 @@ test('the report shows the first 50 problems and counts the rest', () => {
     error = err;
   }
   assert.ok(error instanceof ConfigError);
-  assert.equal(error.problems.length, 120);
+  assert.equal(error.problems.length, 50, 'past the first 50 of a file, unknown keys are only counted');
   const lines = error.message.split('\n');
   assert.equal(lines.length, 51);
   assert.match(lines[0] ?? '', /kiln\.toml:7: system\.key0: unknown setting/);

@@ -136,7 +136,7 @@ export async function runHooks(stage: HookStage, hooks: Hook[], ctx: HookRunCont
 export function chrootHookPath(root: string, name: string): { inside: string; target: string } {
   const wrong = fileNameProblem(name);
   if (wrong) throw new UserError(`hook ${name}: ${wrong}`);
-  const tmp = resolveInRoot(root, '/tmp', { create: true });
+  const tmp = resolveInRoot(root, '/tmp');
   const file = `.kiln-hook-${process.pid}-${name}`;
   const target = join(tmp, file);
   if (dirname(target) !== tmp || !tmp.startsWith(`${root}/`)) throw new UserError(`hook ${name}: its program would be written outside the tree's /tmp`);

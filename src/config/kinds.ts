@@ -5,16 +5,32 @@
 export interface Kind<T> {
   /** How the kind reads in --help and error messages. */
   describe: string;
-  /** Parses a TOML value; text=true when the raw value is a string from the environment or --set. */
-  parse(value: unknown, text: boolean): { value: T } | { error: string };
+  /**
+   * Parses a TOML value; text=true when the raw value is a string from the environment or --set.
+   * An error may say where inside the value it is (`at`: item numbers from 0 and table names), so
+   * that it is reported at that line.
+   */
+  parse(value: unknown, text: boolean): { value: T } | KindError;
   /** Values that must never be printed or stored (passwords, key paths). */
   secret?: boolean;
   /** list: later layers may add and remove items; map: later layers merge by name. */
   shape?: 'list' | 'map';
   /** The value with its secret parts replaced by "(secret)", for kinds that hold some (a user's password hash). */
   redact?(value: T): unknown;
-  /** The paths in a parsed value that must exist (relative ones from the image directory). */
-  paths?(value: T): { path: string; type: 'file' | 'directory' | 'any' }[];
+  /** The paths in a parsed value that must exist and be readable (relative ones from the image directory). */
+  paths?(value: T): RequiredPath[];
+}
+
+export interface KindError {
+  error: string;
+  at?: (string | number)[];
+}
+
+export interface RequiredPath {
+  path: string;
+  type: 'file' | 'directory' | 'any';
+  /** Everything below a directory is read too (an overlay): each file and directory must be readable. */
+  wholeTree?: boolean;
 }
 
 export type KindValue<K> = K extends Kind<infer T> ? T : never;
@@ -26,10 +42,10 @@ export const string = (describe = 'a string'): Kind<string> => ({
 
 export const secret = (describe = 'a string'): Kind<string> => ({ ...string(describe), secret: true });
 
-/** A path that must exist when it is set. */
-export const path = (type: 'file' | 'directory' | 'any', describe = `a ${type} path`): Kind<string> => ({
+/** A path that must exist and be readable when it is set. */
+export const path = (type: RequiredPath['type'], describe = `a ${type} path`, opts: { wholeTree?: boolean } = {}): Kind<string> => ({
   ...string(describe),
-  paths: (value) => [{ path: value, type }],
+  paths: (value) => [{ path: value, type, ...opts }],
 });
 
 export const oneOf = <const T extends readonly string[]>(values: T): Kind<T[number]> => ({
@@ -130,7 +146,7 @@ export const stringList = <T extends string = string>(item: Kind<T> | undefined 
 });
 
 /** A table of name = string (TOML inline or sub-table); from text, `name=value` pairs separated by commas. */
-export const stringMap = (describe = 'a table of strings'): Kind<Record<string, string>> => ({
+export const stringMap = (describe = 'a table of strings', item: Kind<string> | undefined = undefined): Kind<Record<string, string>> => ({
   describe,
   shape: 'map',
   parse: (v, text) => {
@@ -140,15 +156,33 @@ export const stringMap = (describe = 'a table of strings'): Kind<Record<string, 
       if (pairs.some((p) => !/^[^=]+=.+$/.test(p))) return { error: `expected name=value pairs separated by commas, got ${JSON.stringify(v)}` };
       raw = Object.fromEntries(pairs.map((p) => [p.slice(0, p.indexOf('=')).trim(), p.slice(p.indexOf('=') + 1).trim()]));
     }
-    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { error: `expected ${describe}, got ${JSON.stringify(v)}` };
+    if (!isTable(raw)) return { error: `expected ${describe}, got ${JSON.stringify(v)}` };
     const out: Record<string, string> = {};
     for (const [name, value] of Object.entries(raw)) {
-      if (typeof value !== 'string' || value.length === 0) return { error: `${name}: expected a non-empty string, got ${JSON.stringify(value)}` };
+      if (isTable(value)) {
+        // [section.key.NAME.more]: name the whole nested key, at its own line.
+        const path = [name, ...firstLeaf(value)];
+        return { error: `${path.join('.')}: ${describe} holds no nested tables; write ${name} = "..."`, at: path };
+      }
+      if (typeof value !== 'string' || value.length === 0) return { error: `${name}: expected a non-empty string, got ${JSON.stringify(value)}`, at: [name] };
+      const r = item?.parse(value, false);
+      if (r && 'error' in r) return { error: `${name}: ${r.error}`, at: [name] };
       out[name] = value;
     }
     return { value: out };
   },
 });
+
+function isTable(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** The names down to the first value in a nested table that is not itself a table. */
+function firstLeaf(table: Record<string, unknown>): string[] {
+  const [name, value] = Object.entries(table)[0] ?? [];
+  if (name === undefined) return [];
+  return [name, ...(isTable(value) ? firstLeaf(value) : [])];
+}
 
 export interface RecordField {
   kind: Kind<unknown>;
@@ -178,17 +212,18 @@ export const records = <F extends Record<string, RecordField>>(fields: F, descri
     if (!Array.isArray(v)) return { error: `expected ${describe}, got ${JSON.stringify(v)}` };
     const out: Record<string, unknown>[] = [];
     for (const [i, item] of v.entries()) {
-      if (typeof item !== 'object' || item === null || Array.isArray(item)) return { error: `item ${i + 1}: expected a table` };
+      const fail = (error: string, field?: string): KindError => ({ error: `item ${i + 1}: ${error}`, at: field === undefined ? [i] : [i, field] });
+      if (!isTable(item)) return fail('expected a table');
       const record: Record<string, unknown> = {};
       for (const [name, value] of Object.entries(item)) {
         const field = fields[name];
-        if (!field) return { error: `item ${i + 1}: unknown field "${name}"; known: ${Object.keys(fields).join(', ')}` };
+        if (!field) return fail(`unknown field "${name}"; known: ${Object.keys(fields).join(', ')}`, name);
         const r = field.kind.parse(value, false);
-        if ('error' in r) return { error: `item ${i + 1}: ${name}: ${r.error}` };
+        if ('error' in r) return fail(`${name}: ${r.error}`, name);
         record[name] = r.value;
       }
       const missing = Object.entries(fields).filter(([name, f]) => f.required && !(name in record)).map(([name]) => name);
-      if (missing.length) return { error: `item ${i + 1}: missing ${missing.join(', ')}` };
+      if (missing.length) return fail(`missing ${missing.join(', ')}`);
       out.push(record);
     }
     return { value: out as RecordValue<F>[] };

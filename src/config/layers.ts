@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import { SETTINGS, SETTING_KEYS, envName, type SettingKey } from './settings.ts';
-import { tomlKeyLines } from './toml-lines.ts';
+import { scanTomlLines } from './toml-lines.ts';
 import { UserError } from '../util/errors.ts';
 import { similarNames } from '../util/suggest.ts';
 import { BOARDS, findDistribution } from '../catalog/index.ts';
@@ -30,6 +30,8 @@ export interface Entry {
   /** The value is text (environment, --set): kinds split lists and read numbers from it. */
   text: boolean;
   origin: string;
+  /** Where a part of the value is (an item number from 0, a table name), when the layer knows lines. */
+  originOf?: (at: (string | number)[]) => string;
   /** The entry applies only when every condition holds. */
   when: Condition[];
   /** From the private layer: never printed, never stored in outputs. */
@@ -49,7 +51,7 @@ export function suggestion(key: string): string {
 }
 
 /** Reads a TOML layer; a missing file is an empty layer unless `required`. */
-export function readTomlLayer(file: string, problems: Problems, opts: { private?: boolean; required?: string } = {}): Entry[] {
+export function readTomlLayer(file: string, problems: Problems, opts: { private?: boolean; required?: string; tally?: ProblemTally } = {}): Entry[] {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -73,9 +75,23 @@ export function readTomlLayer(file: string, problems: Problems, opts: { private?
     }
     throw err;
   }
-  const lines = tomlKeyLines(text);
-  const at = (path: string) => `${shown}:${lines.get(path) ?? 1}`;
-  const reader = { at, problems, private: opts.private ?? false };
+  const { lines, under } = scanTomlLines(text);
+  /** The line of a key; for one without a line of its own, the first line inside it, else its table's. */
+  const lineOf = (path: string): number => {
+    for (let p = path; p; p = p.slice(0, Math.max(p.lastIndexOf('.'), p.lastIndexOf('['), 0))) {
+      const line = lines.get(p) ?? under.get(p);
+      if (line) return line;
+    }
+    return 1;
+  };
+  const reader: Reader = {
+    at: (path) => `${shown}:${lineOf(path)}`,
+    written: (path) => lines.has(path),
+    problems,
+    private: opts.private ?? false,
+    tally: opts.tally ?? { omitted: 0 },
+    massLeft: SHOWN_PROBLEMS,
+  };
   const fileConditions: Condition[] = [];
   if ('match' in doc) {
     const condition = readCondition(doc.match, 'match', reader);
@@ -84,16 +100,16 @@ export function readTomlLayer(file: string, problems: Problems, opts: { private?
   const entries = readSections(doc, '', fileConditions, reader, ['match', 'when']);
   if ('when' in doc) {
     const whens = Array.isArray(doc.when) ? doc.when : [];
-    if (!Array.isArray(doc.when)) problems.push(`${at('when')}: when: expected [[when]] tables, each with a match = { ... }`);
+    if (!Array.isArray(doc.when)) problems.push(`${reader.at('when')}: when: expected [[when]] tables, each with a match = { ... }`);
     for (const [i, item] of whens.entries()) {
       const path = `when[${i}]`;
       if (typeof item !== 'object' || item === null || Array.isArray(item)) {
-        problems.push(`${at(path)}: when: expected a table`);
+        problems.push(`${reader.at(path)}: when: expected a table`);
         continue;
       }
       const body = item as Record<string, unknown>;
       if (!('match' in body)) {
-        problems.push(`${at(path)}: when: a [[when]] table needs match = { distribution = ..., architecture = ..., ... }`);
+        problems.push(`${reader.at(path)}: when: a [[when]] table needs match = { distribution = ..., architecture = ..., ... }`);
         continue;
       }
       const condition = readCondition(body.match, `${path}.match`, reader);
@@ -105,8 +121,45 @@ export function readTomlLayer(file: string, problems: Problems, opts: { private?
 
 interface Reader {
   at(path: string): string;
+  /** The key or table is written out in the file (not only opened by a longer one). */
+  written(path: string): boolean;
   problems: Problems;
   private: boolean;
+  tally: ProblemTally;
+  /** How many more problems of the kind one file can hold any number of (unknown keys) are written out. */
+  massLeft: number;
+}
+
+/** At most this many problems are printed (and then how many more there are). */
+export const SHOWN_PROBLEMS = 50;
+
+/** Problems that were counted but not written out. */
+export interface ProblemTally {
+  omitted: number;
+}
+
+/**
+ * A problem a file can have any number of (a key kiln does not know): the first SHOWN_PROBLEMS
+ * of a file are written out, with a "did you mean" (a comparison with every setting); the rest are
+ * only counted, since they would not be shown.
+ */
+function reportMass(reader: Reader, problem: () => string): void {
+  if (reader.massLeft-- > 0) reader.problems.push(problem());
+  else reader.tally.omitted++;
+}
+
+/** `[2].uid` for the item numbered 2 (from 0) and its field uid. */
+function subPath(at: (string | number)[]): string {
+  return at.map((part) => (typeof part === 'number' ? `[${part}]` : `.${part}`)).join('');
+}
+
+/** An unknown key; a table opened only by longer headers ([system.foo.bar]) is reported at each key written inside it. */
+function reportUnknown(reader: Reader, prefix: string, key: string, value: unknown): void {
+  if (typeof value === 'object' && value !== null && !Array.isArray(value) && !reader.written(prefix + key) && Object.keys(value).length) {
+    for (const [name, inner] of Object.entries(value)) reportUnknown(reader, prefix, `${key}.${name}`, inner);
+    return;
+  }
+  reportMass(reader, () => `${reader.at(prefix + key)}: ${key}: unknown setting${suggestion(key)}`);
 }
 
 /** Top-level arrays of tables that add to a list setting: every layer's [[hook]], [[user]], [[group]] count. */
@@ -118,22 +171,23 @@ function readSections(doc: Record<string, unknown>, prefix: string, when: Condit
     if (reserved.includes(section)) continue;
     const listKey = TABLE_ARRAYS[section];
     if (listKey && Array.isArray(body)) {
-      entries.push({ key: listKey, op: 'add', value: body, text: false, origin: reader.at(prefix + section), when, private: reader.private });
+      const originOf = (at: (string | number)[]) => reader.at(prefix + section + subPath(at));
+      entries.push({ key: listKey, op: 'add', value: body, text: false, origin: reader.at(prefix + section), originOf, when, private: reader.private });
       continue;
     }
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      const hint = prefix ? '' : suggestion(section);
-      reader.problems.push(`${reader.at(prefix + section)}: ${section}: expected a [${section}] table${hint}`);
+      reportMass(reader, () => `${reader.at(prefix + section)}: ${section}: expected a [${section}] table${prefix ? '' : suggestion(section)}`);
       continue;
     }
     for (const [name, value] of Object.entries(body)) {
       const key = `${section}.${name}`;
-      const origin = reader.at(prefix + key);
       if (!isSettingKey(key)) {
-        reader.problems.push(`${origin}: ${key}: unknown setting${suggestion(key)}`);
+        reportUnknown(reader, prefix, key, value);
         continue;
       }
-      const base = { key, text: false, origin, when, private: reader.private };
+      const origin = reader.at(prefix + key);
+      const originOf = (at: (string | number)[]) => reader.at(prefix + key + subPath(at));
+      const base = { key, text: false, origin, originOf, when, private: reader.private };
       const shape = SETTINGS[key].kind.shape;
       if (shape === 'list' && typeof value === 'object' && value !== null && !Array.isArray(value)) {
         for (const [op, items] of Object.entries(value)) {

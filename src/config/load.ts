@@ -6,11 +6,13 @@
  * (KILN_*) and --set. Every value remembers where it came from; every
  * problem is collected and reported together.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { SETTINGS, SETTING_KEYS, type Config, type SettingKey } from './settings.ts';
-import { readEnvironmentLayer, readSetLayer, readTomlLayer, type Condition, type Entry, type Problems } from './layers.ts';
+import { readEnvironmentLayer, readSetLayer, readTomlLayer, SHOWN_PROBLEMS, type Condition, type Entry, type Problems } from './layers.ts';
 import { Resolver, type Resolved } from './resolve.ts';
+import { urlPatternProblem } from './name-kinds.ts';
+import { checkPaths } from './check-paths.ts';
 import { boardPackages, canonicalArchitecture, findBoard, findDistribution, type Board, type Distribution } from '../catalog/index.ts';
 import { UserError } from '../util/errors.ts';
 
@@ -41,10 +43,18 @@ export interface LoadedConfig {
   files: string[];
 }
 
-/** Several problems found at once: each is one `where: key: problem` line. */
+/** Several problems found at once: each is one `where: key: problem` line; the first SHOWN_PROBLEMS are printed. */
 export class ConfigError extends UserError {
-  constructor(readonly problems: string[]) {
-    super(problems.join('\n'), problems.length > 1 ? `${problems.length} problems in the configuration` : undefined);
+  /** `omitted`: problems counted but not written out (beyond those any one file shows). */
+  constructor(
+    readonly problems: string[],
+    omitted = 0,
+  ) {
+    const shown = problems.slice(0, SHOWN_PROBLEMS);
+    const more = problems.length - shown.length + omitted;
+    const total = problems.length + omitted;
+    if (more > 0) shown.push(`... and ${more} more problem${more > 1 ? 's' : ''} not shown`);
+    super(shown.join('\n'), total > 1 ? `${total} problems in the configuration${more > 0 ? `; the first ${shown.length - 1} are shown` : ''}` : undefined);
     this.name = 'ConfigError';
   }
 }
@@ -60,8 +70,9 @@ export function loadConfig(opts: LoadOptions): LoadedConfig {
   const problems: Problems = [];
   const profiles = [...new Set([...(env.KILN_PROFILE ?? '').split(/[\s,]+/).filter(Boolean), ...(opts.profiles ?? [])])];
   const files = layerFiles(opts, profiles, problems);
+  const tally = { omitted: 0 };
   const entries = [
-    ...files.flatMap((f) => readTomlLayer(f.file, problems, f)),
+    ...files.flatMap((f) => readTomlLayer(f.file, problems, { ...f, tally })),
     ...readEnvironmentLayer(env),
     ...readSetLayer(opts.sets ?? [], problems),
   ];
@@ -73,13 +84,13 @@ export function loadConfig(opts: LoadOptions): LoadedConfig {
     if (r) resolved.set(key, r);
   }
   problems.push(...resolver.problems);
-  if (!distribution) throw new ConfigError(sortByLocation(problems));
+  if (!distribution) throw new ConfigError(sortByLocation(problems), tally.omitted);
   const values = new Map([...resolved].map(([k, r]) => [k, r.value]));
   const origins = Object.fromEntries([...resolved].map(([k, r]) => [k, r.origin])) as Record<SettingKey, string>;
   const fromUser = (key: SettingKey) => resolved.get(key)?.fromUser ?? false;
   checkCrossSettings(values, origins, fromUser, resolver.failed, distribution, problems);
   checkPaths(opts.dir, resolved, problems);
-  if (problems.length) throw new ConfigError(sortByLocation([...new Set(problems)]));
+  if (problems.length || tally.omitted) throw new ConfigError(sortByLocation([...new Set(problems)]), tally.omitted);
   return {
     config: Object.fromEntries(values) as Config,
     origins,
@@ -213,20 +224,6 @@ export function holds(condition: Condition, identity: Identity): boolean {
   });
 }
 
-/** Paths set by the user that must exist, relative ones from the image directory. */
-function checkPaths(dir: string, resolved: Map<SettingKey, Resolved>, problems: Problems): void {
-  for (const [key, r] of resolved) {
-    const paths = r.fromUser ? (SETTINGS[key].kind.paths as ((v: unknown) => { path: string; type: string }[]) | undefined)?.(r.value) ?? [] : [];
-    for (const { path, type } of paths) {
-      const full = resolve(dir, path);
-      const st = statSync(full, { throwIfNoEntry: false });
-      if (!st) problems.push(`${r.origin}: ${key}: ${path} does not exist${full !== path ? ` (looked for ${full})` : ''}`);
-      else if (type === 'directory' && !st.isDirectory()) problems.push(`${r.origin}: ${key}: ${path} is not a directory`);
-      else if (type === 'file' && st.isDirectory()) problems.push(`${r.origin}: ${key}: ${path} is a directory, not a file`);
-    }
-  }
-}
-
 function checkCrossSettings(
   values: Map<SettingKey, unknown>,
   origins: Record<SettingKey, string>,
@@ -261,6 +258,9 @@ function checkCrossSettings(
       problems.push(`${origins['distribution.release']}: distribution.release: ${dist.pretty} is a rolling release; leave it unset or set "rolling"`);
     }
     values.set('distribution.release', 'rolling');
+    const mirror = values.get('distribution.mirror');
+    const wrong = fromUser('distribution.mirror') && typeof mirror === 'string' ? urlPatternProblem(mirror, true) : undefined;
+    if (wrong) problems.push(`${origins['distribution.mirror']}: distribution.mirror: ${wrong}`);
   } else {
     for (const key of ['distribution.repository-mirrors', 'distribution.extra-repositories', 'distribution.keyring-bootstrap'] as const) {
       if (fromUser(key)) problems.push(`${origins[key]}: ${key}: only for pacman distributions (the Arch family), not ${dist.pretty}`);

@@ -137,7 +137,8 @@ export class Resolver {
     }
     const parsed = def.kind.parse(raw, entry.text);
     if ('error' in parsed) {
-      this.problems.push(`${entry.origin}: ${entry.key}: ${parsed.error}`);
+      const where = parsed.at && entry.originOf ? entry.originOf(parsed.at) : entry.origin;
+      this.problems.push(`${where}: ${entry.key}: ${parsed.error}`);
       this.failed.add(entry.key);
       return undefined;
     }

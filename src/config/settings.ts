@@ -5,6 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { boolean, duration, integer, oneOf, path, records, secret, size, string, stringList, stringMap, type Kind, type KindValue } from './kinds.ts';
+import { accountId, fileName, hostname, url, urlPattern, userName, userOrId } from './name-kinds.ts';
 import { HOOK_STAGES } from '../pipeline/stage-names.ts';
 import { BOARDS, DISTRIBUTIONS, findDistribution, hostMachine, readOsRelease, type BaseSetName, type Distribution } from '../catalog/index.ts';
 
@@ -13,7 +14,7 @@ export const BASE_SETS = ['essential', 'minimal', 'standard', 'none'] as const s
 /** The fields of a third-party pacman repository (distribution.extra-repositories). */
 const EXTRA_REPOSITORY_FIELDS = {
   name: { kind: string('a repository name'), required: true },
-  server: { kind: string('a URL pattern'), required: true },
+  server: { kind: urlPattern(), required: true },
   keyring: { kind: stringList(path('file'), 'a list of key file paths') },
   'keyring-package': { kind: string('a package name') },
   architectures: { kind: stringList() },
@@ -22,16 +23,16 @@ const EXTRA_REPOSITORY_FIELDS = {
 /** The fields of an inline hook ([[hook]]). */
 const INLINE_HOOK_FIELDS = {
   stage: { kind: oneOf(HOOK_STAGES), required: true },
-  name: { kind: string('a file name such as 10-motd') },
+  name: { kind: fileName('a file name such as 10-motd') },
   run: { kind: string('a shell script'), required: true },
   chroot: { kind: boolean() },
 } as const;
 /** The fields of a user account ([[user]]). */
 const USER_FIELDS = {
-  name: { kind: string('a user name'), required: true },
-  uid: { kind: integer(0, 2 ** 31 - 2) },
-  group: { kind: string('a group name or number') },
-  groups: { kind: stringList(undefined, 'a list of group names') },
+  name: { kind: userName(), required: true },
+  uid: { kind: accountId('uid') },
+  group: { kind: userOrId('a group name or number') },
+  groups: { kind: stringList(userName('a group name'), 'a list of group names') },
   comment: { kind: string('a full name or comment') },
   home: { kind: string('a directory in the image') },
   shell: { kind: string('a path in the image') },
@@ -44,9 +45,9 @@ const USER_FIELDS = {
 
 /** The fields of a group ([[group]]). */
 const GROUP_FIELDS = {
-  name: { kind: string('a group name'), required: true },
-  gid: { kind: integer(0, 2 ** 31 - 2) },
-  members: { kind: stringList(undefined, 'a list of user names') },
+  name: { kind: userName('a group name'), required: true },
+  gid: { kind: accountId('gid') },
+  members: { kind: stringList(userName(), 'a list of user names') },
   system: { kind: boolean() },
 } as const;
 
@@ -107,7 +108,7 @@ export const SETTINGS = {
     defaultOrigin: 'host',
   }),
   'distribution.mirror': setting({
-    kind: string('a mirror URL'),
+    kind: url('a mirror URL'),
     help: "Package mirror URL; for the Arch family a pattern with $repo and $arch (default: Debian/Ubuntu: the host's apt sources; Arch: the distribution's published mirror)",
     default: (ctx) => ctx.distribution()?.defaultMirror(String(ctx.get('distribution.architecture'))),
     defaultOrigin: 'host apt sources or the distribution',
@@ -120,7 +121,7 @@ export const SETTINGS = {
     defaultOrigin: 'distribution',
   }),
   'distribution.repository-mirrors': setting({
-    kind: stringMap('a table of repository name = mirror URL'),
+    kind: stringMap('a table of repository name = mirror URL', urlPattern()),
     help: 'pacman: a mirror URL pattern for single repositories ($repo, $arch), overriding distribution.mirror for them',
     default: {},
   }),
@@ -176,7 +177,7 @@ export const SETTINGS = {
     default: [],
   }),
   'system.hostname': setting({
-    kind: string('a host name'),
+    kind: hostname(),
     help: 'Host name written to /etc/hostname',
     default: (ctx) => ctx.distribution()?.name ?? 'kiln',
     defaultOrigin: 'distribution name',
@@ -227,11 +228,11 @@ export const SETTINGS = {
     default: [],
   }),
   'overlay.skeleton': optional({
-    kind: path('any', 'a directory or a tar archive'),
+    kind: path('any', 'a directory or a tar archive', { wholeTree: true }),
     help: 'Files copied into the tree before any package is installed (a directory, or a tar whose owners are kept)',
   }),
   'overlay.extra': optional({
-    kind: path('any', 'a directory or a tar archive'),
+    kind: path('any', 'a directory or a tar archive', { wholeTree: true }),
     help: 'Files copied into the tree after the packages are installed and configured (a directory, or a tar whose owners are kept)',
   }),
   'overlay.owner': setting({
@@ -265,7 +266,7 @@ export const SETTINGS = {
     default: 'out',
   }),
   'output.name': setting({
-    kind: string('a file name'),
+    kind: fileName(),
     help: 'Base name of the outputs (NAME.tar, NAME/ for a directory)',
     default: 'image',
   }),

@@ -5,7 +5,26 @@
  * the array's first header is also recorded under its plain name.
  */
 export function tomlKeyLines(text: string): Map<string, number> {
+  return scanTomlLines(text).lines;
+}
+
+export interface TomlLines {
+  /** The line of each key and table header as written. */
+  lines: Map<string, number>;
+  /** The first line of anything inside a table that has no line of its own (`[a.b.c]` opens a and a.b without naming them). */
+  under: Map<string, number>;
+}
+
+export function scanTomlLines(text: string): TomlLines {
   const lines = new Map<string, number>();
+  const under = new Map<string, number>();
+  const note = (path: string[], line: number) => {
+    for (let n = path.length - 1; n > 0; n--) {
+      const prefix = path.slice(0, n).join('.');
+      if (under.has(prefix)) break;
+      under.set(prefix, line);
+    }
+  };
   const arrays = new Map<string, number>();
   let table: string[] = [];
   const rows = text.split('\n');
@@ -28,12 +47,15 @@ export function tomlKeyLines(text: string): Map<string, number> {
         table = indexed(parts, arrays);
       }
       lines.set(table.join('.'), i + 1);
+      note(table, i + 1);
       continue;
     }
     const assign = /^\s*((?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*'))*)\s*=(.*)$/.exec(row);
     if (assign) {
-      const key = [...table, ...splitDotted(assign[1] as string)].join('.');
+      const path = [...table, ...splitDotted(assign[1] as string)];
+      const key = path.join('.');
       if (!lines.has(key)) lines.set(key, i + 1);
+      note(path, i + 1);
       const rest = assign[2] as string;
       for (const quote of ['"""', "'''"]) {
         const first = rest.indexOf(quote);
@@ -41,7 +63,7 @@ export function tomlKeyLines(text: string): Map<string, number> {
       }
     }
   }
-  return lines;
+  return { lines, under };
 }
 
 /** The path with each array-of-tables prefix pointing at its current (last) element. */

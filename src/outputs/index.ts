@@ -11,6 +11,7 @@ import { PassThrough } from 'node:stream';
 import { compress, readXattrs, writeTreeAsTar, type Compression } from '../archive/index.ts';
 import { run } from '../util/run.ts';
 import type { OutputFormat } from '../config/index.ts';
+import { outputFile } from './paths.ts';
 
 export interface OutputRequest {
   root: string;
@@ -56,7 +57,7 @@ const OUTPUT_WRITERS: Record<OutputFormat, OutputWriter> = {
 };
 
 export function outputPath(directory: string, name: string, format: string): string {
-  return format === 'directory' ? join(directory, name) : join(directory, `${name}.${format}`);
+  return outputFile(directory, format === 'directory' ? name : `${name}.${format}`);
 }
 
 /** The order the writers run in: those that take the tree last, the rest as asked. */

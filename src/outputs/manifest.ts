@@ -10,6 +10,7 @@ import { basename, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { InstalledPackage, PlannedPackage } from '../formats/types.ts';
 import { BuildError } from '../util/errors.ts';
+import { outputFile } from './paths.ts';
 
 export const MANIFEST_VERSION = 1;
 
@@ -56,11 +57,11 @@ export interface ManifestFacts {
 }
 
 export function manifestPath(directory: string, name: string): string {
-  return join(directory, `${name}.manifest.json`);
+  return outputFile(directory, `${name}.manifest.json`);
 }
 
 export function sbomPath(directory: string, name: string): string {
-  return join(directory, `${name}.spdx.json`);
+  return outputFile(directory, `${name}.spdx.json`);
 }
 
 export async function fileDigest(path: string): Promise<{ size: number; sha256: string }> {

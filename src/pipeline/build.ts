@@ -148,17 +148,18 @@ async function prepareStages(loaded: LoadedConfig, opts: BuildOptions, b: BuildC
   const limits = downloadLimits(config);
   const origins = { install: loaded.itemOrigins['packages.install'] ?? {}, base: loaded.origins['packages.base'] ?? 'default' };
   const planContext = { config, distribution, store, memoDir: join(cache, 'plans'), kilnVersion: VERSION, emit, signal, limits, origins };
-  const plan = await step(emit, 'resolve', () => format.plan(planContext), (p) => `${p.packages.length} packages`);
-  const sde = Number(b.env.SOURCE_DATE_EPOCH);
-  const sourceDateEpoch = Number.isInteger(sde) && sde > 0 ? sde : plan.repositoryDate;
+  // Before resolve: an overlay that cannot be read stops the build before any download.
   const overlays = {
     skeleton: config['overlay.skeleton'] ? resolve(loaded.dir, config['overlay.skeleton']) : undefined,
     extra: config['overlay.extra'] ? resolve(loaded.dir, config['overlay.extra']) : undefined,
   };
   const overlayDigests = {
-    ...(overlays.skeleton ? { unpack: overlayDigest(overlays.skeleton) } : {}),
-    ...(overlays.extra ? { customize: overlayDigest(overlays.extra) } : {}),
+    ...(overlays.skeleton ? { unpack: overlayDigest(overlays.skeleton, 'overlay.skeleton') } : {}),
+    ...(overlays.extra ? { customize: overlayDigest(overlays.extra, 'overlay.extra') } : {}),
   };
+  const plan = await step(emit, 'resolve', () => format.plan(planContext), (p) => `${p.packages.length} packages`);
+  const sde = Number(b.env.SOURCE_DATE_EPOCH);
+  const sourceDateEpoch = Number.isInteger(sde) && sde > 0 ? sde : plan.repositoryDate;
   const keys = stageKeys({ loaded, plan, hooks, sourceDateEpoch, kilnVersion: buildId(), overlays: overlayDigests, hidePrivate: privateHasher(cache) });
   const rebuildFrom = opts.rebuild === true ? 'unpack' : opts.rebuild;
   const forced = (stage: StageName) => rebuildFrom !== undefined && STAGES.indexOf(stage) >= STAGES.indexOf(rebuildFrom);

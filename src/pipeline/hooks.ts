@@ -9,10 +9,11 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmod, copyFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, constants, copyFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { SETTING_KEYS, envName, type Config } from '../config/index.ts';
+import { dirname, join } from 'node:path';
+import { SETTING_KEYS, envName, fileNameProblem, type Config } from '../config/index.ts';
+import { resolveInRoot } from '../archive/index.ts';
 import { CommandError, UserError } from '../util/errors.ts';
 import { outputLines, type Emit } from '../util/events.ts';
 import { createInterface } from 'node:readline';
@@ -86,6 +87,9 @@ export function collectHooks(imageDir: string, config: Config): Hook[] {
   }
   for (const [i, h] of (config['hooks.inline'] ?? []).entries()) {
     const name = h.name ?? `inline-${i + 1}`;
+    // The config check refuses such names already; a name is never a path, whatever reaches here.
+    const wrong = fileNameProblem(name);
+    if (wrong) throw new UserError(`[[hook]] name: ${wrong}`, 'a hook name is one file name, such as 10-motd');
     const chroot = h.chroot ?? name.endsWith('.chroot');
     add({ stage: h.stage, name, chroot, source: 'inline', origin: `[[hook]] ${name}`, script: h.run, digest: digestOf(`${chroot}\0${h.run}`) });
   }
@@ -125,11 +129,25 @@ export async function runHooks(stage: HookStage, hooks: Hook[], ctx: HookRunCont
   return mine.length;
 }
 
+/**
+ * Where a chroot hook's program goes in the tree: a new file directly in the tree's /tmp (resolved
+ * inside the tree, since packages made it), never a path a hook name could steer elsewhere.
+ */
+export function chrootHookPath(root: string, name: string): { inside: string; target: string } {
+  const wrong = fileNameProblem(name);
+  if (wrong) throw new UserError(`hook ${name}: ${wrong}`);
+  const tmp = resolveInRoot(root, '/tmp');
+  const file = `.kiln-hook-${process.pid}-${name}`;
+  const target = join(tmp, file);
+  if (dirname(target) !== tmp || !tmp.startsWith(`${root}/`)) throw new UserError(`hook ${name}: its program would be written outside the tree's /tmp`);
+  return { inside: `${tmp.slice(root.length)}/${file}`, target };
+}
+
 async function runChrootHook(hook: Hook, ctx: HookRunContext, env: Record<string, string>, source: string): Promise<void> {
-  const inside = `/tmp/.kiln-hook-${process.pid}-${hook.name}`;
-  const target = join(ctx.root, inside);
-  if (hook.path) await copyFile(hook.path, target);
-  else await writeFile(target, hook.script ?? '');
+  const { inside, target } = chrootHookPath(ctx.root, hook.name);
+  // A new file only: never through a link that something in the tree left at this name.
+  if (hook.path) await copyFile(hook.path, target, constants.COPYFILE_EXCL);
+  else await writeFile(target, hook.script ?? '', { flag: 'wx' });
   await chmod(target, 0o755);
   try {
     const argv = hook.path && isExecutable(hook.path) ? [inside] : ['/bin/sh', '-e', inside];

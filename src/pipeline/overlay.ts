@@ -11,17 +11,30 @@ import { join } from 'node:path';
 import { compressionFromName, createExtractor, decompress, extractTar, resolveInRoot, type TarEntry } from '../archive/index.ts';
 import { UserError } from '../util/errors.ts';
 
-/** What an overlay holds, as a digest for stage keys: names, types, modes, contents, link targets. */
-export function overlayDigest(source: string): string {
+/**
+ * What an overlay holds, as a digest for stage keys: names, types, modes, contents, link targets.
+ * Computed before the build starts; a file it cannot read is the user's to fix (the config check
+ * finds it first).
+ */
+export function overlayDigest(source: string, what: string): string {
   const hash = createHash('sha256');
-  if (!statSync(source).isDirectory()) return hash.update('tar\0').update(readFileSync(source)).digest('hex');
+  const read = <T>(abs: string, fn: () => T): T => {
+    try {
+      return fn();
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'EACCES' && code !== 'EPERM' && code !== 'ENOENT') throw err;
+      throw new UserError(`${what}: cannot read ${abs}: ${code === 'ENOENT' ? 'it is gone' : 'permission denied'}`, 'every file and directory of an overlay must be readable by you', { cause: err });
+    }
+  };
+  if (!read(source, () => statSync(source)).isDirectory()) return hash.update('tar\0').update(read(source, () => readFileSync(source))).digest('hex');
   const visit = (rel: string) => {
     const abs = join(source, rel);
-    const st = lstatSync(abs);
+    const st = read(abs, () => lstatSync(abs));
     hash.update(`${rel}\0${st.mode.toString(8)}\0`);
-    if (st.isSymbolicLink()) hash.update(readlinkSync(abs));
-    else if (st.isFile()) hash.update(readFileSync(abs));
-    else if (st.isDirectory()) for (const name of readdirSync(abs).sort()) visit(rel ? `${rel}/${name}` : name);
+    if (st.isSymbolicLink()) hash.update(read(abs, () => readlinkSync(abs)));
+    else if (st.isFile()) hash.update(read(abs, () => readFileSync(abs)));
+    else if (st.isDirectory()) for (const name of read(abs, () => readdirSync(abs)).sort()) visit(rel ? `${rel}/${name}` : name);
     hash.update('\0');
   };
   visit('');

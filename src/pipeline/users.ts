@@ -9,7 +9,7 @@
 import { chmod, chown, copyFile, mkdir, readdir, readFile, readlink, stat, symlink, writeFile, lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { resolveInRoot } from '../archive/index.ts';
-import type { Config } from '../config/index.ts';
+import { userNameProblem, type Config } from '../config/index.ts';
 import { UserError } from '../util/errors.ts';
 
 type UserSpec = Config['users.accounts'][number];
@@ -101,13 +101,21 @@ export async function applyUsers(ctx: UsersContext, users: readonly UserSpec[], 
     }
   };
 
-  for (const g of groups) addGroup(g.name, g.system ?? false, g.gid);
+  for (const g of groups) {
+    const badName = userNameProblem(g.name);
+    if (badName) throw new UserError(`[[group]] ${g.name}: ${badName}`);
+    if (g.gid === 0) throw new UserError(`[[group]] ${g.name}: gid 0 is the root group's`);
+    addGroup(g.name, g.system ?? false, g.gid);
+  }
 
   const plain: string[] = [];
   const homes: { home: string; uid: number; gid: number; keys: string[]; fresh: boolean }[] = [];
   for (const u of users) {
     const who = `[[user]] ${u.name}`;
-    if (!/^[a-z_][a-z0-9_.-]*\$?$/i.test(u.name)) throw new UserError(`${who}: not a valid user name`);
+    // The config check refuses these already (before anything runs); kept as a guard for other callers.
+    const badName = userNameProblem(u.name);
+    if (badName) throw new UserError(`${who}: ${badName}`);
+    if (u.uid === 0) throw new UserError(`${who}: uid 0 is the root user's`);
     if ([u['password-hash'], u.password].filter(Boolean).length + (u.locked ? 1 : 0) > 1) throw new UserError(`${who}: give one of password-hash, password, locked`);
     const system = u.system ?? false;
     let row = passwd.find(u.name);

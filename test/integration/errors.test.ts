@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { imageDir, integrationSkipReason, isRoot, kiln, TEST_USER, unusedPort } from '../helpers/kiln.ts';
+import { imageDir, integrationSkipReason, isRoot, kiln, TEST_USER, unusedPort, writeAs } from '../helpers/kiln.ts';
 import { startMirror, type Mirror } from '../helpers/mirror-server.ts';
 import { makeFakeArchive, releaseDate, type FakeArchive, type ReleaseFields } from '../helpers/fake-debian.ts';
 
@@ -44,6 +44,70 @@ describe('user errors', { skip }, () => {
     const r = await kiln(['build', '-C', dir]);
     assertUserError(r, /kiln\.toml:3: distribution\.relase: unknown setting; did you mean distribution\.release/);
     assert.match(r.stderr, /kiln\.toml:6: packages\.install: expected a list of strings/);
+  });
+
+  test('an output name that leaves the output directory', async () => {
+    const r = await kiln(['build', '-C', imageDir(fakeToml('[output]\nname = "../../escaped"\n'))]);
+    assertUserError(r, /kiln\.toml:8: output\.name: "\.\.\/\.\.\/escaped" is not a file name: it contains "\/"/);
+  });
+
+  test('an inline hook name that is a path', async () => {
+    const r = await kiln(['build', '-C', imageDir(`${fakeToml()}\n[[hook]]\nstage = "customize"\nname = "../../../../tmp/kiln-hook-escape"\nrun = "true"\n`)]);
+    assertUserError(r, /kiln\.toml:13: hooks\.inline: item 1: name: "\.\.\/\.\.\/\.\.\/\.\.\/tmp\/kiln-hook-escape" is not a file name/);
+  });
+
+  test('a host name with a newline', async () => {
+    const r = await kiln(['build', '-C', imageDir(fakeToml('[system]\nhostname = "box\\n10.0.0.1 evil"\n'))]);
+    assertUserError(r, /kiln\.toml:8: system\.hostname: "box\\n10\.0\.0\.1 evil" is not a host name/);
+  });
+
+  test('a [[user]] with uid 0, and one with a name useradd refuses', async () => {
+    const r = await kiln(['build', '-C', imageDir(`${fakeToml()}\n[[user]]\nname = "pi"\nuid = 0\n`)]);
+    assertUserError(r, /kiln\.toml:13: users\.accounts: item 1: uid: uid 0 is the root user's/);
+    const named = await kiln(['build', '-C', imageDir(`${fakeToml()}\n[[user]]\nname = "Pi User"\n`)]);
+    assertUserError(named, /kiln\.toml:12: users\.accounts: item 1: name: "Pi User" is not a user or group name/);
+  });
+
+  test('an overlay with a file that cannot be read', async () => {
+    const dir = imageDir(fakeToml('[overlay]\nextra = "files"\n'));
+    writeAs(join(dir, 'files/etc/secret'), 'x\n');
+    chmodSync(join(dir, 'files/etc/secret'), 0o000);
+    const r = await kiln(['build', '-C', dir]);
+    assertUserError(r, /kiln\.toml:8: overlay\.extra: cannot read \S*files\/etc\/secret: permission denied/);
+  });
+
+  test('an unknown nested table is named whole at its own line', async () => {
+    const r = await kiln(['build', '-C', imageDir(`${fakeToml()}\n[system.foo.bar]\nx = 1\n`)]);
+    assertUserError(r, /kiln\.toml:11: system\.foo\.bar: unknown setting/);
+  });
+
+  test('10 MB of unknown keys: the first 50 problems and a count, quickly', { timeout: 180_000 }, async () => {
+    const lines: string[] = [];
+    for (let i = 0, size = 0; size < 10e6; i++) {
+      const line = `key${String(i).padStart(7, '0')} = 1`;
+      lines.push(line);
+      size += line.length + 1;
+    }
+    const r = await kiln(['config', '-C', imageDir(`${fakeToml()}[system]\n${lines.join('\n')}\n`)], { timeoutMs: 150_000 });
+    assertUserError(r, /kiln\.toml:11: system\.key0000000: unknown setting/);
+    const shown = r.stderr.split('\n').filter((l) => /: unknown setting/.test(l));
+    assert.equal(shown.length, 50, r.stderr.slice(0, 2000));
+    assert.match(r.stderr, new RegExp(`^\\.\\.\\. and ${lines.length - 50} more problems not shown$`, 'm'));
+    assert.match(r.stderr, new RegExp(`^hint: ${lines.length} problems in the configuration; the first 50 are shown$`, 'm'));
+  });
+
+  test('a mirror that is not an http or https URL', async () => {
+    const r = await kiln(['build', '-C', imageDir(fakeToml().replace(/^mirror = .*$/m, 'mirror = "ftp://127.0.0.1/debian"'))]);
+    assertUserError(r, /kiln\.toml:5: distribution\.mirror: "ftp:\/\/127\.0\.0\.1\/debian": kiln fetches from http and https mirrors, not ftp/);
+  });
+
+  test('a keyring file that cannot be read', async () => {
+    const dir = imageDir();
+    writeAs(join(dir, 'keys/archive.gpg'), 'never read\n');
+    chmodSync(join(dir, 'keys/archive.gpg'), 0o000);
+    writeAs(join(dir, 'kiln.toml'), fakeToml().replace(/^keyring = .*$/m, 'keyring = ["keys/archive.gpg"]'));
+    const r = await kiln(['build', '-C', dir]);
+    assertUserError(r, /kiln\.toml:6: distribution\.keyring: cannot read keys\/archive\.gpg: permission denied/);
   });
 
   test('a TOML syntax error', async () => {

@@ -131,12 +131,12 @@ test('a condition may depend on what another condition sets (a board sets the ar
 
 test('${section.key} is replaced by the merged value; $${ is a literal; loops and unknown names are problems', () => {
   const dir = tree({
-    'kiln.toml': `${BASE}[board]\nname = "generic-x86_64"\n[output]\nname = "\${distribution.name}-\${distribution.release}-\${board.name}\${profiles}"\n[system]\nhostname = "$\${literal}"\n`,
+    'kiln.toml': `${BASE}[board]\nname = "generic-x86_64"\n[output]\nname = "\${distribution.name}-\${distribution.release}-\${board.name}\${profiles}"\n[system]\nlocale = "$\${literal}"\n`,
     'profiles/dev.toml': '',
   });
   const loaded = load(dir, { profiles: ['dev'] });
   assert.equal(loaded.config['output.name'], 'debian-bookworm-generic-x86_64dev');
-  assert.equal(loaded.config['system.hostname'], '${literal}');
+  assert.equal(loaded.config['system.locale'], '${literal}');
   const bad = tree({ 'kiln.toml': `${BASE}[output]\nname = "\${output.directory}"\ndirectory = "\${output.name}"\n[system]\nhostname = "\${nope.nothing}"\n` });
   const found = problems(() => load(bad));
   assert.ok(found.some((p) => /output\.(name|directory): \$\{\.\.\.\} refers back to itself \(output\.(name|directory) -> output\.(name|directory) -> output\.(name|directory)\)/.test(p)), found.join('\n'));
@@ -145,13 +145,13 @@ test('${section.key} is replaced by the merged value; $${ is a literal; loops an
 
 test('the private layer: values never printed; a value built from a private one is private too', () => {
   const dir = tree({
-    'kiln.toml': `${BASE}[system]\nhostname = "\${distribution.mirror}"\n`,
+    'kiln.toml': `${BASE}[system]\nlocale = "\${distribution.mirror}"\n`,
     'kiln.private.toml': '[distribution]\nmirror = "http://user:s3cret@127.0.0.1:9/debian"\n',
   });
   const loaded = load(dir);
   assert.equal(loaded.config['distribution.mirror'], 'http://user:s3cret@127.0.0.1:9/debian');
   assert.ok(loaded.private.includes('distribution.mirror'));
-  assert.ok(loaded.private.includes('system.hostname'));
+  assert.ok(loaded.private.includes('system.locale'));
   const text = formatConfig(loaded) + JSON.stringify(configToJson(loaded));
   assert.doesNotMatch(text, /s3cret/);
   assert.match(formatConfig(loaded), /^mirror = "\(private\)"\s+# .*kiln\.private\.toml:2$/m);

@@ -52,5 +52,5 @@ test('a plain password goes through chpasswd; conflicts are user errors', async 
   await fails([{ name: 'x', groups: ['nosuch'] }], [], /no group "nosuch"/);
   await fails([], [{ name: 'g', gid: 27 }], /gid 27 belongs to sudo/);
   await fails([{ name: 'x', password: 'a', 'password-hash': '$6$b' }], [], /one of password-hash, password, locked/);
-  await fails([{ name: 'bad name' }], [], /not a valid user name/);
+  await fails([{ name: 'bad name' }], [], /"bad name" is not a user or group name/);
 });

@@ -148,7 +148,8 @@ export async function runBuildJob(job: BuildJob, emit: Emit): Promise<void> {
 /** The manifest and the SBOM of the outputs just written (checksums of their temporaries). */
 async function describeOutputs(job: BuildJob, format: PackageFormat, root: string, outputs: Written[], fragments: Record<string, unknown>, emit: Emit) {
   const { config } = job;
-  const installed = await format.inventory(root).catch((err: Error) => {
+  const warn = (message: string) => emit({ kind: 'log', level: 'warn', source: 'manifest', message });
+  const installed = await format.inventory(root, warn).catch((err: Error) => {
     emit({ kind: 'log', level: 'warn', message: `the manifest lists no packages: the image's package database cannot be read (${err.message})` });
     return [];
   });

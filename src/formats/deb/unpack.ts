@@ -3,9 +3,9 @@
  * the root (conffiles as NAME.dpkg-new, for dpkg --configure to put in place),
  * the control members into /var/lib/dpkg/info, the file list beside them.
  */
-import { readFile, writeFile, chmod } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { decompressMember, readDeb, readTar, type Extractor } from '../../archive/index.ts';
+import type { Tree } from '../../tree/index.ts';
 import { parseStanzas, type Stanza } from './control.ts';
 
 export interface UnpackedDeb {
@@ -20,7 +20,7 @@ export interface UnpackedDeb {
 
 const EXECUTABLE_CONTROL = new Set(['preinst', 'postinst', 'prerm', 'postrm', 'config']);
 
-export async function unpackDeb(root: string, blob: string, label: string, extractor: Extractor): Promise<UnpackedDeb> {
+export async function unpackDeb(tree: Tree, blob: string, label: string, extractor: Extractor): Promise<UnpackedDeb> {
   const parts = readDeb(await readFile(blob), label);
   const members = new Map<string, Buffer>();
   for await (const { entry, body } of readTar(await decompressMember(parts.control.data, parts.control.kind))) {
@@ -47,13 +47,11 @@ export async function unpackDeb(root: string, blob: string, label: string, extra
     await extractor.apply(target, body);
   }
 
-  const info = join(root, 'var/lib/dpkg/info');
-  await writeFile(join(info, `${infoName}.list`), list.join('\n') + '\n');
+  const info = 'var/lib/dpkg/info';
+  tree.write(`${info}/${infoName}.list`, list.join('\n') + '\n');
   for (const [member, data] of members) {
     if (member === 'control') continue;
-    const path = join(info, `${infoName}.${member}`);
-    await writeFile(path, data);
-    if (EXECUTABLE_CONTROL.has(member)) await chmod(path, 0o755);
+    tree.write(`${info}/${infoName}.${member}`, data, { mode: EXECUTABLE_CONTROL.has(member) ? 0o755 : 0o644 });
   }
   return { control, conffiles, infoName, preinst: members.get('preinst')?.toString('utf8') };
 }

@@ -3,8 +3,7 @@
  * per installed package with `desc`, `files`, `mtree` (and `install`,
  * `changelog`), written from the package's own .PKGINFO as pacman does.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { Tree } from '../../tree/index.ts';
 import { formatDesc } from './db.ts';
 import type { UnpackedPacman } from './unpack.ts';
 
@@ -21,18 +20,20 @@ export interface LocalEntry {
 }
 
 export async function writeLocalDbHeader(root: string): Promise<void> {
-  await mkdir(join(root, LOCAL_DB), { recursive: true });
-  await writeFile(join(root, LOCAL_DB, 'ALPM_DB_VERSION'), `${ALPM_DB_VERSION}\n`);
+  const tree = new Tree(root);
+  tree.mkdir(LOCAL_DB);
+  tree.write(`${LOCAL_DB}/ALPM_DB_VERSION`, `${ALPM_DB_VERSION}\n`);
 }
 
 export async function writeLocalEntry(root: string, entry: LocalEntry): Promise<string> {
+  const tree = new Tree(root);
   const { unpacked } = entry;
   const info = (key: string) => unpacked.pkginfo.get(key) ?? [];
   const one = (key: string) => info(key).slice(0, 1);
   const name = one('pkgname')[0] as string;
   const version = one('pkgver')[0] as string;
-  const dir = join(root, LOCAL_DB, `${name}-${version}`);
-  await mkdir(dir, { recursive: true });
+  const dir = `${LOCAL_DB}/${name}-${version}`;
+  tree.mkdir(dir);
   // pacman's field order; empty fields are left out.
   const desc: [string, string[]][] = [
     ['NAME', [name]],
@@ -56,12 +57,12 @@ export async function writeLocalEntry(root: string, entry: LocalEntry): Promise<
     ['PROVIDES', info('provides')],
     ['XDATA', info('xdata')],
   ];
-  await writeFile(join(dir, 'desc'), formatDesc(desc.filter(([, v]) => v.length > 0)));
+  tree.write(`${dir}/desc`, formatDesc(desc.filter(([, v]) => v.length > 0)));
   const files: [string, string[]][] = [['FILES', unpacked.files]];
   if (unpacked.backup.length) files.push(['BACKUP', unpacked.backup.map(([path, md5]) => `${path}\t${md5}`)]);
-  await writeFile(join(dir, 'files'), formatDesc(files.filter(([, v]) => v.length > 0)));
-  if (unpacked.mtree) await writeFile(join(dir, 'mtree'), unpacked.mtree);
-  if (unpacked.install) await writeFile(join(dir, 'install'), unpacked.install);
-  if (unpacked.changelog) await writeFile(join(dir, 'changelog'), unpacked.changelog);
+  tree.write(`${dir}/files`, formatDesc(files.filter(([, v]) => v.length > 0)));
+  if (unpacked.mtree) tree.write(`${dir}/mtree`, unpacked.mtree);
+  if (unpacked.install) tree.write(`${dir}/install`, unpacked.install);
+  if (unpacked.changelog) tree.write(`${dir}/changelog`, unpacked.changelog);
   return `${name}-${version}`;
 }

@@ -70,7 +70,7 @@ export class TreeError extends BuildError {
 export const isMissing = (err: unknown): boolean => err instanceof TreeError && err.problem === 'missing';
 
 export interface WriteOptions {
-  /** Default: the mode of the regular file it replaces, else 0644. */
+  /** Default: the mode of the regular file it replaces (or that a symlink it replaces leads to inside the root), else 0644. */
   mode?: number;
   /** Default: the owner of the regular file it replaces, else the writer. */
   uid?: number;
@@ -200,7 +200,9 @@ export class Tree {
     const abs = this.replaceable(path, 'write');
     const old = lstatSync(abs, { throwIfNoEntry: false });
     if (old?.isDirectory()) throw new TreeError(`cannot write ${this.show(path)} in the image: it is a directory`, 'not-a-file');
-    const kept = old?.isFile() ? old : undefined;
+    // A link to a file inside the root (shadow -> ../usr/share/...) hands on that file's owner and mode, not 0644.
+    const linked = old?.isSymbolicLink() ? this.stat(path) : undefined;
+    const kept = old?.isFile() ? old : linked?.isFile() ? linked : undefined;
     const mode = opts.mode ?? (kept ? kept.mode & 0o7777 : 0o644);
     const uid = opts.uid ?? kept?.uid;
     const gid = opts.gid ?? kept?.gid;

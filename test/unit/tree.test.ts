@@ -33,6 +33,10 @@ test('a write replaces a symlink (never writes through it) and keeps the owner a
   chmodSync(join(f.root, 'etc/shadow'), 0o640);
   tree.write('etc/shadow', 'root:!:1::::::\n');
   assert.equal(lstatSync(join(f.root, 'etc/shadow')).mode & 0o7777, 0o640);
+  writeFileSync(join(f.root, 'etc/gshadow.real'), 'root:*::\n', { mode: 0o640 });
+  symlinkSync('gshadow.real', join(f.root, 'etc/gshadow'));
+  tree.write('etc/gshadow', 'root:!::\n');
+  assert.equal(lstatSync(join(f.root, 'etc/gshadow')).mode & 0o7777, 0o640, 'a link inside the root hands on its file mode');
   tree.write('etc/new', 'x', { mode: 0o755 });
   assert.equal(lstatSync(join(f.root, 'etc/new')).mode & 0o7777, 0o755);
   assert.throws(() => tree.write('no/such/dir/file', 'x'), (err) => isMissing(err));

@@ -46,7 +46,7 @@ import {
   writeSync,
   type Stats,
 } from 'node:fs';
-import { resolveInRoot } from '../archive/index.ts';
+import { NotADirectoryError, resolveInRoot } from '../archive/index.ts';
 import { BuildError } from '../util/errors.ts';
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_APPEND, O_NOFOLLOW, O_NONBLOCK, O_DIRECTORY } = constants;
@@ -111,6 +111,16 @@ export class Tree {
     return resolveInRoot(this.root, path, { followFinal: false });
   }
 
+  /** hostPath or entry for a lookup: undefined when a component on the way is not a directory (so nothing is there). */
+  private locate(path: string, followFinal: boolean): string | undefined {
+    try {
+      return resolveInRoot(this.root, path, { followFinal });
+    } catch (err) {
+      if (err instanceof NotADirectoryError) return undefined;
+      throw err;
+    }
+  }
+
   /** The same, for an access that replaces or removes the entry: never the root itself. */
   private replaceable(path: string, what: string): string {
     const abs = this.entry(path);
@@ -120,12 +130,14 @@ export class Tree {
 
   /** The entry itself (a symlink is not followed); undefined when missing. */
   lstat(path: string): Stats | undefined {
-    return lstatSync(this.entry(path), { throwIfNoEntry: false });
+    const abs = this.locate(path, false);
+    return abs === undefined ? undefined : lstatSync(abs, { throwIfNoEntry: false });
   }
 
   /** What `path` names, a final symlink followed inside the root; undefined when missing. */
   stat(path: string): Stats | undefined {
-    return lstatSync(this.hostPath(path), { throwIfNoEntry: false });
+    const abs = this.locate(path, true);
+    return abs === undefined ? undefined : lstatSync(abs, { throwIfNoEntry: false });
   }
 
   /** The entry exists (a dangling symlink counts). */
@@ -135,23 +147,22 @@ export class Tree {
 
   /** The target of a symlink; undefined when `path` is missing or not a symlink. */
   readlink(path: string): string | undefined {
-    const abs = this.entry(path);
-    return lstatSync(abs, { throwIfNoEntry: false })?.isSymbolicLink() ? readlinkSync(abs) : undefined;
+    const abs = this.locate(path, false);
+    return abs !== undefined && lstatSync(abs, { throwIfNoEntry: false })?.isSymbolicLink() ? readlinkSync(abs) : undefined;
   }
 
   /** The names in a directory (a final symlink followed inside the root), sorted; none when it is missing. */
   readdir(path: string): string[] {
-    const abs = this.hostPath(path);
-    const st = lstatSync(abs, { throwIfNoEntry: false });
+    const abs = this.locate(path, true);
+    const st = abs === undefined ? undefined : lstatSync(abs, { throwIfNoEntry: false });
     if (!st) return [];
     if (!st.isDirectory()) throw new TreeError(`${this.show(path)} in the image is a ${kindOf(st)}, not a directory`, 'not-a-directory');
-    return readdirSync(abs).sort();
+    return readdirSync(abs as string).sort();
   }
 
   /** A regular file's contents (a final symlink followed inside the root). Missing: a TreeError with problem "missing". */
   readBytes(path: string): Buffer {
-    const abs = this.hostPath(path);
-    const fd = this.openRegular(path, abs, O_RDONLY);
+    const fd = this.openRegular(path, this.locate(path, true), O_RDONLY);
     try {
       return readFileSync(fd);
     } finally {
@@ -174,13 +185,13 @@ export class Tree {
   }
 
   /** Opens a regular file only: type checked first, then O_NOFOLLOW|O_NONBLOCK, then fstat. */
-  private openRegular(path: string, abs: string, flags: number): number {
-    const st = lstatSync(abs, { throwIfNoEntry: false });
+  private openRegular(path: string, abs: string | undefined, flags: number): number {
+    const st = abs === undefined ? undefined : lstatSync(abs, { throwIfNoEntry: false });
     if (!st) throw new TreeError(`${this.show(path)} does not exist in the image`, 'missing');
     if (!st.isFile()) throw new TreeError(`${this.show(path)} in the image is a ${kindOf(st)}, not a regular file; kiln does not open it`, 'not-a-file');
     let fd: number;
     try {
-      fd = openSync(abs, flags | O_NOFOLLOW | O_NONBLOCK);
+      fd = openSync(abs as string, flags | O_NOFOLLOW | O_NONBLOCK);
     } catch (err) {
       if (errnoOf(err) === 'ELOOP') throw new TreeError(`${this.show(path)} in the image changed into a symlink; kiln does not follow it`, 'not-a-file', { cause: err });
       throw err;
@@ -258,6 +269,7 @@ export class Tree {
 
   /** Removes the entry (`recursive` for a directory and what it holds); a symlink is removed as the link. Missing is fine. */
   remove(path: string, opts: { recursive?: boolean } = {}): void {
+    if (this.locate(path, false) === undefined) return; // under a file: nothing there
     const abs = this.replaceable(path, 'remove');
     const st = lstatSync(abs, { throwIfNoEntry: false });
     if (!st) return;

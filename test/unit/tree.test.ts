@@ -19,6 +19,9 @@ test('a read follows links inside the root as chroot would; a missing file is to
   plantFifo(f.root, 'etc/fifo');
   assert.throws(() => tree.readText('etc/fifo'), (err) => err instanceof TreeError && err.problem === 'not-a-file');
   assert.throws(() => tree.readTextIfExists('etc'), /is a directory, not a regular file/);
+  assert.equal(tree.stat('etc/os-release/x'), undefined, 'a path through a file is not there');
+  assert.equal(tree.readTextIfExists('etc/os-release/x'), undefined);
+  assert.deepEqual(tree.readdir('etc/os-release/x'), []);
 });
 
 test('a write replaces a symlink (never writes through it) and keeps the owner and mode of a file it replaces', (t) => {

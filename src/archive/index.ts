@@ -6,5 +6,5 @@ export { readAr, readDeb, type ArMember, type DebPart, type DebParts } from './a
 export { normalizeTarPath, parseTar, readTar, type ReadTarOptions, type TarBody, type TarItem } from './tar-read.ts';
 export { encodeHeader, TarWriter } from './tar-write.ts';
 export { parseGetfattr, readXattrs, sortBytewise, writeTreeAsTar, type TreeTarOptions, type XattrMap } from './tree-tar.ts';
-export { resolveInRoot, type ResolveOptions } from './resolve.ts';
+export { NotADirectoryError, resolveInRoot, type ResolveOptions } from './resolve.ts';
 export { createExtractor, extractTar, Extractor, safeComponents, type ExtractOptions, type ExtractResult } from './extract.ts';

@@ -9,6 +9,11 @@ import { ArchiveError } from './errors.ts';
 
 const MAX_SYMLINKS = 40;
 
+/** A component the path goes through is not a directory (the kernel's ENOTDIR): the path cannot exist. */
+export class NotADirectoryError extends ArchiveError {
+  readonly code = 'ENOTDIR';
+}
+
 export interface ResolveOptions {
   /** Follow a symlink in the last component too (default true). */
   followFinal?: boolean;
@@ -70,7 +75,7 @@ export function resolveParts(root: string, parts: readonly string[], opts: Resol
       const more = split(target);
       for (let i = more.length - 1; i >= 0; i--) pending.push(more[i] as string);
     } else if ((!last || opts.create) && !st.isDirectory()) {
-      throw new ArchiveError(`cannot resolve ${parts.join('/')} in ${root}: /${out.join('/')} is not a directory`);
+      throw new NotADirectoryError(`cannot resolve ${parts.join('/')} in ${root}: /${out.join('/')} is not a directory`);
     }
   }
   return out;

@@ -117,6 +117,6 @@ export interface PackageFormat<U = unknown> {
   unpack(ctx: InstallContext): Promise<U>;
   /** The configure stage: package scripts inside the root (emulated when foreign). */
   configure(ctx: InstallContext, unpacked: U): Promise<void>;
-  /** The packages installed in a finished tree, from its package database. */
-  inventory(root: string): Promise<InstalledPackage[]>;
+  /** The packages installed in a finished tree, from its package database; `warn` hears of what was left out (a license that cannot be read). */
+  inventory(root: string, warn: (message: string) => void): Promise<InstalledPackage[]>;
 }

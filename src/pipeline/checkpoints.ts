@@ -17,7 +17,8 @@ import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { spawn } from 'node:child_process';
 import { pipeline } from 'node:stream/promises';
-import { compress, decompress, extractTar, resolveInRoot } from '../archive/index.ts';
+import { compress, decompress, extractTar } from '../archive/index.ts';
+import { Tree } from '../tree/index.ts';
 import { CommandError, UserError } from '../util/errors.ts';
 import type { StageName } from './stage-names.ts';
 import { currentOwner } from './owner.ts';
@@ -221,7 +222,8 @@ export class CheckpointStore {
     const chain = this.chain(key);
     if (!chain.length || chain.at(-1)?.key !== key) throw new Error(`checkpoint ${key} is incomplete`);
     for (const c of chain) {
-      for (const rel of c.deleted ?? []) await rm(resolveInRoot(root, rel, { followFinal: false }), { recursive: true, force: true });
+      const tree = new Tree(root);
+      for (const rel of c.deleted ?? []) tree.remove(rel, { recursive: true });
       await extractTar(decompress(createReadStream(join(c.path, TREE_FILE), { highWaterMark: 1 << 20 }), 'zst'), root, { chown: true, xattrs: true });
       await this.touch(c.key);
     }

@@ -9,11 +9,10 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmod, constants, copyFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { SETTING_KEYS, envName, fileNameProblem, type Config } from '../config/index.ts';
-import { resolveInRoot } from '../archive/index.ts';
+import { Tree } from '../tree/index.ts';
 import { CommandError, UserError } from '../util/errors.ts';
 import { outputLines, type Emit } from '../util/events.ts';
 import { createInterface } from 'node:readline';
@@ -38,21 +37,28 @@ export interface Hook {
 
 /**
  * kiln's own hooks: what every image needs for reproducibility and first
- * boot. A user hook of the same stage and name replaces one (an empty file
- * turns it off).
+ * boot. They run natively through Tree (a package's /var/lib/urandom may be a
+ * symlink out of the tree; a shell `rm` would follow it). A user hook of the
+ * same stage and name replaces one (an empty file turns it off).
  */
-export const BUILTIN_HOOKS: { stage: HookStage; name: string; script: string }[] = [
+export const BUILTIN_HOOKS: { stage: HookStage; name: string; run: (tree: Tree) => void }[] = [
   {
     stage: 'finalize',
     name: '50-machine-id',
     // systemd makes a machine id on first boot when the file is empty; a built one would be shared by every machine.
-    script: 'if [ -f "$KILN_ROOT/etc/machine-id" ] && [ ! -L "$KILN_ROOT/etc/machine-id" ]; then : > "$KILN_ROOT/etc/machine-id"; fi\nrm -f "$KILN_ROOT/var/lib/dbus/machine-id.kiln-unused"\n',
+    run: (tree) => {
+      if (tree.lstat('etc/machine-id')?.isFile()) tree.write('etc/machine-id', '');
+      tree.remove('var/lib/dbus/machine-id.kiln-unused');
+    },
   },
   {
     stage: 'finalize',
     name: '50-random-seed',
     // A seed baked into an image would be every machine's seed.
-    script: 'rm -f "$KILN_ROOT/var/lib/systemd/random-seed" "$KILN_ROOT/var/lib/urandom/random-seed"\n',
+    run: (tree) => {
+      tree.remove('var/lib/systemd/random-seed');
+      tree.remove('var/lib/urandom/random-seed');
+    },
   },
 ];
 
@@ -62,7 +68,7 @@ const digestOf = (data: string | Buffer) => createHash('sha256').update(data).di
 export function collectHooks(imageDir: string, config: Config): Hook[] {
   const byId = new Map<string, Hook>();
   for (const b of BUILTIN_HOOKS) {
-    byId.set(`${b.stage}/${b.name}`, { ...b, chroot: b.name.endsWith('.chroot'), source: 'builtin', origin: 'built-in', digest: digestOf(b.script) });
+    byId.set(`${b.stage}/${b.name}`, { stage: b.stage, name: b.name, chroot: false, source: 'builtin', origin: 'built-in', digest: digestOf(b.run.toString()) });
   }
   const user = new Map<string, Hook>();
   const add = (hook: Hook) => {
@@ -71,15 +77,15 @@ export function collectHooks(imageDir: string, config: Config): Hook[] {
     if (other) throw new UserError(`two hooks named ${id}: ${other.origin} and ${hook.origin}`, 'rename one of them');
     user.set(id, hook);
   };
-  const root = join(imageDir, HOOKS_DIR);
-  if (existsSync(root)) {
-    for (const stage of readdirSync(root).sort()) {
+  const hooksDir = join(imageDir, HOOKS_DIR);
+  if (existsSync(hooksDir)) {
+    for (const stage of readdirSync(hooksDir).sort()) {
       if (!(HOOK_STAGES as readonly string[]).includes(stage)) {
-        throw new UserError(`${join(root, stage)}: no stage is called "${stage}"`, `hook directories are ${HOOK_STAGES.join(', ')}`);
+        throw new UserError(`${join(hooksDir, stage)}: no stage is called "${stage}"`, `hook directories are ${HOOK_STAGES.join(', ')}`);
       }
-      for (const name of readdirSync(join(root, stage)).sort()) {
+      for (const name of readdirSync(join(hooksDir, stage)).sort()) {
         if (name.startsWith('.') || name.endsWith('~')) continue;
-        const path = join(root, stage, name);
+        const path = join(hooksDir, stage, name);
         if (!statSync(path).isFile()) throw new UserError(`${path}: a hook must be a file`);
         add({ stage: stage as HookStage, name, chroot: name.endsWith('.chroot'), source: 'directory', origin: path, path, digest: digestOf(readFileSync(path)) });
       }
@@ -123,7 +129,9 @@ export async function runHooks(stage: HookStage, hooks: Hook[], ctx: HookRunCont
   for (const hook of mine) {
     const env = { ...ctx.env, KILN_STAGE: stage, KILN_HOOK: hook.name };
     const source = `hook ${stage}/${hook.name}`;
-    if (hook.chroot) await runChrootHook(hook, ctx, env, source);
+    const builtin = hook.source === 'builtin' ? BUILTIN_HOOKS.find((b) => b.stage === stage && b.name === hook.name) : undefined;
+    if (builtin) builtin.run(new Tree(ctx.root));
+    else if (hook.chroot) await runChrootHook(hook, ctx, env, source);
     else await runHostHook(hook, env, source, ctx.emit);
   }
   return mine.length;
@@ -136,19 +144,18 @@ export async function runHooks(stage: HookStage, hooks: Hook[], ctx: HookRunCont
 export function chrootHookPath(root: string, name: string): { inside: string; target: string } {
   const wrong = fileNameProblem(name);
   if (wrong) throw new UserError(`hook ${name}: ${wrong}`);
-  const tmp = resolveInRoot(root, '/tmp');
+  const tmp = new Tree(root).hostPath('/tmp');
   const file = `.kiln-hook-${process.pid}-${name}`;
+  // One file name (no '/', not '..') in a directory the tree resolved inside the root: it cannot be anywhere else.
   const target = join(tmp, file);
-  if (dirname(target) !== tmp || !tmp.startsWith(`${root}/`)) throw new UserError(`hook ${name}: its program would be written outside the tree's /tmp`);
   return { inside: `${tmp.slice(root.length)}/${file}`, target };
 }
 
 async function runChrootHook(hook: Hook, ctx: HookRunContext, env: Record<string, string>, source: string): Promise<void> {
-  const { inside, target } = chrootHookPath(ctx.root, hook.name);
-  // A new file only: never through a link that something in the tree left at this name.
-  if (hook.path) await copyFile(hook.path, target, constants.COPYFILE_EXCL);
-  else await writeFile(target, hook.script ?? '', { flag: 'wx' });
-  await chmod(target, 0o755);
+  const { inside } = chrootHookPath(ctx.root, hook.name);
+  // Tree.write replaces whatever the tree left at this name (a link included), never writing through it.
+  const tree = new Tree(ctx.root);
+  tree.write(inside, hook.path ? readFileSync(hook.path) : (hook.script ?? ''), { mode: 0o755 });
   try {
     const argv = hook.path && isExecutable(hook.path) ? [inside] : ['/bin/sh', '-e', inside];
     await ctx.runInImage(argv, { env: { ...env, KILN_ROOT: '/' }, source }).catch((err: unknown) => {
@@ -156,7 +163,7 @@ async function runChrootHook(hook: Hook, ctx: HookRunContext, env: Record<string
       throw err;
     });
   } finally {
-    await rm(target, { force: true });
+    tree.remove(inside);
   }
 }
 

@@ -153,7 +153,8 @@ export async function runBuildJob(job: BuildJob, emit: Emit): Promise<void> {
 
 /** The packages in the finished tree, from its own package database, for the manifest. */
 async function readInventory(format: PackageFormat, root: string, emit: Emit): Promise<InstalledPackage[]> {
-  return format.inventory(root).catch((err: Error) => {
+  const warn = (message: string) => emit({ kind: 'log', level: 'warn', source: 'manifest', message });
+  return format.inventory(root, warn).catch((err: Error) => {
     emit({ kind: 'log', level: 'warn', message: `the manifest lists no packages: the image's package database cannot be read (${err.message})` });
     return [];
   });

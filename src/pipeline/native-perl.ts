@@ -10,13 +10,13 @@
  * modules (/usr/share/perl5: debconf and friends) are used as they are.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { resolveInRoot } from '../archive/index.ts';
 import { memoKey } from '../repo/index.ts';
 import type { BinfmtEntry } from '../sandbox/index.ts';
+import { Tree } from '../tree/index.ts';
 import { findOnPath } from '../util/path.ts';
 
 const execFileAsync = promisify(execFile);
@@ -35,27 +35,25 @@ const escaped = (text: string) => [...Buffer.from(text)].map((b) => `\\x${b.toSt
 
 /** The Perl version of a tree, from its Config.pm (Debian, Arch and Alpine layouts). */
 export function treePerlVersion(root: string): string | undefined {
+  const tree = new Tree(root);
   const candidates: string[] = [];
   for (const base of ['usr/lib', 'usr/lib64']) {
-    for (const name of safeReaddir(`${root}/${base}`)) {
-      candidates.push(`${root}/${base}/${name}/perl-base/Config.pm`, `${root}/${base}/${name}/perl/Config.pm`);
-      if (name === 'perl5') for (const v of safeReaddir(`${root}/${base}/perl5`)) candidates.push(`${root}/${base}/perl5/${v}/core_perl/Config.pm`);
+    for (const name of safeReaddir(tree, base)) {
+      candidates.push(`${base}/${name}/perl-base/Config.pm`, `${base}/${name}/perl/Config.pm`);
+      if (name === 'perl5') for (const v of safeReaddir(tree, `${base}/perl5`)) candidates.push(`${base}/perl5/${v}/core_perl/Config.pm`);
     }
   }
   for (const file of candidates) {
-    if (!existsSync(file)) continue;
-    const m = /^\s*version\s*=>\s*'([\d.]+)'/m.exec(readFileSync(file, 'utf8'));
+    if (!tree.stat(file)?.isFile()) continue;
+    const m = /^\s*version\s*=>\s*'([\d.]+)'/m.exec(tree.readText(file));
     if (m) return m[1];
   }
   return undefined;
 }
 
-function safeReaddir(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch {
-    return [];
-  }
+/** A directory's names; none when it is missing or not a directory (a guess at a layout, not a requirement). */
+function safeReaddir(tree: Tree, dir: string): string[] {
+  return tree.isDirectory(dir) ? tree.readdir(dir) : [];
 }
 
 /** The host perl, when it can stand in for the tree's; undefined otherwise. */
@@ -80,7 +78,8 @@ export async function nativePerlFor(root: string, cacheDir: string): Promise<Nat
   if (version !== target || !loader) return undefined;
   // The host's architecture-specific module directories; a directory the tree has
   // (its pure-Perl modules) stays the tree's own, found through perl's default @INC.
-  const hostOnly = inc.filter((dir) => dir.startsWith('/') && existsSync(dir) && !existsSync(resolveInRoot(root, dir)));
+  const tree = new Tree(root);
+  const hostOnly = inc.filter((dir) => dir.startsWith('/') && existsSync(dir) && !tree.stat(dir));
   const includes = hostOnly.map((_, i) => `-I${INSIDE}/inc/${i}`).join(' ');
   const wrapper = `#!/bin/sh\nexec ${INSIDE}/ld.so --library-path ${INSIDE}/lib ${INSIDE}/perl.bin ${includes} "$@"\n`;
   const wrapperFile = join(cacheDir, 'native', `perl-${memoKey(wrapper).slice(0, 16)}`);

@@ -6,9 +6,10 @@
  * written through a symlink or outside the tree.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, lchownSync, lstatSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { createReadStream, lstatSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { compressionFromName, createExtractor, decompress, extractTar, resolveInRoot, type TarEntry } from '../archive/index.ts';
+import { compressionFromName, createExtractor, decompress, extractTar, type TarEntry } from '../archive/index.ts';
+import { Tree } from '../tree/index.ts';
 import { UserError } from '../util/errors.ts';
 
 /**
@@ -44,14 +45,11 @@ export function overlayDigest(source: string, what: string): string {
 /** Ids for "user:group" (names looked up in the tree's /etc/passwd and /etc/group). */
 export function resolveOwner(root: string, spec: string, what: string): { uid: number; gid: number } {
   const [user = '', group = user] = spec.split(':');
+  const tree = new Tree(root);
   const lookup = (file: string, name: string, kind: string): number => {
     if (/^\d+$/.test(name)) return Number(name);
-    let text = '';
-    try {
-      text = readFileSync(join(root, 'etc', file), 'utf8');
-    } catch {
-      // no such file yet (a skeleton overlay): only numbers work then
-    }
+    // No such file yet (a skeleton overlay): only numbers work then.
+    const text = tree.readTextIfExists(`etc/${file}`) ?? '';
     const line = text.split('\n').find((l) => l.split(':')[0] === name);
     if (!line) throw new UserError(`${what}: no ${kind} "${name}" in the image's /etc/${file}`, 'use numeric ids, or a user or group the image has (or that [[user]] / [[group]] makes)');
     return Number(line.split(':')[2]);
@@ -89,15 +87,15 @@ export async function copyOverlay(root: string, source: string, owner: string, o
   }
   for (const [path, spec] of Object.entries(owners)) {
     const { uid, gid } = resolveOwner(root, spec, `overlay.owners "${path}"`);
-    const target = resolveInRoot(root, path, { followFinal: false });
-    chownTree(target, uid, gid);
+    chownTree(new Tree(root), path, uid, gid);
   }
   return count;
 }
 
-function chownTree(abs: string, uid: number, gid: number): void {
-  const st = lstatSync(abs, { throwIfNoEntry: false });
+/** chown -R without following links: a symlink gets the owner itself, its target is left alone. */
+function chownTree(tree: Tree, path: string, uid: number, gid: number): void {
+  const st = tree.lstat(path);
   if (!st) return;
-  lchownSync(abs, uid, gid);
-  if (st.isDirectory()) for (const name of readdirSync(abs)) chownTree(join(abs, name), uid, gid);
+  tree.chown(path, uid, gid, { follow: false });
+  if (st.isDirectory()) for (const name of tree.readdir(path)) chownTree(tree, `${path}/${name}`, uid, gid);
 }

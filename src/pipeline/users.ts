@@ -6,10 +6,8 @@
  * from 999 down); a user gets a group of its own name, a home made from
  * /etc/skel, and its SSH keys.
  */
-import { chmod, chown, copyFile, mkdir, readdir, readFile, readlink, stat, symlink, writeFile, lstat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { resolveInRoot } from '../archive/index.ts';
 import { userNameProblem, type Config } from '../config/index.ts';
+import { Tree } from '../tree/index.ts';
 import { UserError } from '../util/errors.ts';
 
 type UserSpec = Config['users.accounts'][number];
@@ -18,22 +16,18 @@ type GroupSpec = Config['users.groups'][number];
 /** One of the colon-separated account files, kept in its order. */
 class AccountFile {
   private constructor(
+    private readonly tree: Tree,
     readonly path: string,
     readonly rows: string[][],
-    private readonly owner: { uid: number; gid: number; mode: number } | undefined,
   ) {}
 
-  static async read(root: string, name: string): Promise<AccountFile | undefined> {
-    const path = join(root, 'etc', name);
-    let text: string;
-    try {
-      text = await readFile(path, 'utf8');
-    } catch {
-      return undefined;
-    }
-    const st = await stat(path);
+  /** The file's rows; undefined when the image has none (a FIFO or other non-file is a TreeError). */
+  static read(tree: Tree, name: string): AccountFile | undefined {
+    const path = `etc/${name}`;
+    const text = tree.readTextIfExists(path);
+    if (text === undefined) return undefined;
     const rows = text.split('\n').filter((l) => l !== '').map((l) => l.split(':'));
-    return new AccountFile(path, rows, { uid: st.uid, gid: st.gid, mode: st.mode & 0o7777 });
+    return new AccountFile(tree, path, rows);
   }
 
   find(name: string): string[] | undefined {
@@ -44,12 +38,9 @@ class AccountFile {
     return new Set(this.rows.map((r) => Number(r[field])));
   }
 
-  async write(): Promise<void> {
-    await writeFile(this.path, this.rows.map((r) => r.join(':')).join('\n') + '\n');
-    if (this.owner) {
-      await chown(this.path, this.owner.uid, this.owner.gid);
-      await chmod(this.path, this.owner.mode);
-    }
+  /** Replaces the file, keeping its owner and mode. */
+  write(): void {
+    this.tree.write(this.path, this.rows.map((r) => r.join(':')).join('\n') + '\n');
   }
 }
 
@@ -69,11 +60,11 @@ function allocate(used: Set<number>, system: boolean, wanted?: number): number {
 
 export async function applyUsers(ctx: UsersContext, users: readonly UserSpec[], groups: readonly GroupSpec[]): Promise<void> {
   if (!users.length && !groups.length) return;
-  const { root } = ctx;
-  const passwd = await AccountFile.read(root, 'passwd');
-  const group = await AccountFile.read(root, 'group');
-  const shadow = await AccountFile.read(root, 'shadow');
-  const gshadow = await AccountFile.read(root, 'gshadow');
+  const tree = new Tree(ctx.root);
+  const passwd = AccountFile.read(tree, 'passwd');
+  const group = AccountFile.read(tree, 'group');
+  const shadow = AccountFile.read(tree, 'shadow');
+  const gshadow = AccountFile.read(tree, 'gshadow');
   if (!passwd || !group) throw new UserError('users: the image has no /etc/passwd or /etc/group (its base packages make them)');
   const days = String(Math.floor(ctx.sourceDateEpoch / 86400));
 
@@ -126,7 +117,7 @@ export async function applyUsers(ctx: UsersContext, users: readonly UserSpec[], 
       const gid = u.group !== undefined ? Number(/^\d+$/.test(u.group) ? u.group : (group.find(u.group)?.[2] ?? NaN)) : Number(addGroup(u.name, system, group.ids(2).has(uid) ? undefined : uid)[2]);
       if (!Number.isInteger(gid)) throw new UserError(`${who}: no group "${u.group}" in the image; add a [[group]] for it`);
       const home = u.home ?? (system ? '/nonexistent' : `/home/${u.name}`);
-      const shell = u.shell ?? (system ? await firstIn(root, ['/usr/sbin/nologin', '/sbin/nologin', '/bin/false']) : await firstIn(root, ['/bin/bash', '/bin/sh']));
+      const shell = u.shell ?? (system ? firstIn(tree, ['/usr/sbin/nologin', '/sbin/nologin', '/bin/false']) : firstIn(tree, ['/bin/bash', '/bin/sh']));
       row = [u.name, 'x', String(uid), String(gid), u.comment ?? '', home, shell];
       passwd.rows.push(row);
       shadow?.rows.push([u.name, '!', days, '0', '99999', '7', '', '', '']);
@@ -151,60 +142,59 @@ export async function applyUsers(ctx: UsersContext, users: readonly UserSpec[], 
     else if (u['ssh-authorized-keys']?.length) throw new UserError(`${who}: ssh-authorized-keys needs a home directory; set home`);
   }
   for (const g of groups) for (const m of g.members ?? []) addMember(g.name, m, `[[group]] ${g.name}`);
-  for (const f of [passwd, group, shadow, gshadow]) await f?.write();
-  for (const h of homes) await makeHome(root, h);
+  for (const f of [passwd, group, shadow, gshadow]) f?.write();
+  for (const h of homes) makeHome(tree, h);
   if (plain.length) await ctx.chpasswd(plain.join('\n') + '\n');
 }
 
-async function firstIn(root: string, paths: string[]): Promise<string> {
-  for (const p of paths) if (await lstat(join(root, p)).then(() => true, () => false)) return p;
+function firstIn(tree: Tree, paths: string[]): string {
+  for (const p of paths) if (tree.exists(p)) return p;
   return paths.at(-1) as string;
 }
 
 /** The home directory (0700, from /etc/skel when new) and ~/.ssh/authorized_keys. */
-async function makeHome(root: string, h: { home: string; uid: number; gid: number; keys: string[]; fresh: boolean }): Promise<void> {
-  const abs = resolveInRoot(root, h.home, { create: true });
+function makeHome(tree: Tree, h: { home: string; uid: number; gid: number; keys: string[]; fresh: boolean }): void {
+  tree.mkdir(h.home);
   if (h.fresh) {
-    await chown(abs, h.uid, h.gid);
-    await chmod(abs, 0o700);
-    await copySkel(join(root, 'etc/skel'), abs, h.uid, h.gid);
+    tree.chown(h.home, h.uid, h.gid);
+    tree.chmod(h.home, 0o700);
+    copySkel(tree, 'etc/skel', h.home, h.uid, h.gid);
   }
-  if (h.keys.length) await writeAuthorizedKeys(root, h.home, h.keys, h.uid, h.gid);
+  if (h.keys.length) writeKeys(tree, h.home, h.keys, h.uid, h.gid);
 }
 
-async function copySkel(from: string, to: string, uid: number, gid: number): Promise<void> {
-  let names: string[];
-  try {
-    names = await readdir(from);
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    const src = join(from, name);
-    const dst = join(to, name);
-    const st = await lstat(src);
-    if (await lstat(dst).then(() => true, () => false)) continue;
+/** /etc/skel's files, directories and links into a new home; nothing else (a FIFO there is skipped). */
+function copySkel(tree: Tree, from: string, to: string, uid: number, gid: number): void {
+  for (const name of tree.readdir(from)) {
+    const src = `${from}/${name}`;
+    const dst = `${to}/${name}`;
+    const st = tree.lstat(src);
+    if (!st || tree.exists(dst)) continue;
     if (st.isDirectory()) {
-      await mkdir(dst);
-      await copySkel(src, dst, uid, gid);
+      tree.mkdir(dst);
+      copySkel(tree, src, dst, uid, gid);
+      tree.chmod(dst, st.mode & 0o7777);
     } else if (st.isSymbolicLink()) {
-      await symlink(await readlink(src), dst);
+      tree.symlink(tree.readlink(src) as string, dst);
     } else if (st.isFile()) {
-      await copyFile(src, dst);
+      tree.write(dst, tree.readBytes(src), { mode: st.mode & 0o7777, uid, gid });
+      continue;
     } else continue;
-    await chown(dst, uid, gid).catch(() => {});
-    if (!st.isSymbolicLink()) await chmod(dst, st.mode & 0o7777);
+    tree.chown(dst, uid, gid, { follow: false });
   }
 }
 
 /** HOME/.ssh/authorized_keys in the image with the keys (0700 and 0600, owned by the user). */
 export async function writeAuthorizedKeys(root: string, home: string, keys: readonly string[], uid: number, gid: number): Promise<void> {
-  const ssh = resolveInRoot(root, `${home}/.ssh`, { create: true });
-  await chown(ssh, uid, gid);
-  await chmod(ssh, 0o700);
-  const file = join(ssh, 'authorized_keys');
-  if ((await lstat(file).catch(() => undefined))?.isSymbolicLink()) throw new UserError(`${home}/.ssh/authorized_keys in the image is a symlink; kiln does not write through it`);
-  await writeFile(file, keys.map((k) => k.trim()).join('\n') + '\n');
-  await chown(file, uid, gid);
-  await chmod(file, 0o600);
+  writeKeys(new Tree(root), home, keys, uid, gid);
+}
+
+function writeKeys(tree: Tree, home: string, keys: readonly string[], uid: number, gid: number): void {
+  const ssh = `${home}/.ssh`;
+  tree.mkdir(ssh);
+  tree.chown(ssh, uid, gid);
+  tree.chmod(ssh, 0o700);
+  const file = `${ssh}/authorized_keys`;
+  if (tree.lstat(file)?.isSymbolicLink()) throw new UserError(`${file} in the image is a symlink; kiln does not write through it`);
+  tree.write(file, keys.map((k) => k.trim()).join('\n') + '\n', { mode: 0o600, uid, gid });
 }

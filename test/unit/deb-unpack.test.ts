@@ -2,6 +2,7 @@
  * unpackDeb with crafted packages: the package must be what the signed index
  * (the plan) says, and nothing the package says becomes a path.
  */
+import { Tree } from '../../src/tree/index.ts';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -38,7 +39,7 @@ function freshRoot(t: TestContext): string {
 
 async function unpack(t: TestContext, deb: Buffer, planned = PLANNED): Promise<{ root: string; result: Promise<unknown> }> {
   const root = freshRoot(t);
-  return { root, result: unpackDeb(root, deb, planned, createExtractor(root, { chown: false })) };
+  return { root, result: unpackDeb(new Tree(root), deb, planned, createExtractor(root, { chown: false })) };
 }
 
 test('a package whose control says what the index says is unpacked, info files named from the plan', async (t) => {

@@ -3,10 +3,9 @@
  * native, parallel unpacking and dpkg bookkeeping, then only the maintainer
  * scripts and `dpkg --configure` inside the root (emulated when foreign).
  */
-import { mkdir, symlink, writeFile, rm, chmod, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { createExtractor } from '../../archive/index.ts';
 import { step } from '../../pipeline/step.ts';
+import { Tree } from '../../tree/index.ts';
 import { mapLimit } from '../../util/concurrency.ts';
 import type { InstallContext } from '../types.ts';
 import { formatStanza } from './control.ts';
@@ -24,20 +23,21 @@ const POLICY_RC_D = '#!/bin/sh\nexit 101\n';
 export async function unpackDebs(ctx: InstallContext): Promise<UnpackedDeb[]> {
   const { root, plan, emit } = ctx;
   const extra = plan.extra as DebPlanExtra;
-  await step(emit, 'skeleton', () => makeSkeleton(root, extra));
+  const tree = new Tree(root);
+  await step(emit, 'skeleton', async () => makeSkeleton(tree, extra));
   const unpacked = await step(
     emit,
     'extract',
     async () => {
       const extractor = createExtractor(root, { chown: true });
-      const result = await mapLimit(plan.packages, 2, async (p) => unpackDeb(root, await ctx.readPackage(p), p, extractor));
+      const result = await mapLimit(plan.packages, 2, async (p) => unpackDeb(tree, await ctx.readPackage(p), p, extractor));
       const warnings = [...result.flatMap((r) => r.skipped), ...extractor.finish().warnings];
       for (const warning of warnings) emit({ kind: 'log', level: 'warn', source: 'unpack', message: warning });
       return result;
     },
     (r) => `${r.length} packages`,
   );
-  await writeStatus(root, unpacked, 'install ok unpacked');
+  writeStatus(tree, unpacked, 'install ok unpacked');
   return unpacked;
 }
 
@@ -47,29 +47,28 @@ export async function configureDebs(ctx: InstallContext, unpacked: UnpackedDeb[]
   const extra = plan.extra as DebPlanExtra;
   const byName = new Map(unpacked.map((u) => [u.control.get('Package') as string, u]));
   const order = configurationOrder(unpacked.map((u) => u.control));
-  const policy = join(root, 'usr/sbin/policy-rc.d');
-  await writeFile(policy, POLICY_RC_D);
-  await chmod(policy, 0o755);
+  const tree = new Tree(root);
+  const policy = 'usr/sbin/policy-rc.d';
+  tree.write(policy, POLICY_RC_D, { mode: 0o755 });
   await step(emit, 'preinst', () => runPreinsts(ctx, order.map((name) => byName.get(name) as UnpackedDeb), extra.architecture));
   await step(emit, 'dpkg', () => ctx.run(['dpkg', '--force-unsafe-io', '--configure', '-a'], { env: MAINTSCRIPT_ENV, source: 'dpkg', packageScripts: true }));
-  await rm(policy, { force: true });
-  await step(emit, 'cleanup', () => finalize(root, extra));
+  tree.remove(policy);
+  await step(emit, 'cleanup', async () => finalize(tree, extra));
 }
 
-async function makeSkeleton(root: string, extra: DebPlanExtra): Promise<void> {
+function makeSkeleton(tree: Tree, extra: DebPlanExtra): void {
   for (const dir of extra.mergedUsrLinks) {
-    await mkdir(join(root, 'usr', dir), { recursive: true });
-    await symlink(`usr/${dir}`, join(root, dir));
+    tree.mkdir(`usr/${dir}`);
+    tree.symlink(`usr/${dir}`, dir);
   }
   for (const dir of ['etc/apt', 'var/lib/dpkg/info', 'var/lib/dpkg/updates', 'var/lib/dpkg/triggers', 'var/lib/dpkg/alternatives', 'var/lib/dpkg/parts', 'proc', 'sys', 'dev', 'run', 'usr/sbin']) {
-    await mkdir(join(root, dir), { recursive: true });
+    tree.mkdir(dir);
   }
-  await mkdir(join(root, 'tmp'), { recursive: true });
-  await chmod(join(root, 'tmp'), 0o1777);
-  await writeFile(join(root, 'var/lib/dpkg/status'), '');
-  await writeFile(join(root, 'var/lib/dpkg/available'), '');
-  await writeFile(join(root, 'var/lib/dpkg/arch'), `${extra.architecture}\n`);
-  await writeFile(join(root, 'etc/apt/sources.list'), aptSources(extra));
+  tree.mkdir('tmp', { mode: 0o1777 });
+  tree.write('var/lib/dpkg/status', '');
+  tree.write('var/lib/dpkg/available', '');
+  tree.write('var/lib/dpkg/arch', `${extra.architecture}\n`);
+  tree.write('etc/apt/sources.list', aptSources(extra));
 }
 
 export function aptSources(extra: DebPlanExtra): string {
@@ -77,7 +76,7 @@ export function aptSources(extra: DebPlanExtra): string {
 }
 
 /** /var/lib/dpkg/status with every package in the given state, conffiles marked new. */
-async function writeStatus(root: string, packages: UnpackedDeb[], status: string): Promise<void> {
+function writeStatus(tree: Tree, packages: UnpackedDeb[], status: string): void {
   const stanzas = packages.map((p) => {
     const fields: [string, string][] = [];
     for (const [name, value] of p.control) {
@@ -87,19 +86,18 @@ async function writeStatus(root: string, packages: UnpackedDeb[], status: string
     if (p.conffiles.length) fields.push(['Conffiles', '\n' + p.conffiles.map((c) => `${c} newconffile`).join('\n')]);
     return formatStanza(fields);
   });
-  await writeFile(join(root, 'var/lib/dpkg/status'), stanzas.join('\n'));
+  tree.write('var/lib/dpkg/status', stanzas.join('\n'));
 }
 
 /** Removes what differs between runs and what a fresh install should not carry. */
-async function finalize(root: string, extra: DebPlanExtra): Promise<void> {
+function finalize(tree: Tree, extra: DebPlanExtra): void {
   const remove = ['var/cache/ldconfig/aux-cache', 'var/log/dpkg.log', 'var/log/alternatives.log', 'var/lib/dpkg/status-old', 'var/lib/dpkg/diversions-old', 'var/lib/dpkg/statoverride-old', 'var/cache/debconf/config.dat-old', 'var/cache/debconf/templates.dat-old', 'var/cache/debconf/passwords.dat-old'];
-  for (const rel of remove) await rm(join(root, rel), { force: true });
+  for (const rel of remove) tree.remove(rel);
   for (const dir of ['var/lib/apt/lists', 'var/cache/apt', 'var/log/apt']) {
-    const entries = await readdir(join(root, dir)).catch(() => [] as string[]);
-    for (const e of entries) {
+    for (const e of tree.isDirectory(dir) ? tree.readdir(dir) : []) {
       if (e === 'partial' || e === 'archives' || e === 'lock') continue;
-      await rm(join(root, dir, e), { recursive: true, force: true });
+      tree.remove(`${dir}/${e}`, { recursive: true });
     }
   }
-  await writeFile(join(root, 'etc/apt/sources.list'), aptSources(extra));
+  tree.write('etc/apt/sources.list', aptSources(extra));
 }

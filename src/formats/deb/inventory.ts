@@ -3,13 +3,13 @@
  * (/var/lib/dpkg/status) and, for licenses, from each package's
  * machine-readable copyright file (DEP-5 `License:` fields).
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { Tree, TreeError } from '../../tree/index.ts';
 import type { InstalledPackage } from '../types.ts';
 import { field, parseStanzas } from './control.ts';
 
-export async function inventoryDeb(root: string): Promise<InstalledPackage[]> {
-  const status = await readFile(join(root, 'var/lib/dpkg/status'), 'utf8');
+export async function inventoryDeb(root: string, warn: (message: string) => void = () => {}): Promise<InstalledPackage[]> {
+  const tree = new Tree(root);
+  const status = tree.readText('var/lib/dpkg/status');
   const out: InstalledPackage[] = [];
   for (const stanza of parseStanzas(status)) {
     if (!/\binstalled$/.test(field(stanza, 'Status') ?? '')) continue;
@@ -24,21 +24,24 @@ export async function inventoryDeb(root: string): Promise<InstalledPackage[]> {
       // "Source: name (version)" when the source version differs; the name alone otherwise.
       source: source ? (source.split(' ')[0] as string) : name,
       installedSize: Number.isFinite(installedKiB) ? installedKiB * 1024 : undefined,
-      licenses: await copyrightLicenses(root, name),
+      licenses: copyrightLicenses(tree, name, warn),
       homepage: field(stanza, 'Homepage'),
     });
   }
   return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
-/** The distinct license names of a DEP-5 copyright file; none when the file is free-form or missing. */
-export async function copyrightLicenses(root: string, pkg: string): Promise<string[]> {
-  let text: string;
+/** The distinct license names of a DEP-5 copyright file; none when the file is free-form, missing or not a regular file (said through `warn`). */
+export function copyrightLicenses(tree: Tree, pkg: string, warn: (message: string) => void): string[] {
+  let text: string | undefined;
   try {
-    text = await readFile(join(root, 'usr/share/doc', pkg, 'copyright'), 'utf8');
-  } catch {
+    text = tree.readTextIfExists(`usr/share/doc/${pkg}/copyright`);
+  } catch (err) {
+    if (!(err instanceof TreeError)) throw err;
+    warn(`${pkg}: its licenses are left out of the manifest: ${err.message}`);
     return [];
   }
+  if (text === undefined) return [];
   if (!/^Format:\s*\S*copyright-format/m.test(text)) return [];
   const names = new Set<string>();
   for (const m of text.matchAll(/^License:[ \t]*([^\n]+)$/gm)) {

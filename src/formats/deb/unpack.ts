@@ -5,9 +5,8 @@
  * The package must be the one the signed index lists (Package, Version and
  * Architecture as planned); the info files are named from the plan.
  */
-import { writeFile, chmod } from 'node:fs/promises';
-import { join } from 'node:path';
 import { decompressMember, readDeb, readTar, type Extractor } from '../../archive/index.ts';
+import type { Tree } from '../../tree/index.ts';
 import { UserError } from '../../util/errors.ts';
 import { checkPackageIdentity, checkPackageName } from '../package-identity.ts';
 import type { PlannedPackage } from '../types.ts';
@@ -36,7 +35,7 @@ const DEB_ARCHITECTURE = /^[a-z0-9][a-z0-9-]*$/;
  * `data` is the whole .deb (its sha256 already checked against the plan's);
  * `planned` is what the signed index says about it.
  */
-export async function unpackDeb(root: string, data: Buffer, planned: PlannedPackage, extractor: Extractor): Promise<UnpackedDeb> {
+export async function unpackDeb(tree: Tree, data: Buffer, planned: PlannedPackage, extractor: Extractor): Promise<UnpackedDeb> {
   const label = `${planned.name}_${planned.version}_${planned.architecture}`;
   const parts = readDeb(data, label);
   const members = new Map<string, Buffer>();
@@ -74,13 +73,11 @@ export async function unpackDeb(root: string, data: Buffer, planned: PlannedPack
     await extractor.apply(target, body);
   }
 
-  const info = join(root, 'var/lib/dpkg/info');
-  await writeFile(join(info, `${infoName}.list`), list.join('\n') + '\n');
+  const info = 'var/lib/dpkg/info';
+  tree.write(`${info}/${infoName}.list`, list.join('\n') + '\n');
   for (const [member, data] of members) {
     if (member === 'control') continue;
-    const path = join(info, `${infoName}.${member}`);
-    await writeFile(path, data);
-    if (EXECUTABLE_CONTROL.has(member)) await chmod(path, 0o755);
+    tree.write(`${info}/${infoName}.${member}`, data, { mode: EXECUTABLE_CONTROL.has(member) ? 0o755 : 0o644 });
   }
   return { control, conffiles, infoName, preinst: members.get('preinst')?.toString('utf8'), skipped };
 }

@@ -7,10 +7,9 @@
  * the keyring natively where it can, and
  * the image's pacman.conf and mirrorlist.
  */
-import { chmod, mkdir, writeFile, lstat } from 'node:fs/promises';
-import { join } from 'node:path';
 import { createExtractor } from '../../archive/index.ts';
 import { step } from '../../pipeline/step.ts';
+import { Tree } from '../../tree/index.ts';
 import { mapLimit } from '../../util/concurrency.ts';
 import type { InstallContext, PlannedPackage } from '../types.ts';
 import { runTransaction } from './transaction.ts';
@@ -23,7 +22,7 @@ import { unpackPacman, type UnpackedPacman } from './unpack.ts';
 export async function unpackPacmans(ctx: InstallContext): Promise<UnpackedPacman[]> {
   const { root, plan, emit } = ctx;
   const extra = plan.extra as PacmanPlanExtra;
-  await step(emit, 'skeleton', () => makeSkeleton(root));
+  await step(emit, 'skeleton', async () => makeSkeleton(new Tree(root)));
   const unpacked = await step(
     emit,
     'extract',
@@ -37,7 +36,7 @@ export async function unpackPacmans(ctx: InstallContext): Promise<UnpackedPacman
     },
     (r) => `${r.length} packages`,
   );
-  await ensureRuntimeDirs(root);
+  ensureRuntimeDirs(new Tree(root));
   await step(emit, 'database', async () => {
     const sources = new Map(extra.sources.map((s) => [s.name, s]));
     await writeLocalDbHeader(root);
@@ -55,21 +54,18 @@ export async function configurePacmans(ctx: InstallContext, unpacked: UnpackedPa
   const extra = plan.extra as PacmanPlanExtra;
   await step(emit, 'scripts', () => runTransaction(ctx, unpacked), (r) => `${r.scriptlets} scriptlets, ${r.hooks} hooks`);
   await step(emit, 'keyring', () => populateKeyring(ctx, extra.keyringPackages), (what) => what);
-  await step(emit, 'pacman.conf', () => writePacmanConf(root, extra));
+  await step(emit, 'pacman.conf', async () => writePacmanConf(new Tree(root), extra));
 }
 
 /** What pacman itself makes before a transaction: its database and cache directories. */
-async function makeSkeleton(root: string): Promise<void> {
-  for (const dir of [LOCAL_DB, 'var/lib/pacman/sync', 'var/cache/pacman/pkg']) await mkdir(join(root, dir), { recursive: true });
+function makeSkeleton(tree: Tree): void {
+  for (const dir of [LOCAL_DB, 'var/lib/pacman/sync', 'var/cache/pacman/pkg']) tree.mkdir(dir);
 }
 
 /** Mount points and /tmp for the scripts, where the packages (filesystem) did not make them. */
-async function ensureRuntimeDirs(root: string): Promise<void> {
+function ensureRuntimeDirs(tree: Tree): void {
   for (const [dir, mode] of [['proc', 0o555], ['sys', 0o555], ['dev', 0o755], ['run', 0o755], ['tmp', 0o1777], ['etc/pacman.d', 0o755]] as const) {
-    const path = join(root, dir);
-    if (await lstat(path).then(() => true, () => false)) continue;
-    await mkdir(path, { recursive: true });
-    await chmod(path, mode);
+    if (!tree.exists(dir)) tree.mkdir(dir, { mode });
   }
 }
 
@@ -87,9 +83,9 @@ export function pacmanConf(extra: PacmanPlanExtra): { conf: string; mirrorlist: 
   return { conf, mirrorlist };
 }
 
-async function writePacmanConf(root: string, extra: PacmanPlanExtra): Promise<void> {
+function writePacmanConf(tree: Tree, extra: PacmanPlanExtra): void {
   const { conf, mirrorlist } = pacmanConf(extra);
-  await mkdir(join(root, 'etc/pacman.d'), { recursive: true });
-  await writeFile(join(root, 'etc/pacman.conf'), conf);
-  await writeFile(join(root, 'etc/pacman.d/mirrorlist'), mirrorlist);
+  tree.mkdir('etc/pacman.d');
+  tree.write('etc/pacman.conf', conf);
+  tree.write('etc/pacman.d/mirrorlist', mirrorlist);
 }

@@ -1,15 +1,15 @@
 /** What is installed in an Arch-family tree, read from pacman's local database. */
-import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { Tree } from '../../tree/index.ts';
 import type { InstalledPackage } from '../types.ts';
 import { parseDesc } from './db.ts';
 import { LOCAL_DB } from './localdb.ts';
 
 export async function inventoryPacman(root: string): Promise<InstalledPackage[]> {
-  const dir = join(root, LOCAL_DB);
+  const tree = new Tree(root);
+  if (!tree.isDirectory(LOCAL_DB)) throw new Error(`no /${LOCAL_DB} in the image`);
   const out: InstalledPackage[] = [];
-  for (const entry of (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort()) {
-    const desc = parseDesc(await readFile(join(dir, entry, 'desc'), 'utf8'));
+  for (const entry of tree.readdir(LOCAL_DB).filter((name) => tree.lstat(`${LOCAL_DB}/${name}`)?.isDirectory())) {
+    const desc = parseDesc(tree.readText(`${LOCAL_DB}/${entry}/desc`));
     const one = (name: string) => desc.get(name)?.[0];
     const size = Number(one('SIZE'));
     out.push({

@@ -5,8 +5,7 @@
  * directory is named from the plan (the sync database), never from the
  * package; unpackPacman has checked that the two agree.
  */
-import { mkdir, utimes, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { Tree } from '../../tree/index.ts';
 import { checkPackageName } from '../package-identity.ts';
 import type { PlannedPackage } from '../types.ts';
 import { formatDesc } from './db.ts';
@@ -32,18 +31,20 @@ export interface LocalEntry {
 }
 
 export async function writeLocalDbHeader(root: string): Promise<void> {
-  await mkdir(join(root, LOCAL_DB), { recursive: true });
-  await writeFile(join(root, LOCAL_DB, 'ALPM_DB_VERSION'), `${ALPM_DB_VERSION}\n`);
+  const tree = new Tree(root);
+  tree.mkdir(LOCAL_DB);
+  tree.write(`${LOCAL_DB}/ALPM_DB_VERSION`, `${ALPM_DB_VERSION}\n`);
 }
 
 export async function writeLocalEntry(root: string, entry: LocalEntry): Promise<string> {
+  const tree = new Tree(root);
   const { unpacked } = entry;
   const info = (key: string) => unpacked.pkginfo.get(key) ?? [];
   const one = (key: string) => info(key).slice(0, 1);
   const name = checkPackageName(entry.planned.name, PACMAN_PACKAGE_NAME, 'pacman package name');
   const version = checkPackageName(entry.planned.version, PACMAN_VERSION, 'pacman package version');
-  const dir = join(root, LOCAL_DB, `${name}-${version}`);
-  await mkdir(dir, { recursive: true });
+  const dir = `${LOCAL_DB}/${name}-${version}`;
+  tree.mkdir(dir);
   // pacman's field order; empty fields are left out.
   const desc: [string, string[]][] = [
     ['NAME', [name]],
@@ -67,19 +68,13 @@ export async function writeLocalEntry(root: string, entry: LocalEntry): Promise<
     ['PROVIDES', info('provides')],
     ['XDATA', info('xdata')],
   ];
-  await writeFile(join(dir, 'desc'), formatDesc(desc.filter(([, v]) => v.length > 0)));
+  tree.write(`${dir}/desc`, formatDesc(desc.filter(([, v]) => v.length > 0)));
   const files: [string, string[]][] = [['FILES', unpacked.files]];
   if (unpacked.backup.length) files.push(['BACKUP', unpacked.backup.map(([path, md5]) => `${path}\t${md5}`)]);
-  await writeFile(join(dir, 'files'), formatDesc(files.filter(([, v]) => v.length > 0)));
-  if (unpacked.mtree) await writeFile(join(dir, 'mtree'), unpacked.mtree);
-  await writeMetadataFile(join(dir, 'install'), unpacked.install, unpacked.metadataTimes['.INSTALL']);
-  await writeMetadataFile(join(dir, 'changelog'), unpacked.changelog, unpacked.metadataTimes['.CHANGELOG']);
+  tree.write(`${dir}/files`, formatDesc(files.filter(([, v]) => v.length > 0)));
+  if (unpacked.mtree) tree.write(`${dir}/mtree`, unpacked.mtree);
+  // .INSTALL and .CHANGELOG keep the package's time, as pacman's extraction does (pacman -Qkk checks it against the .MTREE).
+  if (unpacked.install) tree.write(`${dir}/install`, unpacked.install, { mtime: unpacked.metadataTimes['.INSTALL'] });
+  if (unpacked.changelog) tree.write(`${dir}/changelog`, unpacked.changelog, { mtime: unpacked.metadataTimes['.CHANGELOG'] });
   return `${name}-${version}`;
-}
-
-/** .INSTALL and .CHANGELOG keep the package's time, as pacman's extraction does (pacman -Qkk checks it against the .MTREE). */
-async function writeMetadataFile(path: string, content: Buffer | undefined, mtime: number | undefined): Promise<void> {
-  if (!content) return;
-  await writeFile(path, content);
-  if (mtime !== undefined) await utimes(path, mtime, mtime);
 }

@@ -8,10 +8,7 @@
  * each its own `sh -c`; failures are recorded and reported per package and
  * hook, and, as with pacman, do not stop the install.
  */
-import { existsSync } from 'node:fs';
-import { lstat, mkdir, readFile, readdir, readlink, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { resolveInRoot } from '../../archive/index.ts';
+import { Tree } from '../../tree/index.ts';
 import type { InstallContext } from '../types.ts';
 import { describeHookRun, loadHooks, matchHooks, type HookFile, type HookRun } from './hooks.ts';
 import { LOCAL_DB } from './localdb.ts';
@@ -35,16 +32,16 @@ export interface TransactionResult {
 
 export async function runTransaction(ctx: InstallContext, unpacked: UnpackedPacman[]): Promise<TransactionResult> {
   const scriptlets = findScriptlets(unpacked);
-  const hooks = await findHooks(ctx, unpacked);
+  const tree = new Tree(ctx.root);
+  const hooks = await findHooks(ctx, tree, unpacked);
   if (!scriptlets.length && !hooks.length) return { scriptlets: 0, hooks: 0 };
-  if (!(await lstat(join(ctx.root, 'bin/sh')).then(() => true, () => false))) {
+  if (!tree.exists('bin/sh')) {
     // pacman runs scriptlets with /bin/sh too; without one it reports them failed and goes on.
     ctx.emit({ kind: 'log', level: 'warn', source: 'transaction', message: `no /bin/sh in the tree: ${scriptlets.length} scriptlets and ${hooks.length} hooks not run` });
     return { scriptlets: 0, hooks: 0 };
   }
-  const work = join(ctx.root, WORK);
-  await rm(work, { recursive: true, force: true });
-  await mkdir(work, { recursive: true, mode: 0o700 });
+  tree.remove(WORK, { recursive: true });
+  tree.mkdir(WORK, { mode: 0o700 });
   const lines = ['umask 022', 'cd / || exit 1', `failed=/${WORK}/failed`, ': > "$failed"'];
   for (const s of scriptlets) {
     lines.push(`echo ${quote(`:: ${s.name} ${s.fn}`)}`);
@@ -52,15 +49,15 @@ export async function runTransaction(ctx: InstallContext, unpacked: UnpackedPacm
   }
   for (const [i, h] of hooks.entries()) {
     const input = `/${WORK}/hook-${i}.in`;
-    await writeFile(join(ctx.root, input), h.stdin ?? '');
+    tree.write(input, h.stdin ?? '');
     lines.push(`echo ${quote(describeHookRun(h, i + 1, hooks.length))}`);
     lines.push(`${h.argv.map(quote).join(' ')} < ${quote(input)} || echo ${quote(`hook ${h.name}`)} "$?" >> "$failed"`);
   }
   const driver = `/${WORK}/run.sh`;
-  await writeFile(join(ctx.root, driver), lines.join('\n') + '\n');
+  tree.write(driver, lines.join('\n') + '\n');
   try {
     await ctx.run(['/bin/sh', driver], { source: 'transaction', packageScripts: true, cwd: '/' });
-    const failures = (await readFile(join(work, 'failed'), 'utf8').catch(() => '')).split('\n').filter(Boolean);
+    const failures = (tree.readTextIfExists(`${WORK}/failed`) ?? '').split('\n').filter(Boolean);
     for (const f of failures) {
       // "scriptlet NAME FN STATUS" or "hook NAME STATUS"
       const words = f.split(' ');
@@ -68,7 +65,7 @@ export async function runTransaction(ctx: InstallContext, unpacked: UnpackedPacm
       ctx.emit({ kind: 'log', level: 'warn', source: words[1], message: `${words.join(' ')} failed with status ${status} (pacman goes on too)` });
     }
   } finally {
-    await rm(work, { recursive: true, force: true });
+    tree.remove(WORK, { recursive: true });
   }
   return { scriptlets: scriptlets.length, hooks: hooks.length };
 }
@@ -89,11 +86,11 @@ function findScriptlets(unpacked: UnpackedPacman[]): Scriptlet[] {
 }
 
 /** The PostTransaction hooks this install triggers, whose Depends are installed, in pacman's order. */
-async function findHooks(ctx: InstallContext, unpacked: UnpackedPacman[]): Promise<HookRun[]> {
+async function findHooks(ctx: InstallContext, tree: Tree, unpacked: UnpackedPacman[]): Promise<HookRun[]> {
   const files: HookFile[] = [];
   for (const dir of HOOK_DIRS) {
-    for (const name of await readdir(join(ctx.root, dir)).catch(() => [] as string[])) {
-      files.push({ dir: `/${dir}`, name, text: await readHookFile(ctx.root, join(dir, name)) });
+    for (const name of tree.isDirectory(dir) ? tree.readdir(dir) : []) {
+      files.push({ dir: `/${dir}`, name, text: readHookFile(tree, `${dir}/${name}`) });
     }
   }
   const set = loadHooks(files);
@@ -112,16 +109,9 @@ async function findHooks(ctx: InstallContext, unpacked: UnpackedPacman[]): Promi
 }
 
 /** A hook file's text, or null when it masks (empty, or a link to /dev/null); links are followed inside the root. */
-async function readHookFile(root: string, rel: string): Promise<string | null> {
-  const st = await lstat(join(root, rel));
-  if (st.isSymbolicLink()) {
-    const target = await readlink(join(root, rel));
-    if (target === '/dev/null') return null;
-    const resolved = resolveInRoot(root, target.startsWith('/') ? target.slice(1) : join(dirname(rel), target));
-    const text = existsSync(resolved) ? await readFile(resolved, 'utf8') : '';
-    return text.length === 0 ? null : text;
-  }
-  const text = await readFile(join(root, rel), 'utf8');
+function readHookFile(tree: Tree, rel: string): string | null {
+  if (tree.readlink(rel) === '/dev/null') return null;
+  const text = tree.readTextIfExists(rel) ?? '';
   return text.length === 0 ? null : text;
 }
 

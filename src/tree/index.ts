@@ -1,0 +1,2 @@
+/** kiln's own native reads and writes in a tree that packages have filled: confined to the root, never following a link out, never opening a FIFO. */
+export { isMissing, Tree, TreeError, type TreeProblem, type WriteOptions } from './tree.ts';

@@ -36,7 +36,8 @@ export const mmdebstrapComparison: Comparison = {
     `Debian ${RELEASE} minimal (mmdebstrap --variant=minbase, kiln packages.base = "minimal"), a tar on each side,`,
     'from the host\'s Debian mirror through a private warm apt-cacher-ng on 127.0.0.1; the tars are written to disk.',
     'kiln: its default workspace, a tmpfs (build.workspace = tmpfs). mmdebstrap: "disk" = as it comes (TMPDIR unset,',
-    `its temporary chroot in /tmp, on disk here), "tmpfs" = TMPDIR on a directory of its own in ${SHM}.`,
+    `its temporary chroot in /tmp, on disk here), "tmpfs" = TMPDIR on a directory of its own in ${SHM} (its chroot there is`,
+    `host tmpfs, in none of mmdebstrap's memory figures).`,
   ],
 };
 

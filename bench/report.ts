@@ -195,10 +195,9 @@ export function formatReport(comparison: Comparison, cases: CaseResult[], runsWa
     `Medians of ${runsWanted} alternating warm runs each (wall clock); failed runs are left out of the medians.`,
     ...(twoWays
       ? [
-          `${baseline} runs two ways in the same alternation: its work directory on disk (TMPDIR unset: /tmp) and on a tmpfs`,
-          `(TMPDIR on /dev/shm). kiln's default workspace is a tmpfs, so the ratio that counts (and is held to the target) is`,
-          `kiln against the faster of the two; "${short} top RSS" is the disk run's (the tmpfs run's chroot is in /dev/shm,`,
-          'in neither figure).',
+          `${baseline} runs two ways in the same alternation (disk, tmpfs). kiln's default workspace is a tmpfs, so the ratio`,
+          `that counts (and is held to the target) is kiln against the faster of the two; the ratios against each follow it.`,
+          `"${short} top RSS" is the disk run's.`,
         ]
       : []),
     '',

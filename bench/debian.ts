@@ -44,9 +44,16 @@ export const mmdebstrapComparison: Comparison = {
 export const DEBIAN_CASES = ['amd64', 'arm64'];
 
 /** Why the comparison cannot run here, or undefined. */
-export function debianPreflight(): string | undefined {
+export function debianPreflight(arches: string[]): string | undefined {
   if (!hostMirrorFor('debian')) return 'no Debian mirror in the host apt sources (/etc/apt/sources.list, sources.list.d)';
   for (const tool of ['/usr/bin/mmdebstrap', '/usr/sbin/apt-cacher-ng']) if (!existsSync(tool)) return `${tool} is missing`;
+  // mmdebstrap refuses a foreign architecture without arch-test ("install arch-test for foreign architecture support").
+  const hostArch = execFileSync('dpkg', ['--print-architecture'], { encoding: 'utf8' }).trim();
+  if (arches.some((a) => a !== hostArch) && !existsSync('/usr/bin/arch-test')) {
+    if (!isRoot) return '/usr/bin/arch-test is missing: mmdebstrap needs it for a foreign architecture (apt-get install arch-test)';
+    console.log('bench: installing arch-test (mmdebstrap needs it for a foreign architecture)');
+    execFileSync('apt-get', ['install', '-y', '-q', 'arch-test'], { stdio: 'inherit' });
+  }
   return undefined;
 }
 

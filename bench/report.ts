@@ -107,7 +107,7 @@ export function summarize(comparison: Comparison, c: CaseResult): Summary {
   const kMedian = median(k.map((r) => r.wallSeconds));
   const over = (m: number | undefined) => (m !== undefined && kMedian !== undefined ? kMedian / m : undefined);
   // Against the faster of the two; a variant without figures does not count as faster.
-  const against = tmpfs === undefined ? undefined : tmpfsMedian !== undefined && (baseMedian === undefined || tmpfsMedian < baseMedian) ? 'tmpfs' : 'disk';
+  const against = tmpfs === undefined || (tmpfsMedian === undefined && baseMedian === undefined) ? undefined : tmpfsMedian !== undefined && (baseMedian === undefined || tmpfsMedian < baseMedian) ? 'tmpfs' : 'disk';
   const ratio = over(against === 'tmpfs' ? tmpfsMedian : baseMedian);
   const target = comparison.ratioTargets[c.architecture];
   const peak = mb(maxOf(k.map((r) => r.totalPeakKiB)));

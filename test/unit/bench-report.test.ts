@@ -43,6 +43,9 @@ describe('bench report: mmdebstrap on disk and on tmpfs', () => {
     assert.equal(s.baselineTmpfsMedianSeconds, undefined);
     assert.equal(s.ratioAgainst, 'disk');
     assert.equal(s.ratio, 8 / 20);
+    const neither = summarize(comparison, twoWays(failed, failed, tool(8)));
+    assert.equal(neither.ratio, undefined);
+    assert.equal(neither.ratioAgainst, undefined);
   });
 
   it('keeps a comparison measured one way as it was', () => {

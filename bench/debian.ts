@@ -2,18 +2,29 @@
  * kiln against mmdebstrap, building the same Debian bookworm minimal root
  * filesystems (88 packages) from the host's Debian mirror through one
  * private, warm apt-cacher-ng on 127.0.0.1. Both write a tar.
+ *
+ * mmdebstrap runs two ways in the same alternation: as it comes (TMPDIR
+ * unset: its chroot, and the .debs apt downloads into it, in /tmp, on disk
+ * here) and with TMPDIR on a tmpfs (a directory of its own in /dev/shm), the
+ * way its users make it fast. In unshare mode TMPDIR is where it makes the
+ * temporary chroot that it then packs into the tar, its apt.conf and its
+ * gpg home. kiln's default workspace is a tmpfs, so the ratio that counts
+ * is against the faster of the two.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostMirrorFor } from '../src/catalog/host.ts';
 import { ensureHostBinfmt } from './binfmt.ts';
 import { countPackages, isRoot, type RunResult } from './measure.ts';
 import { startProxy, type Proxy } from './proxy.ts';
-import type { CaseResult, Comparison } from './report.ts';
-import { alternate, kilnSteps, measureRun, type Bench, type ComparisonRun, type Tool } from './runs.ts';
+import type { CaseResult, Comparison, ToolResult } from './report.ts';
+import { alternate, kilnSteps, measureRun, removeOutput, type Bench, type ComparisonRun, type Tool } from './runs.ts';
 
 const RELEASE = 'bookworm';
+/** Where mmdebstrap's tmpfs runs get a TMPDIR of their own. */
+const SHM = '/dev/shm';
+const TMPFS_MAGIC = 0x01021994;
 
 export const mmdebstrapComparison: Comparison = {
   baseline: 'mmdebstrap',
@@ -23,16 +34,26 @@ export const mmdebstrapComparison: Comparison = {
   wholeLabel: 'ii',
   description: [
     `Debian ${RELEASE} minimal (mmdebstrap --variant=minbase, kiln packages.base = "minimal"), a tar on each side,`,
-    'from the host\'s Debian mirror through a private warm apt-cacher-ng on 127.0.0.1.',
+    'from the host\'s Debian mirror through a private warm apt-cacher-ng on 127.0.0.1; the tars are written to disk.',
+    'kiln: its default workspace, a tmpfs (build.workspace = tmpfs). mmdebstrap: "disk" = as it comes (TMPDIR unset,',
+    `its temporary chroot in /tmp, on disk here), "tmpfs" = TMPDIR on a directory of its own in ${SHM} (its chroot there is`,
+    `host tmpfs, in none of mmdebstrap's memory figures).`,
   ],
 };
 
 export const DEBIAN_CASES = ['amd64', 'arm64'];
 
 /** Why the comparison cannot run here, or undefined. */
-export function debianPreflight(): string | undefined {
+export function debianPreflight(arches: string[]): string | undefined {
   if (!hostMirrorFor('debian')) return 'no Debian mirror in the host apt sources (/etc/apt/sources.list, sources.list.d)';
   for (const tool of ['/usr/bin/mmdebstrap', '/usr/sbin/apt-cacher-ng']) if (!existsSync(tool)) return `${tool} is missing`;
+  // mmdebstrap refuses a foreign architecture without arch-test ("install arch-test for foreign architecture support").
+  const hostArch = execFileSync('dpkg', ['--print-architecture'], { encoding: 'utf8' }).trim();
+  if (arches.some((a) => a !== hostArch) && !existsSync('/usr/bin/arch-test')) {
+    if (!isRoot) return '/usr/bin/arch-test is missing: mmdebstrap needs it for a foreign architecture (apt-get install arch-test)';
+    console.log('bench: installing arch-test (mmdebstrap needs it for a foreign architecture)');
+    execFileSync('apt-get', ['install', '-y', '-q', 'arch-test'], { stdio: 'inherit' });
+  }
   return undefined;
 }
 
@@ -51,7 +72,12 @@ export async function runDebian(bench: Bench, arches: string[]): Promise<Compari
     meta: {
       mmdebstrap: execFileSync('mmdebstrap', ['--version'], { encoding: 'utf8' }).trim(),
       mirror: "the host's Debian mirror (apt sources) through apt-cacher-ng on 127.0.0.1, warm",
-      workspaces: { kiln: 'kiln default (build.workspace = tmpfs)', mmdebstrap: 'mmdebstrap default (TMPDIR unset: /tmp)' },
+      workspaces: {
+        kiln: 'kiln default (build.workspace = tmpfs)',
+        mmdebstrap: 'mmdebstrap default (TMPDIR unset: its temporary chroot in /tmp, on disk here)',
+        mmdebstrapTmpfs: `TMPDIR on a directory of its own in ${SHM} (tmpfs): its temporary chroot, apt.conf and gpg home there`,
+      },
+      ratio: 'kiln median over the faster of the mmdebstrap medians (disk, tmpfs); both ratios are in the summary',
       kiln: 'kiln build --rebuild: every stage runs (nothing reused from an earlier run) and its checkpoints are written, as in a first build',
     },
     redact: (text) => text.split(mirrorHost).join('<host mirror>'),
@@ -68,8 +94,18 @@ async function reviveProxy(proxy: Proxy, notes: string[]): Promise<boolean> {
   return true;
 }
 
+/** A directory of the bench user's own on the tmpfs at /dev/shm, removed at the end. */
+function tmpfsDirectory(bench: Bench, arch: string): string {
+  if (!existsSync(SHM) || statfsSync(SHM).type !== TMPFS_MAGIC) throw new Error(`${SHM} is not a tmpfs here: no TMPDIR on a tmpfs for mmdebstrap`);
+  const dir = mkdtempSync(join(SHM, `kiln-bench-mmdebstrap-${arch}-`));
+  bench.defer(() => removeOutput(bench, dir));
+  chmodSync(dir, 0o755); // as /tmp: the chroot's own users (apt's _apt) must get through
+  if (isRoot) execFileSync('chown', [`${bench.user}:`, dir]);
+  return dir;
+}
+
 async function runCase(bench: Bench, proxy: Proxy, arch: string, proxyUrl: string): Promise<CaseResult> {
-  const result: CaseResult = { name: `${RELEASE} ${arch} minimal`, architecture: arch, notes: [], baseline: { runs: [] }, kiln: { runs: [] } };
+  const result: CaseResult = { name: `${RELEASE} ${arch} minimal`, architecture: arch, notes: [], baseline: { runs: [] }, baselineTmpfs: { runs: [] }, kiln: { runs: [] } };
   const kilnDir = join(bench.userDir, `kiln-${arch}`);
   mkdirSync(kilnDir, { recursive: true, mode: 0o755 });
   // The mirror is passed as KILN_DISTRIBUTION_MIRROR so that no mirror host name is written to a file.
@@ -102,6 +138,19 @@ async function runCase(bench: Bench, proxy: Proxy, arch: string, proxyUrl: strin
     env: bench.baseEnv,
     cwd: bench.userDir,
   };
+  const mmTmpfsOutput = join(bench.userDir, `mmdebstrap-tmpfs-${arch}.tar`);
+  const mmTmpfs: Tool = {
+    ...mm,
+    name: 'mmdebstrap-tmpfs',
+    output: mmTmpfsOutput,
+    argv: mm.argv.map((a) => (a === mmOutput ? mmTmpfsOutput : a)),
+    env: { ...bench.baseEnv, TMPDIR: '' },
+  };
+  try {
+    mmTmpfs.env.TMPDIR = tmpfsDirectory(bench, arch);
+  } catch (err) {
+    (result.baselineTmpfs as ToolResult).error = (err as Error).message;
+  }
   const kiln: Tool = {
     name: 'kiln',
     output: join(kilnDir, 'out', 'image.tar'),
@@ -130,8 +179,9 @@ async function runCase(bench: Bench, proxy: Proxy, arch: string, proxyUrl: strin
     if (first.code === 0 || !(await reviveProxy(proxy, result.notes))) return first;
     return measureRun(bench, arch, tool, label);
   };
-  await alternate(bench, arch, [{ tool: mm, result: result.baseline }, { tool: kiln, result: result.kiln }], runOnce);
-  for (const [tool, r] of [[mm, result.baseline], [kiln, result.kiln]] as const) {
+  const tools: [Tool, ToolResult][] = [[mm, result.baseline], [mmTmpfs, result.baselineTmpfs as ToolResult], [kiln, result.kiln]];
+  await alternate(bench, arch, tools.map(([tool, r]) => ({ tool, result: r })), runOnce);
+  for (const [tool, r] of tools) {
     if (!existsSync(tool.output)) continue;
     r.packages = await countPackages(tool.output);
     r.outputBytes = statSync(tool.output).size;

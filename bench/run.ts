@@ -25,7 +25,7 @@ import { parseArgs } from 'node:util';
 import { DEBIAN_CASES, debianPreflight, runDebian } from './debian.ts';
 import { isRoot, stopCurrent } from './measure.ts';
 import { PACMAN_CASES, pacmanPreflight, runPacman } from './pacman.ts';
-import { formatReport, resultsSection, writeResults } from './report.ts';
+import { formatReport, resultsSection, toolsOf, writeResults } from './report.ts';
 import { removeOutput, type Bench, type ComparisonRun } from './runs.ts';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
@@ -174,7 +174,7 @@ async function main(): Promise<number> {
   writeResults(jsonFile, sections, (text) => redactions.reduce((t, redact) => redact(t), text));
   const kept = Object.keys(COMPARISONS).filter((k) => !(k in done));
   console.log(`\nbench: results written to ${jsonFile}${kept.length ? ` (the ${kept.join(', ')} results there kept as they were)` : ''}`);
-  failed.push(...Object.values(done).flatMap((r) => r.cases.flatMap((c) => [c.baseline, c.kiln].filter((t) => t.error).map((t) => `${c.name}: ${t.error}`))));
+  failed.push(...Object.values(done).flatMap((r) => r.cases.flatMap((c) => toolsOf(r.comparison, c).flatMap(([tool, t]) => (t.error ? [`${c.name}, ${tool}: ${t.error}`] : [])))));
   if (failed.length) console.error(`\nbench: FAILED:\n${failed.map((f) => `  ${f}`).join('\n')}`);
   return failed.length ? 1 : 0;
 }

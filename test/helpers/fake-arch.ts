@@ -6,6 +6,10 @@
  * layouts: Arch Linux (`$repo/os/$arch`, repos core and extra) and, for
  * aarch64, Arch Linux ARM (`$arch/$repo`, repos core, extra and alarm).
  *
+ * With `debianSet` (test/helpers/fake-arch-debian-set.ts), the repositories
+ * also hold the closure of more Debian packages, one pacman package each,
+ * and `base` depends on the set's roots: a repository of realistic size.
+ *
  * The .debs come from the host's Debian mirror through kiln's own fetcher
  * (InRelease checked against debian-archive-keyring) into a blob store under
  * `cacheDir`; finished repositories are cached there too, keyed by this
@@ -14,7 +18,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { appendFile, chmod, cp, lstat, lutimes, mkdir, mkdtemp, readdir, readFile, readlink, rename, rm, symlink, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as openpgp from 'openpgp';
@@ -25,6 +29,9 @@ import { BlobStore, downloadToStore } from '../../src/repo/index.ts';
 import { silent } from '../../src/util/events.ts';
 import { findOnPath } from '../../src/util/path.ts';
 import { run } from '../../src/util/run.ts';
+import { debianSetPackages, type DebianSetPackage, type FakeArchDebianSet } from './fake-arch-debian-set.ts';
+
+export type { FakeArchDebianSet } from './fake-arch-debian-set.ts';
 
 export type FakeArchMachine = 'x86_64' | 'aarch64';
 export type FakeArchLayoutName = 'arch' | 'alarm';
@@ -53,6 +60,8 @@ export interface FakeArchPackage {
   groups: string[];
   backup: string[];
   hasInstall: boolean;
+  /** Bytes installed (.PKGINFO size). */
+  installedSize: number;
 }
 
 export interface FakeArchLayout {
@@ -119,10 +128,18 @@ export function defaultFakeArchCache(): string {
   return join(tmpdir(), 'kiln-fake-arch-cache');
 }
 
+/** Where the list of .debs for `machine` (and `set`) is kept; a set's name carries a hash of its roots and of how it is resolved. */
+function debsManifest(cacheDir: string, machine: FakeArchMachine, set?: FakeArchDebianSet): string {
+  if (!set) return join(cacheDir, `debs-${DEBIAN_ARCH[machine]}.json`);
+  const resolver = readFileSync(fileURLToPath(new URL('./fake-arch-debian-set.ts', import.meta.url)));
+  const id = createHash('sha256').update(resolver).update(set.roots.join(' ')).digest('hex').slice(0, 12);
+  return join(cacheDir, `debs-${DEBIAN_ARCH[machine]}-${set.name}-${id}.json`);
+}
+
 /** Why the repositories cannot be made here, or undefined when they can. */
-export function fakeArchSkipReason(architectures: FakeArchMachine[], cacheDir = defaultFakeArchCache()): string | undefined {
+export function fakeArchSkipReason(architectures: FakeArchMachine[], cacheDir = defaultFakeArchCache(), debianSet?: FakeArchDebianSet): string | undefined {
   for (const tool of ['repo-add', 'bsdtar', 'dpkg-deb']) if (!findOnPath(tool)) return `${tool} is not installed (pacman-package-manager, libarchive-tools, dpkg)`;
-  const warm = architectures.every((a) => existsSync(join(cacheDir, `debs-${DEBIAN_ARCH[a]}.json`)));
+  const warm = architectures.every((a) => existsSync(debsManifest(cacheDir, a, debianSet)));
   if (!warm && !hostMirrorFor('debian')) return 'the host has no Debian mirror to take busybox, libc6 and bash from';
   return undefined;
 }
@@ -134,12 +151,14 @@ interface Deb {
   version: string;
   sha256: string;
   path: string;
+  /** Set for a package of the Debian set (one pacman package of its own). */
+  set?: DebianSetPackage;
 }
 
 /** The .debs for one architecture: from the manifest of a previous run when all blobs are there, else fetched. */
-async function debianDebs(machine: FakeArchMachine, cacheDir: string): Promise<Deb[]> {
+async function debianDebs(machine: FakeArchMachine, cacheDir: string, debianSet?: FakeArchDebianSet): Promise<Deb[]> {
   const store = new BlobStore(cacheDir);
-  const manifest = join(cacheDir, `debs-${DEBIAN_ARCH[machine]}.json`);
+  const manifest = debsManifest(cacheDir, machine, debianSet);
   try {
     const debs = JSON.parse(await readFile(manifest, 'utf8')) as Deb[];
     if ((await Promise.all(debs.map((d) => store.has(d.sha256)))).every(Boolean)) return debs.map((d) => ({ ...d, path: store.pathFor(d.sha256) }));
@@ -151,7 +170,7 @@ async function debianDebs(machine: FakeArchMachine, cacheDir: string): Promise<D
   const access = { store, emit: silent, keyring: [DEBIAN_KEYRING], warnings: [] };
   const release = await fetchRelease(access, mirror, DEBIAN_RELEASE);
   const index = await fetchPackagesIndex(access, mirror, DEBIAN_RELEASE, release, `main/binary-${DEBIAN_ARCH[machine]}/Packages`);
-  const debs = await Promise.all(
+  const small = await Promise.all(
     DEBS.map(async (name) => {
       const best = index.filter((p) => p.name === name).sort((a, b) => compareVersions(b.version, a.version))[0];
       if (!best) throw new Error(`${name} is not in ${mirror} ${DEBIAN_RELEASE} ${DEBIAN_ARCH[machine]}`);
@@ -159,6 +178,13 @@ async function debianDebs(machine: FakeArchMachine, cacheDir: string): Promise<D
       return { name, version: best.version, sha256: blob.sha256, path: blob.path };
     }),
   );
+  const extra = await Promise.all(
+    (debianSet ? debianSetPackages(index, debianSet.roots) : []).map(async (set) => {
+      const blob = await downloadToStore(store, { urls: [`${mirror}/${set.filename}`], sha256: set.sha256, size: set.size, name: set.name }, {});
+      return { name: set.name, version: set.version, sha256: blob.sha256, path: blob.path, set };
+    }),
+  );
+  const debs: Deb[] = [...small, ...extra];
   await writeAtomic(manifest, JSON.stringify(debs, null, 1));
   return debs;
 }
@@ -188,6 +214,8 @@ async function stageDeb(tree: string, stage: string, rel = '/'): Promise<void> {
     } else if (entry.isSymbolicLink()) {
       const target = await readlink(join(tree, path));
       const absolute = usrMerged(posix.resolve(posix.dirname(path), target));
+      // /sbin/ip -> /bin/ip: both are usr/bin/ip once merged; the file wins.
+      if (absolute === dest || existsSync(join(stage, dest))) continue;
       await symlink(posix.relative(posix.dirname(dest), absolute) || '.', join(stage, dest));
     } else {
       await rename(join(tree, path), join(stage, dest));
@@ -294,8 +322,17 @@ function specs(machine: FakeArchMachine, layout: FakeArchLayoutName, debs: Deb[]
         [`usr/share/pacman/keyrings/${keyring}-revoked`]: { text: '' },
       },
     },
-    { name: 'base', version: '3-1', arch: 'any', desc: 'Minimal package set for a kiln test system', repo: { arch: 'core', alarm: 'core' }, depends: ['filesystem', 'glibc', 'bash', 'busybox'] },
+    {
+      name: 'base', version: '3-1', arch: 'any', desc: 'Minimal package set for a kiln test system', repo: { arch: 'core', alarm: 'core' },
+      depends: ['filesystem', 'glibc', 'bash', 'busybox', ...debs.flatMap((d) => (d.set?.root ? [d.name] : []))],
+    },
+    ...debs.flatMap((d): Spec[] => (d.set ? [debianSetSpec(d.set, machine)] : [])),
   ];
+}
+
+/** A package of the Debian set: the .deb's files, merged-/usr, and its dependencies by pacman name. */
+function debianSetSpec(set: DebianSetPackage, machine: FakeArchMachine): Spec {
+  return { name: set.name, version: archVersion(set.version), arch: set.any ? 'any' : machine, desc: `Debian ${set.name} ${set.version}`, repo: { arch: 'core', alarm: 'core' }, debs: [set.name], depends: set.depends };
 }
 
 /** The names `base` pulls in: by name first, else the first provider (versions ignored; pacman -Sp in the test confirms). */
@@ -430,7 +467,7 @@ async function buildPackage(spec: Spec, work: string, outDir: string, debTree: (
   await rm(stage, { recursive: true, force: true });
   return {
     name: spec.name, version: spec.version, arch: spec.arch, filename, sha256: await fileSha256(file), files,
-    depends: spec.depends ?? [], provides: spec.provides ?? [], conflicts: spec.conflicts ?? [], groups: spec.groups ?? [], backup: spec.backup ?? [], hasInstall: !!spec.install,
+    depends: spec.depends ?? [], provides: spec.provides ?? [], conflicts: spec.conflicts ?? [], groups: spec.groups ?? [], backup: spec.backup ?? [], hasInstall: !!spec.install, installedSize: size,
   };
 }
 
@@ -438,6 +475,22 @@ async function repoAdd(repoDir: string, repo: string, filenames: string[]): Prom
   await run('repo-add', ['-q', '--nocolor', `${repo}.db.tar.gz`, ...filenames], { cwd: repoDir });
   await rm(join(repoDir, `${repo}.db.tar.gz.old`), { force: true });
   await rm(join(repoDir, `${repo}.files.tar.gz.old`), { force: true });
+}
+
+/** Runs at most `n` of the jobs given to it at a time. */
+function limiter(n: number): <T>(job: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  return async (job) => {
+    while (active >= n) await new Promise<void>((resolve) => waiting.push(resolve));
+    active++;
+    try {
+      return await job();
+    } finally {
+      active--;
+      waiting.shift()?.();
+    }
+  };
 }
 
 interface Manifest {
@@ -466,6 +519,8 @@ async function build(dir: string, debs: Map<FakeArchMachine, Deb[]>): Promise<Ma
     return trees.get(id) as Promise<string>;
   };
   const built = new Map<string, Promise<Omit<FakeArchPackage, 'repo'>>>();
+  // A Debian set has a hundred packages or more: not all of their bsdtar and zstd at once.
+  const slot = limiter(Math.max(2, availableParallelism()));
   const manifest: Manifest = { keyFingerprint: key.fingerprint, unknownKeyFingerprint: unknown.fingerprint, layouts: {} };
   const jobs: [FakeArchLayoutName, FakeArchMachine][] = [...debs.keys()].flatMap((m) => (m === 'aarch64' ? [['arch', m], ['alarm', m]] : [['arch', m]]) as [FakeArchLayoutName, FakeArchMachine][]);
   await Promise.all(
@@ -473,7 +528,7 @@ async function build(dir: string, debs: Map<FakeArchMachine, Deb[]>): Promise<Ma
       const packages = await Promise.all(
         specs(machine, layout, debs.get(machine) ?? [], key).map(async (spec) => {
           const id = `${spec.name}-${spec.version}-${spec.arch}`;
-          if (!built.has(id)) built.set(id, mkdir(join(work, 'out'), { recursive: true }).then(() => buildPackage(spec, join(work, 'stage', machine), join(work, 'out'), debTree(machine), key)));
+          if (!built.has(id)) built.set(id, mkdir(join(work, 'out'), { recursive: true }).then(() => slot(() => buildPackage(spec, join(work, 'stage', machine), join(work, 'out'), debTree(machine), key))));
           const pkg = { ...(await (built.get(id) as Promise<Omit<FakeArchPackage, 'repo'>>)), repo: spec.repo[layout] };
           const repoDir = join(layoutRoot(dir, layout), LAYOUTS[layout].dir(machine, pkg.repo));
           await mkdir(repoDir, { recursive: true });
@@ -561,12 +616,12 @@ async function storeBuild(dir: string, entry: string): Promise<void> {
  * the given architectures. Downloads the .debs only when `cacheDir` does not
  * have them yet; reuses a finished build of the same inputs.
  */
-export async function makeFakeArchRepos(dir: string, opts: { architectures: FakeArchMachine[]; cacheDir?: string }): Promise<FakeArchRepos> {
+export async function makeFakeArchRepos(dir: string, opts: { architectures: FakeArchMachine[]; cacheDir?: string; debianSet?: FakeArchDebianSet }): Promise<FakeArchRepos> {
   const cacheDir = opts.cacheDir ?? defaultFakeArchCache();
   const machines = [...new Set(opts.architectures)].sort();
-  const debs = new Map(await Promise.all(machines.map(async (m) => [m, await debianDebs(m, cacheDir)] as const)));
+  const debs = new Map(await Promise.all(machines.map(async (m) => [m, await debianDebs(m, cacheDir, opts.debianSet)] as const)));
   const inputs = createHash('sha256').update(readFileSync(fileURLToPath(import.meta.url)));
-  for (const [m, list] of debs) inputs.update(`${m}:${list.map((d) => d.sha256).join(',')};`);
+  for (const [m, list] of debs) inputs.update(`${m}:${list.map((d) => d.sha256 + (d.set ? `>${d.set.depends.join(' ')}` : '')).join(',')};`);
   const entry = join(cacheDir, 'built', inputs.digest('hex').slice(0, 32));
   await mkdir(dir, { recursive: true });
   let manifest: Manifest;

@@ -18,6 +18,8 @@ export const HOME = `/home/${TEST_USER}`;
 export const DECOY = `${HOME}/kiln-decoy`;
 export const CACHE = `${HOME}/.cache/kiln`;
 export const SECRET = 'kiln-decoy-secret-7f3a';
+/** What an escaped script would leave in kiln's cache. */
+const CACHE_MARKER = `${CACHE}/pwned-proc-root`;
 /** Far more `..` than any build tree is deep: climbing stops at /. */
 export const UP = '../'.repeat(24);
 /** The decoy's path without its leading slash, to follow UP. */
@@ -37,6 +39,7 @@ const DECOY_FILES = ['hostname', 'hosts', 'sources.list', 'policy-rc.d', 'locale
 /** A fresh decoy: a file for every name the packages aim at, a 0600 secret, directories. */
 export function plantDecoy(): void {
   rmSync(DECOY, { recursive: true, force: true });
+  rmSync(CACHE_MARKER, { force: true });
   mkdirSync(`${DECOY}/dbus`, { recursive: true });
   mkdirSync(`${DECOY}/urandom`, { recursive: true });
   for (const name of DECOY_FILES) writeFileSync(join(DECOY, name), `decoy ${name}\n`);
@@ -75,7 +78,7 @@ export function assertContained(label: string, codes: number[], result: KilnResu
   const out = `\n--- stdout\n${result.stdout.slice(-3000)}\n--- stderr\n${result.stderr.slice(-3000)}`;
   assert.deepEqual(watch.changes(), [], `${label}: the host changed${out}`);
   assert.deepEqual(listener.connections, [], `${label}: a script reached 127.0.0.1${out}`);
-  assert.ok(!existsSync(join(CACHE, 'pwned-proc-root')), `${label}: a script wrote into kiln's cache`);
+  assert.ok(!existsSync(CACHE_MARKER), `${label}: a script wrote into kiln's cache`);
   assert.ok(codes.includes(result.code), `${label}: exit status ${result.code}, expected one of ${codes.join(', ')}${out}`);
   if (result.code !== 0) {
     assert.doesNotMatch(result.stderr, /^\s+at /m, `${label}: a stack trace instead of one line${out}`);
@@ -93,7 +96,7 @@ export function escapeAttempts(port: number, log: string): string {
   return `log=${log}
 try() { if sh -c "$2" >/dev/null 2>&1; then echo "$1: ESCAPED" >> $log; else echo "$1: denied" >> $log; fi; }
 try proc-root 'echo pwned > /proc/1/root${DECOY}/proc-root'
-try proc-root-cache 'echo pwned > /proc/1/root${CACHE}/pwned-proc-root'
+try proc-root-cache 'echo pwned > /proc/1/root${CACHE_MARKER}'
 for p in /proc/[0-9]*; do try "proc-any-root-\${p#/proc/}" "test -e $p/root${DECOY}/secret"; done
 try proc-secret 'cat /proc/1/root${DECOY}/secret > ${log}-secret'
 try double-chroot "perl -e 'mkdir \\"/x\\"; chroot \\"/x\\" or die; chdir \\"..\\" for 1..64; chroot \\".\\" or die; exit(system(\\"/bin/sh\\", \\"-c\\", \\"test -e ${DECOY}/secret && echo pwned > ${DECOY}/double-chroot\\") ? 1 : 0)'"

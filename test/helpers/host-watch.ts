@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export type Snapshot = Map<string, string>;
@@ -63,19 +63,76 @@ export interface HostWatch {
   changes(): string[];
 }
 
-export function watchHost(opts: { dirs: string[]; skip?: string[]; user: string }): HostWatch {
+/**
+ * With `group`, the processes left are that group's (one build's); without
+ * one, every process of `user` that was not there when the watch began.
+ */
+export function watchHost(opts: { dirs: string[]; skip?: string[]; user: string; group?: ProcessGroup }): HostWatch {
   const files = snapshot(opts.dirs, opts.skip);
   const procs = new Set(processesOf(opts.user).map((l) => l.split(' ')[0]));
   const mounts = new Set(hostMounts());
+  const left = () => (opts.group ? opts.group.members() : processesOf(opts.user).filter((l) => !procs.has(l.split(' ')[0])));
   return {
     changes: () => [
       ...snapshotChanges(files, snapshot(opts.dirs, opts.skip)),
-      ...processesOf(opts.user)
-        .filter((l) => !procs.has(l.split(' ')[0]))
-        .map((l) => `process left running: ${l}`),
+      ...left().map((l) => `process left running: ${l}`),
       ...hostMounts()
         .filter((m) => !mounts.has(m))
         .map((m) => `mount left behind: ${m}`),
     ],
   };
+}
+
+/** Where a test running as root may make a control group of its own: cgroup v2 (unified or hybrid), else v1's pids hierarchy. */
+const CGROUP_ROOTS = ['/sys/fs/cgroup/unified', '/sys/fs/cgroup', '/sys/fs/cgroup/pids'];
+
+export interface ProcessGroup {
+  /** Moves a process (and so everything it starts afterwards) into the group. */
+  add(pid: number): void;
+  /** Processes still in the group, as "pid command" lines. */
+  members(): string[];
+  remove(): void;
+}
+
+/**
+ * A control group that follows one build's processes wherever they are
+ * reparented, so "nothing left running" is checked for that build alone, even
+ * while other builds of the same user run. Undefined when none can be made
+ * (not root, no writable cgroup file system).
+ */
+export function processGroup(name: string): ProcessGroup | undefined {
+  for (const root of CGROUP_ROOTS) {
+    const dir = `${root}/${name}-${process.pid}-${Date.now()}`;
+    try {
+      readFileSync(`${root}/cgroup.procs`);
+      mkdirSync(dir);
+    } catch {
+      continue;
+    }
+    const members = () =>
+      readFileSync(`${dir}/cgroup.procs`, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((pid) => {
+          let cmd = '';
+          try {
+            cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
+          } catch {
+            /* gone meanwhile */
+          }
+          return `${pid} ${cmd}`;
+        });
+    return {
+      add: (pid) => writeFileSync(`${dir}/cgroup.procs`, `${pid}\n`),
+      members,
+      remove: () => {
+        try {
+          rmdirSync(dir);
+        } catch {
+          /* still in use: left for the host to reap */
+        }
+      },
+    };
+  }
+  return undefined;
 }

@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { TEST_USER, type KilnResult } from './kiln.ts';
-import { watchHost, type HostWatch } from './host-watch.ts';
+import { processGroup, watchHost, type HostWatch, type ProcessGroup } from './host-watch.ts';
 import type { TarSpecEntry } from './hostile-debian.ts';
 
 export const HOME = `/home/${TEST_USER}`;
@@ -51,9 +51,15 @@ export function removeDecoy(): void {
   rmSync(DECOY, { recursive: true, force: true });
 }
 
-/** Starts watching the test user's home (kiln's cache aside: builds write there). */
-export function watchHome(): HostWatch {
-  return watchHost({ dirs: [HOME], skip: [`${HOME}/.cache`, `${HOME}/.npm`], user: TEST_USER });
+/**
+ * Starts watching the test user's home (kiln's cache aside: builds write
+ * there) and one build's processes: pass `onSpawn` to kiln() so the build
+ * joins its control group; call `done` once the checks are made.
+ */
+export function watchHome(): HostWatch & { onSpawn(pid: number): void; done(): void } {
+  const group: ProcessGroup | undefined = processGroup('kiln-hostile');
+  const watch = watchHost({ dirs: [HOME], skip: [`${HOME}/.cache`, `${HOME}/.npm`], user: TEST_USER, group });
+  return { ...watch, onSpawn: (pid) => group?.add(pid), done: () => group?.remove() };
 }
 
 export interface Listener {
@@ -74,9 +80,11 @@ export async function startListener(): Promise<Listener> {
 }
 
 /** The check after every hostile build: nothing outside changed, and a refusal is one clear line. */
-export function assertContained(label: string, codes: number[], result: KilnResult, watch: HostWatch, listener: Listener): void {
+export function assertContained(label: string, codes: number[], result: KilnResult, watch: HostWatch & { done?(): void }, listener: Listener): void {
+  const changes = watch.changes();
+  watch.done?.();
   const out = `\n--- stdout\n${result.stdout.slice(-3000)}\n--- stderr\n${result.stderr.slice(-3000)}`;
-  assert.deepEqual(watch.changes(), [], `${label}: the host changed${out}`);
+  assert.deepEqual(changes, [], `${label}: the host changed${out}`);
   assert.deepEqual(listener.connections, [], `${label}: a script reached 127.0.0.1${out}`);
   assert.ok(!existsSync(CACHE_MARKER), `${label}: a script wrote into kiln's cache`);
   assert.ok(codes.includes(result.code), `${label}: exit status ${result.code}, expected one of ${codes.join(', ')}${out}`);

@@ -16,7 +16,6 @@ import { imageDir, integrationSkipReason, isRoot, kiln, type KilnResult } from '
 import { fakeArchSkipReason, makeFakeArchRepos } from '../helpers/fake-arch.ts';
 import { makeHostilePacmanRepo, type HostilePacmanPackage } from '../helpers/hostile-arch.ts';
 import { startMirror, type Mirror } from '../helpers/mirror-server.ts';
-import type { HostWatch } from '../helpers/host-watch.ts';
 import { assertContained, DECOY, DECOY_REL, decoyDirs, dir, escapeAttempts, link, plantDecoy, removeDecoy, SECRET, startListener, UP, watchHome, type Listener } from '../helpers/hostile.ts';
 
 const skip =
@@ -84,7 +83,7 @@ describe('hostile pacman packages', { skip }, () => {
     removeDecoy();
   });
 
-  async function buildWith(packages: string[], extra = ''): Promise<{ result: KilnResult; watch: HostWatch; dir: string }> {
+  async function buildWith(packages: string[], extra = ''): Promise<{ result: KilnResult; watch: ReturnType<typeof watchHome>; dir: string }> {
     plantDecoy();
     const dir = imageDir(`[distribution]
 name = "archlinux"
@@ -100,11 +99,11 @@ ${extra}
 format = ["directory"]
 `);
     const watch = watchHome();
-    const result = await kiln(['build', '-C', dir, '--rebuild'], { timeoutMs: 15 * 60_000 });
+    const result = await kiln(['build', '-C', dir, '--rebuild'], { timeoutMs: 15 * 60_000, onSpawn: watch.onSpawn });
     return { result, watch, dir };
   }
 
-  const check = (label: string, codes: number[], r: { result: KilnResult; watch: HostWatch }) => assertContained(label, codes, r.result, r.watch, listener);
+  const check = (label: string, codes: number[], r: { result: KilnResult; watch: ReturnType<typeof watchHome> }) => assertContained(label, codes, r.result, r.watch, listener);
 
   test('symlinks out of the tree at the files kiln writes: every write stays inside', async () => {
     check('links', [0, 1, 2], await buildWith(['evil-links'], '\n[system]\nhostname = "hostile"\nlocale = "C.UTF-8"\nkeyboard = "de"\n'));

@@ -17,7 +17,6 @@ import { join } from 'node:path';
 import { hostMirrorFor } from '../../src/catalog/index.ts';
 import { imageDir, integrationSkipReason, isRoot, kiln, type KilnResult } from '../helpers/kiln.ts';
 import { startHostileArchive, type HostileArchive, type HostilePackage } from '../helpers/hostile-debian.ts';
-import type { HostWatch } from '../helpers/host-watch.ts';
 import { assertContained, DECOY, DECOY_REL, decoyDirs, dir, escapeAttempts, link, plantDecoy, removeDecoy, SECRET, startListener, UP, watchHome, type Listener } from '../helpers/hostile.ts';
 
 const mirror = hostMirrorFor('debian');
@@ -110,7 +109,7 @@ describe('hostile Debian packages', { skip }, () => {
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
-  async function buildWith(c: Case): Promise<{ result: KilnResult; watch: HostWatch; dir: string }> {
+  async function buildWith(c: Case): Promise<{ result: KilnResult; watch: ReturnType<typeof watchHome>; dir: string }> {
     plantDecoy();
     const dir = imageDir(`[distribution]
 name = "debian"
@@ -129,11 +128,11 @@ ${c.toml ?? ''}
 format = ["tar"]
 `);
     const watch = watchHome();
-    const result = await kiln(['build', '-C', dir, '--rebuild'], { timeoutMs: 15 * 60_000 });
+    const result = await kiln(['build', '-C', dir, '--rebuild'], { timeoutMs: 15 * 60_000, onSpawn: watch.onSpawn });
     return { result, watch, dir };
   }
 
-  const check = (label: string, c: Case, r: { result: KilnResult; watch: HostWatch }) => assertContained(label, c.codes, r.result, r.watch, listener);
+  const check = (label: string, c: Case, r: { result: KilnResult; watch: ReturnType<typeof watchHome> }) => assertContained(label, c.codes, r.result, r.watch, listener);
 
   /** A file of the built image's tar, or undefined. */
   function fromImage(dir: string, path: string): string | undefined {

@@ -27,8 +27,8 @@ import { fetchPackagesIndex, fetchRelease } from '../../src/formats/deb/archive.
 import { compareVersions } from '../../src/formats/deb/version.ts';
 import { BlobStore, downloadToStore } from '../../src/repo/index.ts';
 import { silent } from '../../src/util/events.ts';
-import { findOnPath } from '../../src/util/path.ts';
 import { run } from '../../src/util/run.ts';
+import { missingTools } from './host-tools.ts';
 import { debianSetPackages, type DebianSetPackage, type FakeArchDebianSet } from './fake-arch-debian-set.ts';
 
 export type { FakeArchDebianSet } from './fake-arch-debian-set.ts';
@@ -138,7 +138,8 @@ function debsManifest(cacheDir: string, machine: FakeArchMachine, set?: FakeArch
 
 /** Why the repositories cannot be made here, or undefined when they can. */
 export function fakeArchSkipReason(architectures: FakeArchMachine[], cacheDir = defaultFakeArchCache(), debianSet?: FakeArchDebianSet): string | undefined {
-  for (const tool of ['repo-add', 'bsdtar', 'dpkg-deb']) if (!findOnPath(tool)) return `${tool} is not installed (pacman-package-manager, libarchive-tools, dpkg)`;
+  const tools = missingTools(['repo-add', 'bsdtar', 'dpkg-deb']);
+  if (tools) return tools;
   const warm = architectures.every((a) => existsSync(debsManifest(cacheDir, a, debianSet)));
   if (!warm && !hostMirrorFor('debian')) return 'the host has no Debian mirror to take busybox, libc6 and bash from';
   return undefined;

@@ -2,7 +2,7 @@ import { Command, Option } from '@commander-js/extra-typings';
 import { build, type BuildResult } from '../pipeline/build.ts';
 import { STAGES, type StageName } from '../pipeline/stages.ts';
 import { createReporter, formatBytes } from './reporter.ts';
-import { imageOptions, loadFromOptions } from './main.ts';
+import { imageOptions, loadFromOptions } from './image-options.ts';
 
 export function buildCommand() {
   return imageOptions(new Command('build').description('build the image described by kiln.toml (or the host defaults)'))

@@ -5,7 +5,7 @@ import { ownerAlive } from '../pipeline/owner.ts';
 import { cacheDirectory } from '../pipeline/paths.ts';
 import { parseSize } from '../util/size.ts';
 import { formatBytes } from './reporter.ts';
-import { imageOptions, loadFromOptions } from './main.ts';
+import { imageOptions, loadFromOptions } from './image-options.ts';
 
 /** `kiln cache list|prune`: the checkpoint store. */
 export function cacheCommand() {

@@ -1,6 +1,6 @@
 import { Command } from '@commander-js/extra-typings';
 import { configToJson, formatConfig } from '../config/index.ts';
-import { imageOptions, loadFromOptions } from './main.ts';
+import { imageOptions, loadFromOptions } from './image-options.ts';
 
 export function configCommand() {
   return imageOptions(new Command('config').description('print the merged configuration and where each value comes from'))

@@ -8,7 +8,7 @@ import { runJob } from '../pipeline/enter.ts';
 import { cacheDirectory } from '../pipeline/paths.ts';
 import { UserError } from '../util/errors.ts';
 import { createReporter } from './reporter.ts';
-import { imageOptions, loadFromOptions } from './main.ts';
+import { imageOptions, loadFromOptions } from './image-options.ts';
 
 export function shellCommand() {
   return imageOptions(new Command('shell').description('a root shell (or COMMAND) inside the built tree, emulated when foreign'))

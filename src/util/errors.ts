@@ -1,5 +1,5 @@
 /**
- * The few error kinds kiln knows. The top-level handler in src/cli/main.ts
+ * The few error kinds kiln knows. The top-level handler in src/cli/program.ts
  * turns them into one line (plus a hint) and an exit code.
  */
 

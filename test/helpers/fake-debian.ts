@@ -1,7 +1,8 @@
 /**
- * A tiny Debian archive in the real formats, for tests of what kiln refuses:
- * a .deb built with dpkg-deb, a Packages.xz, a Release clearsigned with a
- * throwaway OpenPGP key. Served by test/helpers/mirror-server.ts on 127.0.0.1.
+ * A tiny Debian archive in the real formats, for tests of what kiln refuses
+ * and for the formats' contract test: .debs built with dpkg-deb, a
+ * Packages.xz, a Release clearsigned with a throwaway OpenPGP key. Served by
+ * test/helpers/mirror-server.ts on 127.0.0.1.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
@@ -17,14 +18,39 @@ export interface FakeArchive {
   suite: string;
 }
 
-function buildDeb(dir: string, name: string, arch: string): Buffer {
-  const pkg = join(dir, 'build', name);
+/** One package of the archive. */
+export interface FakeDebPackage {
+  name: string;
+  /** Default 1.0. */
+  version?: string;
+  /** Default: the archive's packageArch. */
+  architecture?: string;
+  /** Default true: base = "essential" or "minimal" takes it. */
+  essential?: boolean;
+  /** Default required (with essential), else optional. */
+  priority?: string;
+  /** The Depends field, e.g. "tiny-lib (>= 1.0)". */
+  depends?: string;
+}
+
+/** The fields of `p` that its DEBIAN/control and its Packages entry share. */
+function controlFields(p: Required<Omit<FakeDebPackage, 'depends'>> & Pick<FakeDebPackage, 'depends'>): string {
+  return (
+    `Package: ${p.name}\nVersion: ${p.version}\nArchitecture: ${p.architecture}\n` +
+    (p.essential ? 'Essential: yes\n' : '') +
+    `Priority: ${p.priority}\nMaintainer: kiln tests <tests@kiln.invalid>\n` +
+    (p.depends ? `Depends: ${p.depends}\n` : '')
+  );
+}
+
+function buildDeb(dir: string, p: Parameters<typeof controlFields>[0]): Buffer {
+  const pkg = join(dir, 'build', p.name);
   mkdirSync(join(pkg, 'DEBIAN'), { recursive: true });
-  mkdirSync(join(pkg, 'usr/share/doc', name), { recursive: true });
-  writeFileSync(join(pkg, 'usr/share/doc', name, 'README'), `${name} for kiln tests\n`);
-  writeFileSync(join(pkg, 'DEBIAN/control'), `Package: ${name}\nVersion: 1.0\nArchitecture: ${arch}\nMaintainer: kiln tests <tests@kiln.invalid>\nEssential: yes\nPriority: required\nDescription: test package\n`);
+  mkdirSync(join(pkg, 'usr/share/doc', p.name), { recursive: true });
+  writeFileSync(join(pkg, 'usr/share/doc', p.name, 'README'), `${p.name} for kiln tests\n`);
+  writeFileSync(join(pkg, 'DEBIAN/control'), `${controlFields(p)}Description: test package\n`);
   chmodSync(pkg, 0o755);
-  const out = join(dir, `${name}.deb`);
+  const out = join(dir, `${p.name}.deb`);
   execFileSync('dpkg-deb', ['--root-owner-group', '-Zxz', '--build', pkg, out], { stdio: 'ignore' });
   return readFileSync(out);
 }
@@ -43,18 +69,27 @@ export function releaseDate(date: Date): string {
   return date.toUTCString().replace('GMT', 'UTC');
 }
 
-/** `packageArch`: the architecture of the one package, tiny (default all). */
-export async function makeFakeArchive(dir: string, opts: { suite?: string; arch?: string; packageArch?: string; release?: ReleaseFields } = {}): Promise<FakeArchive> {
+/**
+ * `packageArch`: the architecture of the packages, tiny (default all).
+ * `packages`: what the archive holds (default one Essential package, `tiny`).
+ */
+export async function makeFakeArchive(dir: string, opts: { suite?: string; arch?: string; packageArch?: string; release?: ReleaseFields; packages?: FakeDebPackage[] } = {}): Promise<FakeArchive> {
   const suite = opts.suite ?? 'kilntest';
   const arch = opts.arch ?? 'amd64';
   const packageArch = opts.packageArch ?? 'all';
-  const deb = buildDeb(dir, 'tiny', packageArch);
   const root = join(dir, 'archive');
-  mkdirSync(join(root, 'pool/main/t/tiny'), { recursive: true });
-  writeFileSync(join(root, 'pool/main/t/tiny/tiny_1.0_all.deb'), deb);
-  const packages =
-    `Package: tiny\nVersion: 1.0\nArchitecture: ${packageArch}\nEssential: yes\nPriority: required\nMaintainer: kiln tests <tests@kiln.invalid>\n` +
-    `Installed-Size: 1\nFilename: pool/main/t/tiny/tiny_1.0_all.deb\nSize: ${deb.length}\nSHA256: ${sha256(deb)}\nDescription: test package\n`;
+  const stanzas: string[] = [];
+  for (const wanted of opts.packages ?? [{ name: 'tiny' }]) {
+    const essential = wanted.essential ?? true;
+    const p = { ...wanted, version: wanted.version ?? '1.0', architecture: wanted.architecture ?? packageArch, essential, priority: wanted.priority ?? (essential ? 'required' : 'optional') };
+    const deb = buildDeb(dir, p);
+    const pool = `pool/main/${p.name[0]}/${p.name}`;
+    const filename = `${pool}/${p.name}_${p.version}_all.deb`;
+    mkdirSync(join(root, pool), { recursive: true });
+    writeFileSync(join(root, filename), deb);
+    stanzas.push(`${controlFields(p)}Installed-Size: 1\nFilename: ${filename}\nSize: ${deb.length}\nSHA256: ${sha256(deb)}\nDescription: test package\n`);
+  }
+  const packages = stanzas.join('\n');
   const indexDir = join(root, 'dists', suite, 'main', `binary-${arch}`);
   mkdirSync(indexDir, { recursive: true });
   writeFileSync(join(indexDir, 'Packages'), packages);

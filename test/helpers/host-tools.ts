@@ -8,13 +8,18 @@
 import { existsSync } from 'node:fs';
 import { findOnPath } from '../../src/util/path.ts';
 
+/** Debian package, files besides the binary that the tool needs. */
+type ToolFacts = readonly [string, (readonly string[])?];
+
 /** Tool -> [Debian package, files besides the binary that it needs]. */
-const TOOLS: Record<string, [string, string[]?]> = {
+const TOOLS = {
   'repo-add': ['pacman-package-manager and makepkg', ['/usr/share/makepkg/util/compress.sh', '/usr/share/makepkg/util/message.sh']],
   pacman: ['pacman-package-manager'],
   vercmp: ['pacman-package-manager'],
   bsdtar: ['libarchive-tools'],
   'dpkg-deb': ['dpkg'],
+  dpkg: ['dpkg'],
+  perl: ['perl-base'],
   ar: ['binutils'],
   python3: ['python3'],
   gpg: ['gnupg'],
@@ -28,15 +33,25 @@ const TOOLS: Record<string, [string, string[]?]> = {
   newuidmap: ['uidmap'],
   runuser: ['util-linux'],
   pgrep: ['procps'],
-};
+} as const satisfies Record<string, ToolFacts>;
 
 export type HostTool = keyof typeof TOOLS;
 
+/** How missingTools looks at the host (a test hands in its own). */
+export interface HostLookup {
+  /** The tool's path on PATH, or undefined. */
+  onPath(tool: string): string | undefined;
+  fileExists(path: string): boolean;
+}
+
+const HOST: HostLookup = { onPath: findOnPath, fileExists: existsSync };
+
 /** Why the tools cannot all be used here (naming the packages to install), or undefined. */
-export function missingTools(tools: HostTool[]): string | undefined {
-  const missing = tools.filter((t) => !findOnPath(t) || (TOOLS[t]?.[1] ?? []).some((f) => !existsSync(f)));
+export function missingTools(tools: HostTool[], host: HostLookup = HOST): string | undefined {
+  const facts = (t: HostTool): ToolFacts => TOOLS[t];
+  const missing = tools.filter((t) => !host.onPath(t) || (facts(t)[1] ?? []).some((f) => !host.fileExists(f)));
   if (!missing.length) return undefined;
-  const packages = [...new Set(missing.map((t) => TOOLS[t]?.[0]))];
+  const packages = [...new Set(missing.map((t) => facts(t)[0]))];
   return `${missing.join(', ')} missing: install ${packages.join(', ')}`;
 }
 

@@ -13,7 +13,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as openpgp from 'openpgp';
+import type { PrivateKey } from 'openpgp';
+import { readSecretKey, signDetached } from './fixture-keys.ts';
 import type { TarSpecEntry } from './hostile-debian.ts';
 
 const CRAFT_TAR = fileURLToPath(new URL('./craft-tar.py', import.meta.url));
@@ -49,11 +50,10 @@ function craftPackage(work: string, p: HostilePacmanPackage, override: boolean, 
   rmSync(tar);
 }
 
-async function signFile(file: string, key: openpgp.PrivateKey): Promise<Buffer> {
-  const message = await openpgp.createMessage({ binary: readFileSync(file) });
-  const sig = Buffer.from(await openpgp.sign({ message, signingKeys: key, detached: true, format: 'binary' }));
-  writeFileSync(`${file}.sig`, sig);
-  return sig;
+/** Signs `file` (FILE.sig) and returns the signature. */
+async function signFile(file: string, key: PrivateKey): Promise<Buffer> {
+  await signDetached(file, key);
+  return readFileSync(`${file}.sig`);
 }
 
 /**
@@ -64,7 +64,7 @@ async function signFile(file: string, key: openpgp.PrivateKey): Promise<Buffer> 
 export async function makeHostilePacmanRepo(root: string, keysDir: string, packages: HostilePacmanPackage[]): Promise<string> {
   const repoDir = join(root, 'hostile', 'os', 'x86_64');
   mkdirSync(repoDir, { recursive: true });
-  const key = await openpgp.readPrivateKey({ armoredKey: readFileSync(join(keysDir, 'packager.secret.asc'), 'utf8') });
+  const key = await readSecretKey(keysDir, 'packager');
   const work = mkdtempSync(join(root, 'craft-'));
   const swapped: HostilePacmanPackage[] = [];
   for (const p of packages) {

@@ -13,13 +13,13 @@ import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, re
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { imageDir, integrationSkipReason, isRoot, kiln, TEST_USER } from '../helpers/kiln.ts';
+import { missingTools, skipOrFail } from '../helpers/host-tools.ts';
 import { fakeArchSkipReason, makeFakeArchRepos, type FakeArchRepos } from '../helpers/fake-arch.ts';
 import { startMirror, type Mirror } from '../helpers/mirror-server.ts';
-import { findOnPath } from '../../src/util/path.ts';
 import { spdxProblems } from '../helpers/spdx.ts';
 import type { Manifest } from '../../src/outputs/index.ts';
 
-const skip = integrationSkipReason() ?? fakeArchSkipReason(['x86_64', 'aarch64']) ?? (findOnPath('pacman') ? undefined : 'pacman is not installed (pacman-package-manager)');
+const skip = skipOrFail(integrationSkipReason() ?? fakeArchSkipReason(['x86_64', 'aarch64']) ?? missingTools(['pacman']));
 
 /** The real pacman on a built tree (asynchronous: the mirror is served from this process). */
 function pacman(root: string, args: string[]): Promise<{ code: number; out: string }> {

@@ -2,8 +2,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { imageDir, integrationSkipReason, kiln } from '../helpers/kiln.ts';
+import { skipOrFail } from '../helpers/host-tools.ts';
 
-const skip = integrationSkipReason();
+const skip = skipOrFail(integrationSkipReason());
 
 describe('kiln doctor, config and --help', { skip }, () => {
   test('doctor reports what the rootless path needs, with packages for what is missing', async () => {

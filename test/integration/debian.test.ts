@@ -11,10 +11,11 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync, chmo
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { imageDir, integrationSkipReason, isRoot, kiln, TEST_USER } from '../helpers/kiln.ts';
+import { skipOrFail } from '../helpers/host-tools.ts';
 import { elfMagic, hostMirrorFor } from '../../src/catalog/index.ts';
 
 const mirror = hostMirrorFor('debian');
-const skip = integrationSkipReason() ?? (mirror ? undefined : 'the host has no Debian apt source to use as mirror');
+const skip = skipOrFail(integrationSkipReason() ?? (mirror ? undefined : 'the host has no Debian apt source to use as mirror'));
 
 const toml = (arch: string, formats: string[], extra = '') =>
   `[distribution]\nname = "debian"\nrelease = "bookworm"\narchitecture = "${arch}"\nmirror = "${mirror}"\n\n[packages]\nbase = "minimal"\n${extra}\n[output]\nformat = ${JSON.stringify(formats)}\n`;

@@ -9,10 +9,11 @@ import { chmodSync, mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { imageDir, integrationSkipReason, isRoot, kiln, TEST_USER, unusedPort, writeAs } from '../helpers/kiln.ts';
+import { skipOrFail } from '../helpers/host-tools.ts';
 import { startMirror, type Mirror } from '../helpers/mirror-server.ts';
 import { makeFakeArchive, releaseDate, type FakeArchive, type ReleaseFields } from '../helpers/fake-debian.ts';
 
-const skip = integrationSkipReason();
+const skip = skipOrFail(integrationSkipReason());
 
 /** One error line (plus an optional hint line), exit 2, no stack trace. */
 function assertUserError(r: { code: number; stderr: string }, pattern: RegExp): void {

@@ -13,15 +13,17 @@ import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { imageDir, integrationSkipReason, isRoot, kiln, type KilnResult } from '../helpers/kiln.ts';
+import { skipOrFail } from '../helpers/host-tools.ts';
 import { fakeArchSkipReason, makeFakeArchRepos } from '../helpers/fake-arch.ts';
 import { makeHostilePacmanRepo, type HostilePacmanPackage } from '../helpers/hostile-arch.ts';
 import { startMirror, type Mirror } from '../helpers/mirror-server.ts';
 import { assertContained, DECOY, DECOY_REL, decoyDirs, dir, escapeAttempts, link, plantDecoy, removeDecoy, SECRET, startListener, UP, watchHome, type Listener } from '../helpers/hostile.ts';
 
-const skip =
+const skip = skipOrFail(
   integrationSkipReason() ??
   fakeArchSkipReason(['x86_64']) ??
-  (isRoot ? undefined : "the corpus aims at the test user's home: run as root, with KILN_TEST_USER");
+  (isRoot ? undefined : "the corpus aims at the test user's home: run as root, with KILN_TEST_USER"),
+);
 
 /** Files kiln writes natively after the packages are in, each a symlink out. */
 const LINKS: HostilePacmanPackage = {

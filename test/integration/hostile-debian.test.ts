@@ -16,14 +16,16 @@ import { chmodSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostMirrorFor } from '../../src/catalog/index.ts';
 import { imageDir, integrationSkipReason, isRoot, kiln, type KilnResult } from '../helpers/kiln.ts';
+import { skipOrFail } from '../helpers/host-tools.ts';
 import { startHostileArchive, type HostileArchive, type HostilePackage } from '../helpers/hostile-debian.ts';
 import { assertContained, DECOY, DECOY_REL, decoyDirs, dir, escapeAttempts, link, plantDecoy, removeDecoy, SECRET, startListener, UP, watchHome, type Listener } from '../helpers/hostile.ts';
 
 const mirror = hostMirrorFor('debian');
-const skip =
+const skip = skipOrFail(
   integrationSkipReason() ??
   (mirror ? undefined : 'the host has no Debian apt source to use as mirror') ??
-  (isRoot ? undefined : "the corpus aims at the test user's home: run as root, with KILN_TEST_USER");
+  (isRoot ? undefined : "the corpus aims at the test user's home: run as root, with KILN_TEST_USER"),
+);
 
 /** Files kiln writes natively after the packages are in, each a symlink out (absolute or climbing). */
 const LINKS: HostilePackage = {

@@ -14,12 +14,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { imageDir, integrationSkipReason, isRoot, kiln, TEST_USER } from '../helpers/kiln.ts';
+import { skipOrFail } from '../helpers/host-tools.ts';
 import { makeFakeArchive, type FakeArchive } from '../helpers/fake-debian.ts';
 import { startMirror, type Mirror } from '../helpers/mirror-server.ts';
 import { hostMirrorFor } from '../../src/catalog/index.ts';
 
 const mirror = hostMirrorFor('debian');
-const skip = integrationSkipReason() ?? (mirror ? undefined : 'the host has no Debian apt source to use as mirror');
+const skip = skipOrFail(integrationSkipReason() ?? (mirror ? undefined : 'the host has no Debian apt source to use as mirror'));
 
 /** The pids of the test user's processes whose command line mentions `marker`. */
 function processesWith(marker: string): string[] {
@@ -164,7 +165,7 @@ describe('stopping a build', { skip }, () => {
 
 // A package download that stalls (the mirror sent 100 bytes and then nothing): Ctrl-C or SIGTERM must
 // stop it at once and remove its temporary (`CACHE/downloads/blobs/tmp/*.part`) before kiln exits.
-describe('stopping a build during a download', { skip: integrationSkipReason() }, () => {
+describe('stopping a build during a download', { skip: skipOrFail(integrationSkipReason()) }, () => {
   let archive: FakeArchive;
   let stalled: Mirror;
   before(async () => {

@@ -11,9 +11,10 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { imageDir, integrationSkipReason, isRoot, kiln, TEST_USER, writeAs } from '../helpers/kiln.ts';
+import { skipOrFail } from '../helpers/host-tools.ts';
 import { loadConfig } from '../../src/config/index.ts';
 
-const skip = integrationSkipReason();
+const skip = skipOrFail(integrationSkipReason());
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const SNAPSHOT = join(repo, 'test/snapshots/matrix-config.txt');
 

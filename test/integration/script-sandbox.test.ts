@@ -14,10 +14,11 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { imageDir, integrationSkipReason, isRoot, kiln, TEST_USER } from '../helpers/kiln.ts';
+import { skipOrFail } from '../helpers/host-tools.ts';
 import { hostMirrorFor } from '../../src/catalog/index.ts';
 
 const mirror = hostMirrorFor('debian');
-const skip = integrationSkipReason() ?? (mirror ? undefined : 'the host has no Debian apt source to use as mirror');
+const skip = skipOrFail(integrationSkipReason() ?? (mirror ? undefined : 'the host has no Debian apt source to use as mirror'));
 const home = isRoot ? `/home/${TEST_USER}` : (process.env.HOME ?? '/tmp');
 const DECOY = join(home, `kiln-sandbox-decoy-${process.pid}`);
 const CACHE = join(home, '.cache/kiln');

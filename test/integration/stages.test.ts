@@ -13,12 +13,13 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { imageDir, integrationSkipReason, isRoot, kiln, TEST_USER, writeAs } from '../helpers/kiln.ts';
+import { skipOrFail } from '../helpers/host-tools.ts';
 import { spdxProblems } from '../helpers/spdx.ts';
 import { hostMirrorFor } from '../../src/catalog/index.ts';
 import type { Manifest } from '../../src/outputs/index.ts';
 
 const mirror = hostMirrorFor('debian');
-const skip = integrationSkipReason() ?? (mirror ? undefined : 'the host has no Debian apt source to use as mirror');
+const skip = skipOrFail(integrationSkipReason() ?? (mirror ? undefined : 'the host has no Debian apt source to use as mirror'));
 
 function ownedTempDir(prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));

@@ -15,9 +15,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hostMirrorFor } from '../../src/catalog/index.ts';
 import { imageDir, integrationSkipReason, isRoot, kiln, TEST_USER } from '../helpers/kiln.ts';
+import { skipOrFail } from '../helpers/host-tools.ts';
 
 const mirror = hostMirrorFor('debian');
-const skip = integrationSkipReason() ?? (mirror ? undefined : 'the host has no Debian apt source to use as mirror');
+const skip = skipOrFail(integrationSkipReason() ?? (mirror ? undefined : 'the host has no Debian apt source to use as mirror'));
 
 const PLANTED = ['etc/hostname', 'etc/hosts', 'etc/timezone', 'etc/vconsole.conf', 'etc/locale.conf', 'etc/default/locale'];
 

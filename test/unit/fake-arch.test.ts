@@ -14,6 +14,7 @@ import { fakeArchSkipReason, makeFakeArchRepos, type FakeArchLayout, type FakeAr
 import { startMirror, type Mirror } from '../helpers/mirror-server.ts';
 import { sha256 } from '../helpers/fixtures.ts';
 import { loadKeyring, verifyDetached } from '../../src/repo/index.ts';
+import { skipOrFail } from '../helpers/host-tools.ts';
 
 const MACHINES: FakeArchMachine[] = ['x86_64', 'aarch64'];
 const isRoot = process.getuid?.() === 0;
@@ -73,7 +74,7 @@ function pacman(work: string, machine: FakeArchMachine, layout: FakeArchLayout, 
   return { root, run: (...more: string[]) => toolAsync('pacman', [...args, ...more]) };
 }
 
-describe('fake Arch repositories', { skip: fakeArchSkipReason(MACHINES) }, () => {
+describe('fake Arch repositories', { skip: skipOrFail(fakeArchSkipReason(MACHINES)) }, () => {
   let dir: string;
   let repos: FakeArchRepos;
   let generateMs = 0;

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nativePerlFor, treePerlVersion } from '../../src/pipeline/native-perl.ts';
 import { prepareBinds } from '../../src/pipeline/binds.ts';
+import { missingTools, skipOrFail } from '../helpers/host-tools.ts';
 
 function treeWithPerl(version: string): string {
   const root = mkdtempSync(join(tmpdir(), 'kiln-perl-tree-'));
@@ -27,7 +28,7 @@ test('the Perl version of a tree comes from its Config.pm', () => {
   assert.equal(treePerlVersion(mkdtempSync(join(tmpdir(), 'kiln-noperl-'))), undefined);
 });
 
-test('the host perl stands in only for the same Perl version, and only under /run', { skip: !hostPerl && 'no perl on this host' }, async () => {
+test('the host perl stands in only for the same Perl version, and only under /run', { skip: skipOrFail(hostPerl ? undefined : (missingTools(['perl']) ?? 'the host perl does not tell its version')) }, async () => {
   const cache = mkdtempSync(join(tmpdir(), 'kiln-perl-cache-'));
   const same = await nativePerlFor(treeWithPerl(hostPerl as string), cache);
   assert.ok(same, 'same version: native perl');

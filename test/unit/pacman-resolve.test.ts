@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -10,6 +10,7 @@ import type { PacmanPackage, PacmanRepository } from '../../src/formats/pacman/t
 import { UserError } from '../../src/util/errors.ts';
 import { mapLimit } from '../../src/util/concurrency.ts';
 import { seededRandom, testDir, throwsUserError } from '../helpers/fixtures.ts';
+import { missingTools, skipOrFail } from '../helpers/host-tools.ts';
 
 interface Scenario {
   repositories: PacmanRepository[];
@@ -252,7 +253,7 @@ test('the result does not depend on the order of the database', () => {
 // --- The real pacman as the judge --------------------------------------------------------
 
 const execFileAsync = promisify(execFile);
-const hasPacman = ['pacman', 'bsdtar'].every((tool) => spawnSync(tool, ['--version']).status === 0);
+const skipPacman = skipOrFail(missingTools(['pacman', 'bsdtar']));
 const isRoot = process.getuid?.() === 0;
 
 
@@ -405,14 +406,14 @@ function kilnVerdict(scenario: Scenario): Verdict {
   }
 }
 
-test('the real pacman agrees with every hand-written case above', { skip: !hasPacman && 'pacman and bsdtar are not installed' }, async (t) => {
+test('the real pacman agrees with every hand-written case above', { skip: skipPacman }, async (t) => {
   const dir = await testDir(t, 'kiln-pacman-resolve-');
   // The tests of this file run one after the other: every case above is in by now.
   assert.ok(handWritten.length > 30);
   assert.deepEqual(disagreements(await verdicts(dir, handWritten)), []);
 });
 
-test('agrees with the real pacman on 100 random repositories', { skip: !hasPacman && 'pacman and bsdtar are not installed' }, async (t) => {
+test('agrees with the real pacman on 100 random repositories', { skip: skipPacman }, async (t) => {
   const dir = await testDir(t, 'kiln-pacman-resolve-');
   const random = seededRandom(0x70616321);
   const scenarios = Array.from({ length: 100 }, () => randomScenario(random));

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { test } from 'node:test';
 import {
@@ -12,6 +12,7 @@ import {
   satisfies,
 } from '../../src/formats/pacman/version.ts';
 import { seededRandom } from '../helpers/fixtures.ts';
+import { missingTools, skipOrFail } from '../helpers/host-tools.ts';
 
 test('orders hand-picked versions like vercmp', () => {
   const cases: [string, string, number][] = [
@@ -190,9 +191,9 @@ async function vercmpOrders(pairs: [string, string][]): Promise<number[]> {
   return (await Promise.all(runs)).flat();
 }
 
-const hasVercmp = spawnSync('vercmp', ['1', '2']).status === 0;
+const skipVercmp = skipOrFail(missingTools(['vercmp']));
 
-test('agrees with the real vercmp on ~6000 generated pairs', { skip: !hasVercmp && 'vercmp (pacman) is not installed' }, async () => {
+test('agrees with the real vercmp on ~6000 generated pairs', { skip: skipVercmp }, async () => {
   const pairs = corpus();
   assert.ok(pairs.length > 5000, `only ${pairs.length} pairs`);
   const expected = await vercmpOrders(pairs);

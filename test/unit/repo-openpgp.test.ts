@@ -7,6 +7,7 @@ import * as openpgp from 'openpgp';
 import { loadKeyring, verifyClearsigned, verifyDetached } from '../../src/repo/index.ts';
 import { UserError } from '../../src/util/errors.ts';
 import { testDir } from '../helpers/fixtures.ts';
+import { skipOrFail } from '../helpers/host-tools.ts';
 
 type KeyPair = { privateKey: openpgp.PrivateKey; publicKey: openpgp.PublicKey };
 let alice: KeyPair;
@@ -97,11 +98,13 @@ const HOST_KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';
 const REMOVED_KEYRING = '/usr/share/keyrings/debian-archive-removed-keys.gpg';
 const LISTS = '/var/lib/apt/lists';
 const hostInRelease = existsSync(LISTS) ? readdirSync(LISTS).find((n) => n.endsWith('_bookworm_InRelease')) : undefined;
-const skipHost = !existsSync(HOST_KEYRING)
-  ? `${HOST_KEYRING} is not installed`
-  : hostInRelease === undefined
-    ? `no bookworm InRelease under ${LISTS} (run apt-get update on a bookworm host)`
-    : false;
+const skipHost = skipOrFail(
+  !existsSync(HOST_KEYRING)
+    ? `${HOST_KEYRING} is not installed`
+    : hostInRelease === undefined
+      ? `no bookworm InRelease under ${LISTS} (run apt-get update on a bookworm host)`
+      : undefined,
+);
 
 test('the host bookworm InRelease verifies against the Debian archive keyring', { skip: skipHost }, async (t) => {
   const text = await readFile(join(LISTS, hostInRelease as string), 'utf8');

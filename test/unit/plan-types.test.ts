@@ -15,9 +15,9 @@ test("a format's plan data is typed, and one format's plan or unpacked state doe
     [
       `import { FORMATS, installerFor, type AnyPlan } from ${src('formats/index.ts')};`,
       `import type { InstallEnvironment } from ${src('formats/index.ts')};`,
-      `import type { DebPlan } from ${src('formats/deb/plan.ts')};`,
+      `import type { DebInstallPlan } from ${src('formats/deb/plan.ts')};`,
       `import type { UnpackedPacman } from ${src('formats/pacman/unpack.ts')};`,
-      'declare const deb: DebPlan;',
+      'declare const deb: DebInstallPlan;',
       'declare const env: InstallEnvironment;',
       'declare const any: AnyPlan;',
       'declare const unpackedPacman: UnpackedPacman[];',
@@ -35,7 +35,7 @@ test("a format's plan data is typed, and one format's plan or unpacked state doe
   );
   assert.equal(errors.length, 4, errors.join('\n'));
   assert.match(errors[0] as string, /Property 'sources' does not exist on type 'DebPlanExtra'/);
-  assert.match(errors[1] as string, /'DebPlan' is not assignable to type 'PacmanPlan'/);
+  assert.match(errors[1] as string, /'DebInstallPlan' is not assignable to type 'PacmanInstallPlan'/);
   assert.match(errors[2] as string, /'UnpackedPacman\[\]' is not assignable to parameter of type 'UnpackedDeb\[\]'/);
   assert.match(errors[3] as string, /Property 'mirror' does not exist on type 'DebPlanExtra \| PacmanPlanExtra'/);
 });

@@ -14,8 +14,8 @@ import { configureDebs, unpackDebs } from '../../src/formats/deb/install.ts';
 import { inventoryDeb } from '../../src/formats/deb/inventory.ts';
 import { configurePacmans } from '../../src/formats/pacman/install.ts';
 import { writeLocalDbHeader, writeLocalEntry } from '../../src/formats/pacman/localdb.ts';
-import type { DebPlan } from '../../src/formats/deb/plan.ts';
-import type { PacmanPlan } from '../../src/formats/pacman/plan.ts';
+import type { DebInstallPlan } from '../../src/formats/deb/plan.ts';
+import type { PacmanInstallPlan } from '../../src/formats/pacman/plan.ts';
 import type { InstallContext, InstallPlan } from '../../src/formats/types.ts';
 import { collectHooks, runHooks } from '../../src/pipeline/hooks.ts';
 import { resolveOwner } from '../../src/pipeline/overlay.ts';
@@ -26,7 +26,7 @@ import { decoyFixture, fifoGuard, plantFifo, type DecoyFixture } from '../helper
 
 const HOW = ['absolute', 'relative'] as const;
 const emit = () => {};
-const DEB_PLAN: DebPlan = {
+const DEB_PLAN: DebInstallPlan = {
   format: 'deb',
   packages: [],
   repositoryDate: 0,
@@ -145,7 +145,7 @@ for (const how of HOW) {
     f.plant('etc/pacman.conf', 'pacman.conf', how);
     f.plant('etc/pacman.d/mirrorlist', 'mirrorlist', how);
     const pkginfo = new Map([['pkgname', ['foo']], ['pkgver', ['1-1']], ['arch', ['x86_64']]]);
-    const plan: PacmanPlan = {
+    const plan: PacmanInstallPlan = {
       format: 'pacman',
       packages: [],
       repositoryDate: 0,

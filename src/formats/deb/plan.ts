@@ -26,9 +26,9 @@ export interface DebPackageExtra {
   source: { name: string; version: string };
 }
 
-export type DebPlan = InstallPlan<'deb', DebPlanExtra, DebPackageExtra>;
+export type DebInstallPlan = InstallPlan<'deb', DebPlanExtra, DebPackageExtra>;
 
-export async function planDeb(ctx: PlanContext): Promise<DebPlan> {
+export async function planDeb(ctx: PlanContext): Promise<DebInstallPlan> {
   const { config, distribution } = ctx;
   const mirror = config['distribution.mirror'].replace(/\/+$/, '');
   const suite = config['distribution.release'];

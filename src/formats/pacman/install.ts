@@ -15,11 +15,11 @@ import type { InstallContext, PlannedPackage } from '../types.ts';
 import { runTransaction } from './transaction.ts';
 import { populateKeyring } from './keyring.ts';
 import { LOCAL_DB, writeLocalDbHeader, writeLocalEntry } from './localdb.ts';
-import type { PacmanPackageExtra, PacmanPlan, PacmanPlanExtra, PacmanSource } from './plan.ts';
+import type { PacmanPackageExtra, PacmanInstallPlan, PacmanPlanExtra, PacmanSource } from './plan.ts';
 import { unpackPacman, type UnpackedPacman } from './unpack.ts';
 
 /** The unpack stage: every package's files and the local database. */
-export async function unpackPacmans(ctx: InstallContext<PacmanPlan>): Promise<UnpackedPacman[]> {
+export async function unpackPacmans(ctx: InstallContext<PacmanInstallPlan>): Promise<UnpackedPacman[]> {
   const { root, plan, emit } = ctx;
   const extra = plan.extra;
   await step(emit, 'skeleton', async () => makeSkeleton(new Tree(root)));
@@ -49,7 +49,7 @@ export async function unpackPacmans(ctx: InstallContext<PacmanPlan>): Promise<Un
 }
 
 /** The configure stage: scriptlets and hooks in the root, the keyring, the image's pacman.conf. */
-export async function configurePacmans(ctx: InstallContext<PacmanPlan>, unpacked: UnpackedPacman[]): Promise<void> {
+export async function configurePacmans(ctx: InstallContext<PacmanInstallPlan>, unpacked: UnpackedPacman[]): Promise<void> {
   const { root, plan, emit } = ctx;
   const extra = plan.extra;
   await step(emit, 'scripts', () => runTransaction(ctx, unpacked), (r) => `${r.scriptlets} scriptlets, ${r.hooks} hooks`);

@@ -48,7 +48,7 @@ export interface PacmanPackageExtra {
   builddate?: number;
 }
 
-export type PacmanPlan = InstallPlan<'pacman', PacmanPlanExtra, PacmanPackageExtra>;
+export type PacmanInstallPlan = InstallPlan<'pacman', PacmanPlanExtra, PacmanPackageExtra>;
 
 export function pacmanSources(config: Config): PacmanSource[] {
   const arch = config['distribution.architecture'];
@@ -73,7 +73,7 @@ export function pacmanSources(config: Config): PacmanSource[] {
   return sources;
 }
 
-export async function planPacman(ctx: PlanContext): Promise<PacmanPlan> {
+export async function planPacman(ctx: PlanContext): Promise<PacmanInstallPlan> {
   const { config, distribution, emit } = ctx;
   const arch = config['distribution.architecture'];
   const sources = pacmanSources(config);

@@ -14,11 +14,11 @@ import { fetchBytes, loadKeyring, memoized, memoKey, parseKeys, verifyDetached, 
 import { mapLimit } from '../../util/concurrency.ts';
 import { UserError } from '../../util/errors.ts';
 import type { VerifyContext } from '../types.ts';
-import type { PacmanPlan, PacmanPlanExtra, PacmanSource } from './plan.ts';
+import type { PacmanInstallPlan, PacmanPlanExtra, PacmanSource } from './plan.ts';
 
 const KEYRING_DIR = 'usr/share/pacman/keyrings/';
 
-export async function verifyPacman(ctx: VerifyContext<PacmanPlan>): Promise<void> {
+export async function verifyPacman(ctx: VerifyContext<PacmanInstallPlan>): Promise<void> {
   const { plan, emit } = ctx;
   const extra = plan.extra;
   const sources = new Map(extra.sources.map((s) => [s.name, s]));

@@ -14,6 +14,7 @@ import { Resolver, type Resolved } from './resolve.ts';
 import { urlPatternProblem } from './name-kinds.ts';
 import { checkPaths } from './check-paths.ts';
 import { boardPackages, canonicalArchitecture, findBoard, findDistribution, type Board, type Distribution } from '../catalog/index.ts';
+import { FORMAT_FACTS, settingOwners } from '../formats/facts.ts';
 import { UserError } from '../util/errors.ts';
 
 export interface LoadOptions {
@@ -232,6 +233,7 @@ function checkCrossSettings(
   dist: Distribution,
   problems: Problems,
 ): void {
+  const facts = FORMAT_FACTS[dist.format];
   const archKey: SettingKey = 'distribution.architecture';
   const arch = values.get(archKey);
   if (typeof arch === 'string') {
@@ -244,7 +246,7 @@ function checkCrossSettings(
     const def = SETTINGS[key] as (typeof SETTINGS)[SettingKey];
     if (key === 'distribution.architecture') {
       problems.push(`${CONFIG_FILE}: ${key}: ${dist.pretty} is not built for this host's architecture; set it to one of ${Object.keys(dist.architectures).join(', ')}`);
-    } else if (key === 'distribution.mirror' && dist.format === 'pacman') {
+    } else if (key === 'distribution.mirror' && facts.mirror === 'pattern') {
       problems.push(`${CONFIG_FILE}: ${key}: ${dist.pretty} has no default mirror; set distribution.mirror to a mirror URL pattern with $repo and $arch`);
     } else if ('required' in def && def.required) {
       problems.push(`${CONFIG_FILE}: ${key}: not set and no default could be derived from this host; set it (${def.help})`);
@@ -252,19 +254,22 @@ function checkCrossSettings(
       problems.push(`${CONFIG_FILE}: ${key}: not set and no default could be derived from this host; set it`);
     }
   }
-  if (dist.format === 'pacman') {
-    const release = values.get('distribution.release');
-    if (fromUser('distribution.release') && release !== 'rolling') {
-      problems.push(`${origins['distribution.release']}: distribution.release: ${dist.pretty} is a rolling release; leave it unset or set "rolling"`);
+  if (facts.releases === 'rolling') {
+    const rolling = dist.defaultRelease;
+    if (fromUser('distribution.release') && values.get('distribution.release') !== rolling) {
+      problems.push(`${origins['distribution.release']}: distribution.release: ${dist.pretty} is a rolling release; leave it unset or set "${rolling}"`);
     }
-    values.set('distribution.release', 'rolling');
+    values.set('distribution.release', rolling);
+  }
+  if (facts.mirror === 'pattern') {
     const mirror = values.get('distribution.mirror');
     const wrong = fromUser('distribution.mirror') && typeof mirror === 'string' ? urlPatternProblem(mirror, true) : undefined;
     if (wrong) problems.push(`${origins['distribution.mirror']}: distribution.mirror: ${wrong}`);
-  } else {
-    for (const key of ['distribution.repository-mirrors', 'distribution.extra-repositories', 'distribution.keyring-bootstrap'] as const) {
-      if (fromUser(key)) problems.push(`${origins[key]}: ${key}: only for pacman distributions (the Arch family), not ${dist.pretty}`);
-    }
+  }
+  // Settings another format reads and this one would ignore.
+  for (const key of SETTING_KEYS) {
+    const owners = facts.ownSettings.includes(key) ? [] : settingOwners(key);
+    if (owners.length && fromUser(key)) problems.push(`${origins[key]}: ${key}: only for ${owners.map((o) => o.family).join(' or ')}, not ${dist.pretty}`);
   }
   if (values.has('system.root-password') && values.has('system.root-password-hash')) {
     problems.push(`${origins['system.root-password']}: system.root-password: set either root-password or root-password-hash, not both`);

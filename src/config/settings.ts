@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { boolean, duration, integer, oneOf, path, records, secret, size, string, stringList, stringMap, type Kind, type KindValue } from './kinds.ts';
 import { accountId, fileName, hostname, url, urlPattern, userName, userOrId } from './name-kinds.ts';
 import { HOOK_STAGES } from '../pipeline/stage-names.ts';
+import { FORMAT_FACTS } from '../formats/facts.ts';
 import { BOARDS, DISTRIBUTIONS, findDistribution, hostMachine, readOsRelease, type BaseSetName, type Distribution } from '../catalog/index.ts';
 
 export const BASE_SETS = ['essential', 'minimal', 'standard', 'none'] as const satisfies readonly BaseSetName[];
@@ -135,8 +136,8 @@ export const SETTINGS = {
     help: "OpenPGP keyring files trusted to sign the archive (default: the host's keyring for the distribution)",
     default: (ctx) => {
       const dist = ctx.distribution();
-      if (dist?.format !== 'pacman') return dist?.keyrings;
-      // pacman: the host's copy of the distribution's keyring, if it has one; else none (see keyring-bootstrap).
+      if (!dist || FORMAT_FACTS[dist.format].defaultKeyring === 'every') return dist?.keyrings;
+      // The host's copy of the distribution's keyring, if it has one; else none (see keyring-bootstrap).
       const found = dist.keyrings.find((path) => existsSync(path));
       return found ? [found] : [];
     },

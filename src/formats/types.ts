@@ -10,7 +10,8 @@ import type { Config } from '../config/index.ts';
 import type { Distribution, FormatName } from '../catalog/index.ts';
 import type { RootRunOptions } from '../sandbox/index.ts';
 
-export interface PlannedPackage {
+/** `PackageData`: the format's own facts about one package (JSON-serialisable), for its verify and install. */
+export interface PlannedPackage<PackageData = unknown> {
   name: string;
   version: string;
   architecture: string;
@@ -22,17 +23,23 @@ export interface PlannedPackage {
   urls: string[];
   /** Why it is in the plan ('requested', 'base set', 'X depends on it'). */
   reason: string;
-  /** Format-specific facts install() needs (JSON-serialisable). */
-  extra?: Record<string, unknown>;
+  /** The format's own facts about the package, for verify() and install(). */
+  extra: PackageData;
 }
 
-export interface InstallPlan {
-  format: FormatName;
-  packages: PlannedPackage[];
+/**
+ * A format's plan: `Format` names the format that made it (the pipeline tells
+ * plans apart by it), `PlanData` is what its verify() and install() need
+ * besides the packages (e.g. apt sources to write), JSON-serialisable as it
+ * crosses into the namespace.
+ */
+export interface InstallPlan<Format extends FormatName = FormatName, PlanData = unknown, PackageData = unknown> {
+  format: Format;
+  packages: PlannedPackage<PackageData>[];
   /** Newest timestamp of the repository metadata, seconds (default SOURCE_DATE_EPOCH). */
   repositoryDate: number;
-  /** Format-specific data for install() (e.g. apt sources to write), JSON-serialisable. */
-  extra: Record<string, unknown>;
+  /** The format's own data for verify() and install(). */
+  extra: PlanData;
   warnings: string[];
 }
 
@@ -59,8 +66,8 @@ export interface RequestOrigins {
 }
 
 /** After the download, outside the namespace: checks that need the package files (signatures). */
-export interface VerifyContext extends PlanContext {
-  plan: InstallPlan;
+export interface VerifyContext<Plan extends InstallPlan = InstallPlan> extends PlanContext {
+  plan: Plan;
   /** Blob path of each package, by name. */
   blobs: Record<string, string>;
   readPackage: ReadPackage;
@@ -69,9 +76,9 @@ export interface VerifyContext extends PlanContext {
 /** The whole package file, its sha256 checked against the plan's (a damaged cached copy is downloaded again). */
 export type ReadPackage = (p: PlannedPackage) => Promise<Buffer>;
 
-export interface InstallContext {
+export interface InstallContext<Plan extends InstallPlan = InstallPlan> {
   root: string;
-  plan: InstallPlan;
+  plan: Plan;
   /** Blob path of each package, by name, as downloaded. */
   blobs: Record<string, string>;
   /** Reads a package for unpacking: never read `blobs` directly, a cached file is trusted only after this check. */
@@ -108,15 +115,21 @@ export interface InstalledPackage {
   homepage?: string;
 }
 
-/** `U`: what the unpack stage hands to the configure stage (they always run in one go). */
-export interface PackageFormat<U = unknown> {
-  plan(ctx: PlanContext): Promise<InstallPlan>;
+/**
+ * `Plan`: the format's own InstallPlan (its name, plan data and package data);
+ * `Unpacked`: what its unpack stage hands to its configure stage (they always
+ * run in one go). Members are function properties, not methods, so that the
+ * compiler checks their parameters strictly: one format's plan never passes
+ * for another's.
+ */
+export interface PackageFormat<Plan extends InstallPlan, Unpacked> {
+  plan: (ctx: PlanContext) => Promise<Plan>;
   /** Checks the downloaded packages before anything is unpacked (when the index did not vouch for them). */
-  verify?(ctx: VerifyContext): Promise<void>;
+  verify?: (ctx: VerifyContext<Plan>) => Promise<void>;
   /** The unpack stage: files and the package database, natively. */
-  unpack(ctx: InstallContext): Promise<U>;
+  unpack: (ctx: InstallContext<Plan>) => Promise<Unpacked>;
   /** The configure stage: package scripts inside the root (emulated when foreign). */
-  configure(ctx: InstallContext, unpacked: U): Promise<void>;
+  configure: (ctx: InstallContext<Plan>, unpacked: Unpacked) => Promise<void>;
   /** The packages installed in a finished tree, from its package database; `warn` hears of what was left out (a license that cannot be read). */
-  inventory(root: string, warn: (message: string) => void): Promise<InstalledPackage[]>;
+  inventory: (root: string, warn: (message: string) => void) => Promise<InstalledPackage[]>;
 }

@@ -52,7 +52,8 @@ export interface ManifestFacts {
   config: Record<string, unknown>;
   sourceDateEpoch: number;
   installed: InstalledPackage[];
-  planned: PlannedPackage[];
+  /** Only what every format's plan says about a package (its format's own data is not needed here). */
+  planned: Omit<PlannedPackage, 'extra'>[];
   fragments: Record<string, unknown>;
 }
 

@@ -6,6 +6,8 @@
  * LicenseRef carrying the distribution's own words where they do not).
  */
 import licenseIds from 'spdx-license-ids/index.json' with { type: 'json' };
+import type { FormatName } from '../catalog/index.ts';
+import { FORMAT_FACTS } from '../formats/facts.ts';
 import type { Manifest, ManifestPackage } from './manifest.ts';
 
 const KNOWN = new Map((licenseIds as string[]).map((id) => [id.toLowerCase(), id]));
@@ -97,18 +99,16 @@ interface SpdxPackage {
   sourceInfo?: string;
 }
 
-const PURL_TYPE: Record<string, string> = { deb: 'deb', pacman: 'alpm' };
-
-function purl(format: string, distribution: string, p: ManifestPackage): string {
+function purl(format: FormatName, distribution: string, p: ManifestPackage): string {
   const enc = (s: string) => encodeURIComponent(s).replace(/%3A/gi, '%3A');
-  return `pkg:${PURL_TYPE[format] ?? format}/${enc(distribution)}/${enc(p.name)}@${enc(p.version)}?arch=${enc(p.architecture)}`;
+  return `pkg:${FORMAT_FACTS[format].purlType}/${enc(distribution)}/${enc(p.name)}@${enc(p.version)}?arch=${enc(p.architecture)}`;
 }
 
 function spdxRef(...parts: string[]): string {
   return `SPDXRef-${parts.join('-').replace(/[^A-Za-z0-9.-]+/g, '-')}`;
 }
 
-export function buildSbom(manifest: Manifest, format: string, supplier: string): Record<string, unknown> {
+export function buildSbom(manifest: Manifest, format: FormatName, supplier: string): Record<string, unknown> {
   const extracted = new Map<string, string>();
   const declared = (p: ManifestPackage): string => {
     if (!p.licenses.length) return 'NOASSERTION';
@@ -153,7 +153,7 @@ export function buildSbom(manifest: Manifest, format: string, supplier: string):
       ...(p.homepage && /^https?:\/\//.test(p.homepage) ? { homepage: p.homepage } : {}),
       ...(p.sha256 ? { checksums: [{ algorithm: 'SHA256', checksumValue: p.sha256 }] } : {}),
       externalRefs: [{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: purl(format, manifest.image.distribution, p) }],
-      ...(p.source !== p.name ? { sourceInfo: `built from the ${format === 'deb' ? 'source package' : 'package base'} ${p.source}` } : {}),
+      ...(p.source !== p.name ? { sourceInfo: `built from the ${FORMAT_FACTS[format].sourceKind} ${p.source}` } : {}),
     };
   });
   const created = new Date(manifest.sourceDateEpoch * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');

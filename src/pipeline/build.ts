@@ -8,8 +8,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { mkdir, readdir, rm, rmdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { FORMATS } from '../formats/index.ts';
-import type { InstallPlan } from '../formats/types.ts';
+import { makePlan, verifierFor, type AnyPlan } from '../formats/index.ts';
 import { publicConfig, type LoadedConfig } from '../config/index.ts';
 import { BlobStore, downloadAll, type DownloadLimits } from '../repo/index.ts';
 import type { Config } from '../config/index.ts';
@@ -50,7 +49,7 @@ export interface StagePlan {
 }
 
 export interface BuildResult {
-  plan: InstallPlan;
+  plan: AnyPlan;
   outputs: string[];
   stages: StagePlan[];
   /** Nothing had changed: the outputs were already there for this configuration. */
@@ -117,7 +116,7 @@ async function buildStages(loaded: LoadedConfig, opts: BuildOptions, b: BuildCon
 
 /** What the host-side part of a build hands to the namespace part. */
 interface PreparedBuild {
-  plan: InstallPlan;
+  plan: AnyPlan;
   stages: StagePlan[];
   keys: ReturnType<typeof stageKeys>;
   resume: { stage: TreeStage; key: string } | undefined;
@@ -144,7 +143,6 @@ async function prepareStages(loaded: LoadedConfig, opts: BuildOptions, b: BuildC
   const machine = distribution.architectures[config['distribution.architecture']];
   if (!machine) throw new Error(`no machine for ${config['distribution.architecture']}`);
   const idMapping = opts.dryRun ? undefined : planNamespace();
-  const format = FORMATS[distribution.format];
   const limits = downloadLimits(config);
   const origins = { install: loaded.itemOrigins['packages.install'] ?? {}, base: loaded.origins['packages.base'] ?? 'default' };
   const planContext = { config, distribution, store, memoDir: join(cache, 'plans'), kilnVersion: VERSION, emit, signal, limits, origins };
@@ -157,7 +155,7 @@ async function prepareStages(loaded: LoadedConfig, opts: BuildOptions, b: BuildC
     ...(overlays.skeleton ? { unpack: overlayDigest(overlays.skeleton, 'overlay.skeleton') } : {}),
     ...(overlays.extra ? { customize: overlayDigest(overlays.extra, 'overlay.extra') } : {}),
   };
-  const plan = await step(emit, 'resolve', () => format.plan(planContext), (p) => `${p.packages.length} packages`);
+  const plan = await step(emit, 'resolve', () => makePlan(planContext), (p) => `${p.packages.length} packages`);
   const sde = Number(b.env.SOURCE_DATE_EPOCH);
   const sourceDateEpoch = Number.isInteger(sde) && sde > 0 ? sde : plan.repositoryDate;
   const keys = stageKeys({ loaded, plan, hooks, sourceDateEpoch, kilnVersion: buildId(), overlays: overlayDigests, hidePrivate: privateHasher(cache) });
@@ -201,8 +199,8 @@ async function prepareStages(loaded: LoadedConfig, opts: BuildOptions, b: BuildC
       (r) => `${r.filter((x) => !x.cached).length} downloaded, ${r.filter((x) => x.cached).length} cached`,
     );
     blobs = Object.fromEntries(fetched.map((r) => [r.name, r.path]));
-    const verify = format.verify;
-    if (verify) await step(emit, 'verify', () => verify({ ...planContext, plan, blobs, readPackage: packageReader(store, emit) }));
+    const verify = verifierFor(plan);
+    if (verify) await step(emit, 'verify', () => verify({ ...planContext, blobs, readPackage: packageReader(store, emit) }));
   }
   return { plan, stages, keys, resume, emulation, blobs, sourceDateEpoch, overlays, idMapping };
 }

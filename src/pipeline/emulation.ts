@@ -5,7 +5,9 @@
  */
 import { release } from 'node:os';
 import { join } from 'node:path';
-import { DISTRIBUTIONS, elfMagic, findDistribution, hostMachine, hostMirrorFor, qemuName, readOsRelease, runsNatively, type Machine } from '../catalog/index.ts';
+import { DISTRIBUTIONS, elfMagic, findDistribution, hostMachine, hostMirrorFor, qemuName, readOsRelease, runsNatively, type FormatName, type Machine } from '../catalog/index.ts';
+import type { Config } from '../config/index.ts';
+import { FORMAT_FACTS } from '../formats/facts.ts';
 import { fetchDebianTool } from '../formats/deb/tools.ts';
 import { BlobStore, type DownloadLimits } from '../repo/index.ts';
 import type { Emit } from '../util/events.ts';
@@ -85,14 +87,14 @@ async function findEmulator(machine: Machine, source: EmulatorSource): Promise<s
 }
 
 /** The emulator source for a loaded configuration. */
-export function emulatorSource(loaded: { config: import('../config/index.ts').Config; distribution: { format: string } }, cacheDir: string, emit: Emit): EmulatorSource {
+export function emulatorSource(loaded: { config: Config; distribution: { format: FormatName } }, cacheDir: string, emit: Emit): EmulatorSource {
   const c = loaded.config;
   return {
     emulator: c['build.emulator'],
     cacheDir,
     emit,
     debianArchive:
-      loaded.distribution.format === 'deb'
+      FORMAT_FACTS[loaded.distribution.format].emulatorFromArchive
         ? { mirror: c['distribution.mirror'], release: c['distribution.release'], keyring: c['distribution.verify-signatures'] ? c['distribution.keyring'] : undefined }
         : undefined,
   };

@@ -6,8 +6,8 @@
  */
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { FORMATS } from '../formats/index.ts';
-import type { InstallContext, InstalledPackage, PackageFormat, RunInTreeOptions } from '../formats/types.ts';
+import { FORMATS, installerFor } from '../formats/index.ts';
+import type { InstallContext, InstallPlan, InstalledPackage, PackageFormat, RunInTreeOptions } from '../formats/types.ts';
 import { buildManifest, buildSbom, fileDigest, manifestPath, sbomPath, writeOutputs, type ManifestOutput, type Written } from '../outputs/index.ts';
 import { runInRoot, type RootRunOptions } from '../sandbox/index.ts';
 import { nativePerlFor, type NativeInterpreter } from './native-perl.ts';
@@ -84,15 +84,14 @@ export async function runBuildJob(job: BuildJob, emit: Emit): Promise<void> {
     },
     runInImage: (argv, opts) => ctx.run(argv, opts),
   };
-  const format = FORMATS[job.plan.format];
-  let unpacked: unknown;
+  const install = installerFor(job.plan, ctx);
   const { skeleton, extra } = job.overlays;
   const work: Record<TreeStage, () => Promise<unknown>> = {
     unpack: async () => {
       if (skeleton) await step(emit, 'overlay', () => copyOverlay(root, skeleton, config['overlay.owner'], {}, 'overlay.skeleton'), (n) => `${n} skeleton entries`);
-      unpacked = await format.unpack(ctx);
+      await install.unpack();
     },
-    configure: () => format.configure(ctx, unpacked),
+    configure: () => install.configure(),
     customize: async () => {
       // Users first: the overlay's owners may name them.
       const chpasswd = (input: string) => ctx.run(['chpasswd'], { input, source: 'chpasswd' });
@@ -132,7 +131,7 @@ export async function runBuildJob(job: BuildJob, emit: Emit): Promise<void> {
   }
   await step(emit, 'output', async () => {
     // Read before any writer runs: a directory output on disk moves the tree away.
-    const installed = await readInventory(format, root, emit);
+    const installed = await readInventory(FORMATS[job.plan.format], root, emit);
     const written = await writeOutputs({
       root,
       formats: config['output.format'],
@@ -152,7 +151,7 @@ export async function runBuildJob(job: BuildJob, emit: Emit): Promise<void> {
 }
 
 /** The packages in the finished tree, from its own package database, for the manifest. */
-async function readInventory(format: PackageFormat, root: string, emit: Emit): Promise<InstalledPackage[]> {
+async function readInventory(format: Pick<PackageFormat<InstallPlan, unknown>, 'inventory'>, root: string, emit: Emit): Promise<InstalledPackage[]> {
   const warn = (message: string) => emit({ kind: 'log', level: 'warn', source: 'manifest', message });
   return format.inventory(root, warn).catch((err: Error) => {
     emit({ kind: 'log', level: 'warn', message: `the manifest lists no packages: the image's package database cannot be read (${err.message})` });

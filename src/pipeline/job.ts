@@ -4,7 +4,7 @@
  * process.
  */
 import type { Config } from '../config/index.ts';
-import type { InstallPlan } from '../formats/types.ts';
+import type { AnyPlan } from '../formats/index.ts';
 import type { BinfmtEntry } from '../sandbox/index.ts';
 import type { Hook } from './hooks.ts';
 import type { Manifest } from '../outputs/index.ts';
@@ -20,7 +20,7 @@ export interface Emulation {
 export interface BuildJob {
   kind: 'build';
   config: Config;
-  plan: InstallPlan;
+  plan: AnyPlan;
   blobs: Record<string, string>;
   /** Absolute output directory and the outputs to write there. */
   outputDir: string;

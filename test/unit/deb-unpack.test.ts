@@ -9,11 +9,21 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { createExtractor } from '../../src/archive/index.ts';
 import { unpackDeb } from '../../src/formats/deb/unpack.ts';
+import type { DebPackageExtra } from '../../src/formats/deb/plan.ts';
 import type { PlannedPackage } from '../../src/formats/types.ts';
 import { UserError } from '../../src/util/errors.ts';
 import { pyTar, run, tempDir, type PyMember } from '../fixtures/archive-helpers.ts';
 
-const PLANNED: PlannedPackage = { name: 'hello', version: '2.10-3', architecture: 'amd64', size: 0, sha256: '0'.repeat(64), urls: [], reason: 'requested', extra: { multiArch: 'no' } };
+const PLANNED: PlannedPackage<DebPackageExtra> = {
+  name: 'hello',
+  version: '2.10-3',
+  architecture: 'amd64',
+  size: 0,
+  sha256: '0'.repeat(64),
+  urls: [],
+  reason: 'requested',
+  extra: { multiArch: 'no', source: { name: 'hello', version: '2.10-3' } },
+};
 
 function control(fields: Record<string, string>): string {
   return Object.entries({ Package: 'hello', Version: '2.10-3', Architecture: 'amd64', Maintainer: 'Test <test@kiln.invalid>', Description: 'greets', ...fields })
@@ -44,7 +54,7 @@ async function unpack(t: TestContext, deb: Buffer, planned = PLANNED): Promise<{
 
 test('a package whose control says what the index says is unpacked, info files named from the plan', async (t) => {
   const deb = craftDeb(t, [{ name: './control', data: control({ 'Multi-Arch': 'same' }) }, { name: './postinst', data: '#!/bin/sh\n', mode: 0o755 }]);
-  const { root, result } = await unpack(t, deb, { ...PLANNED, extra: { multiArch: 'same' } });
+  const { root, result } = await unpack(t, deb, { ...PLANNED, extra: { ...PLANNED.extra, multiArch: 'same' } });
   await result;
   assert.deepEqual(readdirSync(join(root, 'var/lib/dpkg/info')).sort(), ['hello:amd64.list', 'hello:amd64.postinst']);
 });

@@ -10,11 +10,12 @@ import { test, type TestContext } from 'node:test';
 import { createExtractor } from '../../src/archive/index.ts';
 import { LOCAL_DB, writeLocalEntry } from '../../src/formats/pacman/localdb.ts';
 import { unpackPacman } from '../../src/formats/pacman/unpack.ts';
+import type { PacmanPackageExtra } from '../../src/formats/pacman/plan.ts';
 import type { PlannedPackage } from '../../src/formats/types.ts';
 import { UserError } from '../../src/util/errors.ts';
 import { pyTar, run, tempDir, type PyMember } from '../fixtures/archive-helpers.ts';
 
-const PLANNED: PlannedPackage = {
+const PLANNED: PlannedPackage<PacmanPackageExtra> = {
   name: 'hello',
   version: '1:2.12-1',
   architecture: 'x86_64',
@@ -22,6 +23,7 @@ const PLANNED: PlannedPackage = {
   sha256: '0'.repeat(64),
   urls: ['http://127.0.0.1:1/core/hello-1:2.12-1-x86_64.pkg.tar.zst'],
   reason: 'requested',
+  extra: { repo: 'core', explicit: true },
 };
 
 function pkginfo(fields: Record<string, string>): string {

@@ -11,7 +11,7 @@ import { throwsUserError } from '../helpers/fixtures.ts';
 
 const plan: InstallPlan = {
   format: 'deb',
-  packages: [{ name: 'base-files', version: '12.4', architecture: 'amd64', size: 70000, sha256: 'a'.repeat(64), urls: ['http://127.0.0.1:9/b.deb'], reason: 'base set' }],
+  packages: [{ name: 'base-files', version: '12.4', architecture: 'amd64', size: 70000, sha256: 'a'.repeat(64), urls: ['http://127.0.0.1:9/b.deb'], reason: 'base set', extra: {} }],
   repositoryDate: 1_700_000_000,
   extra: { architecture: 'amd64' },
   warnings: [],

@@ -14,7 +14,9 @@ import { configureDebs, unpackDebs } from '../../src/formats/deb/install.ts';
 import { inventoryDeb } from '../../src/formats/deb/inventory.ts';
 import { configurePacmans } from '../../src/formats/pacman/install.ts';
 import { writeLocalDbHeader, writeLocalEntry } from '../../src/formats/pacman/localdb.ts';
-import type { InstallContext } from '../../src/formats/types.ts';
+import type { DebInstallPlan } from '../../src/formats/deb/plan.ts';
+import type { PacmanInstallPlan } from '../../src/formats/pacman/plan.ts';
+import type { InstallContext, InstallPlan } from '../../src/formats/types.ts';
 import { collectHooks, runHooks } from '../../src/pipeline/hooks.ts';
 import { resolveOwner } from '../../src/pipeline/overlay.ts';
 import { pruneTree } from '../../src/pipeline/prune.ts';
@@ -24,13 +26,19 @@ import { decoyFixture, fifoGuard, plantFifo, type DecoyFixture } from '../helper
 
 const HOW = ['absolute', 'relative'] as const;
 const emit = () => {};
-const DEB_EXTRA = { mirror: 'http://127.0.0.1:9/debian', release: 'bookworm', components: ['main'], architecture: 'amd64', mergedUsrLinks: [] };
+const DEB_PLAN: DebInstallPlan = {
+  format: 'deb',
+  packages: [],
+  repositoryDate: 0,
+  extra: { mirror: 'http://127.0.0.1:9/debian', release: 'bookworm', components: ['main'], architecture: 'amd64', mergedUsrLinks: [] },
+  warnings: [],
+};
 
-function context(root: string, config: Record<string, unknown>, extra: Record<string, unknown> = {}): InstallContext & { ran: string[][] } {
+function context<Plan extends InstallPlan>(root: string, config: Record<string, unknown>, plan: Plan): InstallContext<Plan> & { ran: string[][] } {
   const ran: string[][] = [];
   return {
     root,
-    plan: { format: 'deb', packages: [], repositoryDate: 0, extra, warnings: [] },
+    plan,
     blobs: {},
     readPackage: async (p) => {
       throw new Error(`no package file for ${p.name} in this test`);
@@ -65,7 +73,7 @@ for (const how of HOW) {
     for (const rel of ['etc/hostname', 'etc/hosts', 'etc/locale.conf', 'etc/default/locale', 'etc/locale.gen', 'etc/timezone', 'etc/localtime', 'etc/vconsole.conf', 'etc/default/keyboard']) {
       f.plant(rel, rel.replace(/\//g, '_'), how);
     }
-    const ctx = context(f.root, { 'system.hostname': 'box', 'system.locale': 'de_DE.UTF-8', 'system.timezone': 'Europe/Berlin', 'system.keyboard': 'de' });
+    const ctx = context(f.root, { 'system.hostname': 'box', 'system.locale': 'de_DE.UTF-8', 'system.timezone': 'Europe/Berlin', 'system.keyboard': 'de' }, DEB_PLAN);
     assert.equal(await untouched(f, () => configureSystem(ctx)), undefined);
     assert.equal(readFileSync(join(f.root, 'etc/hostname'), 'utf8'), 'box\n');
     assert.ok(lstatSync(join(f.root, 'etc/hosts')).isFile(), 'the link was replaced by a file in the tree');
@@ -106,7 +114,7 @@ for (const how of HOW) {
   test(`deb unpack: dpkg status, available, arch and sources.list as symlinks out (${how})`, async (t) => {
     const f = decoyFixture(t);
     for (const rel of ['var/lib/dpkg/status', 'var/lib/dpkg/available', 'var/lib/dpkg/arch', 'etc/apt/sources.list']) f.plant(rel, rel.replace(/\//g, '_'), how);
-    const ctx = context(f.root, {}, DEB_EXTRA);
+    const ctx = context(f.root, {}, DEB_PLAN);
     assert.equal(await untouched(f, () => unpackDebs(ctx)), undefined);
     assert.equal(readFileSync(join(f.root, 'var/lib/dpkg/arch'), 'utf8'), 'amd64\n');
     assert.equal(readFileSync(join(f.root, 'var/lib/dpkg/status'), 'utf8'), '');
@@ -116,7 +124,7 @@ for (const how of HOW) {
     const f = decoyFixture(t);
     f.plant('tmp', 'tmp', how, true);
     // The decoy lives under the host's /tmp, so inside the image the link leads back to itself: a loop, refused.
-    await untouched(f, () => unpackDebs(context(f.root, {}, DEB_EXTRA)));
+    await untouched(f, () => unpackDebs(context(f.root, {}, DEB_PLAN)));
   });
 
   test(`deb configure: policy-rc.d, sources.list, apt lists and dpkg.log as symlinks out (${how})`, async (t) => {
@@ -125,7 +133,7 @@ for (const how of HOW) {
     f.plant('etc/apt/sources.list', 'sources.list', how);
     f.plant('var/lib/apt/lists', 'lists', how, true);
     f.plant('var/log/dpkg.log', 'dpkg.log', how);
-    const ctx = context(f.root, {}, DEB_EXTRA);
+    const ctx = context(f.root, {}, DEB_PLAN);
     assert.equal(await untouched(f, () => configureDebs(ctx, [])), undefined);
     assert.deepEqual(ctx.ran, [['dpkg', '--force-unsafe-io', '--configure', '-a']]);
     assert.match(readFileSync(join(f.root, 'etc/apt/sources.list'), 'utf8'), /^deb http:\/\/127\.0\.0\.1:9\/debian bookworm main$/m);
@@ -137,8 +145,14 @@ for (const how of HOW) {
     f.plant('etc/pacman.conf', 'pacman.conf', how);
     f.plant('etc/pacman.d/mirrorlist', 'mirrorlist', how);
     const pkginfo = new Map([['pkgname', ['foo']], ['pkgver', ['1-1']], ['arch', ['x86_64']]]);
-    const extra = { architecture: 'x86_64', sources: [{ name: 'core', server: 'http://127.0.0.1:9/core', signed: true }], keyringPackages: [] };
-    const ctx = context(f.root, {}, extra);
+    const plan: PacmanInstallPlan = {
+      format: 'pacman',
+      packages: [],
+      repositoryDate: 0,
+      extra: { architecture: 'x86_64', sources: [{ name: 'core', url: 'http://127.0.0.1:9/core', server: 'http://127.0.0.1:9/core', signed: true, third: false }], keyringPackages: [] },
+      warnings: [],
+    };
+    const ctx = context(f.root, {}, plan);
     const err = await untouched(f, async () => {
       await writeLocalDbHeader(f.root);
       await writeLocalEntry(f.root, { planned: { name: 'foo', version: '1-1' }, unpacked: { pkginfo, files: ['usr/'], backup: [], metadataTimes: {} }, explicit: true, installDate: 0, validated: true });
@@ -223,7 +237,7 @@ for (const [rel, config] of [
     writeFileSync(join(f.root, 'usr/sbin/locale-gen'), '');
     plantFifo(f.root, rel);
     const guard = fifoGuard(t, join(f.root, rel));
-    const err = await configureSystem(context(f.root, { 'system.hostname': 'box', ...config })).then(() => undefined, (e: unknown) => e);
+    const err = await configureSystem(context(f.root, { 'system.hostname': 'box', ...config }, DEB_PLAN)).then(() => undefined, (e: unknown) => e);
     assert.equal(guard.fired(), false, 'configureSystem blocked on the FIFO');
     assert.match(String(err), new RegExp(`/${rel} in the image is a FIFO, not a regular file`));
   });

@@ -9,7 +9,7 @@ import { Tree } from '../../tree/index.ts';
 import { mapLimit } from '../../util/concurrency.ts';
 import type { InstallContext } from '../types.ts';
 import { formatStanza } from './control.ts';
-import type { DebPlanExtra } from './plan.ts';
+import type { DebInstallPlan, DebPlanExtra } from './plan.ts';
 import { unpackDeb, type UnpackedDeb } from './unpack.ts';
 import { configurationOrder } from './order.ts';
 import { runPreinsts } from './preinst.ts';
@@ -20,9 +20,9 @@ const POLICY_RC_D = '#!/bin/sh\nexit 101\n';
 
 
 /** The unpack stage: the skeleton, every package's files, dpkg's status with all of them unpacked. */
-export async function unpackDebs(ctx: InstallContext): Promise<UnpackedDeb[]> {
+export async function unpackDebs(ctx: InstallContext<DebInstallPlan>): Promise<UnpackedDeb[]> {
   const { root, plan, emit } = ctx;
-  const extra = plan.extra as DebPlanExtra;
+  const extra = plan.extra;
   const tree = new Tree(root);
   await step(emit, 'skeleton', async () => makeSkeleton(tree, extra));
   const unpacked = await step(
@@ -42,9 +42,9 @@ export async function unpackDebs(ctx: InstallContext): Promise<UnpackedDeb[]> {
 }
 
 /** The configure stage: preinst scripts, then `dpkg --configure -a` inside the root. */
-export async function configureDebs(ctx: InstallContext, unpacked: UnpackedDeb[]): Promise<void> {
+export async function configureDebs(ctx: InstallContext<DebInstallPlan>, unpacked: UnpackedDeb[]): Promise<void> {
   const { root, plan, emit } = ctx;
-  const extra = plan.extra as DebPlanExtra;
+  const extra = plan.extra;
   const byName = new Map(unpacked.map((u) => [u.control.get('Package') as string, u]));
   const order = configurationOrder(unpacked.map((u) => u.control));
   const tree = new Tree(root);

@@ -6,14 +6,13 @@
 import { memoized, memoKey } from '../../repo/index.ts';
 import { UserError } from '../../util/errors.ts';
 import type { InstallPlan, PlanContext, PlannedPackage } from '../types.ts';
-import type { DebPackage } from './packages.ts';
+import type { DebPackage, MultiArch } from './packages.ts';
 import { pickIndex } from './release.ts';
 import { fetchPackagesIndex, fetchRelease, type ArchiveAccess } from './archive.ts';
 import { resolveDependencies, selectBaseSet, type BaseVariant } from './resolve.ts';
 
 /** What install() needs besides the package list (JSON-serialisable). */
 export interface DebPlanExtra {
-  [key: string]: unknown;
   mirror: string;
   release: string;
   components: string[];
@@ -21,7 +20,15 @@ export interface DebPlanExtra {
   mergedUsrLinks: string[];
 }
 
-export async function planDeb(ctx: PlanContext): Promise<InstallPlan> {
+/** What each planned package carries for install(): how dpkg names its info files, and its source package. */
+export interface DebPackageExtra {
+  multiArch: MultiArch;
+  source: { name: string; version: string };
+}
+
+export type DebInstallPlan = InstallPlan<'deb', DebPlanExtra, DebPackageExtra>;
+
+export async function planDeb(ctx: PlanContext): Promise<DebInstallPlan> {
   const { config, distribution } = ctx;
   const mirror = config['distribution.mirror'].replace(/\/+$/, '');
   const suite = config['distribution.release'];
@@ -63,7 +70,7 @@ export async function planDeb(ctx: PlanContext): Promise<InstallPlan> {
   return { format: 'deb', packages, repositoryDate: release.date, extra: planExtra, warnings };
 }
 
-function resolvePlan(universe: DebPackage[], arch: string, variant: BaseVariant, extra: string[], prefer: string[], mirror: string, origins: Map<string, string>): PlannedPackage[] {
+function resolvePlan(universe: DebPackage[], arch: string, variant: BaseVariant, extra: string[], prefer: string[], mirror: string, origins: Map<string, string>): PlannedPackage<DebPackageExtra>[] {
   const base = selectBaseSet(universe, variant, arch);
   const implied = variant === 'none' ? [] : prefer.filter((p) => universe.some((u) => u.name === p));
   const resolved = resolveDependencies({ universe, architectures: [arch], want: [...base, ...implied, ...extra], prefer, origins });

@@ -10,6 +10,7 @@ import type { Tree } from '../../tree/index.ts';
 import { UserError } from '../../util/errors.ts';
 import { checkPackageIdentity, checkPackageName } from '../package-identity.ts';
 import type { PlannedPackage } from '../types.ts';
+import type { DebPackageExtra } from './plan.ts';
 import { parseStanzas, type Stanza } from './control.ts';
 
 export interface UnpackedDeb {
@@ -35,7 +36,7 @@ const DEB_ARCHITECTURE = /^[a-z0-9][a-z0-9-]*$/;
  * `data` is the whole .deb (its sha256 already checked against the plan's);
  * `planned` is what the signed index says about it.
  */
-export async function unpackDeb(tree: Tree, data: Buffer, planned: PlannedPackage, extractor: Extractor): Promise<UnpackedDeb> {
+export async function unpackDeb(tree: Tree, data: Buffer, planned: PlannedPackage<DebPackageExtra>, extractor: Extractor): Promise<UnpackedDeb> {
   const label = `${planned.name}_${planned.version}_${planned.architecture}`;
   const parts = readDeb(data, label);
   const members = new Map<string, Buffer>();
@@ -57,7 +58,7 @@ export async function unpackDeb(tree: Tree, data: Buffer, planned: PlannedPackag
   );
   const name = checkPackageName(planned.name, DEB_PACKAGE_NAME, 'Debian package name');
   const arch = checkPackageName(planned.architecture, DEB_ARCHITECTURE, 'Debian architecture');
-  const infoName = planned.extra?.multiArch === 'same' ? `${name}:${arch}` : name;
+  const infoName = planned.extra.multiArch === 'same' ? `${name}:${arch}` : name;
   const conffiles = (members.get('conffiles')?.toString('utf8') ?? '')
     .split('\n')
     .map((l) => l.trim())

@@ -15,20 +15,20 @@ import type { InstallContext, PlannedPackage } from '../types.ts';
 import { runTransaction } from './transaction.ts';
 import { populateKeyring } from './keyring.ts';
 import { LOCAL_DB, writeLocalDbHeader, writeLocalEntry } from './localdb.ts';
-import type { PacmanPackageExtra, PacmanPlanExtra, PacmanSource } from './plan.ts';
+import type { PacmanPackageExtra, PacmanInstallPlan, PacmanPlanExtra, PacmanSource } from './plan.ts';
 import { unpackPacman, type UnpackedPacman } from './unpack.ts';
 
 /** The unpack stage: every package's files and the local database. */
-export async function unpackPacmans(ctx: InstallContext): Promise<UnpackedPacman[]> {
+export async function unpackPacmans(ctx: InstallContext<PacmanInstallPlan>): Promise<UnpackedPacman[]> {
   const { root, plan, emit } = ctx;
-  const extra = plan.extra as PacmanPlanExtra;
+  const extra = plan.extra;
   await step(emit, 'skeleton', async () => makeSkeleton(new Tree(root)));
   const unpacked = await step(
     emit,
     'extract',
     async () => {
       const extractor = createExtractor(root, { chown: true });
-      const one = async (p: PlannedPackage) => unpackPacman(await ctx.readPackage(p), p, extractor);
+      const one = async (p: PlannedPackage<PacmanPackageExtra>) => unpackPacman(await ctx.readPackage(p), p, extractor);
       const [first, ...rest] = plan.packages;
       const result = first ? [await one(first), ...(await mapLimit(rest, 2, one))] : [];
       for (const warning of extractor.finish().warnings) emit({ kind: 'log', level: 'warn', source: 'unpack', message: warning });
@@ -41,7 +41,7 @@ export async function unpackPacmans(ctx: InstallContext): Promise<UnpackedPacman
     const sources = new Map(extra.sources.map((s) => [s.name, s]));
     await writeLocalDbHeader(root);
     for (const [i, p] of plan.packages.entries()) {
-      const pe = p.extra as PacmanPackageExtra;
+      const pe = p.extra;
       await writeLocalEntry(root, { planned: p, unpacked: unpacked[i] as UnpackedPacman, explicit: pe.explicit, installDate: ctx.sourceDateEpoch, validated: (sources.get(pe.repo) as PacmanSource).signed });
     }
   });
@@ -49,9 +49,9 @@ export async function unpackPacmans(ctx: InstallContext): Promise<UnpackedPacman
 }
 
 /** The configure stage: scriptlets and hooks in the root, the keyring, the image's pacman.conf. */
-export async function configurePacmans(ctx: InstallContext, unpacked: UnpackedPacman[]): Promise<void> {
+export async function configurePacmans(ctx: InstallContext<PacmanInstallPlan>, unpacked: UnpackedPacman[]): Promise<void> {
   const { root, plan, emit } = ctx;
-  const extra = plan.extra as PacmanPlanExtra;
+  const extra = plan.extra;
   await step(emit, 'scripts', () => runTransaction(ctx, unpacked), (r) => `${r.scriptlets} scriptlets, ${r.hooks} hooks`);
   await step(emit, 'keyring', () => populateKeyring(ctx, extra.keyringPackages), (what) => what);
   await step(emit, 'pacman.conf', async () => writePacmanConf(new Tree(root), extra));

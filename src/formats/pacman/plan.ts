@@ -32,7 +32,6 @@ export interface PacmanSource {
 
 /** What verify() and install() need besides the package list (JSON-serialisable). */
 export interface PacmanPlanExtra {
-  [key: string]: unknown;
   architecture: string;
   sources: PacmanSource[];
   /** Packages whose keyrings are populated into /etc/pacman.d/gnupg. */
@@ -41,12 +40,15 @@ export interface PacmanPlanExtra {
 
 /** What each planned package carries for verify() and install(). */
 export interface PacmanPackageExtra {
-  [key: string]: unknown;
   repo: string;
   explicit: boolean;
   /** Base64 signature from the database, when it has one; else `${url}.sig` is fetched. */
   pgpsig?: string;
+  /** %BUILDDATE%, seconds: the newest is the plan's repositoryDate. */
+  builddate?: number;
 }
+
+export type PacmanInstallPlan = InstallPlan<'pacman', PacmanPlanExtra, PacmanPackageExtra>;
 
 export function pacmanSources(config: Config): PacmanSource[] {
   const arch = config['distribution.architecture'];
@@ -71,7 +73,7 @@ export function pacmanSources(config: Config): PacmanSource[] {
   return sources;
 }
 
-export async function planPacman(ctx: PlanContext): Promise<InstallPlan> {
+export async function planPacman(ctx: PlanContext): Promise<PacmanInstallPlan> {
   const { config, distribution, emit } = ctx;
   const arch = config['distribution.architecture'];
   const sources = pacmanSources(config);
@@ -111,7 +113,7 @@ export async function planPacman(ctx: PlanContext): Promise<InstallPlan> {
     return resolvePlan(repositories, targets, origins, new Map(sources.map((s) => [s.name, s])), base);
   });
   const extra: PacmanPlanExtra = { architecture: arch, sources, keyringPackages };
-  const repositoryDate = Math.max(0, ...packages.map((p) => Number((p.extra as { builddate?: number } | undefined)?.builddate ?? 0)));
+  const repositoryDate = Math.max(0, ...packages.map((p) => p.extra.builddate ?? 0));
   return { format: 'pacman', packages, repositoryDate, extra, warnings };
 }
 
@@ -169,7 +171,7 @@ function targetOrigins(ctx: PlanContext, base: string[], implied: string[], thir
   return origins;
 }
 
-function resolvePlan(repositories: PacmanRepository[], targets: string[], origins: Map<string, string>, sources: Map<string, PacmanSource>, base: string[]): PlannedPackage[] {
+function resolvePlan(repositories: PacmanRepository[], targets: string[], origins: Map<string, string>, sources: Map<string, PacmanSource>, base: string[]): PlannedPackage<PacmanPackageExtra>[] {
   const resolved = resolvePacman({ repositories, targets, origins });
   const baseNames = new Set(base);
   return resolved.packages.map((p) => {

@@ -14,17 +14,17 @@ import { fetchBytes, loadKeyring, memoized, memoKey, parseKeys, verifyDetached, 
 import { mapLimit } from '../../util/concurrency.ts';
 import { UserError } from '../../util/errors.ts';
 import type { VerifyContext } from '../types.ts';
-import type { PacmanPackageExtra, PacmanPlanExtra, PacmanSource } from './plan.ts';
+import type { PacmanInstallPlan, PacmanPlanExtra, PacmanSource } from './plan.ts';
 
 const KEYRING_DIR = 'usr/share/pacman/keyrings/';
 
-export async function verifyPacman(ctx: VerifyContext): Promise<void> {
+export async function verifyPacman(ctx: VerifyContext<PacmanInstallPlan>): Promise<void> {
   const { plan, emit } = ctx;
-  const extra = plan.extra as PacmanPlanExtra;
+  const extra = plan.extra;
   const sources = new Map(extra.sources.map((s) => [s.name, s]));
   const keysFor = keyLoader(ctx, extra);
   await mapLimit(plan.packages, 4, async (p) => {
-    const pe = p.extra as PacmanPackageExtra;
+    const pe = p.extra;
     const source = sources.get(pe.repo) as PacmanSource;
     if (!source.signed) return;
     const signature = pe.pgpsig ? Buffer.from(pe.pgpsig, 'base64') : await fetchSignature(ctx, p.urls[0] as string, p.name);
@@ -35,7 +35,7 @@ export async function verifyPacman(ctx: VerifyContext): Promise<void> {
       return true;
     });
   });
-  const checked = plan.packages.filter((p) => sources.get((p.extra as PacmanPackageExtra).repo)?.signed).length;
+  const checked = plan.packages.filter((p) => sources.get(p.extra.repo)?.signed).length;
   emit({ kind: 'log', level: 'info', message: `${checked} package signatures good` });
 }
 

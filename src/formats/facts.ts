@@ -1,0 +1,92 @@
+/**
+ * What kiln outside src/formats knows about each package format, in one
+ * exhaustive table: the configuration's rules (releases, mirrors, the
+ * settings only one format reads, the default keyring), the SBOM's names,
+ * where a foreign build may take its emulator from, and what each board
+ * installs. Every fact is required, so a new format (or a new board) does
+ * not compile until all of them are given; code elsewhere reads a fact here
+ * instead of asking which format it has.
+ *
+ * A leaf: nothing but types is imported, so that config and catalog can read
+ * it without pulling the formats' code in.
+ */
+import type { BoardName } from '../catalog/boards.ts';
+import type { FormatName } from '../catalog/types.ts';
+import type { SettingKey } from '../config/settings.ts';
+
+export interface FormatFacts {
+  /**
+   * How its distributions name releases: `named` suites (bookworm, noble), or
+   * `rolling`: one release, the distribution's defaultRelease, which a user may
+   * leave unset or restate but never change.
+   */
+  releases: 'named' | 'rolling';
+  /**
+   * distribution.mirror: an archive `url`, or a `pattern` with $repo and $arch
+   * as pacman's Server lines (a user's mirror is checked as one; a distribution
+   * without a default mirror asks for one).
+   */
+  mirror: 'url' | 'pattern';
+  /** Settings only this format reads: a user who sets one for another format's distribution is told so. */
+  ownSettings: readonly SettingKey[];
+  /** Its distributions, as that message names them ("only for ..."). */
+  family: string;
+  /**
+   * distribution.keyring's default, from the distribution's host keyrings:
+   * `every` one of them, or the `first-present` on this host (none when the host
+   * has none: distribution.keyring-bootstrap decides then).
+   */
+  defaultKeyring: 'every' | 'first-present';
+  /** The package URL type (purl-spec) of its packages, in the SBOM. */
+  purlType: string;
+  /** What it calls the package a binary package was built from, in the SBOM ("built from the ..."). */
+  sourceKind: string;
+  /**
+   * Its archives are Debian archives, which carry qemu-user-static: a foreign
+   * build on a host with neither QEMU nor apt sources may take the emulator
+   * from the target's own archive.
+   */
+  emulatorFromArchive: boolean;
+  /** The packages each board adds (kernel, firmware), in this format's package names. */
+  boardPackages: Readonly<Record<BoardName, readonly string[]>>;
+}
+
+export const FORMAT_FACTS: Readonly<Record<FormatName, FormatFacts>> = {
+  deb: {
+    releases: 'named',
+    mirror: 'url',
+    ownSettings: [],
+    family: 'Debian-format distributions (Debian, Ubuntu)',
+    defaultKeyring: 'every',
+    purlType: 'deb',
+    sourceKind: 'source package',
+    emulatorFromArchive: true,
+    boardPackages: {
+      'generic-x86_64': ['linux-image-amd64'],
+      'generic-aarch64': ['linux-image-arm64'],
+      'raspberrypi-4': ['linux-image-arm64', 'raspi-firmware'],
+      'raspberrypi-2': ['linux-image-armmp', 'raspi-firmware'],
+    },
+  },
+  pacman: {
+    releases: 'rolling',
+    mirror: 'pattern',
+    ownSettings: ['distribution.repository-mirrors', 'distribution.extra-repositories', 'distribution.keyring-bootstrap'],
+    family: 'pacman distributions (the Arch family)',
+    defaultKeyring: 'first-present',
+    purlType: 'alpm',
+    sourceKind: 'package base',
+    emulatorFromArchive: false,
+    boardPackages: {
+      'generic-x86_64': ['linux'],
+      'generic-aarch64': ['linux-aarch64'],
+      'raspberrypi-4': ['linux-rpi', 'raspberrypi-bootloader'],
+      'raspberrypi-2': ['linux-rpi', 'raspberrypi-bootloader'],
+    },
+  },
+};
+
+/** The facts of the formats that own a setting (ownSettings); none for a setting every format reads. */
+export function settingOwners(key: SettingKey): FormatFacts[] {
+  return Object.values(FORMAT_FACTS).filter((f) => f.ownSettings.includes(key));
+}

@@ -5,33 +5,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import ts from 'typescript';
 import { SETTING_KEYS } from '../../src/config/index.ts';
 import { settingStage } from '../../src/pipeline/stages.ts';
+import { typeErrors } from '../helpers/typecheck.ts';
 
 const stages = fileURLToPath(new URL('../../src/pipeline/stages.ts', import.meta.url));
-
-/** Type-checks `source` (a module beside nothing, importing stages.ts by absolute path); the error messages. */
-function typeErrors(source: string): string[] {
-  const file = join(mkdtempSync(join(tmpdir(), 'kiln-typecheck-')), 'check.ts');
-  writeFileSync(file, source);
-  const program = ts.createProgram([file], {
-    strict: true,
-    noEmit: true,
-    module: ts.ModuleKind.NodeNext,
-    moduleResolution: ts.ModuleResolutionKind.NodeNext,
-    target: ts.ScriptTarget.ES2022,
-    allowImportingTsExtensions: true,
-    skipLibCheck: true,
-    types: ['node'],
-    typeRoots: [fileURLToPath(new URL('../../node_modules/@types', import.meta.url))],
-  });
-  return ts.getPreEmitDiagnostics(program, program.getSourceFile(file)).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
-}
 
 test('a table of section stages that leaves out a declared section does not compile', () => {
   const errors = typeErrors(

@@ -17,7 +17,10 @@ export type { StageContext, StageModule, StageReads } from './types.ts';
 export { readFragments } from './fragments.ts';
 export { planStages, type PlannedStages, type StagePlan, type StagePlanInputs } from './plan.ts';
 
-export const STAGE_MODULES: { readonly [S in KeyedStage]: StageModule<S> } = { unpack, configure, customize, prune, finalize, output };
+/** One module for each keyed stage, filed under its own name. */
+export type StageRegistry = { readonly [S in KeyedStage]: StageModule<S> };
+
+export const STAGE_MODULES: StageRegistry = { unpack, configure, customize, prune, finalize, output };
 
 /** The stage modules in the build's order. */
 export const STAGE_ORDER: readonly StageModule[] = KEYED_STAGES.map((name) => STAGE_MODULES[name]);

@@ -203,10 +203,13 @@ async function planReuse(keys: StageKeys, opts: BuildOptions, b: BuildContext, c
       stored: (key) => !damaged.has(key) && checkpoints.find(key) !== undefined,
       checkpoints: config['build.checkpoints'],
     });
-    const found = planned.resume && checkpoints.find(planned.resume.key);
-    if (!planned.resume || opts.dryRun || (found && (await checkpoints.verify(found)))) return planned;
-    emit({ kind: 'log', level: 'warn', message: `the ${planned.resume.stage} checkpoint ${shortKey(planned.resume.key)} was damaged and is removed` });
-    damaged.add(planned.resume.key);
+    const { resume } = planned;
+    if (!resume || opts.dryRun) return planned;
+    const found = checkpoints.find(resume.key);
+    if (found && (await checkpoints.verify(found))) return planned;
+    // Not found again: another build removed it just now.
+    if (found) emit({ kind: 'log', level: 'warn', message: `the ${resume.stage} checkpoint ${shortKey(resume.key)} was damaged and is removed` });
+    damaged.add(resume.key);
   }
 }
 

@@ -1,9 +1,10 @@
 /**
- * The build as an explicit, ordered list of stages, and the key of each: a
- * hash of the previous stage's key and everything that can change this
- * stage (the settings it reads, the exact packages, hook and overlay
- * contents, kiln's version). Equal keys mean equal results, so a stored
- * result (a checkpoint) under that key can stand in for running the stage.
+ * The key of each stage: a hash of the previous stage's key and everything
+ * that can change this stage (the settings of its sections, its hooks, and
+ * what its module in stages/ declares it reads: overlay contents, the exact
+ * packages, SOURCE_DATE_EPOCH; kiln's version at the start of the chain).
+ * Equal keys mean equal results, so a stored result (a checkpoint) under
+ * that key can stand in for running the stage.
  */
 import { createHash } from 'node:crypto';
 import { SETTINGS, SETTING_KEYS, type LoadedConfig, type SettingKey, type SettingSection } from '../config/index.ts';

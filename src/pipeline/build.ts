@@ -26,7 +26,7 @@ import { manifestPath, outputPath, outputsUpToDate } from '../outputs/index.ts';
 import { CheckpointStore } from './checkpoints.ts';
 import { ownerAlive } from './owner.ts';
 import { collectHooks, runHostHook, settingsEnvironment, type Hook } from './hooks.ts';
-import { shortKey, stageKeys, type StageKeys, type StageName, type TreeStage } from './stages.ts';
+import { shortKey, stageKeys, type KeyedStage, type StageKeys, type StageName, type TreeStage } from './stages.ts';
 import { planStages, STAGE_ORDER, type PlannedStages, type StagePlan } from './stages/index.ts';
 import { BuildLog } from './build-log.ts';
 import { overlayDigest } from './overlay.ts';
@@ -145,15 +145,14 @@ async function prepareStages(loaded: LoadedConfig, opts: BuildOptions, b: BuildC
   const origins = { install: loaded.itemOrigins['packages.install'] ?? {}, base: loaded.origins['packages.base'] ?? 'default' };
   const planContext = { config, distribution, store, memoDir: join(cache, 'plans'), kilnVersion: VERSION, emit, signal, limits, origins };
   // Before resolve: an overlay that cannot be read stops the build before any download.
-  const overlays = {
-    skeleton: config['overlay.skeleton'] ? resolve(loaded.dir, config['overlay.skeleton']) : undefined,
-    extra: config['overlay.extra'] ? resolve(loaded.dir, config['overlay.extra']) : undefined,
-  };
-  const overlayDigests: Partial<Record<TreeStage, string>> = {};
+  const overlays: BuildJob['overlays'] = {};
+  const overlayDigests: Partial<Record<KeyedStage, string>> = {};
   for (const { name, reads } of STAGE_ORDER) {
     const setting = reads.overlay;
-    const path = setting && config[setting];
-    if (typeof path === 'string' && path) overlayDigests[name as TreeStage] = overlayDigest(resolve(loaded.dir, path), setting);
+    const value = setting && config[setting];
+    if (typeof value !== 'string' || !value) continue;
+    const path = (overlays[name] = resolve(loaded.dir, value));
+    overlayDigests[name] = overlayDigest(path, setting);
   }
   const plan = await step(emit, 'resolve', () => format.plan(planContext), (p) => `${p.packages.length} packages`);
   const sde = Number(b.env.SOURCE_DATE_EPOCH);

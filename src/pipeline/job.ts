@@ -41,8 +41,8 @@ export interface BuildJob {
   /** The stages to run, in order, each with its key and whether to store its result. */
   stages: { name: KeyedStage; key: string; checkpoint: boolean }[];
   hooks: Hook[];
-  /** Absolute paths of the overlays (overlay.skeleton, overlay.extra). */
-  overlays: { skeleton?: string; extra?: string };
+  /** The absolute path of the overlay each stage copies in (its module's reads.overlay setting). */
+  overlays: Partial<Record<KeyedStage, string>>;
   /** Where checkpoints are stored. */
   checkpointDir: string;
   /** The host-side kiln's owner token: checkpoint temporaries are named after it (owner.ts). */

@@ -12,7 +12,7 @@ import type { InstallPlan } from '../formats/types.ts';
 import type { Hook } from './hooks.ts';
 
 export { shortKey, STAGES, TREE_STAGES, KEYED_STAGES, CHECKPOINTED, HOOK_STAGES, type StageName, type TreeStage, type KeyedStage, type HookStage } from './stage-names.ts';
-import type { HookStage, KeyedStage, StageName, TreeStage } from './stage-names.ts';
+import type { HookStage, KeyedStage, StageName } from './stage-names.ts';
 import { STAGE_ORDER } from './stages/index.ts';
 
 /**
@@ -52,7 +52,7 @@ export interface KeyInputs {
   sourceDateEpoch: number;
   kilnVersion: string;
   /** Digests of overlay trees by the stage that copies them in. */
-  overlays: Partial<Record<TreeStage, string>>;
+  overlays: Partial<Record<KeyedStage, string>>;
   /** Hashes private values (never stored as they are): a keyed hash with a per-cache secret. */
   hidePrivate(value: unknown): string;
 }
@@ -79,7 +79,7 @@ export function stageKeys(inputs: KeyInputs): StageKeys {
   let previous = hash(['kiln', inputs.kilnVersion]);
   for (const { name: stage, reads } of STAGE_ORDER) {
     const hooks = hooksOf(stage);
-    const parts: unknown[] = [previous, stage, settingsOf(stage), hooks.map((h) => [h.name, h.chroot, h.digest]), inputs.overlays[stage as TreeStage] ?? null];
+    const parts: unknown[] = [previous, stage, settingsOf(stage), hooks.map((h) => [h.name, h.chroot, h.digest]), inputs.overlays[stage] ?? null];
     if (hooks.some((h) => h.source !== 'builtin')) parts.push(allSettings);
     // In this order, so that keys stay those of checkpoints made before the stages were modules.
     for (const other of reads.settingsOf ?? []) parts.push(settingsOf(other));

@@ -13,7 +13,7 @@ export const customize: StageModule<'customize'> = {
     // Users first: the overlay's owners may name them.
     const chpasswd = (input: string) => install.run(['chpasswd'], { input, source: 'chpasswd' });
     await applyUsers({ root, sourceDateEpoch: job.sourceDateEpoch, chpasswd }, config['users.accounts'], config['users.groups']);
-    const extra = job.overlays.extra;
+    const extra = job.overlays.customize;
     if (extra) await step(emit, 'overlay', () => copyOverlay(root, extra, config['overlay.owner'], config['overlay.owners'], 'overlay.extra'), (n) => `${n} entries`);
     await configureSystem(install);
     await configureServices(install);

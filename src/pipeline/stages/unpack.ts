@@ -7,7 +7,7 @@ export const unpack: StageModule<'unpack'> = {
   name: 'unpack',
   reads: { overlay: 'overlay.skeleton', settingsOf: ['resolve'], plan: true, sourceDateEpoch: true },
   async run({ job, root, install, format, emit, carried }) {
-    const skeleton = job.overlays.skeleton;
+    const skeleton = job.overlays.unpack;
     if (skeleton) await step(emit, 'overlay', () => copyOverlay(root, skeleton, job.config['overlay.owner'], {}, 'overlay.skeleton'), (n) => `${n} skeleton entries`);
     carried.unpacked = await format.unpack(install);
   },

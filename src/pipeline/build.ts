@@ -25,7 +25,8 @@ import { manifestPath, outputPath, outputsUpToDate } from '../outputs/index.ts';
 import { CheckpointStore } from './checkpoints.ts';
 import { ownerAlive } from './owner.ts';
 import { collectHooks, runHostHook, settingsEnvironment, type Hook } from './hooks.ts';
-import { CHECKPOINTED, STAGES, shortKey, stageKeys, type StageName, type TreeStage } from './stages.ts';
+import { shortKey, stageKeys, type KeyedStage, type StageKeys, type StageName, type TreeStage } from './stages.ts';
+import { planStages, STAGE_ORDER, type PlannedStages, type StagePlan } from './stages/index.ts';
 import { BuildLog } from './build-log.ts';
 import { overlayDigest } from './overlay.ts';
 import { buildId, VERSION } from '../version.ts';
@@ -39,14 +40,7 @@ export interface BuildOptions {
   rebuild?: StageName | true;
 }
 
-export interface StagePlan {
-  name: StageName;
-  /** What this build does for the stage. */
-  action: 'run' | 'reuse';
-  key?: string;
-  /** Where a reused stage comes from. */
-  from?: string;
-}
+export type { StagePlan };
 
 export interface BuildResult {
   plan: AnyPlan;
@@ -118,7 +112,9 @@ async function buildStages(loaded: LoadedConfig, opts: BuildOptions, b: BuildCon
 interface PreparedBuild {
   plan: AnyPlan;
   stages: StagePlan[];
-  keys: ReturnType<typeof stageKeys>;
+  /** The stages the namespace runs. */
+  run: PlannedStages['run'];
+  keys: StageKeys;
   resume: { stage: TreeStage; key: string } | undefined;
   emulation: Awaited<ReturnType<typeof planEmulation>>;
   blobs: Record<string, string>;
@@ -147,42 +143,25 @@ async function prepareStages(loaded: LoadedConfig, opts: BuildOptions, b: BuildC
   const origins = { install: loaded.itemOrigins['packages.install'] ?? {}, base: loaded.origins['packages.base'] ?? 'default' };
   const planContext = { config, distribution, store, memoDir: join(cache, 'plans'), kilnVersion: VERSION, emit, signal, limits, origins };
   // Before resolve: an overlay that cannot be read stops the build before any download.
-  const overlays = {
-    skeleton: config['overlay.skeleton'] ? resolve(loaded.dir, config['overlay.skeleton']) : undefined,
-    extra: config['overlay.extra'] ? resolve(loaded.dir, config['overlay.extra']) : undefined,
-  };
-  const overlayDigests = {
-    ...(overlays.skeleton ? { unpack: overlayDigest(overlays.skeleton, 'overlay.skeleton') } : {}),
-    ...(overlays.extra ? { customize: overlayDigest(overlays.extra, 'overlay.extra') } : {}),
-  };
+  const overlays: BuildJob['overlays'] = {};
+  const overlayDigests: Partial<Record<KeyedStage, string>> = {};
+  for (const { name, reads } of STAGE_ORDER) {
+    const setting = reads.overlay;
+    const value = setting && config[setting];
+    if (typeof value !== 'string' || !value) continue;
+    const path = (overlays[name] = resolve(loaded.dir, value));
+    overlayDigests[name] = overlayDigest(path, setting);
+  }
   const plan = await step(emit, 'resolve', () => makePlan(planContext), (p) => `${p.packages.length} packages`);
   const sde = Number(b.env.SOURCE_DATE_EPOCH);
   const sourceDateEpoch = Number.isInteger(sde) && sde > 0 ? sde : plan.repositoryDate;
   const keys = stageKeys({ loaded, plan, hooks, sourceDateEpoch, kilnVersion: buildId(), overlays: overlayDigests, hidePrivate: privateHasher(cache) });
-  const rebuildFrom = opts.rebuild === true ? 'unpack' : opts.rebuild;
-  const forced = (stage: StageName) => rebuildFrom !== undefined && STAGES.indexOf(stage) >= STAGES.indexOf(rebuildFrom);
-
-  if (!forced('output') && outputsUpToDate(outputDir, config['output.name'], outputs, keys.output)) {
-    const stages = STAGES.map((name): StagePlan => ({ name, action: 'reuse', from: 'outputs' }));
+  const planned = await planReuse(keys, opts, b, config);
+  const { stages, resume } = planned;
+  if (planned.upToDate) {
     emit({ kind: 'log', level: 'info', message: `nothing changed: every stage reused, outputs up to date (${shortKey(keys.output)})` });
     return { result: { plan, outputs, stages, upToDate: true } };
   }
-  let resume: { stage: TreeStage; key: string } | undefined;
-  for (const stage of [...CHECKPOINTED].reverse()) {
-    if (forced(stage)) continue;
-    const found = checkpoints.find(keys[stage]);
-    if (found && (opts.dryRun || (await checkpoints.verify(found)))) {
-      resume = { stage, key: keys[stage] };
-      break;
-    }
-    if (found) emit({ kind: 'log', level: 'warn', message: `the ${stage} checkpoint ${shortKey(keys[stage])} was damaged and is removed` });
-  }
-  const resumeIndex = resume ? STAGES.indexOf(resume.stage) : STAGES.indexOf('resolve');
-  const stages = STAGES.map((name, i): StagePlan => {
-    const key = name === 'resolve' || name === 'fetch' ? undefined : keys[name];
-    if (name === 'resolve') return { name, action: 'run' };
-    return i <= resumeIndex ? { name, action: 'reuse', key, from: `checkpoint ${shortKey(resume!.key)}` } : { name, action: 'run', key };
-  });
   if (opts.dryRun) return { result: { plan, outputs, stages, upToDate: false } };
   if (resume) {
     emit({ kind: 'log', level: 'info', message: `reusing ${stages.filter((s) => s.action === 'reuse').map((s) => s.name).join(', ')} (the ${resume.stage} checkpoint ${shortKey(resume.key)})` });
@@ -202,14 +181,40 @@ async function prepareStages(loaded: LoadedConfig, opts: BuildOptions, b: BuildC
     const verify = verifierFor(plan);
     if (verify) await step(emit, 'verify', () => verify({ ...planContext, blobs, readPackage: packageReader(store, emit) }));
   }
-  return { plan, stages, keys, resume, emulation, blobs, sourceDateEpoch, overlays, idMapping };
+  return { plan, stages, run: planned.run, keys, resume, emulation, blobs, sourceDateEpoch, overlays, idMapping };
+}
+
+/**
+ * The stage plan over what is stored. The checkpoint it resumes from is
+ * verified first (not for --dry-run); a damaged one is removed, said, and
+ * the plan made again without it.
+ */
+async function planReuse(keys: StageKeys, opts: BuildOptions, b: BuildContext, config: Config): Promise<PlannedStages> {
+  const { checkpoints, outputDir, outputs, emit } = b;
+  const damaged = new Set<string>();
+  for (;;) {
+    const planned = planStages({
+      keys,
+      rebuild: opts.rebuild,
+      outputsUpToDate: (key) => outputsUpToDate(outputDir, config['output.name'], outputs, key),
+      stored: (key) => !damaged.has(key) && checkpoints.find(key) !== undefined,
+      checkpoints: config['build.checkpoints'],
+    });
+    const { resume } = planned;
+    if (!resume || opts.dryRun) return planned;
+    const found = checkpoints.find(resume.key);
+    if (found && (await checkpoints.verify(found))) return planned;
+    // Not found again: another build removed it just now.
+    if (found) emit({ kind: 'log', level: 'warn', message: `the ${resume.stage} checkpoint ${shortKey(resume.key)} was damaged and is removed` });
+    damaged.add(resume.key);
+  }
 }
 
 /** The stages inside the namespace, then the checkpoint limit. */
 async function runStages(loaded: LoadedConfig, opts: BuildOptions, b: BuildContext, prepared: PreparedBuild): Promise<BuildResult> {
   const { config, distribution } = loaded;
   const { emit, cache, store, checkpoints, hooks, outputDir, outputs } = b;
-  const { plan, stages, keys, resume, emulation, blobs, sourceDateEpoch, overlays, idMapping } = prepared;
+  const { plan, stages, run, keys, resume, emulation, blobs, sourceDateEpoch, overlays, idMapping } = prepared;
   await mkdir(outputDir, { recursive: true }).catch((err: NodeJS.ErrnoException) => {
     throw new UserError(`cannot create the output directory ${outputDir}: ${err.code === 'EACCES' ? 'permission denied' : err.message}`, 'set output.directory to a directory you can write');
   });
@@ -231,9 +236,7 @@ async function runStages(loaded: LoadedConfig, opts: BuildOptions, b: BuildConte
     imageDir: loaded.dir,
     kilnVersion: VERSION,
     resume,
-    stages: stages
-      .filter((s): s is StagePlan & { name: TreeStage | 'output'; key: string } => s.action === 'run' && s.key !== undefined)
-      .map((s) => ({ name: s.name, key: s.key, checkpoint: config['build.checkpoints'] && (CHECKPOINTED as readonly string[]).includes(s.name) })),
+    stages: run,
     hooks,
     overlays,
     checkpointDir: checkpoints.dir,

@@ -1,55 +1,59 @@
 /**
  * The build inside the namespace, as root of it: restore the checkpoint to
- * start from, run the remaining tree stages (each followed by its hooks and,
- * where it is stored, its checkpoint), then write the outputs with their
- * manifest and SBOM.
+ * start from, then each stage of the job in order (its module's work, its
+ * hooks and, where it is stored, its checkpoint). The output stage is the
+ * last of them.
  */
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
-import { FORMATS, installerFor } from '../formats/index.ts';
-import type { InstallContext, InstallPlan, InstalledPackage, PackageFormat, RunInTreeOptions } from '../formats/types.ts';
-import { buildManifest, buildSbom, fileDigest, manifestPath, sbomPath, writeOutputs, type ManifestOutput, type Written } from '../outputs/index.ts';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { FORMATS, installerFor, type InstallEnvironment } from '../formats/index.ts';
+import type { RunInTreeOptions } from '../formats/types.ts';
 import { runInRoot, type RootRunOptions } from '../sandbox/index.ts';
 import { nativePerlFor, type NativeInterpreter } from './native-perl.ts';
 import { prepareBinds } from './binds.ts';
-import { BuildError, CommandError } from '../util/errors.ts';
+import { CommandError } from '../util/errors.ts';
 import { outputLines, type Emit } from '../util/events.ts';
-import { configureServices, configureSystem } from './system.ts';
-import { applyUsers } from './users.ts';
-import { copyOverlay } from './overlay.ts';
 import type { BuildJob, Emulation } from './job.ts';
-import { mountTmpfs, temporaries } from './worker.ts';
+import { run } from '../util/run.ts';
 import { step } from './step.ts';
 import { CheckpointStore, treeChanges, treeState, type TreeState } from './checkpoints.ts';
 import { runHooks, settingsEnvironment, type HookRunContext } from './hooks.ts';
-import { shortKey, type TreeStage } from './stages.ts';
-import { pruneTree } from './prune.ts';
+import { shortKey } from './stages.ts';
+import { readFragments, STAGE_MODULES, type StageContext } from './stages/index.ts';
 import { packageReader } from './package-reader.ts';
 import { BlobStore } from '../repo/index.ts';
 
-export async function runBuildJob(job: BuildJob, emit: Emit): Promise<void> {
+/** The last stored state of the tree: the next checkpoint holds only what changed since. */
+type Stored = { key: string; state: TreeState } | undefined;
+
+export async function runBuildJob(job: BuildJob, emit: Emit, temporaries: Set<string>): Promise<void> {
   const { config } = job;
   if (config['build.workspace'] === 'tmpfs') await mountTmpfs(job.workDir);
   else temporaries.add(job.workDir);
+  const ctx = await stageContext(job, emit, temporaries);
+  const store = new CheckpointStore(job.checkpointDir, job.checkpointOwner);
+  let stored = job.resume ? await restore(ctx, store, job.resume) : undefined;
+  const hooks = hookContext(ctx);
+  for (const stage of job.stages) {
+    await step(emit, stage.name, async () => {
+      const env = await STAGE_MODULES[stage.name].run(ctx);
+      await runHooks(stage.name, job.hooks, env ? { ...hooks, env: { ...hooks.env, ...env } } : hooks);
+    });
+    if (stage.checkpoint) stored = await checkpoint(ctx, store, stored, stage);
+  }
+  if (config['build.workspace'] !== 'tmpfs') {
+    await rm(job.workDir, { recursive: true, force: true });
+    temporaries.delete(job.workDir);
+  }
+}
+
+/** The empty tree and the manifest fragments directory, and how commands run in the tree. */
+async function stageContext(job: BuildJob, emit: Emit, temporaries: Set<string>): Promise<StageContext> {
+  const { config } = job;
   const root = join(job.workDir, 'root');
   const fragments = join(job.workDir, 'manifest.d');
   await mkdir(root, { recursive: true, mode: 0o755 });
   await mkdir(fragments, { recursive: true });
-  const ctx: InstallContext = {
-    root,
-    plan: job.plan,
-    blobs: job.blobs,
-    readPackage: packageReader(new BlobStore(job.downloadDir), emit),
-    config,
-    emit,
-    cacheDir: job.cacheDir,
-    sourceDateEpoch: job.sourceDateEpoch,
-    run: async (argv, opts = {}) => {
-      const native = opts.packageScripts ? await nativeHelpers() : undefined;
-      const sandbox = { network: config['build.network'], processLimit: config['build.process-limit'] };
-      await withEmulation(root, job.emulation, native, (emulation) => runChecked(root, argv, { ...emulation, ...sandbox }, emit, opts));
-    },
-  };
   // Decided once, when the first package scripts run (the tree's perl is unpacked by then).
   let native: Promise<NativeInterpreter | undefined> | undefined;
   function nativeHelpers(): Promise<NativeInterpreter | undefined> {
@@ -61,20 +65,30 @@ export async function runBuildJob(job: BuildJob, emit: Emit): Promise<void> {
     })();
     return native;
   }
-  const store = new CheckpointStore(job.checkpointDir, job.checkpointOwner);
-  // The last stored state: the next checkpoint holds only what changed since.
-  let stored: { key: string; state: TreeState } | undefined;
-  if (job.resume) {
-    const { key, stage } = job.resume;
-    const meta = await step(emit, 'restore', () => store.restore(key, root), () => `${stage} checkpoint ${shortKey(key)}`);
-    for (const [name, value] of Object.entries(meta.fragments)) await writeFile(join(fragments, name), JSON.stringify(value));
-    stored = { key, state: treeState(root) };
-  }
-  const hookContext: HookRunContext = {
+  const install: InstallEnvironment = {
+    root,
+    blobs: job.blobs,
+    readPackage: packageReader(new BlobStore(job.downloadDir), emit),
+    config,
+    emit,
+    cacheDir: job.cacheDir,
+    sourceDateEpoch: job.sourceDateEpoch,
+    run: async (argv, opts = {}) => {
+      const helpers = opts.packageScripts ? await nativeHelpers() : undefined;
+      const sandbox = { network: config['build.network'], processLimit: config['build.process-limit'] };
+      await withEmulation(root, job.emulation, helpers, (emulation) => runChecked(root, argv, { ...emulation, ...sandbox }, emit, opts));
+    },
+  };
+  return { job, root, install, installer: installerFor(job.plan, install), inventory: FORMATS[job.plan.format].inventory, emit, temporaries, fragments };
+}
+
+/** What every hook of the build sees. */
+function hookContext({ job, root, emit, install, fragments }: StageContext): HookRunContext {
+  return {
     root,
     emit,
     env: {
-      ...settingsEnvironment(config),
+      ...settingsEnvironment(job.config),
       KILN_ROOT: root,
       KILN_IMAGE_DIR: job.imageDir,
       KILN_OUTPUT_DIR: job.outputDir,
@@ -82,124 +96,43 @@ export async function runBuildJob(job: BuildJob, emit: Emit): Promise<void> {
       KILN_SOURCE_DATE_EPOCH: String(job.sourceDateEpoch),
       SOURCE_DATE_EPOCH: String(job.sourceDateEpoch),
     },
-    runInImage: (argv, opts) => ctx.run(argv, opts),
+    runInImage: (argv, opts) => install.run(argv, opts),
   };
-  const install = installerFor(job.plan, ctx);
-  const { skeleton, extra } = job.overlays;
-  const work: Record<TreeStage, () => Promise<unknown>> = {
-    unpack: async () => {
-      if (skeleton) await step(emit, 'overlay', () => copyOverlay(root, skeleton, config['overlay.owner'], {}, 'overlay.skeleton'), (n) => `${n} skeleton entries`);
-      await install.unpack();
-    },
-    configure: () => install.configure(),
-    customize: async () => {
-      // Users first: the overlay's owners may name them.
-      const chpasswd = (input: string) => ctx.run(['chpasswd'], { input, source: 'chpasswd' });
-      await applyUsers({ root, sourceDateEpoch: job.sourceDateEpoch, chpasswd }, config['users.accounts'], config['users.groups']);
-      if (extra) await step(emit, 'overlay', () => copyOverlay(root, extra, config['overlay.owner'], config['overlay.owners'], 'overlay.extra'), (n) => `${n} entries`);
-      await configureSystem(ctx);
-      await configureServices(ctx);
-    },
-    prune: () => pruneTree(root, config['prune.remove'], emit),
-    finalize: async () => {},
-  };
-  for (const stage of job.stages) {
-    if (stage.name === 'output') break;
-    await step(emit, stage.name, async () => {
-      await work[stage.name as TreeStage]();
-      await runHooks(stage.name, job.hooks, hookContext);
-    });
-    if (stage.checkpoint) {
-      const state = treeState(root);
-      const changes = stored ? treeChanges(stored.state, state) : undefined;
-      const meta = {
-        key: stage.key,
-        stage: stage.name,
-        kilnVersion: job.kilnVersion,
-        image: job.imageDir,
-        fragments: await readFragments(fragments),
-        ...(stored && changes ? { base: stored.key, deleted: changes.deleted } : {}),
-      };
-      await step(
-        emit,
-        'checkpoint',
-        () => store.save(root, meta, temporaries, changes?.changed),
-        (m) => `${stage.name} ${shortKey(m.key)}, ${(m.size / 1e6).toFixed(1)} MB${changes ? `, ${changes.changed.size} changed and ${changes.deleted.length} removed paths` : ''}`,
-      );
-      stored = { key: stage.key, state };
-    }
-  }
-  await step(emit, 'output', async () => {
-    // Read before any writer runs: a directory output on disk moves the tree away.
-    const installed = await readInventory(FORMATS[job.plan.format], root, emit);
-    const written = await writeOutputs({
-      root,
-      formats: config['output.format'],
-      directory: job.outputDir,
-      name: config['output.name'],
-      sourceDateEpoch: job.sourceDateEpoch,
-      rootOnTmpfs: config['build.workspace'] === 'tmpfs',
-      temporaries,
-      describe: async (outputs) => describeOutputs(job, installed, outputs, await readFragments(fragments)),
-    });
-    await runHooks('output', job.hooks, { ...hookContext, env: { ...hookContext.env, KILN_OUTPUTS: written.join(' ') } });
-  });
-  if (config['build.workspace'] !== 'tmpfs') {
-    await rm(job.workDir, { recursive: true, force: true });
-    temporaries.delete(job.workDir);
-  }
 }
 
-/** The packages in the finished tree, from its own package database, for the manifest. */
-async function readInventory(format: Pick<PackageFormat<InstallPlan, unknown>, 'inventory'>, root: string, emit: Emit): Promise<InstalledPackage[]> {
-  const warn = (message: string) => emit({ kind: 'log', level: 'warn', source: 'manifest', message });
-  return format.inventory(root, warn).catch((err: Error) => {
-    emit({ kind: 'log', level: 'warn', message: `the manifest lists no packages: the image's package database cannot be read (${err.message})` });
-    return [];
-  });
+/** The tree and the manifest fragments of the checkpoint the job starts from. */
+async function restore({ root, emit, fragments }: StageContext, store: CheckpointStore, { key, stage }: NonNullable<BuildJob['resume']>): Promise<Stored> {
+  const meta = await step(emit, 'restore', () => store.restore(key, root), () => `${stage} checkpoint ${shortKey(key)}`);
+  for (const [name, value] of Object.entries(meta.fragments)) await writeFile(join(fragments, name), JSON.stringify(value));
+  return { key, state: treeState(root) };
 }
 
-/** The manifest and the SBOM of the outputs just written (checksums of their temporaries). */
-async function describeOutputs(job: BuildJob, installed: InstalledPackage[], outputs: Written[], fragments: Record<string, unknown>) {
-  const { config } = job;
-  const described: ManifestOutput[] = [];
-  for (const o of outputs) {
-    const digest = o.format === 'directory' ? undefined : await fileDigest(o.tmp);
-    described.push({ file: basename(o.final), format: o.format, size: digest?.size ?? null, sha256: digest?.sha256 ?? null });
-  }
-  const sbomFile = sbomPath(job.outputDir, config['output.name']);
-  const manifest = buildManifest(
-    {
-      kilnVersion: job.kilnVersion,
-      key: job.manifest.outputKey,
-      image: job.manifest.image,
-      config: job.manifest.config,
-      sourceDateEpoch: job.sourceDateEpoch,
-      installed,
-      planned: job.plan.packages,
-      fragments,
-    },
-    described,
-    basename(sbomFile),
+/** Stores the tree after `stage`: what changed since the last stored state, over it. */
+async function checkpoint(ctx: StageContext, store: CheckpointStore, stored: Stored, stage: BuildJob['stages'][number]): Promise<Stored> {
+  const { job, root, emit, temporaries } = ctx;
+  const state = treeState(root);
+  const changes = stored ? treeChanges(stored.state, state) : undefined;
+  const meta = {
+    key: stage.key,
+    stage: stage.name,
+    kilnVersion: job.kilnVersion,
+    image: job.imageDir,
+    fragments: await readFragments(ctx.fragments),
+    ...(stored && changes ? { base: stored.key, deleted: changes.deleted } : {}),
+  };
+  await step(
+    emit,
+    'checkpoint',
+    () => store.save(root, meta, temporaries, changes?.changed),
+    (m) => `${stage.name} ${shortKey(m.key)}, ${(m.size / 1e6).toFixed(1)} MB${changes ? `, ${changes.changed.size} changed and ${changes.deleted.length} removed paths` : ''}`,
   );
-  const sbom = buildSbom(manifest, job.plan.format, job.manifest.supplier);
-  return [
-    { final: manifestPath(job.outputDir, config['output.name']), content: JSON.stringify(manifest, null, 2) + '\n' },
-    { final: sbomFile, content: JSON.stringify(sbom, null, 2) + '\n' },
-  ];
+  return { key: stage.key, state };
 }
 
-/** The JSON fragments hooks dropped in $KILN_MANIFEST_DIR. */
-async function readFragments(dir: string): Promise<Record<string, unknown>> {
-  const out: Record<string, unknown> = {};
-  for (const name of (await readdir(dir)).filter((n) => n.endsWith('.json')).sort()) {
-    try {
-      out[name] = JSON.parse(await readFile(join(dir, name), 'utf8'));
-    } catch (err) {
-      throw new BuildError(`a hook left ${name} in $KILN_MANIFEST_DIR that is not JSON: ${(err as Error).message}`);
-    }
-  }
-  return out;
+/** Mounts a tmpfs private to this namespace on `dir` (gone when the namespace is). */
+export async function mountTmpfs(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await run('mount', ['-t', 'tmpfs', '-o', 'mode=755', 'kiln-work', dir]);
 }
 
 let scriptEntries = 0;

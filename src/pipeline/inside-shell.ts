@@ -4,8 +4,7 @@ import { join } from 'node:path';
 import { runInRoot } from '../sandbox/index.ts';
 import { run } from '../util/run.ts';
 import type { ShellJob } from './job.ts';
-import { withEmulation } from './inside-build.ts';
-import { mountTmpfs } from './worker.ts';
+import { mountTmpfs, withEmulation } from './inside-build.ts';
 
 export async function runShellJob(job: ShellJob): Promise<number> {
   let root: string;

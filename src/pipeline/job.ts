@@ -8,7 +8,7 @@ import type { AnyPlan } from '../formats/index.ts';
 import type { BinfmtEntry } from '../sandbox/index.ts';
 import type { Hook } from './hooks.ts';
 import type { Manifest } from '../outputs/index.ts';
-import type { TreeStage } from './stage-names.ts';
+import type { KeyedStage, TreeStage } from './stage-names.ts';
 
 export interface Emulation {
   entry: BinfmtEntry;
@@ -39,10 +39,10 @@ export interface BuildJob {
   /** The checkpoint to start from (none: start with an empty tree). */
   resume?: { stage: TreeStage; key: string };
   /** The stages to run, in order, each with its key and whether to store its result. */
-  stages: { name: TreeStage | 'output'; key: string; checkpoint: boolean }[];
+  stages: { name: KeyedStage; key: string; checkpoint: boolean }[];
   hooks: Hook[];
-  /** Absolute paths of the overlays (overlay.skeleton, overlay.extra). */
-  overlays: { skeleton?: string; extra?: string };
+  /** The absolute path of the overlay each stage copies in (its module's reads.overlay setting). */
+  overlays: Partial<Record<KeyedStage, string>>;
   /** Where checkpoints are stored. */
   checkpointDir: string;
   /** The host-side kiln's owner token: checkpoint temporaries are named after it (owner.ts). */

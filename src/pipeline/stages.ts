@@ -1,17 +1,19 @@
 /**
- * The build as an explicit, ordered list of stages, and the key of each: a
- * hash of the previous stage's key and everything that can change this
- * stage (the settings it reads, the exact packages, hook and overlay
- * contents, kiln's version). Equal keys mean equal results, so a stored
- * result (a checkpoint) under that key can stand in for running the stage.
+ * The key of each stage: a hash of the previous stage's key and everything
+ * that can change this stage (the settings of its sections, its hooks, and
+ * what its module in stages/ declares it reads: overlay contents, the exact
+ * packages, SOURCE_DATE_EPOCH; kiln's version at the start of the chain).
+ * Equal keys mean equal results, so a stored result (a checkpoint) under
+ * that key can stand in for running the stage.
  */
 import { createHash } from 'node:crypto';
 import { SETTINGS, SETTING_KEYS, type LoadedConfig, type SettingKey, type SettingSection } from '../config/index.ts';
 import type { InstallPlan } from '../formats/types.ts';
 import type { Hook } from './hooks.ts';
 
-export { STAGES, TREE_STAGES, CHECKPOINTED, HOOK_STAGES, type StageName, type TreeStage, type HookStage } from './stage-names.ts';
-import { TREE_STAGES, type HookStage, type StageName, type TreeStage } from './stage-names.ts';
+export { shortKey, STAGES, TREE_STAGES, KEYED_STAGES, CHECKPOINTED, HOOK_STAGES, type StageName, type TreeStage, type KeyedStage, type HookStage } from './stage-names.ts';
+import type { HookStage, KeyedStage, StageName } from './stage-names.ts';
+import { STAGE_ORDER } from './stages/index.ts';
 
 /**
  * The stage that reads each section's settings, for every section the
@@ -34,8 +36,8 @@ const SECTION_STAGE: SectionStages = {
   hooks: undefined,
 };
 
-/** Settings read by another stage than their section's. */
-const SETTING_STAGE: Partial<Record<SettingKey, StageName>> = { 'overlay.skeleton': 'unpack' };
+/** Settings read by another stage than their section's: an overlay belongs to the stage module that declares it. */
+const SETTING_STAGE: Partial<Record<SettingKey, StageName>> = Object.fromEntries(STAGE_ORDER.flatMap((m) => (m.reads.overlay ? [[m.reads.overlay, m.name]] : [])));
 
 export function settingStage(key: SettingKey): StageName | undefined {
   return SETTING_STAGE[key] ?? SECTION_STAGE[key.split('.')[0] as SettingSection];
@@ -50,13 +52,15 @@ export interface KeyInputs {
   sourceDateEpoch: number;
   kilnVersion: string;
   /** Digests of overlay trees by the stage that copies them in. */
-  overlays: Partial<Record<TreeStage, string>>;
+  overlays: Partial<Record<KeyedStage, string>>;
   /** Hashes private values (never stored as they are): a keyed hash with a per-cache secret. */
   hidePrivate(value: unknown): string;
 }
 
-/** The key of every stage from unpack to output. */
-export function stageKeys(inputs: KeyInputs): Record<TreeStage | 'output', string> {
+export type StageKeys = Record<KeyedStage, string>;
+
+/** The key of every stage from unpack to output: a hash chain, each link covering what its stage module reads. */
+export function stageKeys(inputs: KeyInputs): StageKeys {
   const { loaded } = inputs;
   const settingValue = (key: SettingKey) => {
     const kind = SETTINGS[key].kind as { secret?: boolean; redact?: unknown };
@@ -71,14 +75,16 @@ export function stageKeys(inputs: KeyInputs): Record<TreeStage | 'output', strin
     packages: inputs.plan.packages.map((p) => [p.name, p.version, p.architecture, p.sha256]),
     extra: inputs.plan.extra,
   };
-  const keys = {} as Record<TreeStage | 'output', string>;
+  const keys = {} as StageKeys;
   let previous = hash(['kiln', inputs.kilnVersion]);
-  for (const stage of [...TREE_STAGES, 'output'] as const) {
+  for (const { name: stage, reads } of STAGE_ORDER) {
     const hooks = hooksOf(stage);
-    const parts: unknown[] = [previous, stage, settingsOf(stage), hooks.map((h) => [h.name, h.chroot, h.digest]), inputs.overlays[stage as TreeStage] ?? null];
+    const parts: unknown[] = [previous, stage, settingsOf(stage), hooks.map((h) => [h.name, h.chroot, h.digest]), inputs.overlays[stage] ?? null];
     if (hooks.some((h) => h.source !== 'builtin')) parts.push(allSettings);
-    if (stage === 'unpack') parts.push(settingsOf('resolve'), plan, inputs.sourceDateEpoch);
-    if (stage === 'finalize') parts.push(inputs.sourceDateEpoch);
+    // In this order, so that keys stay those of checkpoints made before the stages were modules.
+    for (const other of reads.settingsOf ?? []) parts.push(settingsOf(other));
+    if (reads.plan) parts.push(plan);
+    if (reads.sourceDateEpoch) parts.push(inputs.sourceDateEpoch);
     previous = keys[stage] = hash(parts);
   }
   return keys;
@@ -86,9 +92,4 @@ export function stageKeys(inputs: KeyInputs): Record<TreeStage | 'output', strin
 
 function hash(parts: unknown): string {
   return createHash('sha256').update(JSON.stringify(parts)).digest('hex');
-}
-
-/** Short form of a key for messages. */
-export function shortKey(key: string): string {
-  return key.slice(0, 12);
 }

@@ -6,7 +6,6 @@
  */
 import { rmSync } from 'node:fs';
 import { Socket } from 'node:net';
-import { mkdir } from 'node:fs/promises';
 import { PARENT_PIPE_FD } from '../sandbox/index.ts';
 import { BuildError, CommandError, UserError } from '../util/errors.ts';
 import type { Emit } from '../util/events.ts';
@@ -14,10 +13,6 @@ import type { Job } from './job.ts';
 import type { WorkerFailure } from './enter.ts';
 import { runBuildJob } from './inside-build.ts';
 import { runShellJob } from './inside-shell.ts';
-import { run } from '../util/run.ts';
-
-/** Paths to remove if the build is stopped (temporary outputs, work trees on disk). */
-export const temporaries = new Set<string>();
 
 /**
  * The build's own umask, whatever the caller's (as mmdebstrap sets one): the
@@ -32,10 +27,12 @@ const TREE_UMASK = 0o022;
 
 export async function workerMain(): Promise<never> {
   process.umask(TREE_UMASK);
-  const job = await readJob();
+  /** Paths to remove if the build is stopped (temporary outputs, work trees on disk): the job adds and removes them. */
+  const temporaries = new Set<string>();
+  const job = await readJob(temporaries);
   const emit: Emit = (event) => void process.stdout.write(JSON.stringify(event) + '\n');
   try {
-    if (job.kind === 'build') await runBuildJob(job, emit);
+    if (job.kind === 'build') await runBuildJob(job, emit, temporaries);
     else process.exitCode = await runShellJob(job);
     process.exit(process.exitCode ?? 0);
   } catch (err) {
@@ -51,7 +48,7 @@ export async function workerMain(): Promise<never> {
       },
     };
     process.stdout.write(JSON.stringify(failure) + '\n');
-    removeTemporaries();
+    removeTemporaries(temporaries);
     process.exit(kind === 'user' ? 2 : 1);
   }
 }
@@ -61,7 +58,7 @@ export async function workerMain(): Promise<never> {
  * first (we are its PID 1): a `cp` still writing into a temporary directory
  * would otherwise refill it while it is being removed.
  */
-function removeTemporaries(): void {
+function removeTemporaries(temporaries: Set<string>): void {
   if (process.pid === 1) {
     try {
       process.kill(-1, 'SIGKILL');
@@ -86,7 +83,7 @@ function removeTemporaries(): void {
 }
 
 /** Reads the job line; afterwards, EOF on the pipe means "stop now". */
-function readJob(): Promise<Job> {
+function readJob(temporaries: Set<string>): Promise<Job> {
   // A socket, not fs.createReadStream: a blocking read in the thread pool would keep process.exit waiting.
   const pipe = new Socket({ fd: PARENT_PIPE_FD, readable: true, writable: false });
   return new Promise((resolve, reject) => {
@@ -106,14 +103,8 @@ function readJob(): Promise<Job> {
     });
     pipe.on('close', () => {
       if (!job) return reject(new Error('kiln closed the pipe before sending a job'));
-      removeTemporaries();
+      removeTemporaries(temporaries);
       process.exit(130);
     });
   });
-}
-
-/** Mounts a tmpfs private to this namespace on `dir` (gone when the namespace is). */
-export async function mountTmpfs(dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  await run('mount', ['-t', 'tmpfs', '-o', 'mode=755', 'kiln-work', dir]);
 }

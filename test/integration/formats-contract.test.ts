@@ -25,8 +25,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FormatName } from '../../src/catalog/index.ts';
 import { loadConfig } from '../../src/config/index.ts';
-import { FORMATS } from '../../src/formats/index.ts';
-import type { InstallContext, PlannedPackage, RunInTreeOptions } from '../../src/formats/types.ts';
+import { FORMATS, installerFor, makePlan, verifierFor, type InstallEnvironment } from '../../src/formats/index.ts';
+import type { PlannedPackage, RunInTreeOptions } from '../../src/formats/types.ts';
 import { BlobStore, downloadAll, readVerified } from '../../src/repo/index.ts';
 import type { Emit } from '../../src/util/events.ts';
 import { VERSION } from '../../src/version.ts';
@@ -125,23 +125,24 @@ describe('every package format: fixture repository -> plan -> unpack -> configur
         };
         const store = new BlobStore(join(dir, 'cache', 'downloads'));
         const planContext = { config: loaded.config, distribution: loaded.distribution, store, memoDir: join(dir, 'cache', 'plans'), kilnVersion: VERSION, emit, origins: { install: {}, base: 'default' } };
-        const plan = await format.plan(planContext);
+        const plan = await makePlan(planContext);
         assert.equal(plan.format, name);
         assert.ok(plan.packages.length >= 3, `the fixture plans a few packages: ${plan.packages.map(identity).join(', ')}`);
 
         const fetched = await downloadAll(store, plan.packages.map((p) => ({ urls: p.urls, sha256: p.sha256, size: p.size, name: p.name })), { emit });
         const blobs = Object.fromEntries(fetched.map((r) => [r.name, r.path]));
         const readPackage = (p: PlannedPackage) => readVerified(store, { urls: p.urls, sha256: p.sha256, size: p.size, name: p.name }, { emit });
-        await format.verify?.({ ...planContext, plan, blobs, readPackage });
+        await verifierFor(plan)?.({ ...planContext, blobs, readPackage });
 
         const root = join(dir, 'root');
         mkdirSync(root, { mode: 0o755 });
-        const ctx: InstallContext = {
-          root, plan, blobs, readPackage, config: loaded.config, emit, cacheDir: join(dir, 'cache'), sourceDateEpoch: plan.repositoryDate,
+        const env: InstallEnvironment = {
+          root, blobs, readPackage, config: loaded.config, emit, cacheDir: join(dir, 'cache'), sourceDateEpoch: plan.repositoryDate,
           run: (argv, opts = {}) => fixture.runInTree(root, argv, opts),
         };
-        const unpacked = await format.unpack(ctx);
-        await format.configure(ctx, unpacked);
+        const installer = installerFor(plan, env);
+        await installer.unpack();
+        await installer.configure();
 
         const inventoryWarnings: string[] = [];
         const installed = await format.inventory(root, (m) => inventoryWarnings.push(m));

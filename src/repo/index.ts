@@ -6,3 +6,4 @@ export { loadKeyring, parseKeys, verifyClearsigned, verifyDetached } from './ope
 export type { Key, VerifyOptions } from './openpgp.ts';
 export { readVerified, type VerifiedItem } from './verified-read.ts';
 export { memoized, memoKey, writeJsonAtomic } from './memo.ts';
+export { fetchMutableIndex, type MutableIndexContext, type MutableIndexRequest } from './mutable-index.ts';

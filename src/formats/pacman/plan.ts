@@ -5,9 +5,7 @@
  * download (verify.ts); nothing is written but the download cache.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { fetchBytes, fetchIfChanged, memoized, memoKey, readVerified, verifyDetached, writeJsonAtomic, type Validators } from '../../repo/index.ts';
+import { fetchBytes, fetchMutableIndex, memoized, memoKey, verifyDetached } from '../../repo/index.ts';
 import { UserError } from '../../util/errors.ts';
 import type { Config } from '../../config/index.ts';
 import type { InstallPlan, PlanContext, PlannedPackage } from '../types.ts';
@@ -81,11 +79,11 @@ export async function planPacman(ctx: PlanContext): Promise<InstallPlan> {
     if (seen.has(s.name)) throw new UserError(`repository "${s.name}" is listed twice`, 'give each repository in distribution.repositories and extra-repositories its own name');
     seen.add(s.name);
   }
-  // Databases change with every repository update: asked for each build, like `pacman -Sy`, but only downloaded again when changed.
+  // Databases change with every repository update: asked for each build, like `pacman -Sy`, but only downloaded again when changed (fetchMutableIndex).
   const databases = await Promise.all(
     sources.map(async (s) => {
       const url = `${s.url}/${s.name}.db`;
-      const data = await fetchDatabase(ctx, url, s.name);
+      const data = await fetchMutableIndex(ctx, { url, name: `${s.name}.db`, recordKind: 'pacman-db' });
       if (!data) throw new UserError(`${url} not found: no repository "${s.name}" for ${arch} at this mirror`, 'check distribution.mirror (a pattern with $repo and $arch), distribution.repositories and the architecture');
       await checkDatabaseSignature(ctx, s, url, data);
       return { source: s, data, sha256: createHash('sha256').update(data).digest('hex') };
@@ -113,26 +111,6 @@ export async function planPacman(ctx: PlanContext): Promise<InstallPlan> {
   const extra: PacmanPlanExtra = { architecture: arch, sources, keyringPackages };
   const repositoryDate = Math.max(0, ...packages.map((p) => Number((p.extra as { builddate?: number } | undefined)?.builddate ?? 0)));
   return { format: 'pacman', packages, repositoryDate, extra, warnings };
-}
-
-/**
- * A repository database, downloaded only when the mirror says it changed
- * (If-None-Match / If-Modified-Since, as pacman's own -Sy does): the last copy
- * is a blob in the download store, its validators a small JSON file beside
- * the plans. Undefined when the mirror has no such database.
- */
-async function fetchDatabase(ctx: PlanContext, url: string, repo: string): Promise<Buffer | undefined> {
-  const record = join(ctx.memoDir, 'pacman-db', `${createHash('sha256').update(url).digest('hex')}.json`);
-  const known = await readFile(record, 'utf8').then((t) => JSON.parse(t) as { sha256: string; validators: Validators }, () => undefined);
-  const cached = known && (await ctx.store.has(known.sha256)) ? known : undefined;
-  const got = await fetchIfChanged(url, cached?.validators, { ...ctx.limits, emit: ctx.emit, signal: ctx.signal, name: `${repo}.db`, missingOk: true });
-  if (got.status === 'missing') return undefined;
-  if (got.status === 'unchanged') return readVerified(ctx.store, { urls: [url], sha256: (cached as { sha256: string }).sha256, name: `${repo}.db` }, { emit: ctx.emit, signal: ctx.signal });
-  if (got.validators.etag || got.validators.lastModified) {
-    const { sha256 } = await ctx.store.putBytes(got.data);
-    await writeJsonAtomic(record, { sha256, validators: got.validators }).catch(() => undefined);
-  }
-  return got.data;
 }
 
 /**

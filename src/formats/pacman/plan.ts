@@ -5,7 +5,7 @@
  * download (verify.ts); nothing is written but the download cache.
  */
 import { createHash } from 'node:crypto';
-import { fetchBytes, fetchMutableIndex, memoized, memoKey, verifyDetached } from '../../repo/index.ts';
+import { fetchBytes, fetchMutableIndex, memoized, memoKey } from '../../repo/index.ts';
 import { UserError } from '../../util/errors.ts';
 import type { Config } from '../../config/index.ts';
 import type { InstallPlan, PlanContext, PlannedPackage } from '../types.ts';
@@ -124,7 +124,7 @@ async function checkDatabaseSignature(ctx: PlanContext, source: PacmanSource, ur
   if (!source.signed || !anchors.length) return;
   const signature = await fetchBytes(`${url}.sig`, { ...ctx.limits, emit: ctx.emit, signal: ctx.signal, name: `${source.name}.db.sig`, missingOk: true, maxBytes: 1 << 16 });
   if (!signature) return;
-  await verifyDetached(data, signature, await anchorsFrom(anchors).keys(), { source: url });
+  await anchorsFrom(anchors).verifyDetached(data, signature, url);
 }
 
 async function readDb(data: Buffer, repo: string, url: string): Promise<PacmanPackage[]> {

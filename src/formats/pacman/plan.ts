@@ -5,9 +5,10 @@
  * download (verify.ts); nothing is written but the download cache.
  */
 import { createHash } from 'node:crypto';
-import { fetchBytes, fetchMutableIndex, memoized, memoKey } from '../../repo/index.ts';
+import { fetchBytes, fetchMutableIndex } from '../../repo/index.ts';
 import { UserError } from '../../util/errors.ts';
 import type { Config } from '../../config/index.ts';
+import { memoizedPlan, signatureChecksOff } from '../planning.ts';
 import type { InstallPlan, PlanContext, PlannedPackage } from '../types.ts';
 import { readRepoDb } from './db.ts';
 import { resolvePacman } from './resolve.ts';
@@ -89,8 +90,7 @@ export async function planPacman(ctx: PlanContext): Promise<InstallPlan> {
       return { source: s, data, sha256: createHash('sha256').update(data).digest('hex') };
     }),
   );
-  for (const s of sources) if (!s.signed) warnings.push(`signature checks are OFF for repository ${s.name}: its packages are installed unverified`);
-  for (const w of warnings) emit({ kind: 'log', level: 'warn', message: w });
+  for (const s of sources) if (!s.signed) signatureChecksOff({ warnings, emit }, `for repository ${s.name}: its packages are installed unverified`);
 
   const variant = config['packages.base'];
   const base = distribution.baseSets?.[variant] ?? [];
@@ -102,8 +102,7 @@ export async function planPacman(ctx: PlanContext): Promise<InstallPlan> {
   const implied = variant === 'none' && !keysFromPackage ? thirdKeyrings : keyringPackages;
   const targets = [...base, ...implied, ...config['packages.install']];
   const origins = targetOrigins(ctx, base, implied, thirdKeyrings);
-  const key = memoKey('pacman-plan', ctx.kilnVersion, arch, databases.map((d) => [d.source.name, d.source.url, d.sha256]), targets);
-  const { value: packages } = await memoized(ctx.memoDir, key, async () => {
+  const packages = await memoizedPlan(ctx, 'pacman-plan', [arch, databases.map((d) => [d.source.name, d.source.url, d.sha256]), targets], async () => {
     const repositories: PacmanRepository[] = [];
     for (const d of databases) repositories.push({ name: d.source.name, packages: await readDb(d.data, d.source.name, `${d.source.url}/${d.source.name}.db`) });
     return resolvePlan(repositories, targets, origins, new Map(sources.map((s) => [s.name, s])), base);

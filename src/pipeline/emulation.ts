@@ -4,16 +4,14 @@
  * host's registration. Says exactly what is missing when none works.
  */
 import { release } from 'node:os';
-import { join } from 'node:path';
-import { DISTRIBUTIONS, elfMagic, findDistribution, hostMachine, hostMirrorFor, qemuName, readOsRelease, runsNatively, type FormatName, type Machine } from '../catalog/index.ts';
+import { elfMagic, hostMachine, qemuName, runsNatively, type FormatName, type Machine } from '../catalog/index.ts';
 import type { Config } from '../config/index.ts';
 import { FORMAT_FACTS } from '../formats/facts.ts';
-import { fetchDebianTool } from '../formats/deb/tools.ts';
-import { BlobStore, type DownloadLimits } from '../repo/index.ts';
+import type { DownloadLimits } from '../repo/index.ts';
+import { findHostTool, HOST_TOOLS } from '../tools/index.ts';
 import type { Emit } from '../util/events.ts';
 import { escapesToHex, hostBinfmtFor } from '../sandbox/index.ts';
 import { UserError } from '../util/errors.ts';
-import { findOnPath } from '../util/path.ts';
 import type { Emulation } from './job.ts';
 
 export function kernelSupportsNamespacedBinfmt(version = release()): boolean {
@@ -63,27 +61,15 @@ export async function planEmulation(machine: Machine, mode: 'auto' | 'namespace'
  * they run on any distribution.
  */
 async function findEmulator(machine: Machine, source: EmulatorSource): Promise<string> {
-  const name = `qemu-${qemuName(machine)}-static`;
-  const installed = source.emulator === 'auto' ? findOnPath(name) : undefined;
-  if (installed) return installed;
-  const hint = 'install qemu-user-static (Debian/Ubuntu, Fedora, Arch: qemu-user-static)';
-  const host = readOsRelease();
-  const hostDistribution = host.id ? findDistribution(host.id) : undefined;
-  const hostMirror = hostDistribution ? hostMirrorFor(hostDistribution.name) : undefined;
-  const archive =
-    hostDistribution && hostMirror && host.codename
-      ? { mirror: hostMirror, release: host.codename, keyring: hostDistribution.keyrings }
-      : source.debianArchive;
-  const hostArch = Object.entries(DISTRIBUTIONS.debian.architectures).find(([, m]) => m === hostMachine())?.[0];
-  if (!archive || !hostArch) {
-    throw new UserError(`building for ${machine} on ${hostMachine()} needs ${name}, which is not installed, and there is no Debian archive to take it from`, hint);
-  }
-  source.emit({ kind: 'log', level: 'info', message: `${name} is not installed: taking it from qemu-user-static in ${archive.mirror} ${archive.release}` });
-  const [path] = await fetchDebianTool(
-    { store: new BlobStore(join(source.cacheDir, 'downloads')), emit: source.emit, signal: source.signal, limits: source.limits, keyring: archive.keyring, warnings: [] },
-    { mirror: archive.mirror, release: archive.release, architecture: hostArch, package: 'qemu-user-static', paths: [`usr/bin/${name}`], toolsDir: join(source.cacheDir, 'tools') },
-  );
-  return path as string;
+  return findHostTool(HOST_TOOLS['qemu-user'](qemuName(machine)), {
+    mode: source.emulator,
+    cacheDir: source.cacheDir,
+    emit: source.emit,
+    fallbackArchive: source.debianArchive,
+    signal: source.signal,
+    limits: source.limits,
+    purpose: `building for ${machine} on ${hostMachine()}`,
+  });
 }
 
 /** The emulator source for a loaded configuration. */

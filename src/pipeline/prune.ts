@@ -1,12 +1,13 @@
 /**
  * The prune stage's own work: removing the paths of `prune.remove` from the
- * tree. `*`, `?` and `[...]` match within one path component, `**` any
+ * tree. `*`, `?` and `[...]` (fnmatch(3)) match within one path component, `**` any
  * number of directories; symlinks are removed, never followed, so nothing
  * outside the tree is reached.
  */
 import { Tree } from '../tree/index.ts';
 import { UserError } from '../util/errors.ts';
 import type { Emit } from '../util/events.ts';
+import { fnmatchRegExp } from '../util/fnmatch.ts';
 
 export async function pruneTree(root: string, patterns: readonly string[], emit: Emit): Promise<number> {
   const tree = new Tree(root);
@@ -58,22 +59,7 @@ function names(tree: Tree, rel: string): string[] {
   return rel === '' || isRealDirectory(tree, rel) ? tree.readdir(rel) : [];
 }
 
-/** One path component's glob as a regular expression (a leading dot is matched only explicitly, as in the shell). */
+/** One path component's glob (fnmatch with FNM_PERIOD: a leading dot is matched only explicitly, as in the shell); a bad pattern matches nothing. */
 export function globRegExp(glob: string): RegExp {
-  let re = '';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i] as string;
-    if (c === '*') re += '[^/]*';
-    else if (c === '?') re += '[^/]';
-    else if (c === '[') {
-      const end = glob.indexOf(']', i + 2);
-      if (end < 0) re += '\\[';
-      else {
-        const body = glob.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\');
-        re += `[${body}]`;
-        i = end;
-      }
-    } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
-  }
-  return new RegExp(glob.startsWith('.') ? `^${re}$` : `^(?!\\.)${re}$`);
+  return fnmatchRegExp(glob, { period: true }) ?? /(?!)/;
 }

@@ -1,4 +1,4 @@
-/** Downloads into the content-addressed cache, and signature checks. */
+/** Downloads into the content-addressed cache, and signature checks (trust anchors, memoized verdicts). */
 export { BlobStore, TempBlob, normalizeSha256 } from './cache.ts';
 export { downloadAll, downloadToStore, fetchBytes, fetchIfChanged } from './http.ts';
 export type { DownloadItem, DownloadLimits, DownloadResult, Fetched, HttpOptions, Validators } from './http.ts';
@@ -6,3 +6,5 @@ export { loadKeyring, parseKeys, verifyClearsigned, verifyDetached } from './ope
 export type { Key, VerifyOptions } from './openpgp.ts';
 export { readVerified, type VerifiedItem } from './verified-read.ts';
 export { memoized, memoKey, writeJsonAtomic } from './memo.ts';
+export { fetchMutableIndex, type MutableIndexContext, type MutableIndexRequest } from './mutable-index.ts';
+export { checkSignature, openPgpAnchors, type OpenPgpAnchors, type SignedItem, type TrustAnchors } from './trust.ts';

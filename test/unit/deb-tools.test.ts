@@ -8,7 +8,7 @@ import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fetchDebianTool } from '../../src/formats/deb/tools.ts';
+import { fetchDebianTool } from '../../src/tools/index.ts';
 import { BlobStore } from '../../src/repo/index.ts';
 import type { KilnEvent } from '../../src/util/events.ts';
 import { makeFakeArchive } from '../helpers/fake-debian.ts';

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   compareCodePoints,
-  compileGlob,
   describeHookRun,
   HOOK_PHASE_TITLES,
   loadHooks,
@@ -13,6 +12,7 @@ import {
   type HookFile,
   type HookTransaction,
 } from '../../src/formats/pacman/hooks.ts';
+import { fnmatchRegExp as compileGlob } from '../../src/util/fnmatch.ts';
 import { BuildError } from '../../src/util/errors.ts';
 
 const USR = '/usr/share/libalpm/hooks';

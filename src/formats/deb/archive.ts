@@ -10,6 +10,7 @@ import type { Emit } from '../../util/events.ts';
 import { parsePackages, type DebPackage } from './packages.ts';
 import { checkReleaseName, parseRelease, pickIndex, type Release } from './release.ts';
 import { checkIndexFreshness } from '../freshness.ts';
+import { planWarning, signatureChecksOff } from '../planning.ts';
 
 export interface ArchiveAccess {
   store: BlobStore;
@@ -36,18 +37,13 @@ export async function fetchRelease(ctx: ArchiveAccess, mirror: string, suite: st
     const keys = await loadKeyring(ctx.keyring);
     clear = await verifyClearsigned(signed, keys, { source: url });
   } else {
-    const warning = `signature checks are OFF (distribution.verify-signatures = false): ${url} is trusted unverified`;
-    ctx.warnings.push(warning);
-    ctx.emit({ kind: 'log', level: 'warn', message: warning });
+    signatureChecksOff(ctx, `(distribution.verify-signatures = false): ${url} is trusted unverified`);
     clear = stripClearsign(signed);
   }
   const release = parseRelease(clear, url);
   checkReleaseName(release, suite, url);
   const policy = { checkValidUntil: true, checkDate: true, ...ctx.dateChecks, now: Math.floor(Date.now() / 1000) };
-  for (const warning of checkIndexFreshness({ source: url, date: release.date || undefined, validUntil: release.validUntil }, policy)) {
-    ctx.warnings.push(warning);
-    ctx.emit({ kind: 'log', level: 'warn', message: warning });
-  }
+  for (const warning of checkIndexFreshness({ source: url, date: release.date || undefined, validUntil: release.validUntil }, policy)) planWarning(ctx, warning);
   return release;
 }
 

@@ -5,3 +5,4 @@ export { formatRelation, formatRelationGroup, parseRelations, type Relation } fr
 export { packageFromStanza, parsePackages, type DebPackage, type MultiArch } from './packages.ts';
 export { resolveDependencies, type ResolvedPlan, type ResolveOptions } from './resolve.ts';
 export { selectBaseSet, type BaseVariant } from './base-set.ts';
+export { fetchPackagesIndex, fetchRelease, type ArchiveAccess } from './archive.ts';

@@ -3,10 +3,10 @@
  * native, parallel unpacking and dpkg bookkeeping, then only the maintainer
  * scripts and `dpkg --configure` inside the root (emulated when foreign).
  */
-import { createExtractor } from '../../archive/index.ts';
 import { step } from '../../pipeline/step.ts';
 import { Tree } from '../../tree/index.ts';
-import { mapLimit } from '../../util/concurrency.ts';
+import { extractPackages } from '../extract-packages.ts';
+import { ensureMountPoints } from '../mount-points.ts';
 import type { InstallContext } from '../types.ts';
 import { formatStanza } from './control.ts';
 import type { DebInstallPlan, DebPlanExtra } from './plan.ts';
@@ -25,18 +25,7 @@ export async function unpackDebs(ctx: InstallContext<DebInstallPlan>): Promise<U
   const extra = plan.extra;
   const tree = new Tree(root);
   await step(emit, 'skeleton', async () => makeSkeleton(tree, extra));
-  const unpacked = await step(
-    emit,
-    'extract',
-    async () => {
-      const extractor = createExtractor(root, { chown: true });
-      const result = await mapLimit(plan.packages, 2, async (p) => unpackDeb(tree, await ctx.readPackage(p), p, extractor));
-      const warnings = [...result.flatMap((r) => r.skipped), ...extractor.finish().warnings];
-      for (const warning of warnings) emit({ kind: 'log', level: 'warn', source: 'unpack', message: warning });
-      return result;
-    },
-    (r) => `${r.length} packages`,
-  );
+  const unpacked = await extractPackages(ctx, { unpack: (data, p, extractor) => unpackDeb(tree, data, p, extractor), warnings: (u) => u.skipped });
   writeStatus(tree, unpacked, 'install ok unpacked');
   return unpacked;
 }
@@ -61,10 +50,11 @@ function makeSkeleton(tree: Tree, extra: DebPlanExtra): void {
     tree.mkdir(`usr/${dir}`);
     tree.symlink(`usr/${dir}`, dir);
   }
-  for (const dir of ['etc/apt', 'var/lib/dpkg/info', 'var/lib/dpkg/updates', 'var/lib/dpkg/triggers', 'var/lib/dpkg/alternatives', 'var/lib/dpkg/parts', 'proc', 'sys', 'dev', 'run', 'usr/sbin']) {
+  for (const dir of ['etc/apt', 'var/lib/dpkg/info', 'var/lib/dpkg/updates', 'var/lib/dpkg/triggers', 'var/lib/dpkg/alternatives', 'var/lib/dpkg/parts', 'usr/sbin']) {
     tree.mkdir(dir);
   }
-  tree.mkdir('tmp', { mode: 0o1777 });
+  // Before the unpack, with mkdir's modes: base-files leaves them as they are.
+  ensureMountPoints(tree, { packageModes: false });
   tree.write('var/lib/dpkg/status', '');
   tree.write('var/lib/dpkg/available', '');
   tree.write('var/lib/dpkg/arch', `${extra.architecture}\n`);

@@ -3,8 +3,8 @@
  * InRelease, fetch the Packages indexes it vouches for, pick the base set and
  * resolve dependencies. Nothing is written but the download cache.
  */
-import { memoized, memoKey } from '../../repo/index.ts';
 import { UserError } from '../../util/errors.ts';
+import { memoizedPlan } from '../planning.ts';
 import type { InstallPlan, PlanContext, PlannedPackage } from '../types.ts';
 import type { DebPackage, MultiArch } from './packages.ts';
 import { pickIndex } from './release.ts';
@@ -58,10 +58,9 @@ export async function planDeb(ctx: PlanContext): Promise<DebInstallPlan> {
   const prefer = mergedUsrLinks.length ? ['usr-is-merged'] : [];
   const indexes = config['distribution.repositories'].map((c) => ({ base: `${c}/binary-${arch}/Packages`, file: pickIndex(release, `${c}/binary-${arch}/Packages`)?.file }));
   // The resolved list only changes with the signed indexes and the request: reuse it.
-  const key = memoKey('deb-plan', ctx.kilnVersion, mirror, suite, arch, indexes, variant, extra, prefer);
   const origins = new Map<string, string>(distribution.alwaysInstall.map((name) => [name, `${distribution.pretty}'s packages, added by kiln`]));
   for (const name of config['packages.install']) origins.set(name, `packages.install, ${ctx.origins.install[name] ?? 'the configuration'}`);
-  const { value: packages } = await memoized(ctx.memoDir, key, async () => {
+  const packages = await memoizedPlan(ctx, 'deb-plan', [mirror, suite, arch, indexes, variant, extra, prefer], async () => {
     const universe: DebPackage[] = [];
     for (const { base } of indexes) universe.push(...(await fetchPackagesIndex(access, mirror, suite, release, base)));
     return resolvePlan(universe, arch, variant, extra, prefer, mirror, origins);

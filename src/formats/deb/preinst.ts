@@ -5,9 +5,11 @@
  * in parallel lanes (one per core, at most two) with those kept apart:
  * base-passwd's goes first, alone (it puts /etc/passwd and /etc/group in
  * place), and every script that talks to debconf runs in the same lane (its
- * database takes one writer at a time). Each lane keeps the dependency order.
+ * database takes one writer at a time). Each lane keeps the dependency order
+ * and is one batch of the shared script driver (../script-batch.ts).
  */
 import { availableParallelism } from 'node:os';
+import { runScriptBatch, type ScriptBatch } from '../script-batch.ts';
 import type { InstallContext } from '../types.ts';
 import { MAINTSCRIPT_ENV } from './maintscript.ts';
 import type { UnpackedDeb } from './unpack.ts';
@@ -41,20 +43,21 @@ export function preinstLanes(packages: UnpackedDeb[], laneCount: number): Unpack
   return lanes.map((lane) => lane.sort((a, b) => (position.get(a) ?? 0) - (position.get(b) ?? 0))).filter((lane) => lane.length > 0);
 }
 
-function laneScript(lane: UnpackedDeb[], nativeArch: string): string {
-  const lines = lane.map((u) => {
+/** One lane as a batch: dpkg's environment for each preinst, and the first failure stops the install, as dpkg's would. */
+export function laneBatch(lane: UnpackedDeb[], nativeArch: string): ScriptBatch {
+  const steps = lane.map((u) => {
     const name = u.control.get('Package') as string;
-    const arch = u.control.get('Architecture') ?? nativeArch;
-    return `DPKG_MAINTSCRIPT_PACKAGE=${name} DPKG_MAINTSCRIPT_ARCH=${arch} DPKG_MAINTSCRIPT_NAME=preinst /var/lib/dpkg/info/${u.infoName}.preinst install || { echo "preinst of ${name} failed with status $?"; exit 1; }`;
+    const env = { DPKG_MAINTSCRIPT_PACKAGE: name, DPKG_MAINTSCRIPT_ARCH: u.control.get('Architecture') ?? nativeArch, DPKG_MAINTSCRIPT_NAME: 'preinst' };
+    return { command: { argv: [`/var/lib/dpkg/info/${u.infoName}.preinst`, 'install'], env }, label: `preinst of ${name}`, source: name };
   });
-  return `set -u\n${lines.join('\n')}`;
+  return { steps, onFailure: 'stop', preamble: ['set -u'] };
 }
 
 /** Runs every preinst (packages in dependency order). */
 export async function runPreinsts(ctx: InstallContext, packages: UnpackedDeb[], nativeArch: string): Promise<void> {
   const first = packages.find((p) => p.control.get('Package') === FIRST && p.preinst !== undefined);
-  const run = (lane: UnpackedDeb[]) => ctx.run(['/bin/sh', '-c', laneScript(lane, nativeArch)], { env: MAINTSCRIPT_ENV, source: 'preinst', packageScripts: true });
-  if (first) await run([first]);
+  const run = (lane: UnpackedDeb[], i: number) => runScriptBatch(ctx, laneBatch(lane, nativeArch), `tmp/.kiln-preinst-${i}`, { env: MAINTSCRIPT_ENV, source: 'preinst' });
+  if (first) await run([first], 0);
   const lanes = preinstLanes(packages, Math.min(2, availableParallelism()));
   await Promise.all(lanes.map(run));
 }

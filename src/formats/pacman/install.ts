@@ -7,11 +7,11 @@
  * the keyring natively where it can, and
  * the image's pacman.conf and mirrorlist.
  */
-import { createExtractor } from '../../archive/index.ts';
 import { step } from '../../pipeline/step.ts';
 import { Tree } from '../../tree/index.ts';
-import { mapLimit } from '../../util/concurrency.ts';
-import type { InstallContext, PlannedPackage } from '../types.ts';
+import { extractPackages } from '../extract-packages.ts';
+import { ensureMountPoints } from '../mount-points.ts';
+import type { InstallContext } from '../types.ts';
 import { runTransaction } from './transaction.ts';
 import { populateKeyring } from './keyring.ts';
 import { LOCAL_DB, writeLocalDbHeader, writeLocalEntry } from './localdb.ts';
@@ -23,19 +23,7 @@ export async function unpackPacmans(ctx: InstallContext<PacmanInstallPlan>): Pro
   const { root, plan, emit } = ctx;
   const extra = plan.extra;
   await step(emit, 'skeleton', async () => makeSkeleton(new Tree(root)));
-  const unpacked = await step(
-    emit,
-    'extract',
-    async () => {
-      const extractor = createExtractor(root, { chown: true });
-      const one = async (p: PlannedPackage<PacmanPackageExtra>) => unpackPacman(await ctx.readPackage(p), p, extractor);
-      const [first, ...rest] = plan.packages;
-      const result = first ? [await one(first), ...(await mapLimit(rest, 2, one))] : [];
-      for (const warning of extractor.finish().warnings) emit({ kind: 'log', level: 'warn', source: 'unpack', message: warning });
-      return result;
-    },
-    (r) => `${r.length} packages`,
-  );
+  const unpacked = await extractPackages(ctx, { unpack: unpackPacman, alone: 1 });
   ensureRuntimeDirs(new Tree(root));
   await step(emit, 'database', async () => {
     const sources = new Map(extra.sources.map((s) => [s.name, s]));
@@ -62,11 +50,10 @@ function makeSkeleton(tree: Tree): void {
   for (const dir of [LOCAL_DB, 'var/lib/pacman/sync', 'var/cache/pacman/pkg']) tree.mkdir(dir);
 }
 
-/** Mount points and /tmp for the scripts, where the packages (filesystem) did not make them. */
+/** Mount points and /tmp for the scripts, and /etc/pacman.d, where the packages (filesystem) did not make them. */
 function ensureRuntimeDirs(tree: Tree): void {
-  for (const [dir, mode] of [['proc', 0o555], ['sys', 0o555], ['dev', 0o755], ['run', 0o755], ['tmp', 0o1777], ['etc/pacman.d', 0o755]] as const) {
-    if (!tree.exists(dir)) tree.mkdir(dir, { mode });
-  }
+  ensureMountPoints(tree, { packageModes: true });
+  if (!tree.exists('etc/pacman.d')) tree.mkdir('etc/pacman.d', { mode: 0o755 });
 }
 
 /** The image's own pacman configuration: the configured repositories and mirrors, packages signature-checked. */

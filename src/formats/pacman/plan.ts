@@ -5,11 +5,10 @@
  * download (verify.ts); nothing is written but the download cache.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { fetchBytes, fetchIfChanged, memoized, memoKey, readVerified, verifyDetached, writeJsonAtomic, type Validators } from '../../repo/index.ts';
+import { fetchBytes, fetchMutableIndex } from '../../repo/index.ts';
 import { UserError } from '../../util/errors.ts';
 import type { Config } from '../../config/index.ts';
+import { memoizedPlan, signatureChecksOff } from '../planning.ts';
 import type { InstallPlan, PlanContext, PlannedPackage } from '../types.ts';
 import { readRepoDb } from './db.ts';
 import { resolvePacman } from './resolve.ts';
@@ -83,18 +82,17 @@ export async function planPacman(ctx: PlanContext): Promise<PacmanInstallPlan> {
     if (seen.has(s.name)) throw new UserError(`repository "${s.name}" is listed twice`, 'give each repository in distribution.repositories and extra-repositories its own name');
     seen.add(s.name);
   }
-  // Databases change with every repository update: asked for each build, like `pacman -Sy`, but only downloaded again when changed.
+  // Databases change with every repository update: asked for each build, like `pacman -Sy`, but only downloaded again when changed (fetchMutableIndex).
   const databases = await Promise.all(
     sources.map(async (s) => {
       const url = `${s.url}/${s.name}.db`;
-      const data = await fetchDatabase(ctx, url, s.name);
+      const data = await fetchMutableIndex(ctx, { url, name: `${s.name}.db`, recordKind: 'pacman-db' });
       if (!data) throw new UserError(`${url} not found: no repository "${s.name}" for ${arch} at this mirror`, 'check distribution.mirror (a pattern with $repo and $arch), distribution.repositories and the architecture');
       await checkDatabaseSignature(ctx, s, url, data);
       return { source: s, data, sha256: createHash('sha256').update(data).digest('hex') };
     }),
   );
-  for (const s of sources) if (!s.signed) warnings.push(`signature checks are OFF for repository ${s.name}: its packages are installed unverified`);
-  for (const w of warnings) emit({ kind: 'log', level: 'warn', message: w });
+  for (const s of sources) if (!s.signed) signatureChecksOff({ warnings, emit }, `for repository ${s.name}: its packages are installed unverified`);
 
   const variant = config['packages.base'];
   const base = distribution.baseSets?.[variant] ?? [];
@@ -106,8 +104,7 @@ export async function planPacman(ctx: PlanContext): Promise<PacmanInstallPlan> {
   const implied = variant === 'none' && !keysFromPackage ? thirdKeyrings : keyringPackages;
   const targets = [...base, ...implied, ...config['packages.install']];
   const origins = targetOrigins(ctx, base, implied, thirdKeyrings);
-  const key = memoKey('pacman-plan', ctx.kilnVersion, arch, databases.map((d) => [d.source.name, d.source.url, d.sha256]), targets);
-  const { value: packages } = await memoized(ctx.memoDir, key, async () => {
+  const packages = await memoizedPlan(ctx, 'pacman-plan', [arch, databases.map((d) => [d.source.name, d.source.url, d.sha256]), targets], async () => {
     const repositories: PacmanRepository[] = [];
     for (const d of databases) repositories.push({ name: d.source.name, packages: await readDb(d.data, d.source.name, `${d.source.url}/${d.source.name}.db`) });
     return resolvePlan(repositories, targets, origins, new Map(sources.map((s) => [s.name, s])), base);
@@ -115,26 +112,6 @@ export async function planPacman(ctx: PlanContext): Promise<PacmanInstallPlan> {
   const extra: PacmanPlanExtra = { architecture: arch, sources, keyringPackages };
   const repositoryDate = Math.max(0, ...packages.map((p) => p.extra.builddate ?? 0));
   return { format: 'pacman', packages, repositoryDate, extra, warnings };
-}
-
-/**
- * A repository database, downloaded only when the mirror says it changed
- * (If-None-Match / If-Modified-Since, as pacman's own -Sy does): the last copy
- * is a blob in the download store, its validators a small JSON file beside
- * the plans. Undefined when the mirror has no such database.
- */
-async function fetchDatabase(ctx: PlanContext, url: string, repo: string): Promise<Buffer | undefined> {
-  const record = join(ctx.memoDir, 'pacman-db', `${createHash('sha256').update(url).digest('hex')}.json`);
-  const known = await readFile(record, 'utf8').then((t) => JSON.parse(t) as { sha256: string; validators: Validators }, () => undefined);
-  const cached = known && (await ctx.store.has(known.sha256)) ? known : undefined;
-  const got = await fetchIfChanged(url, cached?.validators, { ...ctx.limits, emit: ctx.emit, signal: ctx.signal, name: `${repo}.db`, missingOk: true });
-  if (got.status === 'missing') return undefined;
-  if (got.status === 'unchanged') return readVerified(ctx.store, { urls: [url], sha256: (cached as { sha256: string }).sha256, name: `${repo}.db` }, { emit: ctx.emit, signal: ctx.signal });
-  if (got.validators.etag || got.validators.lastModified) {
-    const { sha256 } = await ctx.store.putBytes(got.data);
-    await writeJsonAtomic(record, { sha256, validators: got.validators }).catch(() => undefined);
-  }
-  return got.data;
 }
 
 /**
@@ -148,7 +125,7 @@ async function checkDatabaseSignature(ctx: PlanContext, source: PacmanSource, ur
   if (!source.signed || !anchors.length) return;
   const signature = await fetchBytes(`${url}.sig`, { ...ctx.limits, emit: ctx.emit, signal: ctx.signal, name: `${source.name}.db.sig`, missingOk: true, maxBytes: 1 << 16 });
   if (!signature) return;
-  await verifyDetached(data, signature, await anchorsFrom(anchors).keys(), { source: url });
+  await anchorsFrom(anchors).verifyDetached(data, signature, url);
 }
 
 async function readDb(data: Buffer, repo: string, url: string): Promise<PacmanPackage[]> {

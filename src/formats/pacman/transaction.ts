@@ -4,11 +4,13 @@
  * then the PostTransaction ALPM hooks (PreTransaction hooks did not exist
  * before this install). All of it runs as one shell script in one sandbox:
  * under emulation, starting the sandbox and a shell costs more than most
- * scriptlets. Each scriptlet still runs in its own subshell, as pacman gives
- * each its own `sh -c`; failures are recorded and reported per package and
- * hook, and, as with pacman, do not stop the install.
+ * scriptlets (the driver: ../script-batch.ts). Each scriptlet still runs in
+ * its own subshell, as pacman gives each its own `sh -c`; failures are
+ * recorded and reported per package and hook, and, as with pacman, do not
+ * stop the install.
  */
 import { Tree } from '../../tree/index.ts';
+import { runScriptBatch, shellQuote, type ScriptStep } from '../script-batch.ts';
 import type { InstallContext } from '../types.ts';
 import { describeHookRun, loadHooks, matchHooks, type HookFile, type HookRun } from './hooks.ts';
 import { LOCAL_DB } from './localdb.ts';
@@ -40,32 +42,18 @@ export async function runTransaction(ctx: InstallContext, unpacked: UnpackedPacm
     ctx.emit({ kind: 'log', level: 'warn', source: 'transaction', message: `no /bin/sh in the tree: ${scriptlets.length} scriptlets and ${hooks.length} hooks not run` });
     return { scriptlets: 0, hooks: 0 };
   }
-  tree.remove(WORK, { recursive: true });
-  tree.mkdir(WORK, { mode: 0o700 });
-  const lines = ['umask 022', 'cd / || exit 1', `failed=/${WORK}/failed`, ': > "$failed"'];
-  for (const s of scriptlets) {
-    lines.push(`echo ${quote(`:: ${s.name} ${s.fn}`)}`);
-    lines.push(`( . ${quote(s.script)}; ${s.fn} ${quote(s.version)} ) || echo ${quote(`scriptlet ${s.name} ${s.fn}`)} "$?" >> "$failed"`);
-  }
-  for (const [i, h] of hooks.entries()) {
-    const input = `/${WORK}/hook-${i}.in`;
-    tree.write(input, h.stdin ?? '');
-    lines.push(`echo ${quote(describeHookRun(h, i + 1, hooks.length))}`);
-    lines.push(`${h.argv.map(quote).join(' ')} < ${quote(input)} || echo ${quote(`hook ${h.name}`)} "$?" >> "$failed"`);
-  }
-  const driver = `/${WORK}/run.sh`;
-  tree.write(driver, lines.join('\n') + '\n');
-  try {
-    await ctx.run(['/bin/sh', driver], { source: 'transaction', packageScripts: true, cwd: '/' });
-    const failures = (tree.readTextIfExists(`${WORK}/failed`) ?? '').split('\n').filter(Boolean);
-    for (const f of failures) {
-      // "scriptlet NAME FN STATUS" or "hook NAME STATUS"
-      const words = f.split(' ');
-      const status = words.pop();
-      ctx.emit({ kind: 'log', level: 'warn', source: words[1], message: `${words.join(' ')} failed with status ${status} (pacman goes on too)` });
-    }
-  } finally {
-    tree.remove(WORK, { recursive: true });
+  const steps: ScriptStep[] = [
+    ...scriptlets.map((s) => ({
+      banner: `:: ${s.name} ${s.fn}`,
+      command: { shell: `. ${shellQuote(s.script)}; ${s.fn} ${shellQuote(s.version)}` },
+      label: `scriptlet ${s.name} ${s.fn}`,
+      source: s.name,
+    })),
+    ...hooks.map((h, i) => ({ banner: describeHookRun(h, i + 1, hooks.length), command: { argv: h.argv, stdin: h.stdin ?? '' }, label: `hook ${h.name}`, source: h.name })),
+  ];
+  const failures = await runScriptBatch(ctx, { steps, onFailure: 'record', preamble: ['umask 022', 'cd / || exit 1'] }, WORK, { source: 'transaction', cwd: '/' });
+  for (const { step, status } of failures) {
+    ctx.emit({ kind: 'log', level: 'warn', source: step.source, message: `${step.label} failed with status ${status} (pacman goes on too)` });
   }
   return { scriptlets: scriptlets.length, hooks: hooks.length };
 }
@@ -113,9 +101,4 @@ function readHookFile(tree: Tree, rel: string): string | null {
   if (tree.readlink(rel) === '/dev/null') return null;
   const text = tree.readTextIfExists(rel) ?? '';
   return text.length === 0 ? null : text;
-}
-
-/** A word for sh, in single quotes. */
-function quote(word: string): string {
-  return `'${word.replace(/'/g, `'\\''`)}'`;
 }

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { compressionFromName, decompressMember, readTar } from '../../archive/index.ts';
-import { fetchBytes, loadKeyring, memoized, memoKey, parseKeys, verifyDetached, type Key } from '../../repo/index.ts';
+import { checkSignature, fetchBytes, loadKeyring, openPgpAnchors, parseKeys, type Key, type OpenPgpAnchors } from '../../repo/index.ts';
 import { mapLimit } from '../../util/concurrency.ts';
 import { UserError } from '../../util/errors.ts';
 import type { VerifyContext } from '../types.ts';
@@ -29,11 +29,7 @@ export async function verifyPacman(ctx: VerifyContext<PacmanInstallPlan>): Promi
     if (!source.signed) return;
     const signature = pe.pgpsig ? Buffer.from(pe.pgpsig, 'base64') : await fetchSignature(ctx, p.urls[0] as string, p.name);
     const anchors = await keysFor(source);
-    const key = memoKey('pacman-signature', p.sha256, createHash('sha256').update(signature).digest('hex'), anchors.id);
-    await memoized(join(ctx.memoDir, 'signatures'), key, async () => {
-      await verifyDetached(await ctx.readPackage(p), signature, await anchors.keys(), { source: `package ${p.name} ${p.version} (${pe.repo})` });
-      return true;
-    });
+    await checkSignature(ctx.memoDir, anchors, { kind: 'pacman-signature', sha256: p.sha256, signature, read: () => ctx.readPackage(p), source: `package ${p.name} ${p.version} (${pe.repo})` });
   });
   const checked = plan.packages.filter((p) => sources.get(p.extra.repo)?.signed).length;
   emit({ kind: 'log', level: 'info', message: `${checked} package signatures good` });
@@ -45,16 +41,9 @@ async function fetchSignature(ctx: VerifyContext, url: string, name: string): Pr
   return sig;
 }
 
-interface Anchors {
-  /** Changes whenever the keys or the revoked list change: part of each memoized verdict's key. */
-  id: string;
-  /** Parsed only when a signature must really be checked (a large keyring takes a while). */
-  keys(): Promise<Key[]>;
-}
-
 /** Keys per source, loaded once: the distribution's trust anchors or a third-party repository's own. */
-function keyLoader(ctx: VerifyContext, extra: PacmanPlanExtra): (source: PacmanSource) => Promise<Anchors> {
-  const loaded = new Map<string, Promise<Anchors>>();
+function keyLoader(ctx: VerifyContext, extra: PacmanPlanExtra): (source: PacmanSource) => Promise<OpenPgpAnchors> {
+  const loaded = new Map<string, Promise<OpenPgpAnchors>>();
   return (source) => {
     const files = source.keyring ?? ctx.config['distribution.keyring'];
     const cacheId = source.keyring ? `repo:${source.name}` : 'distribution';
@@ -68,7 +57,7 @@ function keyLoader(ctx: VerifyContext, extra: PacmanPlanExtra): (source: PacmanS
 }
 
 /** Keys from keyring files, without those a `NAME-revoked` file beside them lists (pacman-key's layout). */
-export function anchorsFrom(files: readonly string[]): Anchors {
+export function anchorsFrom(files: readonly string[]): OpenPgpAnchors {
   const revoked = new Set<string>();
   const hash = createHash('sha256');
   for (const file of files) {
@@ -84,8 +73,7 @@ export function anchorsFrom(files: readonly string[]): Anchors {
     hash.update(text);
     for (const fpr of parseFingerprints(text)) revoked.add(fpr);
   }
-  let keys: Promise<Key[]> | undefined;
-  return { id: hash.digest('hex'), keys: () => (keys ??= loadKeyring(files).then((all) => all.filter((k) => !revoked.has(k.getFingerprint().toUpperCase())))) };
+  return openPgpAnchors(hash.digest('hex'), () => loadKeyring(files).then((all) => all.filter((k) => !revoked.has(k.getFingerprint().toUpperCase()))));
 }
 
 /** Fingerprints, one per line, optionally followed by `:trust:` as in NAME-trusted files. */
@@ -100,7 +88,7 @@ export function parseFingerprints(text: string): string[] {
  * No trust anchor on the host or in the config: only with keyring-bootstrap =
  * "trust-first-download", the keys of the keyring package(s) as downloaded.
  */
-async function bootstrapKeys(ctx: VerifyContext, extra: PacmanPlanExtra, source: PacmanSource): Promise<Anchors> {
+async function bootstrapKeys(ctx: VerifyContext, extra: PacmanPlanExtra, source: PacmanSource): Promise<OpenPgpAnchors> {
   const pretty = ctx.distribution.pretty;
   if (ctx.config['distribution.keyring-bootstrap'] !== 'trust-first-download') {
     throw new UserError(
@@ -120,7 +108,7 @@ async function bootstrapKeys(ctx: VerifyContext, extra: PacmanPlanExtra, source:
     keys.push(...(await keysInPackage(await ctx.readPackage(p), p.urls[0] as string)));
   }
   if (!keys.length) throw new UserError(`keyring-bootstrap: ${keyringPackages.map((p) => p.name).join(', ')} holds no keys under /${KEYRING_DIR}`, 'set distribution.keyring to a keyring file instead');
-  return { id: hash.digest('hex'), keys: async () => keys };
+  return openPgpAnchors(hash.digest('hex'), async () => keys);
 }
 
 /**

@@ -10,11 +10,10 @@
 import { createHash } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { decompress, readDeb, readTar } from '../../archive/index.ts';
-import { readVerified, writeJsonAtomic } from '../../repo/index.ts';
-import { UserError } from '../../util/errors.ts';
-import { compareVersions } from './version.ts';
-import { fetchPackagesIndex, fetchRelease, type ArchiveAccess } from './archive.ts';
+import { decompress, readDeb, readTar } from '../archive/index.ts';
+import { compareVersions, fetchPackagesIndex, fetchRelease, type ArchiveAccess } from '../formats/deb/index.ts';
+import { readVerified, writeJsonAtomic } from '../repo/index.ts';
+import { UserError } from '../util/errors.ts';
 
 export interface ToolRequest {
   mirror: string;

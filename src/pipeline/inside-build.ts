@@ -5,10 +5,10 @@
  * manifest and SBOM.
  */
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { FORMATS } from '../formats/index.ts';
-import type { InstallContext, InstalledPackage, PackageFormat, RunInTreeOptions } from '../formats/types.ts';
-import { buildManifest, buildSbom, fileDigest, manifestPath, sbomPath, writeOutputs, type ManifestOutput, type Written } from '../outputs/index.ts';
+import type { InstallContext, RunInTreeOptions } from '../formats/types.ts';
+import { imageRecords, writeOutputs } from '../outputs/index.ts';
 import { runInRoot, type RootRunOptions } from '../sandbox/index.ts';
 import { nativePerlFor, type NativeInterpreter } from './native-perl.ts';
 import { prepareBinds } from './binds.ts';
@@ -132,7 +132,18 @@ export async function runBuildJob(job: BuildJob, emit: Emit): Promise<void> {
   }
   await step(emit, 'output', async () => {
     // Read before any writer runs: a directory output on disk moves the tree away.
-    const installed = await readInventory(format, root, emit);
+    const records = await imageRecords({
+      ...job.manifest,
+      root,
+      format,
+      plan: job.plan,
+      kilnVersion: job.kilnVersion,
+      sourceDateEpoch: job.sourceDateEpoch,
+      directory: job.outputDir,
+      name: config['output.name'],
+      fragments: () => readFragments(fragments),
+      emit,
+    });
     const written = await writeOutputs({
       root,
       formats: config['output.format'],
@@ -141,7 +152,7 @@ export async function runBuildJob(job: BuildJob, emit: Emit): Promise<void> {
       sourceDateEpoch: job.sourceDateEpoch,
       rootOnTmpfs: config['build.workspace'] === 'tmpfs',
       temporaries,
-      describe: async (outputs) => describeOutputs(job, installed, outputs, await readFragments(fragments)),
+      records,
     });
     await runHooks('output', job.hooks, { ...hookContext, env: { ...hookContext.env, KILN_OUTPUTS: written.join(' ') } });
   });
@@ -149,45 +160,6 @@ export async function runBuildJob(job: BuildJob, emit: Emit): Promise<void> {
     await rm(job.workDir, { recursive: true, force: true });
     temporaries.delete(job.workDir);
   }
-}
-
-/** The packages in the finished tree, from its own package database, for the manifest. */
-async function readInventory(format: PackageFormat, root: string, emit: Emit): Promise<InstalledPackage[]> {
-  const warn = (message: string) => emit({ kind: 'log', level: 'warn', source: 'manifest', message });
-  return format.inventory(root, warn).catch((err: Error) => {
-    emit({ kind: 'log', level: 'warn', message: `the manifest lists no packages: the image's package database cannot be read (${err.message})` });
-    return [];
-  });
-}
-
-/** The manifest and the SBOM of the outputs just written (checksums of their temporaries). */
-async function describeOutputs(job: BuildJob, installed: InstalledPackage[], outputs: Written[], fragments: Record<string, unknown>) {
-  const { config } = job;
-  const described: ManifestOutput[] = [];
-  for (const o of outputs) {
-    const digest = o.format === 'directory' ? undefined : await fileDigest(o.tmp);
-    described.push({ file: basename(o.final), format: o.format, size: digest?.size ?? null, sha256: digest?.sha256 ?? null });
-  }
-  const sbomFile = sbomPath(job.outputDir, config['output.name']);
-  const manifest = buildManifest(
-    {
-      kilnVersion: job.kilnVersion,
-      key: job.manifest.outputKey,
-      image: job.manifest.image,
-      config: job.manifest.config,
-      sourceDateEpoch: job.sourceDateEpoch,
-      installed,
-      planned: job.plan.packages,
-      fragments,
-    },
-    described,
-    basename(sbomFile),
-  );
-  const sbom = buildSbom(manifest, job.plan.format, job.manifest.supplier);
-  return [
-    { final: manifestPath(job.outputDir, config['output.name']), content: JSON.stringify(manifest, null, 2) + '\n' },
-    { final: sbomFile, content: JSON.stringify(sbom, null, 2) + '\n' },
-  ];
 }
 
 /** The JSON fragments hooks dropped in $KILN_MANIFEST_DIR. */

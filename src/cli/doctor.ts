@@ -10,8 +10,9 @@ import { elfMagic, hostMachine, MACHINES, qemuName, runsNatively } from '../cata
 import { escapesToHex, hostBinfmtFor, planIdMapping } from '../sandbox/index.ts';
 import { kernelSupportsNamespacedBinfmt } from '../pipeline/emulation.ts';
 import { findOnPath } from '../util/path.ts';
+import { OUTPUTS, outputTools, type FindTool, type OutputRegistry } from '../outputs/index.ts';
 
-interface Check {
+export interface Check {
   what: string;
   ok: boolean;
   detail: string;
@@ -77,6 +78,17 @@ function checkEmulation(): Check[] {
   return checks;
 }
 
+/** One line per output format: the host tools its writer (and those it is made from) run, and whether each is here. */
+export function outputChecks(registry: OutputRegistry = OUTPUTS, find: FindTool = findOnPath): Check[] {
+  return Object.keys(registry).map((format) => {
+    const tools = outputTools([format], registry, find).flatMap((w) => w.tools);
+    const missing = tools.filter((t) => !t.path);
+    const detail = tools.map((t) => (t.path ? `${t.tool.command} ${t.path}` : `${t.tool.command} not found`)).join(', ') || 'no host tools';
+    const packages = [0, 1, 2].map((i) => [...new Set(missing.map((t) => t.tool.packages[i]))].join(' ')) as [string, string, string];
+    return { what: `output ${format}`, ok: missing.length === 0, detail, ...(missing.length ? { packages } : {}), required: false };
+  });
+}
+
 export function doctorCommand() {
   return new Command('doctor').description('check what this host needs for rootless and foreign-architecture builds').action(() => {
     const checks: Check[] = [checkUserNamespaces(), ...checkIdMapping()];
@@ -84,6 +96,7 @@ export function doctorCommand() {
       const path = findOnPath(tool.command);
       checks.push({ what: tool.command, ok: Boolean(path), detail: path ? `${path} (${tool.why})` : `not found (${tool.why})`, packages: tool.packages, required: tool.required });
     }
+    checks.push(...outputChecks());
     checks.push(...checkEmulation());
     let failed = false;
     process.stdout.write(`kiln doctor: host ${hostMachine()}, Linux ${release()}\n`);

@@ -8,6 +8,7 @@ import { boolean, duration, integer, oneOf, path, records, secret, size, string,
 import { accountId, fileName, hostname, url, urlPattern, userName, userOrId } from './name-kinds.ts';
 import { HOOK_STAGES } from '../pipeline/stage-names.ts';
 import { FORMAT_FACTS } from '../formats/facts.ts';
+import { OUTPUT_FORMATS, type OutputFormat } from '../outputs/registry.ts';
 import { BOARDS, DISTRIBUTIONS, findDistribution, hostMachine, readOsRelease, type BaseSetName, type Distribution } from '../catalog/index.ts';
 
 export const BASE_SETS = ['essential', 'minimal', 'standard', 'none'] as const satisfies readonly BaseSetName[];
@@ -52,8 +53,8 @@ const GROUP_FIELDS = {
   system: { kind: boolean() },
 } as const;
 
-export const OUTPUT_FORMATS = ['directory', 'tar', 'tar.gz', 'tar.xz', 'tar.zst'] as const;
-export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+/** The output formats are the output registry's names (src/outputs/registry.ts), not a list kept here. */
+export { OUTPUT_FORMATS, type OutputFormat };
 
 /** What a default may look at: the values resolved so far (table order) and the host. */
 export interface DefaultContext {

@@ -1,0 +1,8 @@
+/** The host programs today's writers run (src/archive's compress, readXattrs; cp). */
+import type { HostTool } from './writer.ts';
+
+export const GETFATTR: HostTool = { command: 'getfattr', packages: ['attr', 'attr', 'attr'] };
+export const GZIP: HostTool = { command: 'gzip', packages: ['gzip', 'gzip', 'gzip'] };
+export const XZ: HostTool = { command: 'xz', packages: ['xz-utils', 'xz', 'xz'] };
+export const ZSTD: HostTool = { command: 'zstd', packages: ['zstd', 'zstd', 'zstd'] };
+export const CP: HostTool = { command: 'cp', packages: ['coreutils', 'coreutils', 'coreutils'] };

@@ -1,0 +1,21 @@
+/**
+ * Every output format and its writer: one module per writer, one entry here.
+ * The settings table's list of formats (output.format) is this registry's
+ * keys, so this module and the writers import nothing from src/config.
+ */
+import { directoryWriter } from './directory.ts';
+import { tarWriter } from './tar.ts';
+import type { OutputRegistry } from './writer.ts';
+
+export const OUTPUTS = {
+  directory: directoryWriter,
+  tar: tarWriter('tar', 'none'),
+  'tar.gz': tarWriter('tar.gz', 'gz'),
+  'tar.xz': tarWriter('tar.xz', 'xz'),
+  'tar.zst': tarWriter('tar.zst', 'zst'),
+} as const satisfies OutputRegistry;
+
+export type OutputFormat = keyof typeof OUTPUTS;
+
+/** The output formats, in the registry's order (for output.format's validation and help). */
+export const OUTPUT_FORMATS = Object.keys(OUTPUTS) as OutputFormat[];

@@ -1,0 +1,114 @@
+/**
+ * Writing the outputs of a build. Each writer writes under a temporary name
+ * beside its final one; the records describing them (manifest, SBOM) are
+ * made once they are complete; then all are renamed together, so a stopped
+ * build leaves none of its outputs, not some of them. An output made only
+ * to make another one from is removed at the end.
+ */
+import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { readXattrs, type XattrMap } from '../archive/index.ts';
+import { writerOrder } from './order.ts';
+import { outputFile } from './paths.ts';
+import { OUTPUTS, type OutputFormat } from './registry.ts';
+import type { OutputRegistry, TreeFacts } from './writer.ts';
+
+export interface OutputRequest<F extends string = OutputFormat> {
+  root: string;
+  formats: readonly F[];
+  directory: string;
+  name: string;
+  sourceDateEpoch: number;
+  /** The root lives on a tmpfs that vanishes: a directory output is copied, not moved. */
+  rootOnTmpfs: boolean;
+  /** Registry of temporaries to remove if the build is stopped. */
+  temporaries: Set<string>;
+  /**
+   * The records written beside the outputs (manifest, SBOM), made from the
+   * complete outputs and put in place with them. The tree may be gone by
+   * then (a directory output takes it): what they need from it is read before.
+   */
+  records?(written: Written[]): Promise<OutputRecord[]>;
+}
+
+/** An output under its temporary name, complete. */
+export interface Written {
+  format: string;
+  /** Where it is now, and the name it gets when every output is ready. */
+  tmp: string;
+  final: string;
+}
+
+/** A file about the outputs (not an output): its final path and content. */
+export interface OutputRecord {
+  final: string;
+  content: string;
+}
+
+/** The final path of `format`'s output for the base name `name`. */
+export function outputPath(directory: string, name: string, format: string, registry: OutputRegistry = OUTPUTS): string {
+  if (!Object.hasOwn(registry, format)) throw new Error(`no writer for output ${format}`);
+  return outputFile(directory, registry[format]!.fileName(name));
+}
+
+/** Writes the outputs asked for (and those they are made from) and their records; returns the outputs' final paths. */
+export function writeOutputs(req: OutputRequest): Promise<string[]>;
+export function writeOutputs<F extends string>(req: OutputRequest<F>, registry: OutputRegistry<F>): Promise<string[]>;
+export async function writeOutputs(req: OutputRequest<string>, registry: OutputRegistry = OUTPUTS): Promise<string[]> {
+  await mkdir(req.directory, { recursive: true });
+  let xattrs: Promise<XattrMap> | undefined;
+  const tree: TreeFacts = { xattrs: () => (xattrs ??= readXattrs(req.root)) };
+  const made: Record<string, string> = {};
+  const kept: Written[] = [];
+  const intermediates: string[] = [];
+  for (const format of writerOrder(req.formats, registry)) {
+    const final = outputPath(req.directory, req.name, format, registry);
+    const tmp = temporaryName(req, final);
+    await rm(tmp, { recursive: true, force: true });
+    const writer = registry[format]!;
+    await writer.write({ root: req.root, tmp, made: pick(made, writer.from), sourceDateEpoch: req.sourceDateEpoch, rootOnTmpfs: req.rootOnTmpfs, tree });
+    made[format] = tmp;
+    if (req.formats.includes(format)) kept.push({ format, tmp, final });
+    else intermediates.push(tmp);
+  }
+  const records: Written[] = [];
+  for (const record of (await req.records?.([...kept])) ?? []) {
+    const tmp = temporaryName(req, record.final);
+    await writeFile(tmp, record.content, { mode: 0o644 });
+    records.push({ tmp, final: record.final, format: 'record' });
+  }
+  for (const output of [...kept, ...records]) await commit(req, output);
+  for (const tmp of intermediates) {
+    await rm(tmp, { recursive: true, force: true });
+    req.temporaries.delete(tmp);
+  }
+  return kept.map((o) => o.final);
+}
+
+function pick(made: Record<string, string>, from: readonly string[]): Record<string, string> {
+  return Object.fromEntries(from.map((f) => [f, made[f]!]));
+}
+
+function temporaryName(req: OutputRequest<string>, final: string): string {
+  const tmp = join(req.directory, `.${final.slice(req.directory.length + 1)}.kiln-tmp-${process.pid}`);
+  req.temporaries.add(tmp);
+  return tmp;
+}
+
+/** Puts a finished output in place; an existing directory output is replaced whole. */
+async function commit(req: OutputRequest<string>, { tmp, final }: Written): Promise<void> {
+  const old = await stat(final).then(
+    (st) => (st.isDirectory() ? `${final}.kiln-old-${process.pid}` : undefined),
+    () => undefined,
+  );
+  if (old) {
+    req.temporaries.add(old);
+    await rename(final, old);
+  }
+  await rename(tmp, final);
+  req.temporaries.delete(tmp);
+  if (old) {
+    await rm(old, { recursive: true, force: true });
+    req.temporaries.delete(old);
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * The one shape of an output writer. A writer is made from the finished tree
+ * or from other outputs (`from`), writes exactly one output to the temporary
+ * path it is given, and says which host tools it runs, so that a missing one
+ * is reported before any stage runs. Writers import nothing from
+ * src/config at run time: the settings table reads the registry's names.
+ */
+import type { XattrMap } from '../archive/index.ts';
+
+/** A program a writer runs, with the packages that provide it (for the error hint and `kiln doctor`). */
+export interface HostTool {
+  command: string;
+  /** Debian/Ubuntu, Fedora and Arch packages that provide it. */
+  packages: readonly [debian: string, fedora: string, arch: string];
+}
+
+/** What the writers of one request share, read from the tree at most once. */
+export interface TreeFacts {
+  xattrs(): Promise<XattrMap>;
+}
+
+export interface WriterInput {
+  /** The finished tree. Only a writer without `from` reads it; one that `takesTree` may move it away. */
+  root: string;
+  /** Where to write the output: nothing is there yet; it is renamed to its final name with the others. */
+  tmp: string;
+  /** The complete outputs this one is made from (its `from`), by format: their temporary paths. */
+  made: Readonly<Record<string, string>>;
+  sourceDateEpoch: number;
+  /** The tree lives on a tmpfs that vanishes with the build: moving it away is not possible. */
+  rootOnTmpfs: boolean;
+  tree: TreeFacts;
+}
+
+export interface OutputWriter<Format extends string = string> {
+  /** The output's file name for the base name output.name (NAME.tar, NAME/ for a directory). */
+  fileName(name: string): string;
+  /** Host programs it runs (all must be on the host before the build starts). */
+  tools: readonly HostTool[];
+  /** The outputs it is made from: written first (kept only if asked for), then handed to it. None: made from the tree. */
+  from: readonly Format[];
+  /** It may move the tree away: it runs after every writer that is not made from it. */
+  takesTree: boolean;
+  write(input: WriterInput): Promise<void>;
+}
+
+/** Every format a registry knows, with its writer. */
+export type OutputRegistry<Format extends string = string> = Readonly<Record<Format, OutputWriter<Format>>>;

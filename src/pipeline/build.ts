@@ -10,7 +10,7 @@ import { mkdir, readdir, rm, rmdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { makePlan, verifierFor, type AnyPlan } from '../formats/index.ts';
 import { publicConfig, type LoadedConfig } from '../config/index.ts';
-import { BlobStore, downloadAll, type DownloadLimits } from '../repo/index.ts';
+import { BlobStore, downloadAll } from '../repo/index.ts';
 import type { Config } from '../config/index.ts';
 import { InterruptGuard } from './interrupt.ts';
 import type { Emit } from '../util/events.ts';
@@ -20,7 +20,7 @@ import { UserError } from '../util/errors.ts';
 import { step } from './step.ts';
 import type { BuildJob } from './job.ts';
 import { cacheDirectory } from './paths.ts';
-import { downloadItem, packageReader } from './package-reader.ts';
+import { downloadItem, downloadLimits, packageReader } from './package-reader.ts';
 import { checkOutputTools, manifestPath, outputPath, outputsUpToDate } from '../outputs/index.ts';
 import { CheckpointStore } from './checkpoints.ts';
 import { ownerAlive } from './owner.ts';
@@ -123,15 +123,6 @@ interface PreparedBuild {
   idMapping: ReturnType<typeof planNamespace> | undefined;
 }
 
-/** The plain download limits of the build.download-* settings (src/repo reads no config). */
-export function downloadLimits(config: Config): DownloadLimits {
-  return {
-    minBytesPerSecond: config['build.download-min-rate'],
-    rateWindowMs: config['build.download-min-rate-window'] * 1000,
-    timeoutMs: config['build.download-timeout'] * 1000,
-  };
-}
-
 /** Resolve, keys, what to reuse, fetch and verify: everything before the namespace. */
 async function prepareStages(loaded: LoadedConfig, opts: BuildOptions, b: BuildContext, signal: AbortSignal): Promise<PreparedBuild | { result: BuildResult }> {
   const { config, distribution } = loaded;
@@ -180,7 +171,7 @@ async function prepareStages(loaded: LoadedConfig, opts: BuildOptions, b: BuildC
     );
     blobs = Object.fromEntries(fetched.map((r) => [r.name, r.path]));
     const verify = verifierFor(plan);
-    if (verify) await step(emit, 'verify', () => verify({ ...planContext, blobs, readPackage: packageReader(store, emit) }));
+    if (verify) await step(emit, 'verify', () => verify({ ...planContext, blobs, readPackage: packageReader(store, emit, limits) }));
   }
   return { plan, stages, run: planned.run, keys, resume, emulation, blobs, sourceDateEpoch, overlays, idMapping };
 }

@@ -20,7 +20,7 @@ import { CheckpointStore, treeChanges, treeState, type TreeState } from './check
 import { runHooks, settingsEnvironment, type HookRunContext } from './hooks.ts';
 import { shortKey } from './stages.ts';
 import { readFragments, STAGE_MODULES, type StageContext } from './stages/index.ts';
-import { packageReader } from './package-reader.ts';
+import { downloadLimits, packageReader } from './package-reader.ts';
 import { BlobStore } from '../repo/index.ts';
 
 /** The last stored state of the tree: the next checkpoint holds only what changed since. */
@@ -68,7 +68,7 @@ async function stageContext(job: BuildJob, emit: Emit, temporaries: Set<string>)
   const install: InstallEnvironment = {
     root,
     blobs: job.blobs,
-    readPackage: packageReader(new BlobStore(job.downloadDir), emit),
+    readPackage: packageReader(new BlobStore(job.downloadDir), emit, downloadLimits(config)),
     config,
     emit,
     cacheDir: job.cacheDir,

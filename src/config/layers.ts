@@ -163,7 +163,7 @@ function reportUnknown(reader: Reader, prefix: string, key: string, value: unkno
 }
 
 /** Top-level arrays of tables that add to a list setting: every layer's [[hook]], [[user]], [[group]] count. */
-export const TABLE_ARRAYS: Record<string, SettingKey> = { hook: 'hooks.inline', user: 'users.accounts', group: 'users.groups' };
+export const TABLE_ARRAYS: Record<string, SettingKey> = { hook: 'hooks.inline', user: 'users.accounts', group: 'users.groups', partition: 'disk.partitions', blob: 'disk.blobs' };
 
 function readSections(doc: Record<string, unknown>, prefix: string, when: Condition[], reader: Reader, reserved: string[]): Entry[] {
   const entries: Entry[] = [];

@@ -9,6 +9,8 @@ import { accountId, fileName, hostname, url, urlPattern, userName, userOrId } fr
 import { HOOK_STAGES } from '../pipeline/stage-names.ts';
 import { FORMAT_FACTS } from '../formats/facts.ts';
 import { OUTPUT_FORMATS, type OutputFormat } from '../outputs/registry.ts';
+import { setting, optional, type DefaultContext, type Setting } from './setting.ts';
+import { IMAGE_SETTINGS } from './settings-image.ts';
 import { BOARDS, DISTRIBUTIONS, findDistribution, hostMachine, readOsRelease, type BaseSetName, type Distribution } from '../catalog/index.ts';
 
 export const BASE_SETS = ['essential', 'minimal', 'standard', 'none'] as const satisfies readonly BaseSetName[];
@@ -55,27 +57,7 @@ const GROUP_FIELDS = {
 
 /** The output formats are the output registry's names (src/outputs/registry.ts), not a list kept here. */
 export { OUTPUT_FORMATS, type OutputFormat };
-
-/** What a default may look at: the values resolved so far (table order) and the host. */
-export interface DefaultContext {
-  get(key: string): unknown;
-  distribution(): Distribution | undefined;
-}
-
-export interface Setting<K extends Kind<unknown>> {
-  kind: K;
-  help: string;
-  /** A fixed default, or one derived from earlier settings and the host; undefined = unset. */
-  default?: KindValue<K> | ((ctx: DefaultContext) => KindValue<K> | undefined);
-  /** Where a derived default comes from, for `kiln config`. */
-  defaultOrigin?: string;
-  required?: boolean;
-}
-
-/** A setting that always has a value (a default, or required). */
-const setting = <K extends Kind<unknown>>(s: Setting<K>): Setting<K> & { optional?: false } => s;
-/** A setting that may stay unset. */
-const optional = <K extends Kind<unknown>>(s: Omit<Setting<K>, 'default' | 'required'>): Setting<K> & { optional: true } => ({ ...s, optional: true });
+export type { DefaultContext, Setting };
 
 const distributionNames = Object.values(DISTRIBUTIONS).flatMap((d) => [d.name, ...d.aliases]);
 
@@ -272,6 +254,7 @@ export const SETTINGS = {
     help: 'Base name of the outputs (NAME.tar, NAME/ for a directory)',
     default: 'image',
   }),
+  ...IMAGE_SETTINGS,
   'build.binfmt': setting({
     kind: oneOf(['auto', 'namespace', 'host'] as const),
     help: "Foreign binaries: register QEMU in the build's own binfmt_misc (namespace, Linux >= 6.7) or use the host's registration",

@@ -6,7 +6,7 @@
  * records.ts).
  */
 export { OUTPUTS, OUTPUT_FORMATS, type OutputFormat } from './registry.ts';
-export type { HostTool, OutputRegistry, OutputWriter, TreeFacts, WriterInput } from './writer.ts';
+export type { HostTool, OutputDetails, OutputRegistry, OutputWriter, TreeFacts, WriterInput } from './writer.ts';
 export { writerOrder } from './order.ts';
 export { checkOutputTools, outputTools, type FindTool, type OutputTools } from './tools.ts';
 export { outputPath, writeOutputs, type OutputRecord, type OutputRequest, type Written } from './write.ts';

@@ -28,6 +28,8 @@ export interface ManifestOutput {
   /** Bytes and sha256 of a file output; null for a directory. */
   size: number | null;
   sha256: string | null;
+  /** What the writer says about it (a disk's partitions, a filesystem's UUID, an OCI image's digest). */
+  details?: Record<string, unknown>;
 }
 
 export interface Manifest {

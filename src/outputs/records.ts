@@ -40,7 +40,7 @@ export async function imageRecords(facts: ImageFacts): Promise<(written: Written
     const described: ManifestOutput[] = [];
     for (const o of written) {
       const digest = (await stat(o.tmp)).isDirectory() ? undefined : await fileDigest(o.tmp);
-      described.push({ file: basename(o.final), format: o.format, size: digest?.size ?? null, sha256: digest?.sha256 ?? null });
+      described.push({ file: basename(o.final), format: o.format, size: digest?.size ?? null, sha256: digest?.sha256 ?? null, ...(o.details ? { details: o.details } : {}) });
     }
     const sbomFile = sbomPath(facts.directory, facts.name);
     const manifest = buildManifest(

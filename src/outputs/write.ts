@@ -11,7 +11,10 @@ import { readXattrs, type XattrMap } from '../archive/index.ts';
 import { writerOrder } from './order.ts';
 import { outputFile } from './paths.ts';
 import { OUTPUTS, type OutputFormat } from './registry.ts';
-import type { OutputRegistry, TreeFacts } from './writer.ts';
+import type { Machine } from '../catalog/machines.ts';
+import type { Config } from '../config/index.ts';
+import type { Emit } from '../util/events.ts';
+import type { OutputDetails, OutputRegistry, TreeFacts } from './writer.ts';
 
 export interface OutputRequest<F extends string = OutputFormat> {
   root: string;
@@ -21,6 +24,12 @@ export interface OutputRequest<F extends string = OutputFormat> {
   sourceDateEpoch: number;
   /** The root lives on a tmpfs that vanishes: a directory output is copied, not moved. */
   rootOnTmpfs: boolean;
+  config: Config;
+  machine: Machine;
+  /** The distribution's spelling of the architecture. */
+  architecture: string;
+  seed: string;
+  emit: Emit;
   /** Registry of temporaries to remove if the build is stopped. */
   temporaries: Set<string>;
   /**
@@ -37,6 +46,8 @@ export interface Written {
   /** Where it is now, and the name it gets when every output is ready. */
   tmp: string;
   final: string;
+  /** What its writer says about it for the manifest. */
+  details?: OutputDetails;
 }
 
 /** A file about the outputs (not an output): its final path and content. */
@@ -66,9 +77,21 @@ export async function writeOutputs(req: OutputRequest<string>, registry: OutputR
     const tmp = temporaryName(req, final);
     await rm(tmp, { recursive: true, force: true });
     const writer = registry[format]!;
-    await writer.write({ root: req.root, tmp, made: pick(made, writer.from), sourceDateEpoch: req.sourceDateEpoch, rootOnTmpfs: req.rootOnTmpfs, tree });
+    const details = await writer.write({
+      root: req.root,
+      tmp,
+      made: pick(made, writer.from),
+      sourceDateEpoch: req.sourceDateEpoch,
+      rootOnTmpfs: req.rootOnTmpfs,
+      tree,
+      config: req.config,
+      machine: req.machine,
+      architecture: req.architecture,
+      seed: req.seed,
+      emit: req.emit,
+    });
     made[format] = tmp;
-    if (req.formats.includes(format)) kept.push({ format, tmp, final });
+    if (req.formats.includes(format)) kept.push({ format, tmp, final, ...(details ? { details } : {}) });
     else intermediates.push(tmp);
   }
   const records: Written[] = [];

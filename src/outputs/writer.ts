@@ -6,6 +6,9 @@
  * src/config at run time: the settings table reads the registry's names.
  */
 import type { XattrMap } from '../archive/index.ts';
+import type { Machine } from '../catalog/machines.ts';
+import type { Config } from '../config/index.ts';
+import type { Emit } from '../util/events.ts';
 
 /** A program a writer runs, with the packages that provide it (for the error hint and `kiln doctor`). */
 export interface HostTool {
@@ -30,7 +33,19 @@ export interface WriterInput {
   /** The tree lives on a tmpfs that vanishes with the build: moving it away is not possible. */
   rootOnTmpfs: boolean;
   tree: TreeFacts;
+  /** The merged configuration (a writer reads its own section: disk.*, filesystem.*, oci.*). */
+  config: Config;
+  /** The target's machine as uname -m says it. */
+  machine: Machine;
+  /** The architecture in the distribution's own spelling (arm64, armv7h, ...). */
+  architecture: string;
+  /** Every UUID and volume id an output makes derives from it (disk.seed, or the image's identity). */
+  seed: string;
+  emit: Emit;
 }
+
+/** What a writer says about its output for the manifest (partitions, filesystem UUIDs, digests), JSON-ready. */
+export type OutputDetails = Record<string, unknown>;
 
 export interface OutputWriter<Format extends string = string> {
   /** The output's file name for the base name output.name (NAME.tar, NAME/ for a directory). */
@@ -41,7 +56,7 @@ export interface OutputWriter<Format extends string = string> {
   from: readonly Format[];
   /** It may move the tree away: it runs after every writer that is not made from it. */
   takesTree: boolean;
-  write(input: WriterInput): Promise<void>;
+  write(input: WriterInput): Promise<OutputDetails | void>;
 }
 
 /** Every format a registry knows, with its writer. */

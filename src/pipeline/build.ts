@@ -213,6 +213,7 @@ async function runStages(loaded: LoadedConfig, opts: BuildOptions, b: BuildConte
   const workDir =
     config['build.workspace'] === 'tmpfs' ? join(cache, 'work', String(process.pid)) : join(outputDir, `.kiln-work-${process.pid}`);
   await mkdir(workDir, { recursive: true });
+  const machine = distribution.architectures[config['distribution.architecture']]!;
   const job: BuildJob = {
     kind: 'build',
     config,
@@ -224,6 +225,7 @@ async function runStages(loaded: LoadedConfig, opts: BuildOptions, b: BuildConte
     cacheDir: cache,
     downloadDir: store.dir,
     sourceDateEpoch,
+    machine,
     debug: opts.debug ?? false,
     imageDir: loaded.dir,
     kilnVersion: VERSION,

@@ -3,6 +3,7 @@
  * worker on the other side (worker.ts) needs nothing else from the outer
  * process.
  */
+import type { Machine } from '../catalog/machines.ts';
 import type { Config } from '../config/index.ts';
 import type { AnyPlan } from '../formats/index.ts';
 import type { BinfmtEntry } from '../sandbox/index.ts';
@@ -32,6 +33,8 @@ export interface BuildJob {
   /** The download store (packages are read, and if damaged downloaded again, from there). */
   downloadDir: string;
   sourceDateEpoch: number;
+  /** The target's machine (uname -m). */
+  machine: Machine;
   debug: boolean;
   /** The image directory (hooks run with it as $KILN_IMAGE_DIR). */
   imageDir: string;

@@ -32,6 +32,9 @@ const SECTION_STAGE: SectionStages = {
   overlay: 'customize',
   prune: 'prune',
   output: 'output',
+  disk: 'output',
+  filesystem: 'output',
+  oci: 'output',
   build: undefined,
   hooks: undefined,
 };

@@ -27,6 +27,7 @@ function job(prune: string): BuildJob {
     cacheDir: join(dir, 'cache'),
     downloadDir: join(dir, 'cache/downloads'),
     sourceDateEpoch: 1_700_000_000,
+    machine: 'x86_64',
     debug: false,
     imageDir: dir,
     kilnVersion: '0.0.0-test',

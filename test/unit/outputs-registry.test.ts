@@ -4,6 +4,7 @@
  * listed from the same declarations, and the settings table's formats are
  * the registry's names. Imaginary writers live in test registries only.
  */
+import type { Config } from '../../src/config/index.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -133,6 +134,11 @@ test('writeOutputs hands a writer the outputs it is made from, keeps only those 
       name: 'x',
       sourceDateEpoch: 1,
       rootOnTmpfs: false,
+      config: {} as Config,
+      machine: 'x86_64',
+      architecture: 'amd64',
+      seed: 'test',
+      emit: () => {},
       temporaries,
       records: async (outputs) => {
         described = outputs.map((o) => `${o.format}:${readFileSync(o.tmp, 'utf8')}`);

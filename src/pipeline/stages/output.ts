@@ -34,6 +34,11 @@ export const output: StageModule<'output'> = {
       rootOnTmpfs: config['build.workspace'] === 'tmpfs',
       temporaries,
       records,
+      config,
+      machine: job.machine,
+      architecture: config['distribution.architecture'],
+      seed: config['disk.seed'],
+      emit,
     });
     return { KILN_OUTPUTS: written.join(' ') };
   },

@@ -24,3 +24,12 @@ export function seededId32(seed: string, purpose: string): number {
   const n = digest(seed, purpose).readUInt32LE(0);
   return n === 0 ? 1 : n;
 }
+
+/** The GPT disk GUID. */
+export const diskGuid = (seed: string): string => seededUuid(seed, 'disk');
+/** Partition `number`'s GPT GUID (1-based, in the table's order). */
+export const partitionGuid = (seed: string, number: number): string => seededUuid(seed, `partition ${number}`);
+/** The MBR disk signature (PARTUUIDs on MBR are SIGNATURE-NN). */
+export const mbrSignature = (seed: string): number => seededId32(seed, 'mbr');
+/** The UUID of partition `number`'s filesystem; number 0: the single-filesystem outputs' (the whole tree). */
+export const filesystemUuid = (seed: string, number: number): string => seededUuid(seed, number === 0 ? 'filesystem' : `filesystem ${number}`);

@@ -249,18 +249,26 @@ export function resultsSection(comparison: Comparison, meta: Record<string, unkn
 /**
  * Writes the comparisons that ran into `file`, keeping the others' results
  * from the file as it was: the mmdebstrap comparison fills the top level (its
- * layout from before there were two), the pacman comparison the key `pacman`.
+ * layout from before there were two), the pacman comparison the key `pacman`, the disk comparison `disk`.
  * `redact` keeps the mirror's host name (in error messages) out of the file.
  */
-export function writeResults(file: string, ran: { mmdebstrap?: Record<string, unknown>; pacman?: Record<string, unknown> }, redact: (text: string) => string = (t) => t): void {
+export function writeResults(
+  file: string,
+  ran: { mmdebstrap?: Record<string, unknown>; pacman?: Record<string, unknown>; disk?: Record<string, unknown> },
+  redact: (text: string) => string = (t) => t,
+): void {
   let previous: Record<string, unknown> = {};
   try {
     previous = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
   } catch {
     /* no file yet, or not ours to keep */
   }
-  const { pacman: previousPacman, ...previousDebian } = previous;
-  const body = { ...(ran.mmdebstrap ?? previousDebian), ...((ran.pacman ?? previousPacman) ? { pacman: ran.pacman ?? previousPacman } : {}) };
+  const { pacman: previousPacman, disk: previousDisk, ...previousDebian } = previous;
+  const body = {
+    ...(ran.mmdebstrap ?? previousDebian),
+    ...((ran.pacman ?? previousPacman) ? { pacman: ran.pacman ?? previousPacman } : {}),
+    ...((ran.disk ?? previousDisk) ? { disk: ran.disk ?? previousDisk } : {}),
+  };
   const round = (_key: string, v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? Math.round(v * 1000) / 1000 : v);
   mkdirSync(dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;

@@ -8,6 +8,9 @@
  * - kiln vs pacman (cases pacman-x86_64, pacman-aarch64): the same Arch trees
  *   from signed fixture repositories on 127.0.0.1 (bench/pacman.ts).
  *
+ * - kiln's disk step vs genimage (case disk): the same Debian tree as a
+ *   two-partition GPT disk (bench/disk.ts).
+ *
  *   npm run bench -- [--runs N] [--cases CASE,...] [--json FILE] [CASE...]
  *
  * A CASE is a case name or a comparison (mmdebstrap or debian, pacman) for
@@ -23,6 +26,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DEBIAN_CASES, debianPreflight, runDebian } from './debian.ts';
+import { diskPreflight, runDisk, type DiskBenchResult } from './disk.ts';
 import { isRoot, stopCurrent } from './measure.ts';
 import { PACMAN_CASES, pacmanPreflight, runPacman } from './pacman.ts';
 import { formatReport, resultsSection, toolsOf, writeResults } from './report.ts';
@@ -33,13 +37,14 @@ const repo = fileURLToPath(new URL('..', import.meta.url));
 interface ComparisonEntry {
   cases: string[];
   preflight(cases: string[]): string | undefined;
-  run(bench: Bench, cases: string[]): Promise<ComparisonRun>;
+  run(bench: Bench, cases: string[]): Promise<ComparisonRun | DiskBenchResult>;
 }
 
 /** Every comparison, keyed as latest.json keys its results. */
-const COMPARISONS: Record<'mmdebstrap' | 'pacman', ComparisonEntry> = {
+const COMPARISONS: Record<'mmdebstrap' | 'pacman' | 'disk', ComparisonEntry> = {
   mmdebstrap: { cases: DEBIAN_CASES, preflight: debianPreflight, run: runDebian },
   pacman: { cases: Object.keys(PACMAN_CASES), preflight: pacmanPreflight, run: runPacman },
+  disk: { cases: ['disk'], preflight: diskPreflight, run: (bench) => runDisk(bench) },
 };
 const ALIASES: Record<string, keyof typeof COMPARISONS> = { debian: 'mmdebstrap' };
 
@@ -153,10 +158,13 @@ async function main(): Promise<number> {
     kiln: { version: JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')).version, commit: gitHead() },
   };
   const done: Partial<Record<keyof typeof COMPARISONS, ComparisonRun>> = {};
+  const own: Partial<Record<keyof typeof COMPARISONS, DiskBenchResult>> = {};
   const failed: string[] = [];
   for (const [key, cases] of selected) {
     try {
-      done[key] = await COMPARISONS[key].run(bench, cases);
+      const r = await COMPARISONS[key].run(bench, cases);
+      if ('report' in r) own[key] = r;
+      else done[key] = r;
     } catch (err) {
       // The other comparisons still run and are written.
       console.error(`bench: kiln vs ${key}: ${(err as Error).stack ?? err}`);
@@ -169,10 +177,14 @@ async function main(): Promise<number> {
     console.log(`\n${formatReport(r.comparison, r.cases, runs)}`);
     sections[key] = resultsSection(r.comparison, { ...common, ...r.meta, user, runsPerTool: runs }, r.cases);
   }
+  for (const [key, r] of Object.entries(own) as [keyof typeof COMPARISONS, DiskBenchResult][]) {
+    console.log(`\n${r.report}`);
+    sections[key] = { ...common, user, ...r.section };
+  }
   const jsonFile = resolve(opts.json as string);
   const redactions = Object.values(done).flatMap((r) => (r.redact ? [r.redact] : []));
   writeResults(jsonFile, sections, (text) => redactions.reduce((t, redact) => redact(t), text));
-  const kept = Object.keys(COMPARISONS).filter((k) => !(k in done));
+  const kept = Object.keys(COMPARISONS).filter((k) => !(k in done) && !(k in own));
   console.log(`\nbench: results written to ${jsonFile}${kept.length ? ` (the ${kept.join(', ')} results there kept as they were)` : ''}`);
   failed.push(...Object.values(done).flatMap((r) => r.cases.flatMap((c) => toolsOf(r.comparison, c).flatMap(([tool, t]) => (t.error ? [`${c.name}, ${tool}: ${t.error}`] : [])))));
   if (failed.length) console.error(`\nbench: FAILED:\n${failed.map((f) => `  ${f}`).join('\n')}`);

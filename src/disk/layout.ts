@@ -26,6 +26,8 @@ const DEFAULT_WEIGHT = 1000;
 
 interface TableFacts {
   name: string;
+  /** "a GPT", "an MBR". */
+  article: string;
   /** Where the first partition may start at the earliest. */
   headEnd: number;
   /** Bytes the table takes at the disk's end. */
@@ -35,8 +37,8 @@ interface TableFacts {
 }
 
 const TABLES: Record<TableKind, TableFacts> = {
-  gpt: { name: 'GPT', headEnd: GPT_FIRST_USABLE_LBA * SECTOR, tail: GPT_BACKUP_SECTORS * SECTOR, maxPartitions: 128, maxBytes: Number.MAX_SAFE_INTEGER },
-  mbr: { name: 'MBR', headEnd: SECTOR, tail: 0, maxPartitions: MBR_MAX_PARTITIONS, maxBytes: MBR_MAX_BYTES },
+  gpt: { name: 'GPT', article: 'a GPT', headEnd: GPT_FIRST_USABLE_LBA * SECTOR, tail: GPT_BACKUP_SECTORS * SECTOR, maxPartitions: 128, maxBytes: Number.MAX_SAFE_INTEGER },
+  mbr: { name: 'MBR', article: 'an MBR', headEnd: SECTOR, tail: 0, maxPartitions: MBR_MAX_PARTITIONS, maxBytes: MBR_MAX_BYTES },
 };
 
 type Entry = LayoutRequest['partitions'][number];
@@ -161,7 +163,7 @@ export function planLayout(req: LayoutRequest): DiskLayout {
     throw new UserError(`disk.alignment is ${req.alignment} bytes, not a whole number of ${SECTOR}-byte sectors`, 'give disk.alignment as a size such as 1M or 4K');
   }
   if (req.partitions.length > table.maxPartitions) {
-    throw new UserError(`the layout has ${req.partitions.length} partitions, but an ${table.name} holds at most ${table.maxPartitions}`, req.table === 'mbr' ? 'leave some out, or set disk.table = "gpt"' : 'leave some out');
+    throw new UserError(`the layout has ${req.partitions.length} partitions, but ${table.article} holds at most ${table.maxPartitions}`, req.table === 'mbr' ? 'leave some out, or set disk.table = "gpt"' : 'leave some out');
   }
   req.partitions.forEach((entry) => checkSpec(entry, req.table));
   const drafts: Draft[] = req.partitions.map((entry) => ({ entry, size: ownSize(entry, req.alignment), offset: 0 }));

@@ -19,12 +19,11 @@ export function tablePieces(layout: DiskLayout): TablePiece[] {
   return layout.table === 'gpt' ? gptPieces(layout) : mbrPieces(layout);
 }
 
+const ZEROS = Buffer.alloc(CHUNK);
+
+/** Whether the chunk is all zeros (a native memcmp against zeros: fast enough for gigabytes). */
 function allZero(b: Buffer): boolean {
-  if (b.byteOffset % 8) return b.every((x) => x === 0);
-  const words = new BigUint64Array(b.buffer, b.byteOffset, b.length >>> 3);
-  for (let i = 0; i < words.length; i++) if (words[i] !== 0n) return false;
-  for (let i = words.length << 3; i < b.length; i++) if (b[i] !== 0) return false;
-  return true;
+  return b.equals(ZEROS.subarray(0, b.length));
 }
 
 async function writeAll(out: FileHandle, bytes: Uint8Array, at: number): Promise<void> {
@@ -39,7 +38,7 @@ async function writeAll(out: FileHandle, bytes: Uint8Array, at: number): Promise
 async function copySparse(out: FileHandle, file: string, at: number, length: number): Promise<void> {
   const input = await open(file, 'r');
   try {
-    const buffer = Buffer.alloc(CHUNK); // its own ArrayBuffer: 8-byte aligned for allZero
+    const buffer = Buffer.allocUnsafe(CHUNK);
     for (let pos = 0; pos < length; ) {
       const want = Math.min(CHUNK, length - pos);
       let got = 0;

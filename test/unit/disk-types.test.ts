@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   attributeBits,
+  describeType,
   diskGuid,
   filesystemUuid,
   layoutLines,
@@ -36,6 +37,10 @@ test('root and usr are the Discoverable Partitions types of the target machine',
     assert.equal(typeGuid('root', machine), root, machine);
     assert.equal(typeGuid('usr', machine), usr, machine);
   }
+  assert.deepEqual(
+    [describeType('root', 'gpt', 'x86_64'), describeType('usr', 'gpt', 'aarch64'), describeType('esp', 'gpt', 'arm'), describeType('0x0C', 'mbr', 'arm'), describeType('B921B045-1DF0-41C3-AF44-4C6F280D3FAE', 'gpt', 'x86_64'), describeType('root', 'gpt', 'vax')],
+    ['root (x86-64)', 'usr (arm64)', 'esp', '0x0c', 'root (arm64)', 'root'],
+  );
   assert.throws(() => typeGuid('root', 'vax', 'partition 2 (root, ext4)'), { name: 'UserError', message: 'partition 2 (root, ext4): the Discoverable Partitions Specification has no root type for the machine vax' });
 });
 

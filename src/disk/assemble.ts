@@ -10,13 +10,15 @@ import { UserError } from '../util/errors.ts';
 import { gptPieces } from './gpt.ts';
 import { mbrPieces } from './mbr.ts';
 import { formatSize } from './sizes.ts';
-import type { DiskLayout, TablePiece } from './types.ts';
+import type { DiskLayout, TableKind, TablePiece } from './types.ts';
 
 const CHUNK = 1024 * 1024;
 
+const TABLE_WRITERS: Record<TableKind, (layout: DiskLayout) => TablePiece[]> = { gpt: gptPieces, mbr: mbrPieces };
+
 /** The table's pieces for `layout` (GPT or MBR, as it says). */
 export function tablePieces(layout: DiskLayout): TablePiece[] {
-  return layout.table === 'gpt' ? gptPieces(layout) : mbrPieces(layout);
+  return TABLE_WRITERS[layout.table](layout);
 }
 
 const ZEROS = Buffer.alloc(CHUNK);

@@ -5,9 +5,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, openSync, closeSync, writeSync, writeFileSync, statSync, rmSync, ftruncateSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { planLayout, tablePieces, writeDiskImage, type LayoutRequest } from '../../src/disk/index.ts';
+import { parseQemuImgMap, planLayout, qemuImgExtents, tablePieces, writeDiskImage, type LayoutRequest } from '../../src/disk/index.ts';
 import { UserError } from '../../src/util/errors.ts';
-import { diskToolsMissing, readRange, tool } from '../helpers/disk-layouts.ts';
+import { diskToolsMissing, readRange, tool, toolPath } from '../helpers/disk-layouts.ts';
 
 const MiB = 1024 * 1024;
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
@@ -125,6 +125,44 @@ test('an image larger than its partition is refused before anything is written',
       return true;
     });
     assert.throws(() => statSync(disk), { code: 'ENOENT' });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('qemu-img map output gives the data extents, merged, without the zero ones', () => {
+  const json = JSON.stringify([
+    { start: 0, length: 4096, depth: 0, present: true, zero: false, data: true, offset: 0 },
+    { start: 4096, length: 8192, depth: 0, present: true, zero: false, data: true, offset: 4096 },
+    { start: 12288, length: 1 << 20, depth: 0, present: true, zero: true, data: false, offset: 12288 },
+    { start: 1060864, length: 4096, depth: 0, present: true, zero: true, data: true, offset: 1060864 },
+    { start: 1064960, length: 512, depth: 0, present: true, zero: false, data: true, offset: 1064960 },
+  ]);
+  assert.deepEqual(parseQemuImgMap(json), [
+    { start: 0, length: 12288 },
+    { start: 1064960, length: 512 },
+  ]);
+});
+
+test('with an extent finder only the data extents are read, and qemu-img\'s gives the same disk as reading everything', { skip: diskToolsMissing(['qemu-img']) }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kiln-assemble-'));
+  try {
+    const layout = planLayout(request());
+    const rootImage = join(dir, 'root.img');
+    const data = sparseImage(rootImage, 64 * MiB, [0, 3 * MiB + 512, 40 * MiB]);
+    const plain = join(dir, 'plain.img');
+    const mapped = join(dir, 'mapped.img');
+    await writeDiskImage(plain, layout, [{ number: 2, image: rootImage }], []);
+    await writeDiskImage(mapped, layout, [{ number: 2, image: rootImage }], [], { extents: qemuImgExtents(toolPath('qemu-img')!) });
+    const root = layout.partitions[1]!;
+    assert.equal(sha(readRange(mapped, root.offset, 64 * MiB)), sha(readRange(plain, root.offset, 64 * MiB)));
+    assert.equal(sha(readRange(mapped, 0, 2 * MiB)), sha(readRange(plain, 0, 2 * MiB)));
+    // A finder that names only the first extent: the rest of the image is not read, so it is not in the disk.
+    const partial = join(dir, 'partial.img');
+    await writeDiskImage(partial, layout, [{ number: 2, image: rootImage }], [], { extents: async () => [{ start: 0, length: 64 * 1024 }] });
+    const onDisk = readRange(partial, root.offset, 64 * MiB);
+    assert.ok(onDisk.subarray(0, 64 * 1024).equals(data.get(0)!));
+    assert.ok(onDisk.subarray(64 * 1024).every((b) => b === 0));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

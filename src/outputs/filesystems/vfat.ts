@@ -88,7 +88,7 @@ export const vfat: FilesystemMaker = {
     await runTool('mkfs.vfat', ['--invariant', '-i', volumeId(uuid), ...fat32, ...(label ? ['-n', label] : []), image], sourceDateEpoch);
     for (const dirs of batches(content.directories)) await runTool('mmd', ['-i', image, ...dirs], sourceDateEpoch, env);
     for (const [dir, files] of content.files) {
-      for (const some of batches(files)) await runTool('mcopy', ['-m', '-b', '-i', image, ...some, `${dir}/`], sourceDateEpoch, env);
+      for (const some of batches(files)) await runTool('mcopy', ['-m', '-i', image, ...some, `${dir}/`], sourceDateEpoch, env);
     }
     return { uuid: vfat.fstabId(uuid), size };
   },

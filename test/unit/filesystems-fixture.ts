@@ -7,7 +7,7 @@
  * the entries in the opposite order (so that readdir order differs too).
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, linkSync, lutimesSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, linkSync, lstatSync, lutimesSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -80,4 +80,19 @@ export function makeFixture(opts: FixtureOptions = {}): string {
   } finally {
     process.umask(old);
   }
+}
+
+/** Every entry below `dir` as "path type mode uid:gid size/target/rdev", sorted: for comparing a tree with one a tool extracted. */
+export function describeTree(dir: string): string[] {
+  const out: string[] = [];
+  const visit = (rel: string) => {
+    const abs = rel === '' ? dir : join(dir, rel);
+    const st = lstatSync(abs);
+    const type = st.isDirectory() ? 'd' : st.isFile() ? 'f' : st.isSymbolicLink() ? 'l' : st.isFIFO() ? 'p' : st.isCharacterDevice() ? 'c' : 'b';
+    const what = st.isFile() ? String(st.size) : st.isSymbolicLink() ? readlinkSync(abs) : st.isCharacterDevice() || st.isBlockDevice() ? String(st.rdev) : '';
+    out.push(`/${rel} ${type} ${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid} ${what}`);
+    if (st.isDirectory()) for (const name of readdirSync(abs).sort()) visit(rel === '' ? name : `${rel}/${name}`);
+  };
+  visit('');
+  return out;
 }

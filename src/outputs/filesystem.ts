@@ -11,6 +11,7 @@ import { headroomBytes } from '../config/image-kinds.ts';
 import { filesystemUuid } from '../disk/seed.ts';
 import { UserError } from '../util/errors.ts';
 import { FILESYSTEMS, measureContent, type FilesystemMaker } from './filesystems/index.ts';
+import { GETFATTR } from './host-tools.ts';
 import type { OutputWriter, WriterInput } from './writer.ts';
 
 export type WholeTreeFilesystem = 'ext4' | 'vfat' | 'erofs' | 'squashfs' | 'btrfs';
@@ -36,7 +37,8 @@ export function filesystemWriter(name: WholeTreeFilesystem): OutputWriter<never>
   const maker = FILESYSTEMS[name];
   return {
     fileName: (base) => `${base}.${name}`,
-    tools: maker.tools,
+    // getfattr: the tree's xattrs, for the measure of a sized filesystem.
+    tools: maker.sized ? [GETFATTR, ...maker.tools] : maker.tools,
     from: [],
     takesTree: false,
     write: async ({ root, tmp, tree, config, seed, sourceDateEpoch }: WriterInput) => {

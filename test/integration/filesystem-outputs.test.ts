@@ -24,7 +24,7 @@ const skip = skipOrFail(
   integrationSkipReason() ??
     (mirror ? undefined : 'the host has no Debian apt source to use as mirror') ??
     (isRoot ? undefined : 'reading the images back with owners needs root') ??
-    missingTools(['mke2fs', 'e2fsck', 'debugfs', 'dumpe2fs', 'mkfs.erofs', 'fsck.erofs', 'mksquashfs', 'unsquashfs']),
+    missingTools(['blkid', 'mke2fs', 'e2fsck', 'debugfs', 'dumpe2fs', 'mkfs.erofs', 'fsck.erofs', 'mksquashfs', 'unsquashfs']),
 );
 
 const FORMATS = ['directory', 'tar', 'ext4', 'erofs', 'squashfs'];
@@ -150,6 +150,16 @@ describe('single-filesystem outputs of Debian bookworm amd64 minimal', { skip },
       assert.deepEqual(found.trim().split('\n').map((l) => l.replace(/^\.\/?/, '/')).sort(), tar);
     } finally {
       rmSync(x, { recursive: true, force: true });
+    }
+  });
+
+  test('the manifest gives each filesystem output its UUID, as blkid reads it from the image', () => {
+    const manifest = JSON.parse(readFileSync(join(first, 'out/image.manifest.json'), 'utf8')) as { outputs: { format: string; details?: { filesystem?: string; uuid?: string; size?: number } }[] };
+    for (const format of ['ext4', 'erofs']) {
+      const details = manifest.outputs.find((o) => o.format === format)?.details;
+      assert.equal(details?.filesystem, format);
+      assert.equal(details?.size, lstatSync(out(first, format)).size);
+      assert.equal(details?.uuid, sh('blkid', ['-p', '-o', 'value', '-s', 'UUID', out(first, format)]).trim(), format);
     }
   });
 

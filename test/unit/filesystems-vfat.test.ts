@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { FILESYSTEMS, measureContent } from '../../src/outputs/filesystems/index.ts';
 import { UserError } from '../../src/util/errors.ts';
 import { missingTools, skipOrFail } from '../helpers/host-tools.ts';
-import { EPOCH, makeFixture } from './filesystems-fixture.ts';
+import { EPOCH, makeFixture, TMPFS } from './filesystems-fixture.ts';
 
 const skip = skipOrFail(process.getuid?.() !== 0 ? 'needs root (owners in the fixture)' : missingTools(['mkfs.vfat', 'fsck.vfat', 'mmd', 'mcopy', 'mdir', 'setcap']));
 const UUID = '0a1b2c3d-4e5f-4a6b-8c7d-8e9fa0b1c2d3';
@@ -69,11 +69,11 @@ test('vfat: FAT32 from 33 MiB on, FAT12/16 below as mkfs.vfat picks', { skip }, 
   }
 });
 
-test('vfat: the same content made later, elsewhere, under another umask and creation order gives the same bytes', { skip }, async () => {
+test('vfat: the same content made later, elsewhere, under another umask and creation order (on a tmpfs) gives the same bytes', { skip }, async () => {
   const first = makeFixture({ regularOnly: true });
   const a = await makeVfat(first, 40 * MIB);
   await new Promise((r) => setTimeout(r, 1100)); // another second of the clock
-  const second = makeFixture({ regularOnly: true, reversed: true, umask: 0o077 });
+  const second = makeFixture({ regularOnly: true, reversed: true, umask: 0o077, parent: TMPFS });
   const b = await makeVfat(second, 40 * MIB);
   try {
     assert.equal(sha256(b.image), sha256(a.image));

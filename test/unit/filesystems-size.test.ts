@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '../../src/config/index.ts';
-import { filesystemSize, filesystemWriter } from '../../src/outputs/filesystem.ts';
+import { checkedLabel, filesystemSize, filesystemWriter } from '../../src/outputs/filesystem.ts';
 import { FILESYSTEMS } from '../../src/outputs/filesystems/index.ts';
 import type { WriterInput } from '../../src/outputs/writer.ts';
 import { UserError } from '../../src/util/errors.ts';
@@ -42,4 +42,12 @@ test('the ext4 writer refuses a too-small filesystem.size before mke2fs runs', {
     rmSync(dir, { recursive: true, force: true });
     rmSync(source, { recursive: true, force: true });
   }
+});
+
+test('a label longer than the filesystem keeps is one UserError line naming the limit', () => {
+  assert.equal(checkedLabel(FILESYSTEMS.vfat, 'EFI'), 'EFI');
+  assert.equal(checkedLabel(FILESYSTEMS.ext4, 'a'.repeat(16)), 'a'.repeat(16));
+  assert.throws(() => checkedLabel(FILESYSTEMS.vfat, 'ABCDEFGHIJKL'), (err: unknown) => err instanceof UserError && err.message === 'filesystem.label "ABCDEFGHIJKL" is too long for vfat: it keeps 11 bytes');
+  assert.throws(() => checkedLabel(FILESYSTEMS.ext4, 'a'.repeat(17)), UserError);
+  assert.equal(checkedLabel(FILESYSTEMS.erofs, 'x'.repeat(40)), 'x'.repeat(40), 'erofs keeps no label: nothing to check');
 });

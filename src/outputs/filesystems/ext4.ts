@@ -85,6 +85,7 @@ export const ext4: FilesystemMaker = {
   sized: true,
   minimumSize: 8 * MIB,
   neededSize,
+  maxLabelBytes: 16,
   fstabId: (uuid) => uuid.toLowerCase(),
   make: async ({ source, image, size, uuid, label, sourceDateEpoch }) => {
     if (size === undefined) throw new Error('ext4 needs a size');

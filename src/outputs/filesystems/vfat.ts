@@ -1,7 +1,9 @@
 /**
  * vfat with mkfs.vfat and mtools, never mounted. The volume id is the UUID's
- * first 8 hex digits; mkfs.vfat's own values are its --invariant constants
- * but for the volume label entry's times, set to SOURCE_DATE_EPOCH after it;
+ * first 8 hex digits. mkfs.fat 4.2 ignores SOURCE_DATE_EPOCH and stamps the
+ * clock into the volume label's directory entry, so it runs with
+ * --invariant (fixed values of its own) and that entry's times are then set
+ * to SOURCE_DATE_EPOCH (--invariant's 2015 date may be after it);
  * mtools takes "now" from SOURCE_DATE_EPOCH (for the directories mmd makes)
  * and each file's time from the file (mcopy -m, in UTC), after the source's
  * times are clamped to SOURCE_DATE_EPOCH. Directories are made and files
@@ -121,6 +123,7 @@ export const vfat: FilesystemMaker = {
   sized: true,
   minimumSize: MIB,
   neededSize,
+  maxLabelBytes: 11,
   fstabId: (uuid) => `${volumeId(uuid).slice(0, 4)}-${volumeId(uuid).slice(4)}`,
   make: async ({ source, image, size, uuid, label, sourceDateEpoch }) => {
     if (size === undefined) throw new Error('vfat needs a size');

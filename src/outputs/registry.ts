@@ -4,6 +4,7 @@
  * keys, so this module and the writers import nothing from src/config.
  */
 import { directoryWriter } from './directory.ts';
+import { filesystemWriter } from './filesystem.ts';
 import { tarWriter } from './tar.ts';
 import type { OutputRegistry } from './writer.ts';
 
@@ -13,6 +14,11 @@ export const OUTPUTS = {
   'tar.gz': tarWriter('tar.gz', 'gz'),
   'tar.xz': tarWriter('tar.xz', 'xz'),
   'tar.zst': tarWriter('tar.zst', 'zst'),
+  ext4: filesystemWriter('ext4'),
+  vfat: filesystemWriter('vfat'),
+  erofs: filesystemWriter('erofs'),
+  squashfs: filesystemWriter('squashfs'),
+  btrfs: filesystemWriter('btrfs'),
 } as const satisfies OutputRegistry;
 
 export type OutputFormat = keyof typeof OUTPUTS;

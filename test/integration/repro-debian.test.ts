@@ -20,7 +20,7 @@ const mirror = hostMirrorFor('debian');
 const skip = skipOrFail(integrationSkipReason() ?? (mirror ? undefined : 'the host has no Debian apt source to use as mirror'));
 
 const TOML = (mirrorUrl: string) =>
-  `[distribution]\nname = "debian"\nrelease = "bookworm"\narchitecture = "amd64"\nmirror = "${mirrorUrl}"\n\n[packages]\nbase = "minimal"\n\n[output]\nformat = ["tar"]\n`;
+  `[distribution]\nname = "debian"\nrelease = "bookworm"\narchitecture = "amd64"\nmirror = "${mirrorUrl}"\n\n[packages]\nbase = "minimal"\n\n[output]\nformat = ["tar"]\n\n[[hook]]\nstage = "publish"\nname = "10-date"\nrun = 'echo "$SOURCE_DATE_EPOCH" > "$KILN_OUTPUT_DIR/publish-date"'\n`;
 
 /** Two days before today, at noon: its day is not today's, whatever the time zone. */
 const DAY = Math.floor(Date.now() / 86_400_000) - 2;
@@ -97,6 +97,7 @@ describe('Debian bookworm: reproducible across caches and days', { skip }, () =>
     assert.equal(a.manifest.sourceDateEpoch, SDE);
     assert.equal(a.manifest.sourceDateEpochFrom, '$SOURCE_DATE_EPOCH');
     assert.deepEqual(a.manifest.mirrors, [mirror]);
+    assert.equal(readFileSync(join(a.dir, 'out/publish-date'), 'utf8'), `${SDE}\n`, 'publish hooks see it too');
   });
 
   test('with a root password set, the keys are per cache (by design) but stable in each, and follow the password', async () => {

@@ -89,7 +89,7 @@ export interface InstallContext<Plan extends InstallPlan = InstallPlan> {
   readPackage: ReadPackage;
   config: Config;
   emit: Emit;
-  /** kiln's cache directory (derived results such as a populated keyring are kept under it). */
+  /** kiln's cache directory (derived results are kept under it). */
   cacheDir: string;
   /** Timestamp for what the install records (install dates), seconds. */
   sourceDateEpoch: number;

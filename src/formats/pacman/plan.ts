@@ -33,7 +33,7 @@ export interface PacmanSource {
 export interface PacmanPlanExtra {
   architecture: string;
   sources: PacmanSource[];
-  /** Packages whose keyrings are populated into /etc/pacman.d/gnupg. */
+  /** Packages whose keyrings the image populates on first boot (pacman-init.service: pacman-key --populate). */
   keyringPackages: string[];
 }
 

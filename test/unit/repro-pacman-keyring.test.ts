@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KEYRING_UNIT, prepareKeyring } from '../../src/formats/pacman/keyring.ts';
@@ -39,9 +39,15 @@ test('a keyring link a package left is removed as a link, never followed out of 
   const root = tree({ 'usr/share/pacman/keyrings/archlinuxarm.gpg': 'keys' });
   mkdirSync(join(root, 'etc/pacman.d'), { recursive: true });
   symlinkSync(outside, join(root, 'etc/pacman.d/gnupg'));
+  // The unit's own names, links out too: the unit file a link to a file outside, the wants directory a link to a directory outside.
+  mkdirSync(join(root, 'etc/systemd/system'), { recursive: true });
+  symlinkSync(join(outside, 'keep'), join(root, KEYRING_UNIT));
+  symlinkSync(outside, join(root, 'etc/systemd/system/multi-user.target.wants'));
   prepareKeyring(root);
   assert.equal(lstatSync(join(root, 'etc/pacman.d/gnupg'), { throwIfNoEntry: false }), undefined);
+  assert.ok(lstatSync(join(root, KEYRING_UNIT)).isFile(), 'the link was replaced by the unit');
   assert.equal(readFileSync(join(outside, 'keep'), 'utf8'), 'x');
+  assert.deepEqual(readdirSync(outside), ['keep'], 'nothing written through the wants link');
 });
 
 test('without a keyring package there is nothing to make and no unit', () => {

@@ -6,7 +6,9 @@
  * - the fixture's .INSTALL scriptlets and its ALPM hook left their marks;
  * - the image's keyring (etc/pacman.d/gnupg) holds the fixture's packager key
  *   with full or ultimate validity (imported, locally signed by the keyring's
- *   master key), read from a copy so that gpg writes nothing into the tree.
+ *   master key), read from a copy so that gpg writes nothing into the tree;
+ *   or, as kiln leaves it, there is no keyring yet and the first-boot unit
+ *   that makes one (etc/systemd/system/pacman-init.service) is there.
  */
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -70,7 +72,10 @@ export function checkArchTree(root: string, expect: ArchExpectation): ArchTreeCh
   const hooked = readFileSync(join(marks, 'hook-ran'), 'utf8').trim().split('\n');
   if (!hooked.some((l) => l.startsWith('usr/share/kiln-marks/first'))) return { packages, problem: `the hook saw ${hooked.join(', ')}` };
   const gnupg = join(root, 'etc/pacman.d/gnupg');
-  if (!existsSync(gnupg)) return { packages, problem: 'no etc/pacman.d/gnupg' };
+  if (!existsSync(gnupg)) {
+    const unit = join(root, 'etc/systemd/system/pacman-init.service');
+    return existsSync(unit) && /pacman-key --populate/.test(readFileSync(unit, 'utf8')) ? { packages } : { packages, problem: 'no etc/pacman.d/gnupg and no first-boot pacman-init.service' };
+  }
   const validity = keyValidity(gnupg, expect.keyFingerprint);
   if (validity !== 'f' && validity !== 'u') return { packages, problem: `etc/pacman.d/gnupg: the packager key ${expect.keyFingerprint} is ${validity === undefined ? 'missing' : `of validity "${validity}", not full`}` };
   return { packages };

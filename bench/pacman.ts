@@ -11,11 +11,12 @@
  * unprivileged user, in a user namespace where it is root with its
  * subordinate ids mapped, `pacman --root`, then the image keyring copied from
  * a keyring populated once (pacman-key --init and --populate) before the
- * timed runs (bench/pacman-root.sh). Both sides have their package cache and
- * their populated keyring warm and fetch only the repository databases; both
- * check package signatures, run the scriptlets and hooks, and leave a
- * populated /etc/pacman.d/gnupg; both write a directory tree, checked after
- * every run (bench/pacman-check.ts).
+ * timed runs (bench/pacman-root.sh). Both sides have their package cache
+ * warm and fetch only the repository databases; both check package
+ * signatures and run the scriptlets and hooks. pacman's image gets the
+ * populated keyring copied in; kiln's gets none, and the first-boot unit
+ * that makes it (src/formats/pacman/keyring.ts). Both write a directory
+ * tree, checked after every run (bench/pacman-check.ts).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';

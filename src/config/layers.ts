@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { parse as parseToml, TomlError } from 'smol-toml';
-import { SETTINGS, SETTING_KEYS, envName, type SettingKey } from './settings.ts';
+import { SETTINGS, SETTING_KEYS, environmentName, type SettingKey } from './settings.ts';
 import { scanTomlLines } from './toml-lines.ts';
 import { UserError } from '../util/errors.ts';
 import { similarNames } from '../util/suggest.ts';
@@ -238,12 +238,13 @@ function readCondition(raw: unknown, path: string, reader: Reader): Condition | 
   return ok ? { criteria, origin } : undefined;
 }
 
-/** KILN_SECTION_KEY variables: each replaces the setting's value. */
+/** KILN_SECTION_KEY variables (or a setting's own, such as SOURCE_DATE_EPOCH): each replaces the setting's value. */
 export function readEnvironmentLayer(env: NodeJS.ProcessEnv): Entry[] {
   const entries: Entry[] = [];
   for (const key of SETTING_KEYS) {
-    const v = env[envName(key)];
-    if (v !== undefined && v !== '') entries.push({ key, op: 'set', value: v, text: true, origin: `$${envName(key)}`, when: [], private: false });
+    const name = environmentName(key);
+    const v = env[name];
+    if (v !== undefined && v !== '') entries.push({ key, op: 'set', value: v, text: true, origin: `$${name}`, when: [], private: false });
   }
   return entries;
 }

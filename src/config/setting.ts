@@ -20,6 +20,8 @@ export interface Setting<K extends Kind<unknown>> {
   /** Where a derived default comes from, for `kiln config`. */
   defaultOrigin?: string;
   required?: boolean;
+  /** The environment variable of its environment layer, when it is not KILN_SECTION_KEY (a variable other tools read too). */
+  environment?: string;
 }
 
 /** A setting that always has a value (a default, or required). */

@@ -55,6 +55,21 @@ const GROUP_FIELDS = {
   system: { kind: boolean() },
 } as const;
 
+/** build.source-date-epoch: a number of seconds, or where to take it from. */
+function sourceDateEpoch(): Kind<number | 'release' | 'newest-package'> {
+  const modes = ['release', 'newest-package'] as const;
+  const describe = `a number of seconds since 1970, ${modes.map((m) => `"${m}"`).join(' or ')}`;
+  return {
+    describe,
+    parse: (v, text) => {
+      const n = text && typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
+      if (typeof n === 'number' && Number.isSafeInteger(n) && n >= 0) return { value: n };
+      if (typeof v === 'string' && (modes as readonly string[]).includes(v)) return { value: v as (typeof modes)[number] };
+      return { error: `expected ${describe}, got ${JSON.stringify(v)}` };
+    },
+  };
+}
+
 /** The output formats are the output registry's names (src/outputs/registry.ts), not a list kept here. */
 export { OUTPUT_FORMATS, type OutputFormat };
 export type { DefaultContext, Setting };
@@ -255,6 +270,12 @@ export const SETTINGS = {
     default: 'image',
   }),
   ...IMAGE_SETTINGS,
+  'build.source-date-epoch': setting({
+    kind: sourceDateEpoch(),
+    help: "The date of the image (seconds since 1970): it clamps every timestamp and is every date the package scripts write (SOURCE_DATE_EPOCH); \"release\": the archive's Release date (pacman: the newest package's build date); \"newest-package\": the newest package's build date, where the index carries it (pacman)",
+    default: 'release',
+    environment: 'SOURCE_DATE_EPOCH',
+  }),
   'build.binfmt': setting({
     kind: oneOf(['auto', 'namespace', 'host'] as const),
     help: "Foreign binaries: register QEMU in the build's own binfmt_misc (namespace, Linux >= 6.7) or use the host's registration",
@@ -333,6 +354,11 @@ export const SETTING_KEYS = Object.keys(SETTINGS) as SettingKey[];
 
 /** The sections the table declares (`distribution`, `packages`, ...). */
 export type SettingSection = SettingKey extends `${infer S}.${string}` ? S : never;
+
+/** The variable of a setting's environment layer: its own (SOURCE_DATE_EPOCH), else KILN_SECTION_KEY. */
+export function environmentName(key: SettingKey): string {
+  return (SETTINGS[key] as { environment?: string }).environment ?? envName(key);
+}
 
 /** KILN_DISTRIBUTION_RELEASE for distribution.release. */
 export function envName(key: SettingKey): string {

@@ -1,6 +1,6 @@
 /** `kiln config`: the merged configuration with each value's origin; secret and private values hidden. */
 import { relative } from 'node:path';
-import { SETTINGS, SETTING_KEYS, envName, type SettingKey } from './settings.ts';
+import { SETTINGS, SETTING_KEYS, environmentName, type SettingKey } from './settings.ts';
 import type { LoadedConfig } from './load.ts';
 
 export interface ShownSetting {
@@ -91,7 +91,7 @@ export function settingsHelp(): string {
   for (const key of SETTING_KEYS) {
     const def = SETTINGS[key];
     lines.push(`  ${key.padEnd(30)} ${def.help}`);
-    lines.push(`  ${''.padEnd(30)} ${def.kind.describe}; $${envName(key)}`);
+    lines.push(`  ${''.padEnd(30)} ${def.kind.describe}; $${environmentName(key)}`);
   }
   return lines.join('\n') + '\n';
 }

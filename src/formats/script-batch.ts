@@ -6,7 +6,11 @@
  * hand their list of steps to this driver instead of running one command a
  * script. Every word is quoted for sh here, once. A step's failure either
  * ends the batch and fails the build (`stop`, as dpkg) or is recorded and
- * returned while the rest still run (`record`, as pacman).
+ * returned while the rest still run (`record`, as pacman). The batch's
+ * environment (SOURCE_DATE_EPOCH among it) is given by InstallContext.run,
+ * for every format at once (treeCommandEnvironment in
+ * pipeline/inside-build.ts): apk's scripts and triggers get it by running
+ * through here too.
  */
 import { Tree } from '../tree/index.ts';
 import type { InstallContext, RunInTreeOptions } from './types.ts';

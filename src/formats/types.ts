@@ -38,6 +38,10 @@ export interface InstallPlan<Format extends FormatName = FormatName, PlanData = 
   packages: PlannedPackage<PackageData>[];
   /** Newest timestamp of the repository metadata, seconds (default SOURCE_DATE_EPOCH). */
   repositoryDate: number;
+  /** The newest build date of the planned packages, seconds, where the index carries build dates (build.source-date-epoch = "newest-package"). */
+  newestPackageDate?: number;
+  /** The mirrors the packages come from, resolved (a Debian default is the host's apt sources'), for the manifest. */
+  mirrors?: string[];
   /** The format's own data for verify() and install(). */
   extra: PlanData;
   warnings: string[];
@@ -85,7 +89,7 @@ export interface InstallContext<Plan extends InstallPlan = InstallPlan> {
   readPackage: ReadPackage;
   config: Config;
   emit: Emit;
-  /** kiln's cache directory (derived results such as a populated keyring are kept under it). */
+  /** kiln's cache directory (derived results are kept under it). */
   cacheDir: string;
   /** Timestamp for what the install records (install dates), seconds. */
   sourceDateEpoch: number;

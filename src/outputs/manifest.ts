@@ -2,7 +2,8 @@
  * The record of what went into an image, written beside its outputs as
  * NAME.manifest.json: kiln's version, the stage key, the merged configuration
  * (without secret or private values), every package, the outputs' checksums,
- * build time and SOURCE_DATE_EPOCH, and what the hooks added.
+ * build time, SOURCE_DATE_EPOCH and where it came from, the mirrors, and
+ * what the hooks added.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, readFileSync, statSync } from 'node:fs';
@@ -40,6 +41,10 @@ export interface Manifest {
   image: { name: string; distribution: string; release: string; architecture: string; board: string | null; profiles: string[] };
   config: Record<string, unknown>;
   sourceDateEpoch: number;
+  /** Where sourceDateEpoch came from: `$SOURCE_DATE_EPOCH`, a file:line, or `release: ... (default)`. */
+  sourceDateEpochFrom: string;
+  /** The mirrors the packages came from, resolved (a Debian default comes from the build host's apt sources). */
+  mirrors: string[];
   built: string;
   packages: ManifestPackage[];
   outputs: ManifestOutput[];
@@ -53,6 +58,8 @@ export interface ManifestFacts {
   image: Manifest['image'];
   config: Record<string, unknown>;
   sourceDateEpoch: number;
+  sourceDateEpochFrom: string;
+  mirrors: string[];
   installed: InstalledPackage[];
   /** Only what every format's plan says about a package (its format's own data is not needed here). */
   planned: Omit<PlannedPackage, 'extra'>[];
@@ -86,6 +93,8 @@ export function buildManifest(facts: ManifestFacts, outputs: ManifestOutput[], s
     image: facts.image,
     config: facts.config,
     sourceDateEpoch: facts.sourceDateEpoch,
+    sourceDateEpochFrom: facts.sourceDateEpochFrom,
+    mirrors: facts.mirrors,
     built: new Date().toISOString(),
     packages,
     outputs,

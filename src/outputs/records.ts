@@ -26,6 +26,10 @@ export interface ImageFacts {
   /** Who supplies the packages (the distribution's name), for the SBOM. */
   supplier: string;
   sourceDateEpoch: number;
+  /** Where SOURCE_DATE_EPOCH came from (build.source-date-epoch's origin). */
+  sourceDateEpochFrom: string;
+  /** The mirrors the packages came from, as resolved. */
+  mirrors: string[];
   directory: string;
   name: string;
   /** The JSON fragments hooks left for the manifest, read when the records are made. */
@@ -50,6 +54,8 @@ export async function imageRecords(facts: ImageFacts): Promise<(written: Written
         image: facts.image,
         config: facts.config,
         sourceDateEpoch: facts.sourceDateEpoch,
+        sourceDateEpochFrom: facts.sourceDateEpochFrom,
+        mirrors: facts.mirrors,
         installed,
         planned: facts.plan.packages,
         fragments: await facts.fragments(),

@@ -29,6 +29,7 @@ import { shortKey, stageKeys, type KeyedStage, type StageKeys, type StageName, t
 import { planStages, STAGE_ORDER, type PlannedStages, type StagePlan } from './stages/index.ts';
 import { BuildLog } from './build-log.ts';
 import { overlayDigest } from './overlay.ts';
+import { resolveSourceDateEpoch } from './source-date-epoch.ts';
 import { buildId, VERSION } from '../version.ts';
 
 export interface BuildOptions {
@@ -62,18 +63,19 @@ export async function build(loaded: LoadedConfig, opts: BuildOptions): Promise<B
   const outputDir = resolve(loaded.dir, config['output.directory']);
   const outputs = config['output.format'].map((f) => outputPath(outputDir, config['output.name'], f));
   const hookEnv = { ...settingsEnvironment(config), KILN_IMAGE_DIR: loaded.dir, KILN_OUTPUT_DIR: outputDir };
+  const resolved: BuildContext['resolved'] = {};
   try {
     await sweepStale(store, join(cache, 'work'), checkpoints);
-    const result = await buildStages(loaded, opts, { emit, env, cache, store, checkpoints, hooks, outputDir, outputs });
+    const result = await buildStages(loaded, opts, { emit, env, cache, store, checkpoints, hooks, outputDir, outputs, resolved });
     if (!opts.dryRun) {
-      const publishEnv = { ...hookEnv, KILN_OUTPUTS: outputs.join(' '), KILN_MANIFEST: manifestPath(outputDir, config['output.name']), KILN_UP_TO_DATE: result.upToDate ? '1' : '0' };
+      const publishEnv = { ...hookEnv, ...epochEnvironment(resolved), KILN_OUTPUTS: outputs.join(' '), KILN_MANIFEST: manifestPath(outputDir, config['output.name']), KILN_UP_TO_DATE: result.upToDate ? '1' : '0' };
       await runOuterHooks('publish', hooks, publishEnv, emit, loaded.dir);
     }
     return result;
   } catch (err) {
     if (!opts.dryRun && hooks.some((h) => h.stage === 'error')) {
       const logFile = await log.save(join(cache, 'logs'));
-      const errorEnv = { ...hookEnv, KILN_BUILD_LOG: logFile, KILN_ERROR: (err as Error).message };
+      const errorEnv = { ...hookEnv, ...epochEnvironment(resolved), KILN_BUILD_LOG: logFile, KILN_ERROR: (err as Error).message };
       await runOuterHooks('error', hooks, errorEnv, emit, loaded.dir).catch((hookErr: Error) =>
         emit({ kind: 'log', level: 'warn', message: `an error hook failed too: ${hookErr.message}` }),
       );
@@ -91,6 +93,8 @@ interface BuildContext {
   hooks: Hook[];
   outputDir: string;
   outputs: string[];
+  /** What the build worked out that its publish and error hooks see too. */
+  resolved: { sourceDateEpoch?: number };
 }
 
 async function buildStages(loaded: LoadedConfig, opts: BuildOptions, b: BuildContext): Promise<BuildResult> {
@@ -119,6 +123,7 @@ interface PreparedBuild {
   emulation: Awaited<ReturnType<typeof planEmulation>>;
   blobs: Record<string, string>;
   sourceDateEpoch: number;
+  sourceDateEpochFrom: string;
   overlays: BuildJob['overlays'];
   idMapping: ReturnType<typeof planNamespace> | undefined;
 }
@@ -145,8 +150,8 @@ async function prepareStages(loaded: LoadedConfig, opts: BuildOptions, b: BuildC
     overlayDigests[name] = overlayDigest(path, setting);
   }
   const plan = await step(emit, 'resolve', () => makePlan(planContext), (p) => `${p.packages.length} packages`);
-  const sde = Number(b.env.SOURCE_DATE_EPOCH);
-  const sourceDateEpoch = Number.isInteger(sde) && sde > 0 ? sde : plan.repositoryDate;
+  const sde = resolveSourceDateEpoch(config['build.source-date-epoch'], loaded.origins['build.source-date-epoch'] ?? 'default', plan);
+  const sourceDateEpoch = (b.resolved.sourceDateEpoch = sde.value);
   const keys = stageKeys({ loaded, plan, hooks, sourceDateEpoch, kilnVersion: buildId(), overlays: overlayDigests, hidePrivate: privateHasher(cache) });
   const planned = await planReuse(keys, opts, b, config);
   const { stages, resume } = planned;
@@ -173,7 +178,7 @@ async function prepareStages(loaded: LoadedConfig, opts: BuildOptions, b: BuildC
     const verify = verifierFor(plan);
     if (verify) await step(emit, 'verify', () => verify({ ...planContext, blobs, readPackage: packageReader(store, emit, limits) }));
   }
-  return { plan, stages, run: planned.run, keys, resume, emulation, blobs, sourceDateEpoch, overlays, idMapping };
+  return { plan, stages, run: planned.run, keys, resume, emulation, blobs, sourceDateEpoch, sourceDateEpochFrom: sde.from, overlays, idMapping };
 }
 
 /**
@@ -206,7 +211,7 @@ async function planReuse(keys: StageKeys, opts: BuildOptions, b: BuildContext, c
 async function runStages(loaded: LoadedConfig, opts: BuildOptions, b: BuildContext, prepared: PreparedBuild): Promise<BuildResult> {
   const { config, distribution } = loaded;
   const { emit, cache, store, checkpoints, hooks, outputDir, outputs } = b;
-  const { plan, stages, run, keys, resume, emulation, blobs, sourceDateEpoch, overlays, idMapping } = prepared;
+  const { plan, stages, run, keys, resume, emulation, blobs, sourceDateEpoch, sourceDateEpochFrom, overlays, idMapping } = prepared;
   await mkdir(outputDir, { recursive: true }).catch((err: NodeJS.ErrnoException) => {
     throw new UserError(`cannot create the output directory ${outputDir}: ${err.code === 'EACCES' ? 'permission denied' : err.message}`, 'set output.directory to a directory you can write');
   });
@@ -247,6 +252,8 @@ async function runStages(loaded: LoadedConfig, opts: BuildOptions, b: BuildConte
         profiles: loaded.profiles,
       },
       supplier: distribution.pretty,
+      sourceDateEpochFrom,
+      mirrors: plan.mirrors ?? [],
     },
   };
   try {
@@ -275,6 +282,12 @@ function privateHasher(cache: string): (value: unknown) => string {
     renameSync(`${file}.${process.pid}`, file);
   }
   return (value) => createHmac('sha256', secret).update(JSON.stringify(value)).digest('hex');
+}
+
+/** SOURCE_DATE_EPOCH for publish and error hooks, as every other hook has it (an error before resolve leaves it unknown). */
+function epochEnvironment(resolved: BuildContext['resolved']): Record<string, string> {
+  const sde = resolved.sourceDateEpoch;
+  return sde === undefined ? {} : { SOURCE_DATE_EPOCH: String(sde), KILN_SOURCE_DATE_EPOCH: String(sde) };
 }
 
 /** Publish and error hooks: after the build, on the host, as the user. */

@@ -78,10 +78,24 @@ async function stageContext(job: BuildJob, emit: Emit, temporaries: Set<string>)
     run: async (argv, opts = {}) => {
       const helpers = opts.packageScripts ? await nativeHelpers() : undefined;
       const sandbox = { network: config['build.network'], processLimit: config['build.process-limit'] };
-      await withEmulation(root, job.emulation, helpers, (emulation) => runChecked(root, argv, { ...emulation, ...sandbox }, emit, opts));
+      const env = { ...treeCommandEnvironment(job), ...opts.env };
+      await withEmulation(root, job.emulation, helpers, (emulation) => runChecked(root, argv, { ...emulation, ...sandbox }, emit, { ...opts, env }));
     },
   };
   return { job, root, install, installer: installerFor(job.plan, install), inventory: FORMATS[job.plan.format].inventory, emit, temporaries, fragments };
+}
+
+/**
+ * What every command kiln runs in the tree gets, whatever runs it: every
+ * format's package scripts (dpkg's preinsts and `dpkg --configure`, whose
+ * maintainer scripts inherit it; pacman's scriptlets and ALPM hooks; apk's
+ * scripts and triggers will come through here too), `.chroot` hooks and
+ * kiln's own commands (chpasswd, locale-gen, systemctl). SOURCE_DATE_EPOCH
+ * is the date tools that honour it write instead of today's: shadow's
+ * pwconv and chpasswd (the last-change field of /etc/shadow), and others.
+ */
+export function treeCommandEnvironment(job: Pick<BuildJob, 'sourceDateEpoch'>): Record<string, string> {
+  return { SOURCE_DATE_EPOCH: String(job.sourceDateEpoch) };
 }
 
 /** What every hook of the build sees. */

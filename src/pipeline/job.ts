@@ -51,7 +51,7 @@ export interface BuildJob {
   /** The host-side kiln's owner token: checkpoint temporaries are named after it (owner.ts). */
   checkpointOwner: string;
   /** What the manifest says about the image besides what the worker finds in the tree. */
-  manifest: { outputKey: string; config: Record<string, unknown>; image: Manifest['image']; supplier: string };
+  manifest: { outputKey: string; config: Record<string, unknown>; image: Manifest['image']; supplier: string; sourceDateEpochFrom: string; mirrors: string[] };
 }
 
 export interface ShellJob {

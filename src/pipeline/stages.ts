@@ -65,10 +65,7 @@ export type StageKeys = Record<KeyedStage, string>;
 /** The key of every stage from unpack to output: a hash chain, each link covering what its stage module reads. */
 export function stageKeys(inputs: KeyInputs): StageKeys {
   const { loaded } = inputs;
-  const settingValue = (key: SettingKey) => {
-    const kind = SETTINGS[key].kind as { secret?: boolean; redact?: unknown };
-    return loaded.private.includes(key) || kind.secret || kind.redact ? inputs.hidePrivate(loaded.config[key]) : loaded.config[key];
-  };
+  const settingValue = (key: SettingKey) => keyedValue(key, loaded, inputs.hidePrivate);
   const settingsOf = (stage: StageName) => SETTING_KEYS.filter((k) => settingStage(k) === stage && k in loaded.config).map((k) => [k, settingValue(k)]);
   // A user's hook sees every setting (KILN_SECTION_KEY): a stage with one depends on all of them.
   const allSettings = SETTING_KEYS.filter((k) => settingStage(k) !== undefined && k in loaded.config).map((k) => [k, settingValue(k)]);
@@ -91,6 +88,29 @@ export function stageKeys(inputs: KeyInputs): StageKeys {
     previous = keys[stage] = hash(parts);
   }
   return keys;
+}
+
+/**
+ * A setting as its stage key covers it. Only what is actually private goes
+ * through the keyed hash (whose key is a per-cache secret): a set password
+ * or hash, a value from the private layer. Everything else, an unset secret
+ * and the public fields of a record list that may hold secrets (users.accounts)
+ * included, is hashed in the clear, so the key (and the manifest's and SBOM's
+ * identity, which come from it) is the same on every machine for the same
+ * inputs. A private value still changes the key when it changes.
+ */
+export function keyedValue(key: SettingKey, loaded: Pick<LoadedConfig, 'config' | 'private'>, hidePrivate: (value: unknown) => string): unknown {
+  const value = loaded.config[key];
+  if (value === undefined) return null;
+  const kind = SETTINGS[key].kind as { secret?: boolean; redact?: (v: unknown) => unknown };
+  if (kind.secret || loaded.private.includes(key)) return { private: hidePrivate(value) };
+  if (!kind.redact) return value;
+  // A list of records with secret fields: the redacted list in the clear, the secret fields' values (by item and field) hashed.
+  const redacted = kind.redact(value);
+  const secrets = (value as Record<string, unknown>[]).flatMap((record, i) =>
+    Object.entries(record).filter(([field]) => (redacted as Record<string, unknown>[])[i]?.[field] === '(secret)').map(([field, v]) => [i, field, v]),
+  );
+  return secrets.length ? { value: redacted, private: hidePrivate(secrets) } : redacted;
 }
 
 function hash(parts: unknown): string {

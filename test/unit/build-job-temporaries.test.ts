@@ -36,7 +36,7 @@ function job(prune: string): BuildJob {
     overlays: {},
     checkpointDir: join(dir, 'cache/checkpoints'),
     checkpointOwner: 'test',
-    manifest: { outputKey: 'b'.repeat(64), config: {}, image: { name: 'image', distribution: 'debian', release: 'bookworm', architecture: 'amd64', board: null, profiles: [] }, supplier: 'Debian' },
+    manifest: { outputKey: 'b'.repeat(64), config: {}, image: { name: 'image', distribution: 'debian', release: 'bookworm', architecture: 'amd64', board: null, profiles: [] }, supplier: 'Debian', sourceDateEpochFrom: 'release (default)', mirrors: ['http://127.0.0.1:9/debian'] },
   };
 }
 

@@ -15,6 +15,8 @@ const facts = {
   image: { name: 'image', distribution: 'debian', release: 'bookworm', architecture: 'amd64', board: null, profiles: ['dev'] },
   config: { 'system.hostname': 'box', 'system.root-password-hash': '(secret)' },
   sourceDateEpoch: 1_700_000_000,
+  sourceDateEpochFrom: '$SOURCE_DATE_EPOCH',
+  mirrors: ['http://127.0.0.1:9/debian'],
   installed: [
     { name: 'coreutils', version: '9.1-1', architecture: 'amd64', source: 'coreutils', installedSize: 18_000_000, licenses: ['GPL-3+', 'GPL-3+ and BSD-4-clause-UC'] },
     { name: 'libc6', version: '2.36-9', architecture: 'amd64', source: 'glibc', installedSize: 13_000_000, licenses: [] },
@@ -48,6 +50,10 @@ test('the manifest joins the tree’s packages with the plan and merges the hook
   assert.deepEqual(m.ci, { job: 42, url: 'http://127.0.0.1/42' });
   assert.equal(m.team, 'os');
   assert.equal(m.config['system.root-password-hash'], '(secret)');
+  assert.equal(m.sourceDateEpoch, 1_700_000_000, 'a number, as readers before sourceDateEpochFrom expect');
+  assert.equal(m.sourceDateEpochFrom, '$SOURCE_DATE_EPOCH');
+  assert.deepEqual(m.mirrors, ['http://127.0.0.1:9/debian']);
+  assert.throws(() => buildManifest({ ...facts, fragments: { 'x.json': { mirrors: [] } } }, outputs, 's'), /sets "mirrors", which kiln writes itself/);
   assert.throws(() => buildManifest({ ...facts, fragments: { 'x.json': { packages: [] } } }, outputs, 's'), (e: unknown) => e instanceof BuildError && /sets "packages", which kiln writes itself/.test(e.message));
   assert.throws(() => buildManifest({ ...facts, fragments: { 'x.json': [1] } }, outputs, 's'), /expected a JSON object/);
   const summary = formatSummary(m, 2);

@@ -66,7 +66,7 @@ export async function planDeb(ctx: PlanContext): Promise<DebInstallPlan> {
     return resolvePlan(universe, arch, variant, extra, prefer, mirror, origins);
   });
   const planExtra: DebPlanExtra = { mirror, release: suite, components: config['distribution.repositories'], architecture: arch, mergedUsrLinks };
-  return { format: 'deb', packages, repositoryDate: release.date, extra: planExtra, warnings };
+  return { format: 'deb', packages, repositoryDate: release.date, mirrors: [mirror], extra: planExtra, warnings };
 }
 
 function resolvePlan(universe: DebPackage[], arch: string, variant: BaseVariant, extra: string[], prefer: string[], mirror: string, origins: Map<string, string>): PlannedPackage<DebPackageExtra>[] {

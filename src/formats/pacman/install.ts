@@ -4,7 +4,7 @@
  * so that its /bin, /lib links exist before anything goes through them), the
  * local database, then only the .INSTALL scriptlets and the ALPM hooks inside
  * the root (one sandbox for all of them, emulated when foreign: transaction.ts),
- * the keyring natively where it can, and
+ * the first-boot keyring unit (keyring.ts), and
  * the image's pacman.conf and mirrorlist.
  */
 import { step } from '../../pipeline/step.ts';
@@ -13,7 +13,7 @@ import { extractPackages } from '../extract-packages.ts';
 import { ensureMountPoints } from '../mount-points.ts';
 import type { InstallContext } from '../types.ts';
 import { runTransaction } from './transaction.ts';
-import { populateKeyring } from './keyring.ts';
+import { prepareKeyring } from './keyring.ts';
 import { LOCAL_DB, writeLocalDbHeader, writeLocalEntry } from './localdb.ts';
 import type { PacmanPackageExtra, PacmanInstallPlan, PacmanPlanExtra, PacmanSource } from './plan.ts';
 import { unpackPacman, type UnpackedPacman } from './unpack.ts';
@@ -41,7 +41,7 @@ export async function configurePacmans(ctx: InstallContext<PacmanInstallPlan>, u
   const { root, plan, emit } = ctx;
   const extra = plan.extra;
   await step(emit, 'scripts', () => runTransaction(ctx, unpacked), (r) => `${r.scriptlets} scriptlets, ${r.hooks} hooks`);
-  await step(emit, 'keyring', () => populateKeyring(ctx, extra.keyringPackages), (what) => what);
+  await step(emit, 'keyring', async () => prepareKeyring(root), (what) => what);
   await step(emit, 'pacman.conf', async () => writePacmanConf(new Tree(root), extra));
 }
 

@@ -33,7 +33,7 @@ export interface PacmanSource {
 export interface PacmanPlanExtra {
   architecture: string;
   sources: PacmanSource[];
-  /** Packages whose keyrings are populated into /etc/pacman.d/gnupg. */
+  /** Packages whose keyrings the image populates on first boot (pacman-init.service: pacman-key --populate). */
   keyringPackages: string[];
 }
 
@@ -111,7 +111,9 @@ export async function planPacman(ctx: PlanContext): Promise<PacmanInstallPlan> {
   });
   const extra: PacmanPlanExtra = { architecture: arch, sources, keyringPackages };
   const repositoryDate = Math.max(0, ...packages.map((p) => p.extra.builddate ?? 0));
-  return { format: 'pacman', packages, repositoryDate, extra, warnings };
+  // A database entry without %BUILDDATE% leaves the newest build date unknown.
+  const newestPackageDate = packages.every((p) => p.extra.builddate !== undefined) && packages.length ? repositoryDate : undefined;
+  return { format: 'pacman', packages, repositoryDate, mirrors: sources.map((s) => s.url), ...(newestPackageDate !== undefined ? { newestPackageDate } : {}), extra, warnings };
 }
 
 /**

@@ -3,6 +3,7 @@
  * The settings table's list of formats (output.format) is this registry's
  * keys, so this module and the writers import nothing from src/config.
  */
+import { cpioWriter } from './cpio.ts';
 import { directoryWriter } from './directory.ts';
 import { tarWriter } from './tar.ts';
 import type { OutputRegistry } from './writer.ts';
@@ -13,6 +14,9 @@ export const OUTPUTS = {
   'tar.gz': tarWriter('tar.gz', 'gz'),
   'tar.xz': tarWriter('tar.xz', 'xz'),
   'tar.zst': tarWriter('tar.zst', 'zst'),
+  cpio: cpioWriter('cpio', 'none'),
+  'cpio.gz': cpioWriter('cpio.gz', 'gz'),
+  'cpio.zst': cpioWriter('cpio.zst', 'zst'),
 } as const satisfies OutputRegistry;
 
 export type OutputFormat = keyof typeof OUTPUTS;

@@ -160,7 +160,13 @@ async function* chunks(planned: Planned[]): AsyncGenerator<Buffer> {
 
 /** Writes the tree at `root` to `out` as a newc cpio archive and ends `out`. */
 export async function writeTreeAsCpio(root: string, out: Writable, opts: TreeCpioOptions = {}): Promise<TreeCpioResult> {
-  const planned = await planEntries(root, opts.mtimeClamp);
+  let planned: Planned[];
+  try {
+    planned = await planEntries(root, opts.mtimeClamp);
+  } catch (err) {
+    out.destroy(); // nothing was written: the output is not left waiting for an end
+    throw err;
+  }
   await pipeline(Readable.from(chunks(planned), { objectMode: false }), out);
   return { entries: planned.length };
 }

@@ -5,6 +5,7 @@
  */
 import { cpioWriter } from './cpio.ts';
 import { directoryWriter } from './directory.ts';
+import { ociArchiveWriter, ociWriter } from './oci.ts';
 import { tarWriter } from './tar.ts';
 import type { OutputRegistry } from './writer.ts';
 
@@ -17,6 +18,8 @@ export const OUTPUTS = {
   cpio: cpioWriter('cpio', 'none'),
   'cpio.gz': cpioWriter('cpio.gz', 'gz'),
   'cpio.zst': cpioWriter('cpio.zst', 'zst'),
+  oci: ociWriter,
+  'oci.tar': ociArchiveWriter,
 } as const satisfies OutputRegistry;
 
 export type OutputFormat = keyof typeof OUTPUTS;

@@ -2,7 +2,7 @@
  * cpio outputs (initramfs, netboot): the tree as a deterministic newc
  * archive (src/archive/tree-cpio.ts), piped through the compressor. newc
  * has no room for extended attributes: when the tree has any, the build
- * log says so once.
+ * log says so once, however many cpio outputs are asked for.
  */
 import { createWriteStream } from 'node:fs';
 import { PassThrough } from 'node:stream';
@@ -10,7 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import { compress, writeTreeAsCpio, type Compression, type XattrMap } from '../archive/index.ts';
 import { GETFATTR, GZIP, ZSTD } from './host-tools.ts';
 import type { Emit } from '../util/events.ts';
-import type { HostTool, OutputWriter } from './writer.ts';
+import type { HostTool, OutputWriter, TreeFacts } from './writer.ts';
 
 const COMPRESSORS: Record<Exclude<Compression, 'xz'>, HostTool[]> = { none: [], gz: [GZIP], zst: [ZSTD] };
 
@@ -24,8 +24,13 @@ export function droppedXattrsLine(xattrs: XattrMap): string | undefined {
   return `cpio (newc) cannot hold extended attributes: ${example}${more} lose theirs in the cpio output`;
 }
 
-function warnDroppedXattrs(xattrs: XattrMap, emit: Emit): void {
-  const line = droppedXattrsLine(xattrs);
+/** The requests (by their shared tree facts) already warned: cpio and cpio.zst in one build say it once. */
+const warned = new WeakSet<TreeFacts>();
+
+async function warnDroppedXattrs(tree: TreeFacts, emit: Emit): Promise<void> {
+  if (warned.has(tree)) return;
+  warned.add(tree);
+  const line = droppedXattrsLine(await tree.xattrs());
   if (line) emit({ kind: 'log', level: 'warn', source: 'cpio', message: line });
 }
 
@@ -36,7 +41,7 @@ export function cpioWriter(extension: string, compression: Exclude<Compression, 
     from: [],
     takesTree: false,
     write: async ({ root, tmp, sourceDateEpoch, tree, emit }) => {
-      warnDroppedXattrs(await tree.xattrs(), emit);
+      await warnDroppedXattrs(tree, emit);
       const file = createWriteStream(tmp, { mode: 0o644 });
       const archive = new PassThrough({ highWaterMark: 1 << 20 });
       const sink = compression === 'none' ? pipeline(archive, file) : pipeline(archive, compress(compression), file);

@@ -12,6 +12,9 @@ import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
 import { writeTreeAsCpio } from '../../src/archive/index.ts';
 import { droppedXattrsLine } from '../../src/outputs/cpio.ts';
+import { OUTPUTS } from '../../src/outputs/index.ts';
+import type { Config } from '../../src/config/index.ts';
+import type { Emit } from '../../src/util/events.ts';
 import { UserError } from '../../src/util/errors.ts';
 import { have, run, tempDir } from '../fixtures/archive-helpers.ts';
 
@@ -206,4 +209,23 @@ test('extended attributes newc drops are one warning line, whatever the number o
   ]);
   assert.equal(droppedXattrsLine(xattrs), 'cpio (newc) cannot hold extended attributes: /usr/bin/arping (security.capability, user.x) and 1 more path lose theirs in the cpio output');
   assert.equal(droppedXattrsLine(new Map([['etc', new Map()]])), undefined);
+});
+
+test('cpio and cpio.zst in one build warn about the dropped extended attributes once', async (t) => {
+  const dir = tempDir(t, 'cpio');
+  const root = join(dir, 'root');
+  mkdirSync(root);
+  writeFileSync(join(root, 'ping'), 'ping');
+  const lines: string[] = [];
+  const tree = { xattrs: async () => new Map([['ping', new Map([['security.capability', Buffer.from('01', 'hex')]])]]) };
+  const base = { root, made: {}, sourceDateEpoch: CLAMP, rootOnTmpfs: false, tree, config: {} as Config, machine: 'x86_64' as const, architecture: 'amd64', seed: 's' };
+  const emit: Emit = (e) => {
+    if (e.kind === 'log' && e.level === 'warn') lines.push(e.message);
+  };
+  await OUTPUTS.cpio.write({ ...base, tmp: join(dir, 'image.cpio'), emit });
+  await OUTPUTS['cpio.zst'].write({ ...base, tmp: join(dir, 'image.cpio.zst'), emit });
+  assert.deepEqual(lines, ['cpio (newc) cannot hold extended attributes: /ping (security.capability) lose theirs in the cpio output']);
+  // Another build (other tree facts) is warned again.
+  await OUTPUTS.cpio.write({ ...base, tree: { xattrs: tree.xattrs }, tmp: join(dir, 'again.cpio'), emit });
+  assert.equal(lines.length, 2);
 });

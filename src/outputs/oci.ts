@@ -8,7 +8,7 @@
  * and settings, whatever the umask or the time of day.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { chmod, mkdir, readdir, rename, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { basename, join } from 'node:path';
 import { PassThrough, Transform } from 'node:stream';
@@ -19,7 +19,7 @@ import { VERSION } from '../version.ts';
 import { GETFATTR, GZIP } from './host-tools.ts';
 import { canonicalJson, describeBlob, imageAnnotations, imageConfig, imageIndex, imageManifest, MEDIA_TYPES, OCI_LAYOUT, type Descriptor } from './oci-json.ts';
 import { ociPlatform } from './oci-platform.ts';
-import type { OutputWriter, WriterInput } from './writer.ts';
+import type { OutputDetails, OutputWriter, WriterInput } from './writer.ts';
 
 /** A whiteout name: an OCI layer reader deletes what such a file names instead of making it. */
 const WHITEOUT = '.wh.';
@@ -117,6 +117,15 @@ export const ociWriter: OutputWriter<never> = {
   },
 };
 
+/** The manifest's details of a layout kiln wrote (one manifest), read back from it. */
+async function layoutDetails(layout: string): Promise<OutputDetails> {
+  const index = JSON.parse(await readFile(join(layout, 'index.json'), 'utf8')) as { manifests: (Descriptor & { annotations: Record<string, string> })[] };
+  const [entry] = index.manifests;
+  if (!entry || index.manifests.length !== 1) throw new Error(`${layout}/index.json: expected one manifest`);
+  const manifest = JSON.parse(await readFile(join(layout, 'blobs/sha256', entry.digest.slice('sha256:'.length)), 'utf8')) as { config: Descriptor; layers: Descriptor[] };
+  return { digest: entry.digest, config: manifest.config.digest, layers: manifest.layers.map((l) => l.digest), tag: entry.annotations['org.opencontainers.image.ref.name'] };
+}
+
 /** The layout's paths in archive order: directories before their contents, names sorted. */
 async function layoutPaths(layout: string): Promise<{ path: string; dir: boolean }[]> {
   const blobs = (await readdir(join(layout, 'blobs/sha256'))).sort();
@@ -149,5 +158,6 @@ export const ociArchiveWriter: OutputWriter<'oci'> = {
       await writer.add({ ...base, path, type: 'file', mode: 0o644, size }, createReadStream(join(layout, path), { highWaterMark: 1 << 20 }));
     }
     await writer.finish();
+    return layoutDetails(layout);
   },
 };

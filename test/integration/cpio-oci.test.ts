@@ -132,6 +132,7 @@ describe('cpio and OCI outputs of an Arch fixture build', { skip }, () => {
     const recorded = JSON.parse(readFileSync(join(out, 'image.manifest.json'), 'utf8')) as Manifest;
     const oci = recorded.outputs.find((o) => o.format === 'oci');
     assert.deepEqual(oci?.details, { digest: inspect.Digest, config: manifest.config.digest, layers: inspect.Layers, tag: 'latest' });
+    assert.deepEqual(recorded.outputs.find((o) => o.format === 'oci.tar')?.details, oci?.details, 'oci.tar records the image it holds');
     assert.deepEqual(recorded.outputs.find((o) => o.format === 'cpio')?.details, { entries: paths.length });
 
     // The archive: skopeo copies it into a layout of its own, unchanged.
@@ -152,16 +153,17 @@ describe('cpio and OCI outputs of an Arch fixture build', { skip }, () => {
     assert.equal(digest(second), digest(first));
   });
 
-  test('aarch64 (Arch Linux ARM, emulated): an arm64/v8 image', async () => {
-    const dir = imageDir(toml('archlinuxarm', 'aarch64', `${alarmMirror.url}/$arch/$repo`, ['oci']));
+  test('aarch64 (Arch Linux ARM, emulated), oci.tar alone: an arm64/v8 image, and no layout directory left', async () => {
+    const dir = imageDir(toml('archlinuxarm', 'aarch64', `${alarmMirror.url}/$arch/$repo`, ['oci.tar']));
     const r = await kiln(['build', '-C', dir]);
     assert.equal(r.code, 0, r.stderr);
-    const layout = `oci:${join(dir, 'out/image.oci')}:latest`;
-    const inspect = JSON.parse(as('skopeo', ['inspect', layout]));
+    assert.ok(!existsSync(join(dir, 'out/image.oci')), 'the layout was made only to make the archive');
+    const archive = `oci-archive:${join(dir, 'out/image.oci.tar')}:latest`;
+    const inspect = JSON.parse(as('skopeo', ['inspect', archive]));
     assert.deepEqual([inspect.Architecture, inspect.Os], ['arm64', 'linux']);
-    const config = JSON.parse(as('skopeo', ['inspect', '--config', layout]));
+    const config = JSON.parse(as('skopeo', ['inspect', '--config', archive]));
     assert.deepEqual([config.architecture, config.variant, config.os], ['arm64', 'v8', 'linux']);
-    const index = JSON.parse(readFileSync(join(dir, 'out/image.oci/index.json'), 'utf8'));
+    const index = JSON.parse(as('tar', ['-xOf', join(dir, 'out/image.oci.tar'), 'index.json']));
     assert.deepEqual(index.manifests[0].platform, { architecture: 'arm64', os: 'linux', variant: 'v8' });
   });
 });

@@ -40,6 +40,8 @@ const BATCH = 256 * 1024;
 interface Planned {
   path: TreePath;
   header: NewcEntry;
+  /** A symlink's target: its data. */
+  target?: Buffer;
 }
 
 /** The tree's paths as newc entries, in archive order; refuses what newc cannot hold. */
@@ -70,7 +72,8 @@ async function planEntries(root: string, clamp: number | undefined): Promise<Pla
     let ino: number;
     if (linked === undefined) ino = next++;
     else ino = inodes.get(linked) ?? (inodes.set(linked, next), next++);
-    const size = type === 'file' ? st.size : type === 'symlink' ? Buffer.byteLength(readlinkSync(path.abs, { encoding: 'buffer' })) : 0;
+    const target = type === 'symlink' ? readlinkSync(path.abs, { encoding: 'buffer' }) : undefined;
+    const size = type === 'file' ? st.size : (target?.length ?? 0);
     if (size > NEWC_MAX) throw new UserError(`cpio (newc) cannot hold /${rel}: it is ${size} bytes, and newc holds at most 4 GiB - 1`, 'remove the file in a hook or choose a tar output');
     if (st.uid > NEWC_MAX || st.gid > NEWC_MAX) throw new UserError(`cpio (newc) cannot hold /${rel}: its owner ${st.uid}:${st.gid} does not fit 32 bits`);
     let mtime = Math.floor(st.mtimeMs / 1000);
@@ -89,7 +92,7 @@ async function planEntries(root: string, clamp: number | undefined): Promise<Pla
       rdevmajor: device ? major(st.rdev) : 0,
       rdevminor: device ? minor(st.rdev) : 0,
     };
-    return { path, header };
+    return { path, header, ...(target ? { target } : {}) };
   });
 }
 
@@ -125,12 +128,12 @@ class Batch {
 /** The archive's bytes, in pieces of about BATCH bytes. */
 async function* chunks(planned: Planned[]): AsyncGenerator<Buffer> {
   const batch = new Batch();
-  for (const { path, header } of planned) {
+  for (const { path, header, target } of planned) {
     const full = batch.add(newcHeader(header));
     if (full) yield full;
     if (header.size === 0) continue;
-    if (path.type === 'symlink' || header.size <= READ_WHOLE) {
-      const data = path.type === 'symlink' ? readlinkSync(path.abs, { encoding: 'buffer' }) : readSmall(path.abs, header.size);
+    if (target || header.size <= READ_WHOLE) {
+      const data = target ?? readSmall(path.abs, header.size);
       if (data.length !== header.size) throw new Error(`cpio entry ${header.name}: it changed while it was read`);
       const more = batch.add(data);
       if (more) yield more;

@@ -51,7 +51,11 @@ async function writeLayer(input: WriterInput, blobs: string): Promise<{ layer: D
   const gzCount = { bytes: 0 };
   const tar = new PassThrough({ highWaterMark: 1 << 20 });
   const sink = pipeline(tar, digesting(tarHash, tarCount), compress('gz'), digesting(gzHash, gzCount), createWriteStream(part));
-  await Promise.all([writeTreeAsTar(input.root, tar, { mtimeClamp: input.sourceDateEpoch, xattrs, onPath: refuseWhiteouts }), sink]);
+  const archive = writeTreeAsTar(input.root, tar, { mtimeClamp: input.sourceDateEpoch, xattrs, onPath: refuseWhiteouts }).catch((err: unknown) => {
+    tar.destroy(); // the pipeline ends, and gzip with it, rather than waiting for the rest of the tar
+    throw err;
+  });
+  await Promise.all([archive, sink]);
   const digest = `sha256:${gzHash.digest('hex')}`;
   await rename(part, join(blobs, digest.slice('sha256:'.length)));
   return { layer: { mediaType: MEDIA_TYPES.layerGzip, digest, size: gzCount.bytes }, diffId: `sha256:${tarHash.digest('hex')}` };

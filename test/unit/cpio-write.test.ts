@@ -6,6 +6,7 @@
  * the owners, modes, links and devices back as root.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, createWriteStream, linkSync, lstatSync, mkdirSync, readFileSync, readlinkSync, symlinkSync, truncateSync, utimesSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -228,4 +229,18 @@ test('cpio and cpio.zst in one build warn about the dropped extended attributes 
   // Another build (other tree facts) is warned again.
   await OUTPUTS.cpio.write({ ...base, tree: { xattrs: tree.xattrs }, tmp: join(dir, 'again.cpio'), emit });
   assert.equal(lines.length, 2);
+});
+
+test('a cpio.zst that cannot be written stops its compressor too', async (t) => {
+  const dir = tempDir(t, 'cpio');
+  const root = join(dir, 'root');
+  mkdirSync(root);
+  writeFileSync(join(root, 'huge'), '');
+  truncateSync(join(root, 'huge'), 2 ** 32);
+  const base = { root, made: {}, sourceDateEpoch: CLAMP, rootOnTmpfs: false, tree: { xattrs: async () => new Map() }, config: {} as Config, machine: 'x86_64' as const, architecture: 'amd64', seed: 's', emit: () => {} };
+  await assert.rejects(OUTPUTS['cpio.zst'].write({ ...base, tmp: join(dir, 'image.cpio.zst') }), UserError);
+  // Generous bound: the compressor is stopped at once, not left waiting for input.
+  const zstdChildren = () => spawnSync('ps', ['-o', 'comm=', '--ppid', String(process.pid)], { encoding: 'utf8' }).stdout.split('\n').filter((c) => c === 'zstd');
+  for (let i = 0; i < 100 && zstdChildren().length > 0; i++) await new Promise((ok) => setTimeout(ok, 100));
+  assert.deepEqual(zstdChildren(), [], 'no zstd left running');
 });

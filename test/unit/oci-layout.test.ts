@@ -7,6 +7,7 @@
  * the layout; and the platform of every machine kiln knows.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync, symlinkSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
@@ -187,6 +188,10 @@ test('a whiteout name in the tree is refused in one line', async (t) => {
   tinyTree(root);
   writeFileSync(join(root, 'etc/.wh.hosts'), '');
   await assert.rejects(ociWriter.write(input(root, join(dir, 'image.oci'), settings())), (err: unknown) => err instanceof UserError && /the tree has \/etc\/\.wh\.hosts, which an OCI layer reader takes for a whiteout/.test(err.message));
+  // The compressor it started does not linger, waiting for the rest of the layer (generous bound: it is killed at once).
+  const gzipChildren = () => spawnSync('ps', ['-o', 'comm=', '--ppid', String(process.pid)], { encoding: 'utf8' }).stdout.split('\n').filter((c) => c === 'gzip');
+  for (let i = 0; i < 100 && gzipChildren().length > 0; i++) await new Promise((ok) => setTimeout(ok, 100));
+  assert.deepEqual(gzipChildren(), [], 'no gzip left running');
 });
 
 test('skopeo reads the layout and its archive: architecture, variant, os, the layer', { skip: have('skopeo') ? undefined : 'skopeo missing: install skopeo' }, async (t) => {

@@ -98,6 +98,22 @@ describe('cpio and OCI outputs of an Arch fixture build', { skip }, () => {
     const listing = as('cpio', ['-itv', '--quiet', '-F', join(out, 'image.cpio')]).split('\n').filter(Boolean);
     assert.deepEqual(listing.map((l) => l.split(/\s+/).slice(8).join(' ').replace(/ -> .*$/, '')), paths);
     assert.ok(listing.every((l) => / root +root /.test(l)), listing.find((l) => !/ root +root /.test(l)));
+    if (isRoot) {
+      // Extracted as root, the cpio is the tree the tar holds: owners, modes, types, link targets, hard link counts.
+      const fromCpio = mkdtempSync(join(tmpdir(), 'kiln-cpio-x-'));
+      const fromTar = mkdtempSync(join(tmpdir(), 'kiln-tar-x-'));
+      const x = spawnSync('cpio', ['-idm', '--quiet', '--no-absolute-filenames', '-F', join(out, 'image.cpio')], { cwd: fromCpio, encoding: 'utf8' });
+      assert.equal(x.status, 0, x.stderr);
+      const t = spawnSync('tar', ['-xpf', join(out, 'image.tar'), '--numeric-owner', '-C', fromTar], { encoding: 'utf8' });
+      assert.equal(t.status, 0, t.stderr);
+      const described = (dir: string) => spawnSync('find', ['.', '-printf', '%p %U:%G %m %y %l %n %T@\\n'], { cwd: dir, encoding: 'utf8', maxBuffer: 1 << 28 }).stdout.split('\n').sort();
+      // GNU cpio sets neither the mode of "." (the directory it extracts into) nor the times of directories and symlinks: only files' times are compared.
+      chmodSync(fromCpio, 0o755);
+      const comparable = (lines: string[]) => lines.map((l) => (/^\S+ \S+ \d+ [dl] /.test(l) ? l.replace(/ [\d.]+$/, '') : l));
+      const cpioView = comparable(described(fromCpio));
+      assert.ok(cpioView.length > 100 && cpioView.some((l) => / l /.test(l)), 'files and symlinks');
+      assert.deepEqual(cpioView, comparable(described(fromTar)), 'path, owner, mode, type, link target, link count, a file\'s mtime');
+    }
     const unzst = join(mkdtempSync(join(tmpdir(), 'kiln-cpio-')), 'image.cpio');
     spawnSync('zstd', ['-dq', join(out, 'image.cpio.zst'), '-o', unzst]);
     assert.equal(sha256(unzst), sha256(join(out, 'image.cpio')), 'cpio.zst is the cpio, compressed');

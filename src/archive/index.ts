@@ -8,3 +8,6 @@ export { encodeHeader, TarWriter } from './tar-write.ts';
 export { parseGetfattr, readXattrs, sortBytewise, writeTreeAsTar, type TreeTarOptions, type XattrMap } from './tree-tar.ts';
 export { NotADirectoryError, resolveInRoot, type ResolveOptions } from './resolve.ts';
 export { createExtractor, extractTar, Extractor, safeComponents, type ExtractOptions, type ExtractResult } from './extract.ts';
+export { walkTree, type TreePath, type TreeEntryType } from './tree-walk.ts';
+export { newcHeader, newcTrailer, NEWC_MAX, type NewcEntry } from './cpio-write.ts';
+export { writeTreeAsCpio, type TreeCpioOptions, type TreeCpioResult } from './tree-cpio.ts';

@@ -4,13 +4,16 @@
  * (Node cannot read xattrs; `readXattrs` gets them all with one getfattr run).
  */
 import { spawn } from 'node:child_process';
-import { closeSync, createReadStream, lstatSync, openSync, readdirSync, readlinkSync, readSync, type Stats } from 'node:fs';
+import { createReadStream, readlinkSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { CommandError } from '../util/errors.ts';
 import { missingTool } from './errors.ts';
 import { TarWriter } from './tar-write.ts';
-import type { TarEntry, TarEntryType } from './types.ts';
+import { inodeKey, major, minor, readSmall, walkTree } from './tree-walk.ts';
+import type { TarEntry } from './types.ts';
+
+export { sortBytewise } from './tree-walk.ts';
 
 /** Extended attributes by path relative to the root (`.` for the root itself, no `./` prefix). */
 export type XattrMap = Map<string, Map<string, Buffer>>;
@@ -19,56 +22,12 @@ export interface TreeTarOptions {
   /** Times newer than this (seconds) are written as this. */
   mtimeClamp?: number;
   xattrs?: XattrMap;
+  /** Called with each path (relative, '' for the root) before it is written; it may throw to stop the archive. */
+  onPath?: (rel: string) => void;
 }
 
 /** Files up to this size are read whole; larger ones are streamed. */
 const READ_WHOLE = 1 << 20;
-
-// eslint-disable-next-line no-control-regex
-const HAS_SURROGATE = /[\ud800-\udfff]/;
-
-/** Byte-wise (UTF-8) order. JS string order agrees with it unless surrogates are involved. */
-export function sortBytewise(names: string[]): string[] {
-  if (names.some((n) => HAS_SURROGATE.test(n))) {
-    return names.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
-  }
-  return names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-}
-
-function major(rdev: number): number {
-  return Number(((BigInt(rdev) >> 8n) & 0xfffn) | ((BigInt(rdev) >> 32n) & ~0xfffn));
-}
-
-function minor(rdev: number): number {
-  return Number((BigInt(rdev) & 0xffn) | ((BigInt(rdev) >> 12n) & ~0xffn));
-}
-
-/** Reads a file whose size lstat gave (readFileSync would fstat it again). */
-function readSmall(abs: string, size: number): Buffer {
-  const fd = openSync(abs, 'r');
-  try {
-    const buf = Buffer.allocUnsafe(size);
-    let n = 0;
-    while (n < size) {
-      const got = readSync(fd, buf, n, size - n, null);
-      if (got === 0) break; // it shrank meanwhile: take what is there
-      n += got;
-    }
-    return n === size ? buf : buf.subarray(0, n);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function typeOf(st: Stats): TarEntryType | undefined {
-  if (st.isFile()) return 'file';
-  if (st.isDirectory()) return 'dir';
-  if (st.isSymbolicLink()) return 'symlink';
-  if (st.isCharacterDevice()) return 'char';
-  if (st.isBlockDevice()) return 'block';
-  if (st.isFIFO()) return 'fifo';
-  return undefined; // sockets
-}
 
 /** Writes the tree at `root` to `out` as a tar and ends `out`. */
 export async function writeTreeAsTar(root: string, out: Writable, opts: TreeTarOptions = {}): Promise<void> {
@@ -77,9 +36,8 @@ export async function writeTreeAsTar(root: string, out: Writable, opts: TreeTarO
   const clamp = opts.mtimeClamp;
   const noXattrs = new Map<string, Buffer>();
 
-  async function visit(rel: string, abs: string, st: Stats): Promise<void> {
-    const type = typeOf(st);
-    if (!type) return;
+  await walkTree(root, async ({ rel, abs, st, type }) => {
+    opts.onPath?.(rel);
     let mtime = Math.floor(st.mtimeMs / 1000);
     if (clamp !== undefined && mtime > clamp) mtime = clamp;
     const entry: TarEntry = {
@@ -95,8 +53,7 @@ export async function writeTreeAsTar(root: string, out: Writable, opts: TreeTarO
       xattrs: opts.xattrs?.get(rel === '' ? '.' : rel) ?? noXattrs,
     };
     if (type !== 'dir' && st.nlink > 1) {
-      const ino = st.ino > Number.MAX_SAFE_INTEGER ? lstatSync(abs, { bigint: true }).ino : st.ino;
-      const key = `${st.dev}:${ino}`;
+      const key = inodeKey(abs, st);
       const first = seen.get(key);
       if (first !== undefined) {
         await writer.add({ ...entry, type: 'hardlink', linkpath: first });
@@ -121,23 +78,10 @@ export async function writeTreeAsTar(root: string, out: Writable, opts: TreeTarO
         await writer.add({ ...entry, devmajor: major(st.rdev), devminor: minor(st.rdev) });
         return;
       case 'fifo':
+      case 'dir':
         await writer.add(entry);
-        return;
-      case 'dir': {
-        await writer.add(entry);
-        const prefix = rel === '' ? '' : `${rel}/`;
-        for (const name of sortBytewise(readdirSync(abs))) {
-          const childAbs = `${abs}/${name}`;
-          await visit(prefix + name, childAbs, lstatSync(childAbs));
-        }
-      }
     }
-  }
-
-  const top = resolve(root);
-  const st = lstatSync(top);
-  if (!st.isDirectory()) throw new Error(`${root} is not a directory`);
-  await visit('', top, st);
+  });
   await writer.finish();
 }
 

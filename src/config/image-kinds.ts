@@ -3,7 +3,7 @@
  * share or a size, partition types as names, GUIDs or MBR type bytes.
  */
 import { PARTITION_TYPE_NAMES } from '../disk/types.ts';
-import { sizeInBytes, type Kind } from './kinds.ts';
+import { sizeInBytes, stringMap, type Kind } from './kinds.ts';
 
 /** "auto", or a size such as 256M. */
 export const sizeOrAuto = (): Kind<'auto' | number> => ({
@@ -57,3 +57,29 @@ export const imagePath = (describe = 'an absolute path in the image such as /efi
     return { value: v.length > 1 ? v.replace(/\/+$/, '').replace(/\/{2,}/g, '/') : v };
   },
 });
+
+/** One component of an OCI reference name (image-spec's org.opencontainers.image.ref.name grammar). */
+const REF_COMPONENT = /^[A-Za-z0-9]+(?:(?:[-._:@+]|--)[A-Za-z0-9]+)*$/;
+
+/** An image's name in an OCI layout (oci.tag): "latest", "1.0", "bookworm-arm64". */
+export const ociRefName = (): Kind<string> => ({
+  describe: 'a tag such as latest or 1.0',
+  parse: (v) =>
+    typeof v === 'string' && v.split('/').every((c) => REF_COMPONENT.test(c))
+      ? { value: v }
+      : { error: `expected a tag such as latest or 1.0 (letters and digits, with one of . _ - : @ + between them), got ${JSON.stringify(v)}` },
+});
+
+/** An environment for a container (oci.env): NAME = "value", a name without "=". */
+export const environment = (): Kind<Record<string, string>> => {
+  const map = stringMap('a table of NAME = "value"');
+  return {
+    ...map,
+    parse: (v, text) => {
+      const parsed = map.parse(v, text);
+      if ('error' in parsed) return parsed;
+      const bad = Object.keys(parsed.value).find((name) => name === '' || name.includes('='));
+      return bad === undefined ? parsed : { error: `${JSON.stringify(bad)} is not an environment variable name (empty, or with "=")`, at: [bad] };
+    },
+  };
+};

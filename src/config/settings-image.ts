@@ -7,7 +7,7 @@ import { PARTITION_ATTRIBUTES } from '../disk/types.ts';
 import { FILESYSTEM_NAMES } from '../outputs/filesystems/types.ts';
 import { boolean, integer, oneOf, path, records, size, string, stringList, stringMap } from './kinds.ts';
 import { optional, setting } from './setting.ts';
-import { headroom, imagePath, partitionType, sizeOrAuto, uuid } from './image-kinds.ts';
+import { environment, headroom, imagePath, ociRefName, partitionType, sizeOrAuto, uuid } from './image-kinds.ts';
 
 /** The fields of a partition ([[partition]]). */
 const PARTITION_FIELDS = {
@@ -102,7 +102,7 @@ export const IMAGE_SETTINGS = {
     help: 'The OCI image config Cmd (default: ["/bin/sh"] when no entrypoint is set)',
   }),
   'oci.env': setting({
-    kind: stringMap('a table of NAME = "value"'),
+    kind: environment(),
     help: 'Environment of the OCI image config (PATH is set unless given here)',
     default: {},
   }),
@@ -125,7 +125,7 @@ export const IMAGE_SETTINGS = {
     default: {},
   }),
   'oci.tag': setting({
-    kind: string('a tag such as latest'),
+    kind: ociRefName(),
     help: "The image's tag in the OCI layout (org.opencontainers.image.ref.name) and in oci.tar",
     default: 'latest',
   }),

@@ -3,8 +3,10 @@
  * The settings table's list of formats (output.format) is this registry's
  * keys, so this module and the writers import nothing from src/config.
  */
+import { cpioWriter } from './cpio.ts';
 import { directoryWriter } from './directory.ts';
 import { filesystemWriter } from './filesystem.ts';
+import { ociArchiveWriter, ociWriter } from './oci.ts';
 import { tarWriter } from './tar.ts';
 import type { OutputRegistry } from './writer.ts';
 
@@ -19,6 +21,11 @@ export const OUTPUTS = {
   erofs: filesystemWriter('erofs'),
   squashfs: filesystemWriter('squashfs'),
   btrfs: filesystemWriter('btrfs'),
+  cpio: cpioWriter('cpio', 'none'),
+  'cpio.gz': cpioWriter('cpio.gz', 'gz'),
+  'cpio.zst': cpioWriter('cpio.zst', 'zst'),
+  oci: ociWriter,
+  'oci.tar': ociArchiveWriter,
 } as const satisfies OutputRegistry;
 
 export type OutputFormat = keyof typeof OUTPUTS;

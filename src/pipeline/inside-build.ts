@@ -66,6 +66,8 @@ async function stageContext(job: BuildJob, emit: Emit, temporaries: Set<string>)
     })();
     return native;
   }
+  // Twins the tree's packages do not match, said once each.
+  const unusedSaid = new Set<string>();
   const install: InstallEnvironment = {
     root,
     blobs: job.blobs,
@@ -78,6 +80,11 @@ async function stageContext(job: BuildJob, emit: Emit, temporaries: Set<string>)
       const helpers = opts.packageScripts ? await nativeHelpers() : undefined;
       const sandbox = { network: config['build.network'], processLimit: config['build.process-limit'] };
       const twins = opts.packageScripts && job.emulation?.twins ? await prepareTwinRun(root, job.emulation.twins, job.emulation.entry, job.workDir) : undefined;
+      for (const { name, why } of twins?.table.unused ?? []) {
+        if (unusedSaid.has(name)) continue;
+        unusedSaid.add(name);
+        emit({ kind: 'log', level: 'info', source: 'twins', message: `${name}'s twin is not used: ${why}` });
+      }
       try {
         await withEmulation(root, job.emulation, helpers, (emulation) => runChecked(root, argv, { ...emulation, ...sandbox }, emit, opts), twins);
       } finally {

@@ -49,8 +49,8 @@ export async function prepareTwinRun(root: string, twins: TwinSet, qemu: BinfmtE
   };
 }
 
-/** The build log's line for the executions so far, and (for --debug) the most frequent programs of each kind. */
-export function describeCounts(counts: ExecutionCounts, top = 12): { summary: string; detail: string } {
+/** The build log's line for a command's executions, and (for --debug) its programs of each kind, most frequent first. */
+export function describeCounts(counts: ExecutionCounts, top = Infinity): { summary: string; detail: string } {
   const sorted = [...counts.byPath].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
   const list = (kind: string) =>
     sorted

@@ -12,6 +12,8 @@ import { runInRoot, type RootRunOptions } from '../sandbox/index.ts';
 import { nativePerlFor, type NativeInterpreter } from './native-perl.ts';
 import { prepareBinds } from './binds.ts';
 import { describeCounts, prepareTwinRun, type TwinRun } from './twin-run.ts';
+import { noExecutions, type ExecutionCounts } from './twin-dispatch.ts';
+import { scriptLedger, writeScriptLedger } from './script-ledger.ts';
 import { CommandError } from '../util/errors.ts';
 import { outputLines, type Emit } from '../util/events.ts';
 import type { BuildJob, Emulation } from './job.ts';
@@ -66,8 +68,9 @@ async function stageContext(job: BuildJob, emit: Emit, temporaries: Set<string>)
     })();
     return native;
   }
-  // Twins the tree's packages do not match, said once each.
+  // Twins the tree's packages do not match, said once each; executions per package, for the script ledger.
   const unusedSaid = new Set<string>();
+  const byPackage: ExecutionCounts['byPackage'] = new Map();
   const install: InstallEnvironment = {
     root,
     blobs: job.blobs,
@@ -89,12 +92,17 @@ async function stageContext(job: BuildJob, emit: Emit, temporaries: Set<string>)
         await withEmulation(root, job.emulation, helpers, (emulation) => runChecked(root, argv, { ...emulation, ...sandbox }, emit, opts), twins);
       } finally {
         if (twins) {
-          const counts = { native: 0, emulated: 0, byPath: new Map<string, number>() };
+          const counts = noExecutions();
           await twins.finish(counts);
+          for (const [name, c] of counts.byPackage) {
+            const total = byPackage.get(name) ?? { native: 0, emulated: 0 };
+            byPackage.set(name, { native: total.native + c.native, emulated: total.emulated + c.emulated });
+          }
           const { summary, detail } = describeCounts(counts);
           emit({ kind: 'log', level: 'info', source: opts.source ?? argv[0], message: summary });
           emit({ kind: 'log', level: 'debug', source: opts.source ?? argv[0], message: detail });
         }
+        if (opts.packageScripts && job.emulation) await writeScriptLedger(fragments, scriptLedger(root, job.plan.packages, byPackage));
       }
     },
   };

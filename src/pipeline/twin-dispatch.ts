@@ -8,7 +8,9 @@
  * twin's own loader with the twins' libraries and the same argv[0] QEMU
  * would give; otherwise, or when LD_PRELOAD or LD_LIBRARY_PATH is set (they
  * name libraries of the tree's architecture), it execs QEMU as before. Each
- * execution appends a line to a log kiln reads afterwards.
+ * execution appends a line to a log kiln reads afterwards: n (native) or e
+ * (emulated), the package whose maintainer script is running (dpkg's
+ * DPKG_MAINTSCRIPT_PACKAGE, `-` outside one) and the program's path.
  *
  * The table is made afresh for every command from the tree as it is: a
  * program is twinned only when dpkg's status has its package at the twin's
@@ -134,7 +136,7 @@ export function dispatcherScript(table: TwinTable, twins: Pick<TwinSet, 'loader'
   for (const p of table.programs) for (const name of p.names) byName.set(name, [...(byName.get(name) ?? []), p]);
   const branches = [...byName].map(([name, programs]) => {
     const tries = programs.map(
-      (p) => `    if [ "$f" -ef ${shellQuote(p.path)} ]; then echo ${shellQuote(`n ${p.path}`)} >> ${log}; shift; exec ${loader} --library-path ${libraryPath} --argv0 "$f" ${shellQuote(`${store}/${p.twin}`)} "$@"; fi`,
+      (p) => `    if [ "$f" -ef ${shellQuote(p.path)} ]; then echo "n \${DPKG_MAINTSCRIPT_PACKAGE:--} "${shellQuote(p.path)} >> ${log}; shift; exec ${loader} --library-path ${libraryPath} --argv0 "$f" ${shellQuote(`${store}/${p.twin}`)} "$@"; fi`,
     );
     return `  ${shellQuote(name)})\n${tries.join('\n')}\n    ;;`;
   });
@@ -147,7 +149,7 @@ export function dispatcherScript(table: TwinTable, twins: Pick<TwinSet, 'loader'
     ...branches,
     '  esac',
     'fi',
-    `echo "e $f" >> ${log}`,
+    `echo "e \${DPKG_MAINTSCRIPT_PACKAGE:--} $f" >> ${log}`,
     `exec ${shellQuote(`${base}/qemu`)} "$@"`,
     '',
   ].join('\n');
@@ -158,15 +160,27 @@ export interface ExecutionCounts {
   emulated: number;
   /** Executions by path, "n PATH" or "e PATH" -> count. */
   byPath: Map<string, number>;
+  /** Executions during each package's maintainer scripts. */
+  byPackage: Map<string, { native: number; emulated: number }>;
+}
+
+export function noExecutions(): ExecutionCounts {
+  return { native: 0, emulated: 0, byPath: new Map(), byPackage: new Map() };
 }
 
 /** The dispatcher's log, counted. */
-export function countExecutions(log: string, into: ExecutionCounts = { native: 0, emulated: 0, byPath: new Map() }): ExecutionCounts {
+export function countExecutions(log: string, into: ExecutionCounts = noExecutions()): ExecutionCounts {
   for (const line of log.split('\n')) {
-    if (line.startsWith('n ')) into.native++;
-    else if (line.startsWith('e ')) into.emulated++;
-    else continue;
-    into.byPath.set(line, (into.byPath.get(line) ?? 0) + 1);
+    const m = /^([ne]) (\S+) (.*)$/.exec(line);
+    if (!m) continue;
+    const [, kind, pkg, path] = m as unknown as [string, 'n' | 'e', string, string];
+    if (kind === 'n') into.native++;
+    else into.emulated++;
+    into.byPath.set(`${kind} ${path}`, (into.byPath.get(`${kind} ${path}`) ?? 0) + 1);
+    if (pkg === '-') continue;
+    const counts = into.byPackage.get(pkg) ?? { native: 0, emulated: 0 };
+    counts[kind === 'n' ? 'native' : 'emulated']++;
+    into.byPackage.set(pkg, counts);
   }
   return into;
 }

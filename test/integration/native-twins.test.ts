@@ -48,6 +48,8 @@ run = '''sed -i '/^Package: sed$/,/^$/ s/^Version: .*/&+kiln1/' "$KILN_ROOT/var/
 const toml = (install: string[], extra: string) =>
   `[distribution]\nname = "debian"\nrelease = "bookworm"\narchitecture = "arm64"\nmirror = "${mirror}"\n\n[packages]\nbase = "minimal"\ninstall = ${JSON.stringify(install)}\n\n[build]\nemulation = "native-twins"\n\n[output]\nformat = ["tar"]\n${extra}`;
 
+const ledgerOf = (dir: string) => (JSON.parse(readFileSync(join(dir, 'out/image.manifest.json'), 'utf8')) as { 'script-ledger': Record<string, string> })['script-ledger'];
+
 const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 
 async function inImage(dir: string, script: string): Promise<string> {
@@ -65,16 +67,16 @@ function dpkgCounts(log: string): { native: number; emulated: number } {
 
 describe('native twins: Debian bookworm arm64 minimal + iputils-ping + systemd', { skip }, () => {
   let dir: string;
-  let twins: { code: number; stderr: string; sha: string };
-  let full: { code: number; stderr: string; sha: string };
+  let twins: { code: number; stderr: string; sha: string; ledger: Record<string, string> };
+  let full: { code: number; stderr: string; sha: string; ledger: Record<string, string> };
   before(async () => {
     dir = imageDir(toml(['iputils-ping', 'systemd'], POSTINST_ARCH_HOOK));
     const env = { SOURCE_DATE_EPOCH: EPOCH };
     const tar = join(dir, 'out/image.tar');
     const a = await kiln(['build', '-C', dir], { env, timeoutMs: LONG.timeout });
-    twins = { ...a, sha: a.code === 0 ? sha256(tar) : '' };
+    twins = { ...a, sha: a.code === 0 ? sha256(tar) : '', ledger: a.code === 0 ? ledgerOf(dir) : {} };
     const b = await kiln(['build', '-C', dir, '--rebuild', '--set', 'build.emulation=full'], { env, timeoutMs: LONG.timeout });
-    full = { ...b, sha: b.code === 0 ? sha256(tar) : '' };
+    full = { ...b, sha: b.code === 0 ? sha256(tar) : '', ledger: b.code === 0 ? ledgerOf(dir) : {} };
   }, LONG);
 
   test('the native-twin build and the full-emulation build give the same tar, byte for byte', () => {
@@ -87,6 +89,15 @@ describe('native twins: Debian bookworm arm64 minimal + iputils-ping + systemd',
     const counts = dpkgCounts(twins.stderr);
     assert.ok(counts.native > 0 && counts.emulated > 0, JSON.stringify(counts));
     assert.doesNotMatch(full.stderr, /native twins:/);
+  });
+
+  test('the manifest’s script ledger says, per package, whether its scripts ran with native helpers, fully emulated, or not at all', () => {
+    const values = (l: Record<string, string>) => new Set(Object.values(l));
+    assert.deepEqual(values(twins.ledger), new Set(['native helpers', 'fully emulated', 'no scripts']), JSON.stringify(twins.ledger));
+    assert.deepEqual(values(full.ledger), new Set(['fully emulated', 'no scripts']), JSON.stringify(full.ledger));
+    assert.equal(twins.ledger['iputils-ping'], 'native helpers');
+    assert.equal(full.ledger['iputils-ping'], 'fully emulated');
+    assert.deepEqual(Object.keys(twins.ledger), Object.keys(full.ledger));
   });
 
   test('a maintainer script calling dpkg --print-architecture sees arm64', async () => {

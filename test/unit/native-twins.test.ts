@@ -146,7 +146,22 @@ test('the dispatcher: a twinned program (by any of its names) through the twin l
   const preload = dispatch(table, [join(dir, 'sed')], { LD_PRELOAD: '/usr/lib/libfoo.so' });
   assert.equal(preload.out, `qemu ${dir}/sed`);
   const counts = countExecutions(twinned.log + alias.log + sameName.log + preload.log);
+  assert.match(twinned.log, /^n - /);
   assert.equal(counts.native, 2);
   assert.equal(counts.emulated, 2);
   assert.equal(counts.byPath.get(`e ${dir}/sed`), 1);
+});
+
+test('countExecutions and the script ledger: native helpers, fully emulated, no scripts', async () => {
+  const { scriptLedger } = await import('../../src/pipeline/script-ledger.ts');
+  const counts = countExecutions(['n base-files /bin/dash', 'e base-files /usr/bin/dpkg', 'e passwd /usr/sbin/shadowconfig', 'e - /usr/bin/dpkg', 'n - /bin/dash with space', 'garbage'].join('\n'));
+  assert.equal(counts.native, 2);
+  assert.equal(counts.emulated, 3);
+  assert.equal(counts.byPath.get('n /bin/dash with space'), 1);
+  assert.deepEqual(Object.fromEntries(counts.byPackage), { 'base-files': { native: 1, emulated: 1 }, passwd: { native: 0, emulated: 1 } });
+  const root = mkdtempSync(join(tmpdir(), 'kiln-ledger-'));
+  mkdirSync(join(root, 'var/lib/dpkg/info'), { recursive: true });
+  for (const f of ['base-files.postinst', 'passwd.preinst', 'libc6:arm64.postinst', 'gzip.md5sums']) writeFileSync(join(root, 'var/lib/dpkg/info', f), '');
+  const ledger = scriptLedger(root, [{ name: 'passwd' }, { name: 'gzip' }, { name: 'base-files' }, { name: 'libc6' }], counts.byPackage);
+  assert.deepEqual(ledger, { 'base-files': 'native helpers', gzip: 'no scripts', libc6: 'fully emulated', passwd: 'fully emulated' });
 });

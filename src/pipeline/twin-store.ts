@@ -11,8 +11,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decompress, extractTar, readDeb } from '../archive/index.ts';
-import { hostMachine } from '../catalog/index.ts';
-import { DISTRIBUTIONS } from '../catalog/index.ts';
+import { DISTRIBUTIONS, hostMachine } from '../catalog/index.ts';
 import { fetchPackagesIndex, fetchRelease, type ArchiveAccess } from '../formats/deb/index.ts';
 import { readVerified } from '../repo/index.ts';
 import { findHostTool, HOST_TOOLS } from '../tools/index.ts';
@@ -71,18 +70,17 @@ export async function prepareTwins(tree: readonly { name: string; version: strin
     return undefined;
   }
   const libraryPath = twins.flatMap((t) => libraryDirs(storeDir, twinDirName(t)));
-  const [busybox] = await Promise.all([
-    findHostTool(HOST_TOOLS['busybox-static'](), {
-      mode: 'download',
-      cacheDir: source.cacheDir,
-      emit,
-      fallbackArchive: { mirror: source.mirror, release: source.release, keyring: access.keyring },
-      signal: access.signal,
-      limits: access.limits,
-      purpose: 'native twins',
-    }),
-  ]);
-  return { storeDir, loader, libraryPath, programs: programs.map((p) => ({ name: p.name, version: p.version, dir: twinDirName(p) })), busybox: busybox as string };
+  // Always kiln's own copy: a busybox on the host's PATH may be linked dynamically.
+  const busybox = await findHostTool(HOST_TOOLS['busybox-static'](), {
+    mode: 'download',
+    cacheDir: source.cacheDir,
+    emit,
+    fallbackArchive: { mirror: source.mirror, release: source.release, keyring: access.keyring },
+    signal: access.signal,
+    limits: access.limits,
+    purpose: 'native twins',
+  });
+  return { storeDir, loader, libraryPath, programs: programs.map((p) => ({ name: p.name, version: p.version, dir: twinDirName(p) })), busybox };
 }
 
 const STAMP = '.kiln-twin.json';

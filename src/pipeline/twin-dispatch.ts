@@ -119,11 +119,6 @@ function elfPrograms(dir: string): string[] {
 }
 
 /** Where the dispatcher's files are inside the tree while a command runs (/run is private to it). */
-export interface DispatcherPaths {
-  /** The directory everything below is in (default /run/kiln-native). */
-  base: string;
-}
-
 export const DISPATCH_BASE = '/run/kiln-native';
 
 /** The dispatcher script (for busybox's sh, at BASE/busybox; QEMU at BASE/qemu, the store at BASE/twins, the log at BASE/log/execs). */

@@ -165,3 +165,17 @@ test('countExecutions and the script ledger: native helpers, fully emulated, no 
   const ledger = scriptLedger(root, [{ name: 'passwd' }, { name: 'gzip' }, { name: 'base-files' }, { name: 'libc6' }], counts.byPackage);
   assert.deepEqual(ledger, { 'base-files': 'native helpers', gzip: 'no scripts', libc6: 'fully emulated', passwd: 'fully emulated' });
 });
+
+test('with the host’s binfmt_misc registration, native twins are not used, and that is said once', async () => {
+  const { addNativeTwins } = await import('../../src/pipeline/emulation.ts');
+  const emulation = { entry: { name: 'qemu-aarch64', magic: '', mask: '', interpreter: '/usr/bin/qemu-aarch64-static' }, mode: 'host' as const, bindInterpreter: false };
+  const lines: string[] = [];
+  const loaded = { config: { 'build.emulation': 'native-twins' }, distribution: { format: 'deb' } } as unknown as Parameters<typeof addNativeTwins>[1];
+  const plan = { packages: [] } as unknown as Parameters<typeof addNativeTwins>[2];
+  const store = {} as Parameters<typeof addNativeTwins>[3]['store'];
+  const emit = (e: { kind: string; message?: string }) => void (e.kind === 'log' && lines.push(e.message as string));
+  const out = await addNativeTwins(emulation, loaded, plan, { cacheDir: '/nonexistent', store, emit });
+  assert.equal(out, emulation);
+  assert.equal(lines.length, 1);
+  assert.match(lines[0] as string, /^native twins are not used: QEMU comes from the host's binfmt_misc registration/);
+});

@@ -286,6 +286,11 @@ export const SETTINGS = {
     help: "QEMU user emulator for foreign architectures: the host's qemu-user-static if installed (auto), or always kiln's own copy from a Debian archive (download)",
     default: 'auto',
   }),
+  'build.emulation': setting({
+    kind: oneOf(['native-twins', 'full'] as const),
+    help: "Foreign Debian trees: run the programs package scripts start most (sh, coreutils, sed, grep, ...) from native twins of exactly the tree's versions, everything else under QEMU (native-twins), or everything under QEMU (full). The image is the same either way (tested)",
+    default: 'native-twins',
+  }),
   'build.native-perl': setting({
     kind: boolean(),
     help: "Foreign trees: run #!/usr/bin/perl scripts (debconf, deb-systemd-helper) with the host's perl when it is the same Perl version (much faster than emulating them)",

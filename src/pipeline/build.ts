@@ -14,7 +14,7 @@ import { BlobStore, downloadAll } from '../repo/index.ts';
 import type { Config } from '../config/index.ts';
 import { InterruptGuard } from './interrupt.ts';
 import type { Emit } from '../util/events.ts';
-import { emulatorSource, planEmulation } from './emulation.ts';
+import { addNativeTwins, emulatorSource, planEmulation } from './emulation.ts';
 import { planNamespace, runJob } from './enter.ts';
 import { UserError } from '../util/errors.ts';
 import { step } from './step.ts';
@@ -164,7 +164,8 @@ async function prepareStages(loaded: LoadedConfig, opts: BuildOptions, b: BuildC
     emit({ kind: 'log', level: 'info', message: `reusing ${stages.filter((s) => s.action === 'reuse').map((s) => s.name).join(', ')} (the ${resume.stage} checkpoint ${shortKey(resume.key)})` });
   }
 
-  const emulation = await planEmulation(machine, config['build.binfmt'], { ...emulatorSource(loaded, cache, emit), signal, limits });
+  const emulated = await planEmulation(machine, config['build.binfmt'], { ...emulatorSource(loaded, cache, emit), signal, limits });
+  const emulation = await addNativeTwins(emulated, loaded, plan, { cacheDir: cache, store, emit, signal, limits });
   let blobs: Record<string, string> = {};
   if (!resume) {
     const fetched = await step(

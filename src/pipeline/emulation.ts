@@ -13,6 +13,9 @@ import type { Emit } from '../util/events.ts';
 import { escapesToHex, hostBinfmtFor } from '../sandbox/index.ts';
 import { UserError } from '../util/errors.ts';
 import type { Emulation } from './job.ts';
+import type { AnyPlan } from '../formats/index.ts';
+import type { BlobStore } from '../repo/index.ts';
+import { prepareTwins } from './twin-store.ts';
 
 export function kernelSupportsNamespacedBinfmt(version = release()): boolean {
   const [major = 0, minor = 0] = version.split(/[.-]/).map(Number);
@@ -84,4 +87,33 @@ export function emulatorSource(loaded: { config: Config; distribution: { format:
         ? { mirror: c['distribution.mirror'], release: c['distribution.release'], keyring: c['distribution.verify-signatures'] ? c['distribution.keyring'] : undefined }
         : undefined,
   };
+}
+
+/**
+ * The emulation with native twins for package scripts, when
+ * build.emulation = "native-twins" and the target's archive is a Debian
+ * archive. Only with QEMU in the build's own binfmt_misc: with the host's
+ * registration the dispatcher cannot take QEMU's place (said once).
+ */
+export async function addNativeTwins(
+  emulation: Emulation | undefined,
+  loaded: { config: Config; distribution: { format: FormatName } },
+  plan: AnyPlan,
+  source: { cacheDir: string; store: BlobStore; emit: Emit; signal?: AbortSignal; limits?: DownloadLimits },
+): Promise<Emulation | undefined> {
+  const c = loaded.config;
+  if (!emulation || c['build.emulation'] !== 'native-twins' || !FORMAT_FACTS[loaded.distribution.format].emulatorFromArchive) return emulation;
+  if (emulation.mode !== 'namespace') {
+    source.emit({ kind: 'log', level: 'info', message: 'native twins are not used: QEMU comes from the host\'s binfmt_misc registration (build.binfmt), so every foreign program runs under QEMU' });
+    return emulation;
+  }
+  const twins = await prepareTwins(plan.packages, {
+    access: { store: source.store, emit: source.emit, signal: source.signal, limits: source.limits, keyring: c['distribution.verify-signatures'] ? c['distribution.keyring'] : undefined, warnings: [] },
+    mirror: c['distribution.mirror'].replace(/\/+$/, ''),
+    release: c['distribution.release'],
+    components: c['distribution.repositories'],
+    cacheDir: source.cacheDir,
+    emit: source.emit,
+  });
+  return twins ? { ...emulation, twins } : emulation;
 }

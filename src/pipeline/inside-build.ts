@@ -12,6 +12,9 @@ import type { RunInTreeOptions } from '../formats/types.ts';
 import { runInRoot, type RootRunOptions } from '../sandbox/index.ts';
 import { nativePerlFor, type NativeInterpreter } from './native-perl.ts';
 import { prepareBinds } from './binds.ts';
+import { describeCounts, prepareTwinRun, type TwinRun } from './twin-run.ts';
+import { noExecutions, type ExecutionCounts } from './twin-dispatch.ts';
+import { scriptLedger, writeScriptLedger } from './script-ledger.ts';
 import { CommandError } from '../util/errors.ts';
 import { outputLines, type Emit } from '../util/events.ts';
 import type { BuildJob, Emulation } from './job.ts';
@@ -67,6 +70,9 @@ async function stageContext(job: BuildJob, emit: Emit, temporaries: Set<string>)
     })();
     return native;
   }
+  // Twins the tree's packages do not match, said once each; executions per package, for the script ledger.
+  const unusedSaid = new Set<string>();
+  const byPackage: ExecutionCounts['byPackage'] = new Map();
   const install: InstallEnvironment = {
     root,
     blobs: job.blobs,
@@ -78,8 +84,29 @@ async function stageContext(job: BuildJob, emit: Emit, temporaries: Set<string>)
     run: async (argv, opts = {}) => {
       const helpers = opts.packageScripts ? await nativeHelpers() : undefined;
       const sandbox = { network: config['build.network'], processLimit: config['build.process-limit'] };
+      const twins = opts.packageScripts && job.emulation?.twins ? await prepareTwinRun(root, job.emulation.twins, job.emulation.entry, job.workDir) : undefined;
+      for (const { name, why } of twins?.table.unused ?? []) {
+        if (unusedSaid.has(name)) continue;
+        unusedSaid.add(name);
+        emit({ kind: 'log', level: 'info', source: 'twins', message: `${name}'s twin is not used: ${why}` });
+      }
       const env = { ...treeCommandEnvironment(job), ...opts.env };
-      await withEmulation(root, job.emulation, helpers, (emulation) => runChecked(root, argv, { ...emulation, ...sandbox }, emit, { ...opts, env }));
+      try {
+        await withEmulation(root, job.emulation, helpers, (emulation) => runChecked(root, argv, { ...emulation, ...sandbox }, emit, { ...opts, env }), twins);
+      } finally {
+        if (twins) {
+          const counts = noExecutions();
+          await twins.finish(counts);
+          for (const [name, c] of counts.byPackage) {
+            const total = byPackage.get(name) ?? { native: 0, emulated: 0 };
+            byPackage.set(name, { native: total.native + c.native, emulated: total.emulated + c.emulated });
+          }
+          const { summary, detail } = describeCounts(counts);
+          emit({ kind: 'log', level: 'info', source: opts.source ?? argv[0], message: summary });
+          emit({ kind: 'log', level: 'debug', source: opts.source ?? argv[0], message: detail });
+        }
+        if (opts.packageScripts && job.emulation) await writeScriptLedger(fragments, scriptLedger(root, job.plan.packages, byPackage));
+      }
     },
   };
   return { job, root, install, installer: installerFor(job.plan, install), inventory: FORMATS[job.plan.format].inventory, emit, temporaries, fragments };
@@ -161,16 +188,24 @@ type SandboxOptions = EmulationOptions & Pick<RootRunOptions, 'network' | 'proce
  * interpreter bound into the tree when the host registered it without the F
  * flag (removed after), and a native script interpreter if there is one.
  */
-export async function withEmulation<T>(root: string, emulation: Emulation | undefined, native: NativeInterpreter | undefined, fn: (opts: EmulationOptions) => Promise<T>): Promise<T> {
+export async function withEmulation<T>(
+  root: string,
+  emulation: Emulation | undefined,
+  native: NativeInterpreter | undefined,
+  fn: (opts: EmulationOptions) => Promise<T>,
+  twins?: TwinRun,
+): Promise<T> {
   if (!emulation) return fn({});
   const prepared = await prepareBinds(root, emulation.bindInterpreter ? [emulation.entry.interpreter] : []);
+  // A name of its own per command: commands running side by side each remove only theirs.
+  const perl = native ? [{ ...native.entry, name: `${native.entry.name}-${++scriptEntries}` }] : [];
   try {
+    // With twins, their dispatcher takes QEMU's entry (and starts QEMU itself for the rest).
     return await fn({
-      binfmt: { entry: emulation.entry, mode: emulation.mode },
+      binfmt: twins ? undefined : { entry: emulation.entry, mode: emulation.mode },
       binds: prepared.binds,
-      runBinds: native?.runBinds ?? [],
-      // A name of its own per command: commands running side by side each remove only theirs.
-      scriptBinfmt: native ? [{ ...native.entry, name: `${native.entry.name}-${++scriptEntries}` }] : [],
+      runBinds: [...(native?.runBinds ?? []), ...(twins?.runBinds ?? [])],
+      scriptBinfmt: twins ? [twins.entry, ...perl] : perl,
     });
   } finally {
     await prepared.cleanup();

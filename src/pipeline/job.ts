@@ -8,6 +8,7 @@ import type { Config } from '../config/index.ts';
 import type { AnyPlan } from '../formats/index.ts';
 import type { BinfmtEntry } from '../sandbox/index.ts';
 import type { Hook } from './hooks.ts';
+import type { TwinSet } from './twin-store.ts';
 import type { Manifest } from '../outputs/index.ts';
 import type { KeyedStage, TreeStage } from './stage-names.ts';
 
@@ -16,6 +17,8 @@ export interface Emulation {
   mode: 'namespace' | 'host';
   /** Host registration without the F flag: the interpreter must be bound into the root. */
   bindInterpreter: boolean;
+  /** Native twins for package scripts (build.emulation = "native-twins", namespace mode only). */
+  twins?: TwinSet;
 }
 
 export interface BuildJob {

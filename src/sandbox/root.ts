@@ -40,8 +40,8 @@ export interface RootRunOptions {
    * directory inside the root (the caller resolves and creates it safely).
    */
   binds?: { source: string; target: string }[];
-  /** Read-only bind mounts of host paths under the command's own /run (relative paths there). */
-  runBinds?: { source: string; target: string }[];
+  /** Bind mounts of host paths under the command's own /run (relative paths there); read-only unless `writable`. */
+  runBinds?: { source: string; target: string; writable?: boolean }[];
   /**
    * binfmt_misc entries for this command only (e.g. a native interpreter for
    * #! scripts, found by path inside the root); namespace mode.
@@ -106,11 +106,11 @@ fi
 if [ -d "$root/run" ]; then mount -t tmpfs -o mode=755,nosuid,nodev,size=$KILN_RUN_SIZE kiln-run "$root/run"; mkdir -p "$root/run/lock"; fi
 # Host files for this command under /run (a fresh tmpfs: nothing reaches the image).
 if [ -n "$KILN_RUN_BINDS" ]; then
-  printf '%s\n' "$KILN_RUN_BINDS" | while IFS='|' read -r src rel; do
+  printf '%s\n' "$KILN_RUN_BINDS" | while IFS='|' read -r src rel access; do
     [ -n "$src" ] || continue
     dst="$root/run/$rel"
     if [ -d "$src" ]; then mkdir -p "$dst"; else mkdir -p "$(dirname "$dst")"; : > "$dst"; fi
-    mount --bind -o ro "$src" "$dst"
+    if [ "$access" = rw ]; then mount --bind "$src" "$dst"; else mount --bind -o ro "$src" "$dst"; fi
   done
 fi
 if [ -n "$KILN_BINDS" ]; then
@@ -173,7 +173,7 @@ export function runInRoot(opts: RootRunOptions): Promise<number> {
   if (opts.network) env.KILN_NETWORK = 'host';
   if (opts.cwd) env.KILN_CWD = opts.cwd;
   if (opts.binds?.length) env.KILN_BINDS = opts.binds.map((b) => `${b.source}|${b.target}`).join('\n');
-  if (opts.runBinds?.length) env.KILN_RUN_BINDS = opts.runBinds.map((b) => `${b.source}|${b.target}`).join('\n');
+  if (opts.runBinds?.length) env.KILN_RUN_BINDS = opts.runBinds.map((b) => `${b.source}|${b.target}|${b.writable ? 'rw' : 'ro'}`).join('\n');
   if (opts.scriptBinfmt?.length) {
     env.KILN_SCRIPT_BINFMT = opts.scriptBinfmt.map((e) => `:${e.name}:M::${e.magic}:${e.mask}:${e.interpreter}:`).join('\n');
   }

@@ -24,6 +24,13 @@ export const HOST_TOOLS = {
     paths: [`usr/bin/qemu-${qemuMachine}-static`],
     hint: 'install qemu-user-static (Debian/Ubuntu, Fedora, Arch: qemu-user-static)',
   }),
+  /** A static busybox: the native shell of the native-twin dispatcher (its own copy always: the host's busybox may be dynamic). */
+  'busybox-static': (): HostTool => ({
+    command: 'busybox',
+    debianPackage: 'busybox-static',
+    paths: ['bin/busybox'],
+    hint: 'set build.emulation = "full", or give kiln access to a Debian archive with busybox-static',
+  }),
 } satisfies Record<string, (variant: string) => HostTool>;
 
 export type HostToolName = keyof typeof HOST_TOOLS;

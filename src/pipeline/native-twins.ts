@@ -1,0 +1,135 @@
+/**
+ * Native twins for a foreign Debian tree (build.emulation = "native-twins").
+ * The programs maintainer scripts start most (sh, coreutils, sed, grep,
+ * find, gzip, awk, diff, update-alternatives, run-parts) are, in the same
+ * archive, also built for the host's architecture at the same version. kiln
+ * keeps those host-architecture packages (the twins), at exactly the tree's
+ * versions, with the libraries they need (also at the tree's versions), and
+ * a dispatcher in the build's own binfmt_misc runs a twinned program with
+ * its twin's own loader and libraries instead of under QEMU
+ * (twin-dispatch.ts). This file is the pure part: which packages are twinned
+ * and which host packages stand in for them.
+ */
+import type { DebPackage } from '../formats/deb/index.ts';
+
+/** Which programs of a twinned package may run natively. */
+export interface TwinRule {
+  /** Only these program names (default: every ELF program in bin/, sbin/, usr/bin/, usr/sbin/). */
+  only?: string[];
+  /** Never these. */
+  except?: string[];
+  /** Other names a program is started by (through symlinks or alternatives): program -> names. */
+  aliases?: Record<string, string[]>;
+}
+
+/**
+ * The twinned packages, chosen by counting executions during an emulated
+ * configure (the dispatcher's own log, see the README). Programs whose
+ * behaviour depends on the architecture never run natively: uname and arch
+ * report it, stdbuf preloads a library of the tree's architecture; dpkg
+ * (and dpkg-query, which prints the native architecture's package names)
+ * stay emulated, only update-alternatives runs natively. bash is not here
+ * ($HOSTTYPE, $MACHTYPE), nor libc-bin (ldconfig), nor any compiler.
+ */
+export const TWIN_RULES: Readonly<Record<string, TwinRule>> = {
+  dash: { aliases: { dash: ['sh'] } },
+  coreutils: { except: ['uname', 'arch', 'stdbuf'] },
+  sed: {},
+  grep: {},
+  findutils: {},
+  gzip: {},
+  diffutils: {},
+  mawk: { aliases: { mawk: ['awk', 'nawk'] } },
+  debianutils: {},
+  dpkg: { only: ['update-alternatives'] },
+};
+
+/** Names no twin ever runs as, whatever package ships them. */
+export const NEVER_NATIVE: ReadonlySet<string> = new Set(['uname', 'arch', 'stdbuf', 'dpkg', 'dpkg-query', 'dpkg-architecture', 'ldconfig', 'bash']);
+
+/** One host-architecture package kept as a twin. */
+export interface TwinPackage {
+  name: string;
+  version: string;
+  architecture: string;
+  sha256: string;
+  size: number;
+  /** Below the mirror's root. */
+  filename: string;
+  /** Programs run from it, or a library the programs need. */
+  role: 'programs' | 'library';
+}
+
+export interface TwinSelection {
+  twins: TwinPackage[];
+  /** Twinned packages of the tree that have no usable twin, and why. */
+  skipped: { name: string; why: string }[];
+}
+
+/**
+ * The twins for a tree: each twinned package of the tree whose host package
+ * has exactly the tree's version, with the closure of the libraries it
+ * depends on (each also at the tree's version). A package whose twin, or one
+ * of whose libraries' twins, differs in version is skipped: it stays emulated.
+ */
+export function selectTwins(tree: readonly { name: string; version: string }[], hostIndex: readonly DebPackage[], hostArch: string): TwinSelection {
+  const treeVersions = new Map(tree.map((p) => [p.name, p.version]));
+  const host = new Map<string, DebPackage[]>();
+  for (const p of hostIndex) if (p.architecture === hostArch) host.set(p.name, [...(host.get(p.name) ?? []), p]);
+  const exact = (name: string): DebPackage | undefined => host.get(name)?.find((p) => p.version === treeVersions.get(name));
+  const chosen = new Map<string, TwinPackage>();
+  const skipped: TwinSelection['skipped'] = [];
+  for (const name of Object.keys(TWIN_RULES)) {
+    const version = treeVersions.get(name);
+    if (version === undefined) continue;
+    const twin = exact(name);
+    if (!twin) {
+      const offered = host.get(name)?.map((p) => p.version).join(', ');
+      skipped.push({ name, why: offered ? `${hostArch} has ${offered}, the tree ${version}` : `not in the ${hostArch} index` });
+      continue;
+    }
+    const libraries = libraryClosure(twin, treeVersions, exact);
+    if ('missing' in libraries) {
+      skipped.push({ name, why: `its library ${libraries.missing} has no ${hostArch} twin at the tree's version` });
+      continue;
+    }
+    chosen.set(name, twinOf(twin, 'programs'));
+    for (const lib of libraries.packages) if (!chosen.has(lib.name)) chosen.set(lib.name, twinOf(lib, 'library'));
+  }
+  return { twins: [...chosen.values()], skipped };
+}
+
+/**
+ * The libraries (packages named lib*) a twin depends on, directly or not,
+ * that the tree has: each must have a host package at the tree's version.
+ */
+function libraryClosure(
+  root: DebPackage,
+  treeVersions: Map<string, string>,
+  exact: (name: string) => DebPackage | undefined,
+): { packages: DebPackage[] } | { missing: string } {
+  const found = new Map<string, DebPackage>();
+  const queue = [root];
+  while (queue.length) {
+    const p = queue.shift() as DebPackage;
+    for (const group of [...p.preDepends, ...p.depends]) {
+      // The alternative the tree has (its resolver picked one).
+      const name = group.map((r) => r.name).find((n) => treeVersions.has(n));
+      if (!name || !name.startsWith('lib') || found.has(name)) continue;
+      const lib = exact(name);
+      if (!lib) return { missing: `${name} ${treeVersions.get(name)}` };
+      found.set(name, lib);
+      queue.push(lib);
+    }
+  }
+  return { packages: [...found.values()] };
+}
+
+function twinOf(p: DebPackage, role: TwinPackage['role']): TwinPackage {
+  return { name: p.name, version: p.version, architecture: p.architecture, sha256: p.sha256, size: p.size, filename: p.filename, role };
+}
+
+/** A twin's directory name in the store: name, version and architecture (a version's ':' escaped, as in the tools cache). */
+export function twinDirName(p: { name: string; version: string; architecture: string }): string {
+  return `${p.name}_${p.version.replace(/:/g, '%3a')}_${p.architecture}`;
+}

@@ -1,0 +1,181 @@
+/**
+ * The native-twin dispatcher: the interpreter of the build's own
+ * binfmt_misc entry for the target's ELF magic, in place of QEMU. It is a
+ * script for a static busybox's shell (a native program: a #!/bin/sh script
+ * would start the tree's foreign sh and come back here). It gets the foreign
+ * program's path as given to execve and its arguments; when that path is
+ * (the same file as) a twinned program, it execs the twin through the
+ * twin's own loader with the twins' libraries and the same argv[0] QEMU
+ * would give; otherwise, or when LD_PRELOAD or LD_LIBRARY_PATH is set (they
+ * name libraries of the tree's architecture), it execs QEMU as before. Each
+ * execution appends a line to a log kiln reads afterwards: n (native) or e
+ * (emulated), the package whose maintainer script is running (dpkg's
+ * DPKG_MAINTSCRIPT_PACKAGE, `-` outside one) and the program's path.
+ *
+ * The table is made afresh for every command from the tree as it is: a
+ * program is twinned only when dpkg's status has its package at the twin's
+ * version and the tree's file is still the one its package shipped (dpkg's
+ * md5sums), so a wrong-version twin, a diverted or replaced program, never
+ * runs.
+ */
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { field, parseStanzas } from '../formats/deb/index.ts';
+import { shellQuote } from '../formats/script-batch.ts';
+import { Tree } from '../tree/index.ts';
+import { NEVER_NATIVE, TWIN_RULES } from './native-twins.ts';
+import type { TwinSet } from './twin-store.ts';
+
+/** One program a twin runs: the path in the tree, the twin's file (relative to the store) and the names it is started by. */
+export interface TwinnedProgram {
+  path: string;
+  twin: string;
+  names: string[];
+}
+
+export interface TwinTable {
+  programs: TwinnedProgram[];
+  /** Packages of the set not used for this command, and why. */
+  unused: { name: string; why: string }[];
+}
+
+const PROGRAM_DIRS = ['bin', 'sbin', 'usr/bin', 'usr/sbin'];
+
+/** The twinned programs of the tree as it is now. */
+export function twinTable(root: string, twins: Pick<TwinSet, 'storeDir' | 'programs'>): TwinTable {
+  const tree = new Tree(root);
+  const installed = installedVersions(tree);
+  const programs: TwinnedProgram[] = [];
+  const unused: TwinTable['unused'] = [];
+  for (const pkg of twins.programs) {
+    const version = installed.get(pkg.name);
+    if (version !== pkg.version) {
+      unused.push({ name: pkg.name, why: version === undefined ? 'not installed in the tree' : `the tree has ${version}, the twin is ${pkg.version}` });
+      continue;
+    }
+    const sums = md5sums(tree, pkg.name);
+    const rule = TWIN_RULES[pkg.name] ?? {};
+    for (const rel of elfPrograms(join(twins.storeDir, pkg.dir))) {
+      const name = basename(rel);
+      if (NEVER_NATIVE.has(name) || rule.except?.includes(name) || (rule.only && !rule.only.includes(name))) continue;
+      if (!sums.has(rel) || treeMd5(tree, rel) !== sums.get(rel)) continue;
+      programs.push({ path: `/${rel}`, twin: `${pkg.dir}/${rel}`, names: [name, ...(rule.aliases?.[name] ?? [])] });
+    }
+  }
+  return { programs, unused };
+}
+
+/** Package -> version of every package dpkg's status lists as present. */
+function installedVersions(tree: Tree): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const stanza of parseStanzas(tree.readTextIfExists('var/lib/dpkg/status') ?? '')) {
+    const get = (name: string) => field(stanza, name);
+    const name = get('Package');
+    const version = get('Version');
+    const status = get('Status') ?? '';
+    if (name && version && !/ (not-installed|config-files)$/.test(status)) out.set(name, version);
+  }
+  return out;
+}
+
+/** dpkg's md5sums of a package: path (relative, as shipped) -> md5. */
+function md5sums(tree: Tree, name: string): Map<string, string> {
+  const arch = tree.readTextIfExists('var/lib/dpkg/arch')?.split('\n')[0]?.trim();
+  const text = tree.readTextIfExists(`var/lib/dpkg/info/${name}.md5sums`) ?? (arch ? tree.readTextIfExists(`var/lib/dpkg/info/${name}:${arch}.md5sums`) : undefined) ?? '';
+  const out = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const m = /^([0-9a-f]{32}) {2}(.+)$/.exec(line);
+    if (m) out.set((m[2] as string).replace(/^\.?\//, ''), m[1] as string);
+  }
+  return out;
+}
+
+function treeMd5(tree: Tree, rel: string): string | undefined {
+  const st = tree.stat(rel);
+  if (!st?.isFile()) return undefined;
+  return createHash('md5').update(tree.readBytes(rel)).digest('hex');
+}
+
+/** The ELF programs of an unpacked package (regular files only), relative to it, sorted. */
+function elfPrograms(dir: string): string[] {
+  const out: string[] = [];
+  for (const sub of PROGRAM_DIRS) {
+    let names: string[];
+    try {
+      names = readdirSync(join(dir, sub)).sort();
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      const file = join(dir, sub, name);
+      const st = statSync(file, { throwIfNoEntry: false });
+      if (!st?.isFile() || !(st.mode & 0o111)) continue;
+      const head = readFileSync(file).subarray(0, 4);
+      if (head.equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]))) out.push(`${sub}/${name}`);
+    }
+  }
+  return out;
+}
+
+/** Where the dispatcher's files are inside the tree while a command runs (/run is private to it). */
+export const DISPATCH_BASE = '/run/kiln-native';
+
+/** The dispatcher script (for busybox's sh, at BASE/busybox; QEMU at BASE/qemu, the store at BASE/twins, the log at BASE/log/execs). */
+export function dispatcherScript(table: TwinTable, twins: Pick<TwinSet, 'loader' | 'libraryPath'>, base = DISPATCH_BASE, shell = `${base}/busybox sh`): string {
+  const store = `${base}/twins`;
+  const log = shellQuote(`${base}/log/execs`);
+  const libraryPath = shellQuote(twins.libraryPath.map((d) => `${store}/${d}`).join(':'));
+  const loader = shellQuote(`${store}/${twins.loader}`);
+  const byName = new Map<string, TwinnedProgram[]>();
+  for (const p of table.programs) for (const name of p.names) byName.set(name, [...(byName.get(name) ?? []), p]);
+  const branches = [...byName].map(([name, programs]) => {
+    const tries = programs.map(
+      (p) => `    if [ "$f" -ef ${shellQuote(p.path)} ]; then echo "n \${DPKG_MAINTSCRIPT_PACKAGE:--} "${shellQuote(p.path)} >> ${log}; shift; exec ${loader} --library-path ${libraryPath} --argv0 "$f" ${shellQuote(`${store}/${p.twin}`)} "$@"; fi`,
+    );
+    return `  ${shellQuote(name)})\n${tries.join('\n')}\n    ;;`;
+  });
+  return [
+    `#!${shell}`,
+    '# kiln: a foreign program, $1, with its arguments: its native twin if it has one, else QEMU.',
+    'f=$1',
+    'if [ -z "$LD_PRELOAD$LD_LIBRARY_PATH" ]; then',
+    '  case ${f##*/} in',
+    ...branches,
+    '  esac',
+    'fi',
+    `echo "e \${DPKG_MAINTSCRIPT_PACKAGE:--} $f" >> ${log}`,
+    `exec ${shellQuote(`${base}/qemu`)} "$@"`,
+    '',
+  ].join('\n');
+}
+
+export interface ExecutionCounts {
+  native: number;
+  emulated: number;
+  /** Executions by path, "n PATH" or "e PATH" -> count. */
+  byPath: Map<string, number>;
+  /** Executions during each package's maintainer scripts. */
+  byPackage: Map<string, { native: number; emulated: number }>;
+}
+
+export function noExecutions(): ExecutionCounts {
+  return { native: 0, emulated: 0, byPath: new Map(), byPackage: new Map() };
+}
+
+/** The dispatcher's log, counted. */
+export function countExecutions(log: string, into: ExecutionCounts = noExecutions()): ExecutionCounts {
+  for (const line of log.split('\n')) {
+    const m = /^([ne]) (\S+) (.*)$/.exec(line);
+    if (!m) continue;
+    const [, kind, pkg, path] = m as unknown as [string, 'n' | 'e', string, string];
+    if (kind === 'n') into.native++;
+    else into.emulated++;
+    into.byPath.set(`${kind} ${path}`, (into.byPath.get(`${kind} ${path}`) ?? 0) + 1);
+    if (pkg === '-') continue;
+    const counts = into.byPackage.get(pkg) ?? { native: 0, emulated: 0 };
+    counts[kind === 'n' ? 'native' : 'emulated']++;
+    into.byPackage.set(pkg, counts);
+  }
+  return into;
+}

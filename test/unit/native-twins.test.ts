@@ -1,0 +1,181 @@
+/**
+ * Native twins: which host packages stand in for a tree's (selectTwins),
+ * which programs of the tree as it is are twinned (twinTable), and what the
+ * dispatcher does with a program path (its script, run here with the host's
+ * sh in place of busybox's, with a stand-in loader and QEMU that say how
+ * they were called).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { parsePackages } from '../../src/formats/deb/index.ts';
+import { selectTwins } from '../../src/pipeline/native-twins.ts';
+import { countExecutions, dispatcherScript, twinTable, type TwinTable } from '../../src/pipeline/twin-dispatch.ts';
+
+const stanza = (name: string, version: string, arch: string, depends = '') =>
+  `Package: ${name}\nVersion: ${version}\nArchitecture: ${arch}\nFilename: pool/${name}_${version}_${arch}.deb\nSize: 10\nSHA256: ${'a'.repeat(64)}\n${depends ? `Depends: ${depends}\n` : ''}`;
+const index = (...stanzas: string[]) => parsePackages(stanzas.join('\n'), 'test');
+
+test('selectTwins: the host package at exactly the tree version, with its libraries at theirs', () => {
+  const tree = [
+    { name: 'sed', version: '4.9-1' },
+    { name: 'libc6', version: '2.36-9' },
+    { name: 'libacl1', version: '2.3.1-3' },
+    { name: 'hostname', version: '3.23' },
+  ];
+  const host = index(stanza('sed', '4.9-1', 'amd64', 'libacl1 (>= 2.2), libc6 (>= 2.34)'), stanza('libc6', '2.36-9', 'amd64'), stanza('libacl1', '2.3.1-3', 'amd64', 'libc6'), stanza('sed', '4.9-1', 'arm64'));
+  const { twins, skipped } = selectTwins(tree, host, 'amd64');
+  assert.deepEqual(twins.map((t) => `${t.name} ${t.version} ${t.architecture} ${t.role}`).sort(), ['libacl1 2.3.1-3 amd64 library', 'libc6 2.36-9 amd64 library', 'sed 4.9-1 amd64 programs']);
+  assert.deepEqual(skipped, []);
+});
+
+test('selectTwins: a wrong-version twin is never chosen, nor a program whose library twin has another version', () => {
+  const tree = [
+    { name: 'sed', version: '4.9-1' },
+    { name: 'grep', version: '3.8-5' },
+    { name: 'libc6', version: '2.36-9' },
+    { name: 'libpcre2-8-0', version: '10.42-1' },
+  ];
+  const host = index(
+    stanza('sed', '4.9-1+b1', 'amd64', 'libc6'),
+    stanza('grep', '3.8-5', 'amd64', 'libc6, libpcre2-8-0'),
+    stanza('libc6', '2.36-9', 'amd64'),
+    stanza('libpcre2-8-0', '10.42-2', 'amd64'),
+  );
+  const { twins, skipped } = selectTwins(tree, host, 'amd64');
+  assert.deepEqual(twins, []);
+  assert.deepEqual(skipped, [
+    { name: 'sed', why: 'amd64 has 4.9-1+b1, the tree 4.9-1' },
+    { name: 'grep', why: "its library libpcre2-8-0 10.42-1 has no amd64 twin at the tree's version" },
+  ]);
+});
+
+const ELF = Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46]), Buffer.alloc(60)]);
+const md5 = (data: Buffer) => createHash('md5').update(data).digest('hex');
+
+/** A tree with dpkg's status and md5sums for coreutils, dpkg and sed, and a twin store with their host programs. */
+function fixture(opts: { sedVersion?: string; sedReplaced?: boolean } = {}) {
+  const base = mkdtempSync(join(tmpdir(), 'kiln-twins-'));
+  const root = join(base, 'root');
+  const store = join(base, 'store');
+  const put = (path: string, data: Buffer | string, mode = 0o755) => {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, data, { mode });
+  };
+  const foreign = (name: string) => Buffer.concat([ELF, Buffer.from(`arm64 ${name}`)]);
+  const packages: Record<string, { version: string; files: string[] }> = {
+    coreutils: { version: '9.1-1', files: ['bin/cat', 'bin/uname', 'usr/bin/basename'] },
+    dpkg: { version: '1.21.23', files: ['usr/bin/dpkg', 'usr/bin/update-alternatives'] },
+    sed: { version: '4.9-1', files: ['bin/sed'] },
+  };
+  let status = '';
+  for (const [name, p] of Object.entries(packages)) {
+    const version = name === 'sed' && opts.sedVersion ? opts.sedVersion : p.version;
+    status += `Package: ${name}\nStatus: install ok installed\nVersion: ${version}\n\n`;
+    const sums = p.files.map((f) => `${md5(foreign(f))}  ${f}`).join('\n');
+    put(join(root, `var/lib/dpkg/info/${name}.md5sums`), sums + '\n', 0o644);
+    for (const f of p.files) {
+      put(join(root, f), name === 'sed' && opts.sedReplaced ? Buffer.from('#!/bin/sh\n') : foreign(f));
+      put(join(store, `${name}_${p.version}_amd64`, f), Buffer.concat([ELF, Buffer.from(`amd64 ${f}`)]));
+    }
+  }
+  put(join(store, 'sed_4.9-1_amd64/bin/sed.sh'), '#!/bin/sh\n');
+  put(join(root, 'var/lib/dpkg/status'), status, 0o644);
+  const programs = Object.entries(packages).map(([name, p]) => ({ name, version: p.version, dir: `${name}_${p.version}_amd64` }));
+  return { root, twins: { storeDir: store, programs } };
+}
+
+test('twinTable: ELF programs of twinned packages at the tree version, never uname or dpkg (only update-alternatives of dpkg)', () => {
+  const { root, twins } = fixture();
+  const table = twinTable(root, twins);
+  assert.deepEqual(table.programs.map((p) => p.path), ['/bin/cat', '/usr/bin/basename', '/usr/bin/update-alternatives', '/bin/sed']);
+  assert.deepEqual(table.programs.find((p) => p.path === '/bin/sed'), { path: '/bin/sed', twin: 'sed_4.9-1_amd64/bin/sed', names: ['sed'] });
+  assert.deepEqual(table.unused, []);
+});
+
+test('twinTable: a twin whose version differs from the tree’s package is not used', () => {
+  const { root, twins } = fixture({ sedVersion: '4.9-1+kiln1' });
+  const table = twinTable(root, twins);
+  assert.ok(!table.programs.some((p) => p.path === '/bin/sed'));
+  assert.deepEqual(table.unused, [{ name: 'sed', why: 'the tree has 4.9-1+kiln1, the twin is 4.9-1' }]);
+});
+
+test('twinTable: a program the tree no longer has as its package shipped it (md5sums) is not twinned', () => {
+  const { root, twins } = fixture({ sedReplaced: true });
+  assert.ok(!twinTable(root, twins).programs.some((p) => p.path === '/bin/sed'));
+});
+
+/** Runs the dispatcher for `argv` (the program's path first) with the host's sh; returns what ran and the log. */
+function dispatch(table: TwinTable, argv: string[], env: Record<string, string> = {}) {
+  const base = mkdtempSync(join(tmpdir(), 'kiln-dispatch-'));
+  mkdirSync(join(base, 'log'));
+  writeFileSync(join(base, 'log/execs'), '');
+  mkdirSync(join(base, 'twins/libc6/lib'), { recursive: true });
+  writeFileSync(join(base, 'twins/libc6/lib/ld.so'), '#!/bin/sh\necho loader "$@"\n', { mode: 0o755 });
+  writeFileSync(join(base, 'qemu'), '#!/bin/sh\necho qemu "$@"\n', { mode: 0o755 });
+  const script = join(base, 'dispatch');
+  writeFileSync(script, dispatcherScript(table, { loader: 'libc6/lib/ld.so', libraryPath: ['libc6/lib', 'libacl1/lib'] }, base, '/bin/sh'));
+  chmodSync(script, 0o755);
+  const r = spawnSync('/bin/sh', [script, ...argv], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin', ...env } });
+  return { out: r.stdout.trim(), log: readFileSync(join(base, 'log/execs'), 'utf8'), base };
+}
+
+test('the dispatcher: a twinned program (by any of its names) through the twin loader with the same argv[0]; anything else, or with LD_PRELOAD, under QEMU', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kiln-progs-'));
+  for (const name of ['sed', 'dash', 'other-sed']) writeFileSync(join(dir, name), ELF, { mode: 0o755 });
+  symlinkSync('dash', join(dir, 'sh'));
+  mkdirSync(join(dir, 'elsewhere'));
+  writeFileSync(join(dir, 'elsewhere/sed'), ELF, { mode: 0o755 });
+  const table: TwinTable = {
+    programs: [
+      { path: join(dir, 'sed'), twin: 'sed/bin/sed', names: ['sed'] },
+      { path: join(dir, 'dash'), twin: 'dash/bin/dash', names: ['dash', 'sh'] },
+    ],
+    unused: [],
+  };
+  const twinned = dispatch(table, [join(dir, 'sed'), '-e', 's/a b/c/']);
+  assert.equal(twinned.out, `loader --library-path ${twinned.base}/twins/libc6/lib:${twinned.base}/twins/libacl1/lib --argv0 ${dir}/sed ${twinned.base}/twins/sed/bin/sed -e s/a b/c/`);
+  const alias = dispatch(table, [join(dir, 'sh'), '-c', 'true']);
+  assert.match(alias.out, new RegExp(`^loader .* --argv0 ${dir}/sh ${alias.base}/twins/dash/bin/dash -c true$`));
+  const sameName = dispatch(table, [join(dir, 'elsewhere/sed'), '-n']);
+  assert.equal(sameName.out, `qemu ${dir}/elsewhere/sed -n`);
+  const preload = dispatch(table, [join(dir, 'sed')], { LD_PRELOAD: '/usr/lib/libfoo.so' });
+  assert.equal(preload.out, `qemu ${dir}/sed`);
+  const counts = countExecutions(twinned.log + alias.log + sameName.log + preload.log);
+  assert.match(twinned.log, /^n - /);
+  assert.equal(counts.native, 2);
+  assert.equal(counts.emulated, 2);
+  assert.equal(counts.byPath.get(`e ${dir}/sed`), 1);
+});
+
+test('countExecutions and the script ledger: native helpers, fully emulated, no scripts', async () => {
+  const { scriptLedger } = await import('../../src/pipeline/script-ledger.ts');
+  const counts = countExecutions(['n base-files /bin/dash', 'e base-files /usr/bin/dpkg', 'e passwd /usr/sbin/shadowconfig', 'e - /usr/bin/dpkg', 'n - /bin/dash with space', 'garbage'].join('\n'));
+  assert.equal(counts.native, 2);
+  assert.equal(counts.emulated, 3);
+  assert.equal(counts.byPath.get('n /bin/dash with space'), 1);
+  assert.deepEqual(Object.fromEntries(counts.byPackage), { 'base-files': { native: 1, emulated: 1 }, passwd: { native: 0, emulated: 1 } });
+  const root = mkdtempSync(join(tmpdir(), 'kiln-ledger-'));
+  mkdirSync(join(root, 'var/lib/dpkg/info'), { recursive: true });
+  for (const f of ['base-files.postinst', 'passwd.preinst', 'libc6:arm64.postinst', 'gzip.md5sums']) writeFileSync(join(root, 'var/lib/dpkg/info', f), '');
+  const ledger = scriptLedger(root, [{ name: 'passwd' }, { name: 'gzip' }, { name: 'base-files' }, { name: 'libc6' }], counts.byPackage);
+  assert.deepEqual(ledger, { 'base-files': 'native helpers', gzip: 'no scripts', libc6: 'fully emulated', passwd: 'fully emulated' });
+});
+
+test('with the host’s binfmt_misc registration, native twins are not used, and that is said once', async () => {
+  const { addNativeTwins } = await import('../../src/pipeline/emulation.ts');
+  const emulation = { entry: { name: 'qemu-aarch64', magic: '', mask: '', interpreter: '/usr/bin/qemu-aarch64-static' }, mode: 'host' as const, bindInterpreter: false };
+  const lines: string[] = [];
+  const loaded = { config: { 'build.emulation': 'native-twins' }, distribution: { format: 'deb' } } as unknown as Parameters<typeof addNativeTwins>[1];
+  const plan = { packages: [] } as unknown as Parameters<typeof addNativeTwins>[2];
+  const store = {} as Parameters<typeof addNativeTwins>[3]['store'];
+  const emit = (e: { kind: string; message?: string }) => void (e.kind === 'log' && lines.push(e.message as string));
+  const out = await addNativeTwins(emulation, loaded, plan, { cacheDir: '/nonexistent', store, emit });
+  assert.equal(out, emulation);
+  assert.equal(lines.length, 1);
+  assert.match(lines[0] as string, /^native twins are not used: QEMU comes from the host's binfmt_misc registration/);
+});

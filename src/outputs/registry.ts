@@ -4,6 +4,9 @@
  * keys, so this module and the writers import nothing from src/config.
  */
 import { directoryWriter } from './directory.ts';
+import { compressedDiskWriter, diskWriter } from './disk.ts';
+import { partitionsWriter } from './partitions.ts';
+import { qcow2Writer } from './qcow2.ts';
 import { tarWriter } from './tar.ts';
 import type { OutputRegistry } from './writer.ts';
 
@@ -13,6 +16,11 @@ export const OUTPUTS = {
   'tar.gz': tarWriter('tar.gz', 'gz'),
   'tar.xz': tarWriter('tar.xz', 'xz'),
   'tar.zst': tarWriter('tar.zst', 'zst'),
+  partitions: partitionsWriter,
+  disk: diskWriter,
+  'disk.zst': compressedDiskWriter('zst'),
+  'disk.xz': compressedDiskWriter('xz'),
+  qcow2: qcow2Writer,
 } as const satisfies OutputRegistry;
 
 export type OutputFormat = keyof typeof OUTPUTS;

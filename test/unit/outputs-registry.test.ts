@@ -135,6 +135,7 @@ test('writeOutputs hands a writer the outputs it is made from, keeps only those 
       sourceDateEpoch: 1,
       rootOnTmpfs: false,
       config: {} as Config,
+      imageDir: base,
       machine: 'x86_64',
       architecture: 'amd64',
       seed: 'test',

@@ -7,6 +7,7 @@ import { directoryWriter } from './directory.ts';
 import { compressedDiskWriter, diskWriter } from './disk.ts';
 import { partitionsWriter } from './partitions.ts';
 import { qcow2Writer } from './qcow2.ts';
+import { filesystemWriter } from './filesystem.ts';
 import { tarWriter } from './tar.ts';
 import type { OutputRegistry } from './writer.ts';
 
@@ -21,6 +22,11 @@ export const OUTPUTS = {
   'disk.zst': compressedDiskWriter('zst'),
   'disk.xz': compressedDiskWriter('xz'),
   qcow2: qcow2Writer,
+  ext4: filesystemWriter('ext4'),
+  vfat: filesystemWriter('vfat'),
+  erofs: filesystemWriter('erofs'),
+  squashfs: filesystemWriter('squashfs'),
+  btrfs: filesystemWriter('btrfs'),
 } as const satisfies OutputRegistry;
 
 export type OutputFormat = keyof typeof OUTPUTS;

@@ -33,6 +33,23 @@ const TOOLS = {
   newuidmap: ['uidmap'],
   runuser: ['util-linux'],
   pgrep: ['procps'],
+  mke2fs: ['e2fsprogs'],
+  e2fsck: ['e2fsprogs'],
+  debugfs: ['e2fsprogs'],
+  dumpe2fs: ['e2fsprogs'],
+  'mkfs.vfat': ['dosfstools'],
+  'fsck.vfat': ['dosfstools'],
+  mmd: ['mtools'],
+  mcopy: ['mtools'],
+  mdir: ['mtools'],
+  'mkfs.erofs': ['erofs-utils'],
+  'fsck.erofs': ['erofs-utils'],
+  mksquashfs: ['squashfs-tools'],
+  unsquashfs: ['squashfs-tools'],
+  'mkfs.btrfs': ['btrfs-progs'],
+  btrfs: ['btrfs-progs'],
+  mkswap: ['util-linux'],
+  blkid: ['util-linux'],
 } as const satisfies Record<string, ToolFacts>;
 
 export type HostTool = keyof typeof TOOLS;

@@ -15,9 +15,8 @@ import type { DiskLayout, LayoutRequest } from '../disk/types.ts';
 import { headroomBytes } from '../config/image-kinds.ts';
 import { FILESYSTEMS, measureContent } from './filesystems/index.ts';
 import { stageContents } from './partition-stage.ts';
-import { formatSize, type DiskConfig, type DiskPartition } from './partition-plan.ts';
+import type { DiskConfig, DiskPartition } from './partition-plan.ts';
 import type { Emit } from '../util/events.ts';
-import { UserError } from '../util/errors.ts';
 
 export interface MadePartition {
   number: number;
@@ -75,7 +74,6 @@ export async function makePartitionImages(root: string, dir: string, disk: DiskC
           sizing.set(p.number, { needed, headroom: headroomBytes(p.headroom, needed) });
         }
       }
-      checkFixedSize(p, sizing.get(p.number)!.needed);
     }
     const request: LayoutRequest = {
       table: disk.table,
@@ -87,7 +85,11 @@ export async function makePartitionImages(root: string, dir: string, disk: DiskC
       blobs: await Promise.all(disk.blobs.map(async (b) => ({ name: b.name, offset: b.offset, size: (await stat(b.file)).size }))),
     };
     const layout = planLayout(request);
-    for (const line of layoutLines(layout)) emit({ kind: 'log', level: 'info', source: 'disk', message: line });
+    const describe = (q: { number: number }) => {
+      const p = disk.partitions[q.number - 1]!;
+      return [p.image ? 'prebuilt image' : p.filesystem !== 'none' ? p.filesystem : undefined, p.contents && `from ${p.contents}`].filter(Boolean).join(' ') || undefined;
+    };
+    for (const line of layoutLines(layout, describe)) emit({ kind: 'log', level: 'info', source: 'disk', message: line });
     for (const p of disk.partitions) {
       if (made.has(p.number) || p.filesystem === 'none') continue;
       const planned = layout.partitions.find((q) => q.number === p.number)!;
@@ -108,13 +110,3 @@ export async function makePartitionImages(root: string, dir: string, disk: DiskC
   }
 }
 
-/** A fixed size smaller than the content: one line saying how much it needs, before anything is made. */
-function checkFixedSize(p: DiskPartition, needed: number): void {
-  const fixed = typeof p.spec.size === 'number' ? p.spec.size : p.spec.maximum;
-  if (fixed === undefined || fixed >= needed) return;
-  const what = typeof p.spec.size === 'number' ? `size = ${formatSize(fixed)}` : `maximum = ${formatSize(fixed)}`;
-  throw new UserError(
-    `${p.describe}: ${what} is too small for its content${p.contents ? ` (${p.contents})` : ''}: it needs at least ${formatSize(needed)}`,
-    `set size = "auto" or at least "${Math.ceil(needed / 1024 ** 2)}M"`,
-  );
-}

@@ -145,7 +145,8 @@ export function diskConfig(config: Config, imageDir: string): DiskConfig {
 const problem = (message: string, hint?: string): UserError => new UserError(`disk.partitions: ${message}`, hint);
 
 function checkPartition(p: DiskPartition, table: TableKind): void {
-  const { type, filesystem } = p;
+  const { filesystem } = p;
+  const { type } = p.spec;
   if (table === 'mbr' && /^[0-9a-f]{8}-/.test(type)) throw problem(`${p.describe}: a GPT type GUID on an MBR disk`, 'give an MBR type byte such as 0x83, a type name, or set disk.table = "gpt"');
   if (table === 'gpt' && type.startsWith('0x')) throw problem(`${p.describe}: an MBR type byte on a GPT disk`, 'give a type name or a GPT type GUID, or set disk.table = "mbr"');
   if ((type === 'swap') !== (filesystem === 'swap') && (isTypeName(type) || filesystem !== 'swap'))
@@ -208,11 +209,3 @@ export function diskFilesystems(parts: readonly DiskPartition[]): FilesystemName
   return FILESYSTEM_NAMES.filter((fs) => parts.some((p) => p.filesystem === fs));
 }
 
-/** A size for messages: whole MiB or GiB when it is one, else with a decimal. */
-export function formatSize(n: number): string {
-  const MiB = 1024 ** 2;
-  if (n % 1024 ** 3 === 0 && n > 0) return `${n / 1024 ** 3} GiB`;
-  if (n % MiB === 0) return `${n / MiB} MiB`;
-  if (n < MiB) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${(n / MiB).toFixed(1)} MiB`;
-}

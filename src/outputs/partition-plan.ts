@@ -180,7 +180,7 @@ function checkPlaces(parts: DiskPartition[]): void {
   for (const key of ['contents', 'mount'] as const) {
     for (const p of parts) {
       const twin = parts.find((o) => o.number < p.number && o[key] !== undefined && o[key] === p[key]);
-      if (twin) throw problem(`${twin.describe} and ${p.describe} both have ${key} = ${p[key]}`, 'each part of the tree goes into one partition, mounted at one place');
+      if (twin) throw problem(`${twin.describe} and ${p.describe} both have ${key} = ${p[key]}`, 'each part of the tree goes into one partition; [[partition]] tables add to a board\'s layout, disk.partitions = [...] in [disk] replaces it');
     }
   }
   for (const p of parts) {

@@ -10,6 +10,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { typeInWords } from '../disk/index.ts';
 import type { DiskLayout, PlannedPartition } from '../disk/types.ts';
 import { FILESYSTEMS } from './filesystems/index.ts';
 import { makePartitionImages, type MadePartition } from './partition-images.ts';
@@ -23,6 +24,8 @@ export interface PartitionRecord {
   number: number;
   /** As configured: esp, root, a GUID, 0x0c. */
   type: string;
+  /** In words: "root (x86-64)", "EFI system partition". */
+  typeName: string;
   typeGuid?: string;
   mbrType?: string;
   partUuid: string;
@@ -63,6 +66,7 @@ function record(p: DiskPartition, planned: PlannedPartition, made: MadePartition
   return {
     number: p.number,
     type: p.spec.type,
+    typeName: typeInWords(planned),
     ...(planned.typeGuid ? { typeGuid: planned.typeGuid } : {}),
     ...(planned.mbrType !== undefined ? { mbrType: `0x${planned.mbrType.toString(16).padStart(2, '0')}` } : {}),
     partUuid: planned.partUuid,

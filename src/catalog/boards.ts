@@ -38,20 +38,16 @@ const uefiLayout = (): BoardLayout => ({
 });
 
 /**
- * Where a Raspberry Pi's firmware partition is mounted: the firmware reads
- * config.txt, the kernel and the device trees from the first FAT partition.
- * Arch Linux ARM's linux-rpi and raspberrypi-bootloader packages install
- * them into /boot, which is that partition; Debian's raspi-firmware and
- * Raspberry Pi OS keep /boot for the kernel packages and mount the FAT
- * partition at /boot/firmware, where raspi-firmware copies them.
+ * Raspberry Pi: the boot ROM reads only an MBR and loads config.txt, the
+ * kernel and the device trees from the first FAT partition: a bootable
+ * FAT32 (LBA, 0x0c) partition, mounted where the distribution's firmware
+ * packages write (Arch Linux ARM: /boot; Debian: /boot/firmware, see
+ * FORMAT_FACTS), and an ext4 root.
  */
-const RPI_FIRMWARE_DIRECTORY: Record<FormatName, string> = { pacman: '/boot', deb: '/boot/firmware' };
-
-/** Raspberry Pi: the boot ROM reads only an MBR; a bootable FAT32 (LBA, 0x0c) firmware partition and an ext4 root. */
 const raspberryPiLayout = (format: FormatName): BoardLayout => ({
   table: 'mbr',
   partitions: [
-    { type: '0x0c', bootable: true, size: '256M', filesystem: 'vfat', contents: RPI_FIRMWARE_DIRECTORY[format] },
+    { type: '0x0c', bootable: true, size: '256M', filesystem: 'vfat', contents: FORMAT_FACTS[format].raspberryPiFirmwareDirectory },
     { type: 'root', filesystem: 'ext4', size: 'auto', grow: true },
   ],
 });

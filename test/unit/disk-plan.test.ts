@@ -7,6 +7,7 @@ import { ConfigError, formatConfig, loadConfig } from '../../src/config/index.ts
 import { diskConfig } from '../../src/outputs/partition-plan.ts';
 import { checkDisk } from '../../src/outputs/disk-tree.ts';
 import { UserError } from '../../src/util/errors.ts';
+import { diskPlanLines } from '../../src/cli/dry-run.ts';
 
 const MIRROR = 'http://127.0.0.1:9/debian';
 const BASE = `[distribution]\nname = "debian"\nrelease = "bookworm"\narchitecture = "amd64"\nmirror = "${MIRROR}"\n`;
@@ -138,4 +139,17 @@ test("a board brings its layout; the user's list replaces it, add/remove edit it
     { type: 'swap', size: 512 * 1024 ** 2 },
   ]);
   assert.match(formatConfig(edited), /^partitions = \[\{ type = "root".*# board generic-x86_64 -\S*kiln\.toml:\d+ \+\S*kiln\.toml:\d+$/m);
+});
+
+test('--dry-run prints the disk plan: table, size, each partition with its type, filesystem, contents, fixed offsets and sizes, and the blobs', () => {
+  const { dir, loaded } = load(
+    `${BASE}[disk]\nsize = "4G"\n[[partition]]\ntype = "esp"\nsize = "256M"\noffset = "1M"\n[[partition]]\ntype = "root"\ngrow = true\nminimum = "1G"\n[[blob]]\nfile = "spl.bin"\noffset = "8K"\n`,
+    { 'spl.bin': 'spl' },
+  );
+  assert.deepEqual(diskPlanLines(loaded.config, dir), [
+    'disk: gpt, size 4 GiB, alignment 1 MiB, /etc/fstab by uuid',
+    '  partition 1: esp, filesystem vfat, contents /efi, at 1 MiB, size 256 MiB',
+    '  partition 2: root, filesystem ext4, contents /, size auto (from the content), minimum 1 GiB, grows',
+    '  blob spl.bin at 8 KiB',
+  ]);
 });

@@ -3,7 +3,7 @@ import { typeInWords } from './partition-types.ts';
 import { formatSize } from './sizes.ts';
 import type { DiskLayout, PlannedPartition } from './types.ts';
 
-const sized = (n: number): string => `${formatSize(n)} (${n} bytes)`;
+const sized = (n: number): string => (n < 1024 ? `${n} bytes` : `${formatSize(n)} (${n} bytes)`);
 
 /**
  * One line for the disk, one per partition (number, type in words, label,

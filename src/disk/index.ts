@@ -5,8 +5,9 @@
 export type { BlobSpec, DiskLayout, LayoutRequest, PartitionAttribute, PartitionSpec, PartitionTypeName, PlannedPartition, TableKind, TablePiece } from './types.ts';
 export { PARTITION_ATTRIBUTES, PARTITION_TYPE_NAMES } from './types.ts';
 export { planLayout } from './layout.ts';
-export { tablePieces, writeDiskImage } from './assemble.ts';
+export { tablePieces, writeDiskImage, type WriteOptions } from './assemble.ts';
+export { parseQemuImgMap, qemuImgExtents, type Extent, type ExtentFinder } from './extents.ts';
 export { layoutLines } from './describe.ts';
-export { attributeBits, guidInWords, mbrType, typeGuid, typeInWords } from './partition-types.ts';
+export { attributeBits, describeType, guidInWords, mbrType, typeGuid, typeInWords } from './partition-types.ts';
 export { diskGuid, filesystemUuid, mbrSignature, partitionGuid, seededId32, seededUuid } from './seed.ts';
 export { formatSize } from './sizes.ts';

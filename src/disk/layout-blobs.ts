@@ -6,6 +6,7 @@
  */
 import { UserError } from '../util/errors.ts';
 import { GPT_BACKUP_SECTORS, GPT_FIRST_USABLE_LBA } from './gpt.ts';
+import { formatSize } from './sizes.ts';
 import type { BlobSpec, TableKind } from './types.ts';
 
 const SECTOR = 512;
@@ -40,7 +41,7 @@ export function checkBlobs(blobs: readonly BlobSpec[], table: TableKind, size: n
     if (!Number.isSafeInteger(blob.offset) || blob.offset < 0) throw new UserError(`${me.what} has the offset ${blob.offset}, which is not a byte offset on the disk`, 'give offset as a size such as "8K" or "32K"');
     if (blob.size <= 0) throw new UserError(`${me.what} is empty`, 'give a file that holds the loader, or leave the [[blob]] out');
     if (me.end > size) {
-      throw new UserError(`${me.what} (${bytes(me)}) lies beyond the end of the ${size}-byte disk`, `move it (offset) or raise disk.size to at least ${me.end + (table === 'gpt' ? GPT_BACKUP_SECTORS * SECTOR : 0)} bytes`);
+      throw new UserError(`${me.what} (${bytes(me)}) lies beyond the end of the ${size}-byte disk`, `move it (offset) or raise disk.size to at least ${formatSize(me.end + (table === 'gpt' ? GPT_BACKUP_SECTORS * SECTOR : 0))}`);
     }
     const hit = taken.find((r) => me.start < r.end && r.start < me.end);
     if (hit) {

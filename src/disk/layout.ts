@@ -119,8 +119,11 @@ function grow(drafts: Draft[], table: TableFacts, alignment: number, limit: numb
   }
 }
 
-function checkSpec(entry: Entry, table: TableKind): void {
+/** Refuses what is wrong with a partition whatever its size: its type first, then what its table cannot hold. */
+function checkSpec(entry: Entry, table: TableKind, machine: string): void {
   const { spec, describe } = entry;
+  if (table === 'mbr') mbrType(spec.type, describe);
+  else typeGuid(spec.type, machine, describe);
   if (!Number.isSafeInteger(entry.needed) || entry.needed < 0 || !Number.isSafeInteger(entry.headroom) || entry.headroom < 0) throw new Error(`${describe}: needed and headroom must be byte counts`);
   if (spec.weight !== undefined && (!Number.isSafeInteger(spec.weight) || spec.weight < 0)) throw new UserError(`${describe} has the weight ${spec.weight}`, 'give a whole number, 0 or more (default 1000)');
   if (table === 'mbr') {
@@ -165,7 +168,7 @@ export function planLayout(req: LayoutRequest): DiskLayout {
   if (req.partitions.length > table.maxPartitions) {
     throw new UserError(`the layout has ${req.partitions.length} partitions, but ${table.article} holds at most ${table.maxPartitions}`, req.table === 'mbr' ? 'leave some out, or set disk.table = "gpt"' : 'leave some out');
   }
-  req.partitions.forEach((entry) => checkSpec(entry, req.table));
+  req.partitions.forEach((entry) => checkSpec(entry, req.table, req.machine));
   const drafts: Draft[] = req.partitions.map((entry) => ({ entry, size: ownSize(entry, req.alignment), offset: 0 }));
   place(drafts, table, req.alignment);
   const size = diskSize(req, table, drafts);

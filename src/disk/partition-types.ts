@@ -154,3 +154,14 @@ export function typeInWords(partition: PlannedPartition): string {
   if (partition.typeGuid) return guidInWords(partition.typeGuid);
   return mbrTypeInWords(partition.spec.type, partition.mbrType ?? 0);
 }
+
+/** A declared type in words before any plan, for messages: "root (x86-64)", "esp", "0x0c"; never throws. */
+export function describeType(type: string, table: 'gpt' | 'mbr', machine: string): string {
+  const t = type.toLowerCase();
+  if (table === 'mbr' || MBR_BYTE.test(t)) return t;
+  if (t === 'root' || t === 'usr') {
+    const arch = architectureOf(machine);
+    return arch ? `${t} (${arch.name})` : t;
+  }
+  return GUID.test(t) ? guidInWords(t) : t;
+}

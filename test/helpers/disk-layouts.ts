@@ -12,7 +12,7 @@ import { skipOrFail } from './host-tools.ts';
 
 const MiB = 1024 * 1024;
 const SBIN = ['/usr/sbin', '/sbin', '/usr/local/sbin'];
-const PACKAGES: Record<string, string> = { sgdisk: 'gdisk', sfdisk: 'fdisk', fdisk: 'fdisk' };
+const PACKAGES: Record<string, string> = { sgdisk: 'gdisk', sfdisk: 'fdisk', fdisk: 'fdisk', 'qemu-img': 'qemu-utils' };
 
 /** A skip reason naming the packages to install, or (under KILN_TEST_STRICT) an error. */
 export function diskToolsMissing(tools: string[]): string | undefined {
@@ -21,6 +21,9 @@ export function diskToolsMissing(tools: string[]): string | undefined {
 }
 
 /** Runs a partitioning tool and returns its standard output (UTF-8). */
+/** The tool's path (in the sbin directories too), or undefined. */
+export const toolPath = (name: string): string | undefined => findOnPath(name, SBIN);
+
 export function tool(name: string, args: string[], input?: string): string {
   const path = findOnPath(name, SBIN);
   if (!path) throw new Error(`${name} is not installed`);

@@ -141,3 +141,34 @@ test(`${LAYOUTS} generated GPT layouts pass sgdisk -v and read back in sgdisk, s
   assert.ok(seen.attributes >= 5 && seen.offsets >= 5 && seen.grown >= 5 && seen.sameAsSfdisk >= 15, JSON.stringify({ ...seen, labels: undefined, sizes: undefined }));
   assert.ok(Math.max(...seen.sizes) >= 64 * 1024 ** 3 && Math.min(...seen.sizes) <= 8 * 1024 ** 2, `disk sizes: ${[...seen.sizes].join(', ')}`);
 });
+
+test('a 3 TiB GPT disk: the protective MBR covers what 32 bits can, the partitions past 2 TiB are exact', { skip: diskToolsMissing(['sgdisk', 'sfdisk']) }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kiln-gpt-'));
+  try {
+    const MiB = 1024 * 1024;
+    const layout = planLayout({
+      table: 'gpt',
+      diskSize: 3 * 1024 ** 4,
+      alignment: MiB,
+      machine: 'riscv64',
+      seed: 'big',
+      blobs: [],
+      partitions: [
+        { spec: { type: 'esp', size: 512 * MiB }, needed: 0, headroom: 0, describe: 'partition 1' },
+        { spec: { type: 'root', grow: true }, needed: 0, headroom: 0, describe: 'partition 2' },
+      ],
+    });
+    const img = join(dir, 'disk.img');
+    await writeDiskImage(img, layout, [], []);
+    assert.match(tool('sgdisk', ['-v', img]), /No problems found/);
+    const pmbr = readRange(img, 446, 16);
+    assert.equal(pmbr[4], 0xee);
+    assert.equal(pmbr.readUInt32LE(8), 1);
+    assert.equal(pmbr.readUInt32LE(12), 0xffffffff);
+    const json = JSON.parse(tool('sfdisk', ['--json', img])).partitiontable;
+    assert.equal(json.partitions[1].start + json.partitions[1].size, layout.partitions[1]!.offset / SECTOR + layout.partitions[1]!.size / SECTOR);
+    assert.ok(layout.partitions[1]!.offset + layout.partitions[1]!.size > 2 * 1024 ** 4);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

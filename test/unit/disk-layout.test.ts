@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatSize, planLayout, type LayoutRequest, type PartitionSpec } from '../../src/disk/index.ts';
+import { shareUnits } from '../../src/disk/layout-grow.ts';
 import { UserError } from '../../src/util/errors.ts';
 
 const MiB = 1024 * 1024;
@@ -152,4 +153,11 @@ test('GPT has at most 128 partitions', () => {
 
 test('sizes in messages: MiB and GiB with one decimal where needed, never understated', () => {
   assert.deepEqual([412 * MiB, 1.5 * 1024 * MiB, 8192, 440, MiB + 1].map(formatSize), ['412 MiB', '1.5 GiB', '8 KiB', '440 bytes', '1.1 MiB']);
+});
+
+test('shareUnits: by weight, a capped grower\'s rest goes to the others, the remainder to the largest fractions', () => {
+  assert.deepEqual(shareUnits(10, [{ weight: 1, cap: 2 }, { weight: 1, cap: Infinity }, { weight: 2, cap: Infinity }]), [2, 3, 5]);
+  assert.deepEqual(shareUnits(10, [{ weight: 1, cap: 1 }, { weight: 1, cap: 1 }]), [1, 1], 'what no grower may take stays free');
+  assert.deepEqual(shareUnits(5, [{ weight: 0, cap: Infinity }, { weight: 1000, cap: Infinity }]), [0, 5]);
+  assert.deepEqual(shareUnits(7, [{ weight: 1000, cap: Infinity }, { weight: 1000, cap: Infinity }, { weight: 1000, cap: Infinity }]), [3, 2, 2]);
 });

@@ -11,6 +11,7 @@ import { headroomBytes } from '../config/image-kinds.ts';
 import { filesystemUuid } from '../disk/seed.ts';
 import { UserError } from '../util/errors.ts';
 import { FILESYSTEMS, measureContent, type FilesystemMaker } from './filesystems/index.ts';
+import { GETFATTR } from './host-tools.ts';
 import type { OutputWriter, WriterInput } from './writer.ts';
 
 export type WholeTreeFilesystem = 'ext4' | 'vfat' | 'erofs' | 'squashfs' | 'btrfs';
@@ -32,20 +33,31 @@ export function filesystemSize(maker: FilesystemMaker, needed: number, size: num
   return size;
 }
 
+/** filesystem.label, checked against what the filesystem keeps. */
+export function checkedLabel(maker: FilesystemMaker, label: string | undefined): string | undefined {
+  if (label === undefined || maker.maxLabelBytes === undefined) return label;
+  if (Buffer.byteLength(label) > maker.maxLabelBytes) {
+    throw new UserError(`filesystem.label ${JSON.stringify(label)} is too long for ${maker.name}: it keeps ${maker.maxLabelBytes} bytes`, 'choose a shorter label');
+  }
+  return label;
+}
+
 export function filesystemWriter(name: WholeTreeFilesystem): OutputWriter<never> {
   const maker = FILESYSTEMS[name];
   return {
     fileName: (base) => `${base}.${name}`,
-    tools: maker.tools,
+    // getfattr: the tree's xattrs, for the measure of a sized filesystem.
+    tools: maker.sized ? [GETFATTR, ...maker.tools] : maker.tools,
     from: [],
     takesTree: false,
     write: async ({ root, tmp, tree, config, seed, sourceDateEpoch }: WriterInput) => {
+      const label = checkedLabel(maker, config['filesystem.label']);
       let size: number | undefined;
       if (maker.sized) {
         const content = await measureContent(root, await tree.xattrs());
         size = filesystemSize(maker, maker.neededSize(content), config['filesystem.size'], config['filesystem.headroom']);
       }
-      const made = await maker.make({ source: root, image: tmp, size, uuid: filesystemUuid(seed, 0), label: config['filesystem.label'], sourceDateEpoch });
+      const made = await maker.make({ source: root, image: tmp, size, uuid: filesystemUuid(seed, 0), label, sourceDateEpoch });
       return { filesystem: name, uuid: made.uuid, size: made.size };
     },
   };

@@ -1,7 +1,8 @@
 /**
  * The build inside the namespace, as root of it: restore the checkpoint to
  * start from, then each stage of the job in order (its module's work, its
- * hooks and, where it is stored, its checkpoint). The output stage is the
+ * hooks, its module's work after them and, where it is stored, its
+ * checkpoint). The output stage is the
  * last of them.
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
@@ -38,6 +39,7 @@ export async function runBuildJob(job: BuildJob, emit: Emit, temporaries: Set<st
     await step(emit, stage.name, async () => {
       const env = await STAGE_MODULES[stage.name].run(ctx);
       await runHooks(stage.name, job.hooks, env ? { ...hooks, env: { ...hooks.env, ...env } } : hooks);
+      await STAGE_MODULES[stage.name].afterHooks?.(ctx);
     });
     if (stage.checkpoint) stored = await checkpoint(ctx, store, stored, stage);
   }

@@ -7,13 +7,10 @@
  */
 import { lstatSync, lutimesSync, readdirSync, type Stats } from 'node:fs';
 import { resolve } from 'node:path';
+import { sortBytewise } from '../archive/index.ts';
 
 /** `rel` is the path below the root ("" for the root itself, "etc/passwd" below it). */
 export type TreeVisitor = (rel: string, st: Stats, host: string) => void;
-
-function byteOrder(names: string[]): string[] {
-  return names.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
-}
 
 /** Calls `visit` for the root and every entry below it, parents before children, names in byte order. */
 export function walkTree(root: string, visit: TreeVisitor): void {
@@ -27,7 +24,7 @@ export function walkTree(root: string, visit: TreeVisitor): void {
     if (!entry.isDirectory()) continue;
     const prefix = rel === '' ? '' : `${rel}/`;
     // Pushed in reverse so that they pop in order.
-    const names = byteOrder(readdirSync(host));
+    const names = sortBytewise(readdirSync(host));
     for (let i = names.length - 1; i >= 0; i--) {
       const childHost = `${host}/${names[i]}`;
       pending.push([prefix + names[i], childHost, lstatSync(childHost)]);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { FILESYSTEMS, measureContent } from '../../src/outputs/filesystems/index.ts';
 import { usedInodes } from '../../src/outputs/filesystems/ext4.ts';
 import { missingTools, skipOrFail } from '../helpers/host-tools.ts';
-import { EPOCH, makeFixture } from './filesystems-fixture.ts';
+import { EPOCH, makeFixture, TMPFS } from './filesystems-fixture.ts';
 
 const skip = skipOrFail(process.getuid?.() !== 0 ? 'needs root (owners, a device node)' : missingTools(['mke2fs', 'e2fsck', 'debugfs', 'dumpe2fs', 'setcap']));
 const UUID = '0a1b2c3d-4e5f-4a6b-8c7d-8e9fa0b1c2d3';
@@ -19,7 +19,7 @@ async function makeExt4(source: string): Promise<{ image: string; dir: string }>
   const dir = mkdtempSync(join(tmpdir(), 'kiln-ext4-'));
   const image = join(dir, 'root.ext4');
   const content = await measureContent(source);
-  const size = Math.ceil((FILESYSTEMS.ext4.neededSize(content) * 1.2) / (1 << 20)) * (1 << 20);
+  const size = Math.max(FILESYSTEMS.ext4.minimumSize, Math.ceil((FILESYSTEMS.ext4.neededSize(content) * 1.2) / (1 << 20)) * (1 << 20));
   const made = await FILESYSTEMS.ext4.make({ source, image, size, uuid: UUID, label: 'root', sourceDateEpoch: EPOCH });
   assert.equal(made.uuid, UUID);
   return { image, dir };
@@ -40,6 +40,8 @@ test('ext4: e2fsck clean, owners, modes, caps, links, devices as in the tree', {
     assert.match(debugfs(image, 'stat /dev/null'), /Type: character special/);
     assert.match(debugfs(image, 'stat /run/initctl'), /Type: FIFO/);
     assert.match(debugfs(image, 'stat /usr/bin/sh'), /Fast link dest: "passwd"/);
+    assert.match(debugfs(image, 'stat /lost+found'), /Type: directory\s+Mode:\s+0700/);
+    assert.match(execFileSync('dumpe2fs', ['-h', image], { stdio: ['ignore', 'pipe', 'ignore'] }).toString(), /^Filesystem features:.*has_journal/m);
     // The newer-than-epoch mtime is clamped, and no inode keeps a build-time atime or ctime.
     for (const path of ['/etc/hostname', '/', '/usr/share/big']) {
       const stat = debugfs(image, `stat ${path}`);
@@ -54,11 +56,11 @@ test('ext4: e2fsck clean, owners, modes, caps, links, devices as in the tree', {
   }
 });
 
-test('ext4: the same content made later, elsewhere, under another umask and creation order gives the same bytes', { skip }, async () => {
+test('ext4: the same content made later, elsewhere, under another umask and creation order (on a tmpfs) gives the same bytes', { skip }, async () => {
   const first = makeFixture();
   const a = await makeExt4(first);
   await new Promise((r) => setTimeout(r, 1100)); // a later second: fresh ctimes
-  const second = makeFixture({ reversed: true, umask: 0o077 });
+  const second = makeFixture({ reversed: true, umask: 0o077, parent: TMPFS });
   const b = await makeExt4(second);
   try {
     assert.equal(sha256(b.image), sha256(a.image));

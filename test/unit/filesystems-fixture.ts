@@ -4,10 +4,11 @@
  * leave only atimes and ctimes different): nested directories, a setuid
  * file, a file with a security.capability, a hard link, a symlink and,
  * unless `regularOnly`, a FIFO and a character device. `reversed` creates
- * the entries in the opposite order (so that readdir order differs too).
+ * the entries in the opposite order (so that, on a tmpfs, readdir order
+ * differs too).
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, linkSync, lutimesSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, linkSync, lstatSync, lutimesSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -17,7 +18,12 @@ export interface FixtureOptions {
   reversed?: boolean;
   regularOnly?: boolean;
   umask?: number;
+  /** Where to make it (default: the temporary directory); a tmpfs lists names in creation order, unlike ext4's hash order. */
+  parent?: string;
 }
+
+/** A tmpfs to make the second copy on, where there is one. */
+export const TMPFS = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
 
 type Entry = [path: string, make: (abs: string) => void, mode: number, uid: number, gid: number];
 
@@ -53,7 +59,7 @@ function entries(regularOnly: boolean): Entry[] {
 export function makeFixture(opts: FixtureOptions = {}): string {
   const old = process.umask(opts.umask ?? 0o022);
   try {
-    const root = mkdtempSync(join(tmpdir(), 'kiln-fs-fixture-'));
+    const root = mkdtempSync(join(opts.parent ?? tmpdir(), 'kiln-fs-fixture-'));
     const list = entries(opts.regularOnly ?? false);
     // Parents must come first: reverse within the order of depth.
     const ordered = opts.reversed ? [...list].sort((a, b) => a[0].split('/').length - b[0].split('/').length).reverse().sort((a, b) => a[0].split('/').length - b[0].split('/').length) : list;
@@ -80,4 +86,19 @@ export function makeFixture(opts: FixtureOptions = {}): string {
   } finally {
     process.umask(old);
   }
+}
+
+/** Every entry below `dir` as "path type mode uid:gid size/target/rdev", sorted: for comparing a tree with one a tool extracted. */
+export function describeTree(dir: string): string[] {
+  const out: string[] = [];
+  const visit = (rel: string) => {
+    const abs = rel === '' ? dir : join(dir, rel);
+    const st = lstatSync(abs);
+    const type = st.isDirectory() ? 'd' : st.isFile() ? 'f' : st.isSymbolicLink() ? 'l' : st.isFIFO() ? 'p' : st.isCharacterDevice() ? 'c' : 'b';
+    const what = st.isFile() ? String(st.size) : st.isSymbolicLink() ? readlinkSync(abs) : st.isCharacterDevice() || st.isBlockDevice() ? String(st.rdev) : '';
+    out.push(`/${rel} ${type} ${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid} ${what}`);
+    if (st.isDirectory()) for (const name of readdirSync(abs).sort()) visit(rel === '' ? name : `${rel}/${name}`);
+  };
+  visit('');
+  return out;
 }

@@ -26,6 +26,7 @@ export const btrfs: FilesystemMaker = {
   sized: true,
   minimumSize: 16 * MIB,
   neededSize,
+  maxLabelBytes: 255,
   fstabId: (uuid) => uuid.toLowerCase(),
   make: async ({ source, image, size, uuid, label, sourceDateEpoch }) => {
     if (size === undefined) throw new Error('btrfs needs a size');

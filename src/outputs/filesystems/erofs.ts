@@ -1,6 +1,8 @@
 /**
- * erofs with mkfs.erofs, uncompressed: -T gives every inode and the
- * superblock one fixed time, -U the UUID; owners, modes and xattrs are the
+ * erofs with mkfs.erofs, uncompressed: -T gives the superblock its time and,
+ * with SOURCE_DATE_EPOCH in its environment, erofs-utils 1.5 clamps each
+ * inode's mtime to it (without, -T would stamp every inode with it and lose
+ * the tree's mtimes); -U gives the UUID; owners, modes and xattrs are the
  * tree's. erofs-utils 1.5 (Debian 12) has no label option, so a label is
  * not written. The image is as large as the content makes it.
  */

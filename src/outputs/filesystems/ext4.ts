@@ -50,7 +50,8 @@ function neededSize(c: ContentMeasure): number {
     // Per group: bitmaps, descriptors and the sparse superblock backups (a generous 4 blocks), the reserved GDT blocks of the first.
     blocks = dataBlocks + inodeTable + journalBlocks(blocks) + groups * 4 + 256;
   }
-  return Math.ceil((blocks * BLOCK * 1.02) / MIB) * MIB;
+  // A twentieth and 4 MiB more for what the estimate leaves out (htree index blocks, fragmented extents, reserved GDT blocks).
+  return Math.ceil((blocks * BLOCK * 1.05 + 4 * MIB) / MIB) * MIB;
 }
 
 /** The inode numbers in use after mke2fs, from dumpe2fs's per-group free ranges. */
@@ -85,6 +86,7 @@ export const ext4: FilesystemMaker = {
   sized: true,
   minimumSize: 8 * MIB,
   neededSize,
+  maxLabelBytes: 16,
   fstabId: (uuid) => uuid.toLowerCase(),
   make: async ({ source, image, size, uuid, label, sourceDateEpoch }) => {
     if (size === undefined) throw new Error('ext4 needs a size');

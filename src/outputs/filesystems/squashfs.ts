@@ -22,7 +22,7 @@ function neededSize(c: ContentMeasure): number {
 /** mksquashfs with `processors` threads (exported for the test that the output does not depend on it). */
 export async function runMksquashfs(source: string, image: string, sourceDateEpoch: number, processors: number): Promise<void> {
   const epoch = String(sourceDateEpoch);
-  await runTool('mksquashfs', [source, image, '-noappend', '-all-time', epoch, '-mkfs-time', epoch, '-no-progress', '-quiet', '-processors', String(processors)], sourceDateEpoch);
+  await runTool('mksquashfs', [source, image, '-noappend', '-all-time', epoch, '-mkfs-time', epoch, '-no-progress', '-quiet', '-processors', String(processors)], undefined);
 }
 
 export const squashfs: FilesystemMaker = {

@@ -12,6 +12,7 @@ export const swap: FilesystemMaker = {
   // mkswap wants at least ten pages; a MiB keeps to the alignment.
   minimumSize: MIB,
   neededSize: () => 0,
+  maxLabelBytes: 16,
   fstabId: (uuid) => uuid.toLowerCase(),
   make: async ({ image, size, uuid, label, sourceDateEpoch }) => {
     if (size === undefined) throw new Error('swap needs a size');

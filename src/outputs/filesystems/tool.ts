@@ -8,10 +8,10 @@
 import { open } from 'node:fs/promises';
 import { run } from '../../util/run.ts';
 
-export function runTool(command: string, args: string[], sourceDateEpoch: number, env: Record<string, string> = {}): Promise<string> {
-  return run(command, args, {
-    env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C', TZ: 'UTC', SOURCE_DATE_EPOCH: String(sourceDateEpoch), ...env },
-  });
+/** `sourceDateEpoch` undefined: none in the environment (mksquashfs refuses it beside its own time options). */
+export function runTool(command: string, args: string[], sourceDateEpoch: number | undefined, env: Record<string, string> = {}): Promise<string> {
+  const epoch = sourceDateEpoch === undefined ? {} : { SOURCE_DATE_EPOCH: String(sourceDateEpoch) };
+  return run(command, args, { env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C', TZ: 'UTC', ...epoch, ...env } });
 }
 
 /** Creates `image` as a sparse file of `size` bytes (it must not exist). */

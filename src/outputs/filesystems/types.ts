@@ -58,6 +58,8 @@ export interface FilesystemMaker {
   minimumSize: number;
   /** Bytes the filesystem needs to hold this content, its own overhead included, before headroom. */
   neededSize(content: ContentMeasure): number;
+  /** The longest label the filesystem keeps, in bytes (undefined: it keeps none, and a label is not written). */
+  maxLabelBytes?: number;
   /** The UUID as fstab names it, for a UUID string given to make() (known before the filesystem is made). */
   fstabId(uuid: string): string;
   make(input: MakeFilesystemInput): Promise<MadeFilesystem>;

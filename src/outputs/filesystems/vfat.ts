@@ -1,6 +1,9 @@
 /**
  * vfat with mkfs.vfat and mtools, never mounted. The volume id is the UUID's
- * first 8 hex digits; mkfs.vfat's own times are its --invariant constants;
+ * first 8 hex digits. mkfs.fat 4.2 ignores SOURCE_DATE_EPOCH and stamps the
+ * clock into the volume label's directory entry, so it runs with
+ * --invariant (fixed values of its own) and that entry's times are then set
+ * to SOURCE_DATE_EPOCH (--invariant's 2015 date may be after it);
  * mtools takes "now" from SOURCE_DATE_EPOCH (for the directories mmd makes)
  * and each file's time from the file (mcopy -m, in UTC), after the source's
  * times are clamped to SOURCE_DATE_EPOCH. Directories are made and files
@@ -10,6 +13,7 @@
  * modes, links or special files: a symlink, device, FIFO or socket in the
  * source is a UserError naming it.
  */
+import { open } from 'node:fs/promises';
 import { clampTreeTimes, walkTree } from '../../tree/index.ts';
 import { UserError } from '../../util/errors.ts';
 import { MCOPY, MKFS_VFAT, MMD } from '../host-tools.ts';
@@ -65,6 +69,48 @@ function fatContent(source: string): FatContent {
   return content;
 }
 
+/** `epoch` as a FAT date and time (UTC, 2-second steps, 1980 at the earliest). */
+export function dosDateTime(epoch: number): { date: number; time: number } {
+  const d = new Date(Math.max(epoch, 315532800) * 1000);
+  return {
+    date: ((d.getUTCFullYear() - 1980) << 9) | ((d.getUTCMonth() + 1) << 5) | d.getUTCDate(),
+    time: (d.getUTCHours() << 11) | (d.getUTCMinutes() << 5) | (d.getUTCSeconds() >> 1),
+  };
+}
+
+/**
+ * Gives the volume label's directory entry (the first in the root
+ * directory, where mkfs.vfat puts it) SOURCE_DATE_EPOCH as its times in
+ * place of --invariant's fixed date, which may be after it.
+ */
+async function stampLabelEntry(image: string, epoch: number): Promise<void> {
+  const file = await open(image, 'r+');
+  try {
+    const boot = Buffer.alloc(512);
+    await file.read(boot, 0, 512, 0);
+    const bytesPerSector = boot.readUInt16LE(11);
+    const sectorsPerCluster = boot.readUInt8(13);
+    const reserved = boot.readUInt16LE(14);
+    const fats = boot.readUInt8(16);
+    const rootEntries = boot.readUInt16LE(17);
+    const fatSectors = boot.readUInt16LE(22) || boot.readUInt32LE(36);
+    let rootDir = (reserved + fats * fatSectors) * bytesPerSector;
+    if (rootEntries === 0) rootDir += (boot.readUInt32LE(44) - 2) * sectorsPerCluster * bytesPerSector; // FAT32: the root directory's cluster
+    const entry = Buffer.alloc(32);
+    await file.read(entry, 0, 32, rootDir);
+    if (entry[11] !== 0x08) return; // no label entry
+    const { date, time } = dosDateTime(epoch);
+    entry.writeUInt16LE(time, 14);
+    entry.writeUInt16LE(date, 16);
+    entry.writeUInt16LE(date, 18);
+    entry.writeUInt16LE(time, 22);
+    entry.writeUInt16LE(date, 24);
+    await file.write(entry, 0, 32, rootDir);
+  } finally {
+    await file.close();
+  }
+}
+
 function batches<T>(items: readonly T[]): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += BATCH) out.push(items.slice(i, i + BATCH));
@@ -77,6 +123,7 @@ export const vfat: FilesystemMaker = {
   sized: true,
   minimumSize: MIB,
   neededSize,
+  maxLabelBytes: 11,
   fstabId: (uuid) => `${volumeId(uuid).slice(0, 4)}-${volumeId(uuid).slice(4)}`,
   make: async ({ source, image, size, uuid, label, sourceDateEpoch }) => {
     if (size === undefined) throw new Error('vfat needs a size');
@@ -86,6 +133,7 @@ export const vfat: FilesystemMaker = {
     await createSparseFile(image, size);
     const fat32 = size >= FAT32_FROM ? ['-F', '32'] : [];
     await runTool('mkfs.vfat', ['--invariant', '-i', volumeId(uuid), ...fat32, ...(label ? ['-n', label] : []), image], sourceDateEpoch);
+    if (label) await stampLabelEntry(image, sourceDateEpoch);
     for (const dirs of batches(content.directories)) await runTool('mmd', ['-i', image, ...dirs], sourceDateEpoch, env);
     for (const [dir, files] of content.files) {
       for (const some of batches(files)) await runTool('mcopy', ['-m', '-i', image, ...some, `${dir}/`], sourceDateEpoch, env);

@@ -51,4 +51,6 @@ export interface StageModule<N extends KeyedStage = KeyedStage> {
   readonly reads: StageReads;
   /** Does the stage's work; returns what its hooks see in their environment besides the usual. */
   run(ctx: StageContext): Promise<Record<string, string> | void>;
+  /** Work on the tree after the stage's hooks (and before its checkpoint). */
+  afterHooks?(ctx: StageContext): Promise<void>;
 }

@@ -8,7 +8,8 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { compress, type Compression } from '../archive/index.ts';
-import { writeDiskImage } from '../disk/index.ts';
+import { qemuImgExtents, writeDiskImage } from '../disk/index.ts';
+import { findOnPath } from '../util/path.ts';
 import { XZ, ZSTD } from './host-tools.ts';
 import { layoutDetails, readLayout } from './partitions.ts';
 import { diskConfig } from './partition-plan.ts';
@@ -27,7 +28,9 @@ export const diskWriter: OutputWriter<DiskFormat> = {
     const blobFiles = new Map(diskConfig(config, imageDir).blobs.map((b) => [b.name, b.file]));
     const contents = file.partitions.filter((p) => p.image).map((p) => ({ number: p.number, image: join(dir, p.image!) }));
     const blobs = layout.blobs.map((b) => ({ file: blobFiles.get(b.name)!, offset: b.offset }));
-    await writeDiskImage(tmp, layout, contents, blobs);
+    // qemu-img, where the host has it, says where the images' data is, so their holes are not read; without it they are read whole.
+    const qemuImg = findOnPath('qemu-img');
+    await writeDiskImage(tmp, layout, contents, blobs, qemuImg ? { extents: qemuImgExtents(qemuImg) } : {});
     return layoutDetails(file);
   },
 };

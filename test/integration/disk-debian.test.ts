@@ -134,6 +134,20 @@ describe('Debian bookworm partitioned disks', { skip }, () => {
     assert.deepEqual(differences, []);
   });
 
+  test('amd64: a tar of the same build has /etc/fstab and the /efi mount point, the same bytes whether written before or after the partitions', async () => {
+    const sums: string[] = [];
+    for (const formats of [['tar', 'partitions'], ['partitions', 'tar']]) {
+      const dir = imageDir(toml('amd64', formats));
+      const r = await kiln(['build', '-C', dir], { timeoutMs: 900_000 });
+      assert.equal(r.code, 0, r.stderr);
+      sums.push(sha256(join(dir, 'out/image.tar')));
+      const listing = tool('tar', ['-tvf', join(dir, 'out/image.tar'), './etc/fstab', './efi/']).out;
+      assert.match(listing, /^-rw-r--r-- 0\/0 .* \.\/etc\/fstab$/m);
+      assert.match(listing, /^drwxr-xr-x 0\/0 .* \.\/efi\/$/m);
+    }
+    assert.equal(sums[0], sums[1]);
+  });
+
   test('amd64: a fixed size too small for its content is one line, exit 2, and nothing in out/', async () => {
     const dir = imageDir(toml('amd64', ['disk', 'tar'], 'size = "16M"'));
     const r = await kiln(['build', '-C', dir], { timeoutMs: 900_000 });

@@ -19,7 +19,7 @@ export function buildCommand() {
       const rebuild = opts.rebuild === true ? true : (opts.rebuild as StageName | undefined);
       const result = await build(loaded, { emit, dryRun: Boolean(opts.dryRun), debug: Boolean(opts.debug), rebuild });
       if (opts.dryRun) {
-        process.stdout.write(formatPlan(result, c['output.format']));
+        process.stdout.write(formatPlan(result, c['output.format'], { config: c, imageDir: loaded.dir }));
         return;
       }
       emit({ kind: 'log', level: 'info', message: `done in ${((performance.now() - started) / 1000).toFixed(1)} s: ${result.outputs.join(', ')}` });

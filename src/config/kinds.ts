@@ -224,7 +224,8 @@ export const records = <F extends Record<string, RecordField>>(fields: F, descri
       }
       const missing = Object.entries(fields).filter(([name, f]) => f.required && !(name in record)).map(([name]) => name);
       if (missing.length) return fail(`missing ${missing.join(', ')}`);
-      out.push(record);
+      // In the declared order of the fields, so that `remove` finds an item however its fields were ordered.
+      out.push(Object.fromEntries(Object.keys(fields).filter((name) => name in record).map((name) => [name, record[name]])));
     }
     return { value: out as RecordValue<F>[] };
   },

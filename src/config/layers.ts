@@ -162,17 +162,29 @@ function reportUnknown(reader: Reader, prefix: string, key: string, value: unkno
   reportMass(reader, () => `${reader.at(prefix + key)}: ${key}: unknown setting${suggestion(key)}`);
 }
 
-/** Top-level arrays of tables that add to a list setting: every layer's [[hook]], [[user]], [[group]] count. */
-export const TABLE_ARRAYS: Record<string, SettingKey> = { hook: 'hooks.inline', user: 'users.accounts', group: 'users.groups', partition: 'disk.partitions', blob: 'disk.blobs' };
+/**
+ * Top-level arrays of tables that fill a list setting. Every layer's [[hook]],
+ * [[user]] and [[group]] tables add up; a layer's [[partition]] or [[blob]]
+ * tables are the whole disk layout and replace the board's (or an earlier
+ * file's): a layout is not the sum of two (`disk.partitions = { add = [...] }`
+ * edits one).
+ */
+export const TABLE_ARRAYS: Record<string, { key: SettingKey; op: 'add' | 'set' }> = {
+  hook: { key: 'hooks.inline', op: 'add' },
+  user: { key: 'users.accounts', op: 'add' },
+  group: { key: 'users.groups', op: 'add' },
+  partition: { key: 'disk.partitions', op: 'set' },
+  blob: { key: 'disk.blobs', op: 'set' },
+};
 
 function readSections(doc: Record<string, unknown>, prefix: string, when: Condition[], reader: Reader, reserved: string[]): Entry[] {
   const entries: Entry[] = [];
   for (const [section, body] of Object.entries(doc)) {
     if (reserved.includes(section)) continue;
-    const listKey = TABLE_ARRAYS[section];
-    if (listKey && Array.isArray(body)) {
+    const list = TABLE_ARRAYS[section];
+    if (list && Array.isArray(body)) {
       const originOf = (at: (string | number)[]) => reader.at(prefix + section + subPath(at));
-      entries.push({ key: listKey, op: 'add', value: body, text: false, origin: reader.at(prefix + section), originOf, when, private: reader.private });
+      entries.push({ key: list.key, op: list.op, value: body, text: false, origin: reader.at(prefix + section), originOf, when, private: reader.private });
       continue;
     }
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {

@@ -191,7 +191,7 @@ function describeIdentity(i: Identity): string {
   return [i.distribution?.name, i.release, i.architecture, i.board].map((v) => v ?? '-').join(' ');
 }
 
-/** The board's layer: its architecture and packages, below the user's files. */
+/** The board's layer: its architecture, packages and disk layout, below the user's files. */
 function boardEntries(identity: Identity): Entry[] {
   const board = identity.board ? findBoard(identity.board) : undefined;
   if (!board) return [];
@@ -199,6 +199,10 @@ function boardEntries(identity: Identity): Entry[] {
   const entries: Entry[] = [{ ...base, key: 'distribution.architecture', op: 'set', value: board.architecture }];
   const packages = identity.distribution ? boardPackages(board, identity.distribution) : [];
   if (packages.length) entries.push({ ...base, key: 'packages.install', op: 'add', value: packages });
+  if (identity.distribution) {
+    const layout = board.layout(identity.distribution.format);
+    entries.push({ ...base, key: 'disk.table', op: 'set', value: layout.table }, { ...base, key: 'disk.partitions', op: 'set', value: layout.partitions });
+  }
   return entries;
 }
 

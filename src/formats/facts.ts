@@ -49,6 +49,12 @@ export interface FormatFacts {
   emulatorFromArchive: boolean;
   /** The packages each board adds (kernel, firmware), in this format's package names. */
   boardPackages: Readonly<Record<BoardName, readonly string[]>>;
+  /**
+   * Where a Raspberry Pi's FAT firmware partition is mounted (the board
+   * layouts' contents): the directory this format's firmware packages write
+   * config.txt, the kernel and the device trees into.
+   */
+  raspberryPiFirmwareDirectory: string;
 }
 
 export const FORMAT_FACTS: Readonly<Record<FormatName, FormatFacts>> = {
@@ -67,6 +73,8 @@ export const FORMAT_FACTS: Readonly<Record<FormatName, FormatFacts>> = {
       'raspberrypi-4': ['linux-image-arm64', 'raspi-firmware'],
       'raspberrypi-2': ['linux-image-armmp', 'raspi-firmware'],
     },
+    // Debian's raspi-firmware (and Raspberry Pi OS) keep /boot for the kernel packages and copy the firmware to /boot/firmware.
+    raspberryPiFirmwareDirectory: '/boot/firmware',
   },
   pacman: {
     releases: 'rolling',
@@ -83,6 +91,8 @@ export const FORMAT_FACTS: Readonly<Record<FormatName, FormatFacts>> = {
       'raspberrypi-4': ['linux-rpi', 'raspberrypi-bootloader'],
       'raspberrypi-2': ['linux-rpi', 'raspberrypi-bootloader'],
     },
+    // Arch Linux ARM's linux-rpi and raspberrypi-bootloader install into /boot, which is the FAT partition itself.
+    raspberryPiFirmwareDirectory: '/boot',
   },
 };
 

@@ -6,6 +6,7 @@ export const GZIP: HostTool = { command: 'gzip', packages: ['gzip', 'gzip', 'gzi
 export const XZ: HostTool = { command: 'xz', packages: ['xz-utils', 'xz', 'xz'] };
 export const ZSTD: HostTool = { command: 'zstd', packages: ['zstd', 'zstd', 'zstd'] };
 export const CP: HostTool = { command: 'cp', packages: ['coreutils', 'coreutils', 'coreutils'] };
+export const QEMU_IMG: HostTool = { command: 'qemu-img', packages: ['qemu-utils', 'qemu-img', 'qemu-img'] };
 
 // The filesystem makers' programs (src/outputs/filesystems/).
 export const MKE2FS: HostTool = { command: 'mke2fs', packages: ['e2fsprogs', 'e2fsprogs', 'e2fsprogs'] };

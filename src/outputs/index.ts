@@ -12,4 +12,7 @@ export { checkOutputTools, outputTools, type FindTool, type OutputTools } from '
 export { outputPath, writeOutputs, type OutputRecord, type OutputRequest, type Written } from './write.ts';
 export { imageRecords, type ImageFacts } from './records.ts';
 export { buildManifest, fileDigest, manifestPath, outputsUpToDate, sbomPath, type Manifest, type ManifestOutput } from './manifest.ts';
+export { checkDisk, prepareDiskTree } from './disk-tree.ts';
+export { fstabEntries, fstabText, rootIdentifiers, type FstabEntry } from './fstab.ts';
+export { diskConfig, diskPartitions, type DiskConfig, type DiskPartition } from './partition-plan.ts';
 export { buildSbom, licenseExpression } from './sbom.ts';

@@ -5,6 +5,9 @@
  */
 import { cpioWriter } from './cpio.ts';
 import { directoryWriter } from './directory.ts';
+import { compressedDiskWriter, diskWriter } from './disk.ts';
+import { partitionsWriter } from './partitions.ts';
+import { qcow2Writer } from './qcow2.ts';
 import { filesystemWriter } from './filesystem.ts';
 import { ociArchiveWriter, ociWriter } from './oci.ts';
 import { tarWriter } from './tar.ts';
@@ -16,6 +19,11 @@ export const OUTPUTS = {
   'tar.gz': tarWriter('tar.gz', 'gz'),
   'tar.xz': tarWriter('tar.xz', 'xz'),
   'tar.zst': tarWriter('tar.zst', 'zst'),
+  partitions: partitionsWriter,
+  disk: diskWriter,
+  'disk.zst': compressedDiskWriter('zst'),
+  'disk.xz': compressedDiskWriter('xz'),
+  qcow2: qcow2Writer,
   ext4: filesystemWriter('ext4'),
   vfat: filesystemWriter('vfat'),
   erofs: filesystemWriter('erofs'),

@@ -25,6 +25,8 @@ export interface OutputRequest<F extends string = OutputFormat> {
   /** The root lives on a tmpfs that vanishes: a directory output is copied, not moved. */
   rootOnTmpfs: boolean;
   config: Config;
+  /** The image directory (relative paths in the configuration). */
+  imageDir: string;
   machine: Machine;
   /** The distribution's spelling of the architecture. */
   architecture: string;
@@ -85,6 +87,7 @@ export async function writeOutputs(req: OutputRequest<string>, registry: OutputR
       rootOnTmpfs: req.rootOnTmpfs,
       tree,
       config: req.config,
+      imageDir: req.imageDir,
       machine: req.machine,
       architecture: req.architecture,
       seed: req.seed,

@@ -33,6 +33,8 @@ export interface WriterInput {
   /** The tree lives on a tmpfs that vanishes with the build: moving it away is not possible. */
   rootOnTmpfs: boolean;
   tree: TreeFacts;
+  /** The image directory: relative paths in the configuration ([[blob]] file, a partition's image) are from here. */
+  imageDir: string;
   /** The merged configuration (a writer reads its own section: disk.*, filesystem.*, oci.*). */
   config: Config;
   /** The target's machine as uname -m says it. */

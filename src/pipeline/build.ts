@@ -21,7 +21,7 @@ import { step } from './step.ts';
 import type { BuildJob } from './job.ts';
 import { cacheDirectory } from './paths.ts';
 import { downloadItem, downloadLimits, packageReader } from './package-reader.ts';
-import { checkOutputTools, manifestPath, outputPath, outputsUpToDate } from '../outputs/index.ts';
+import { checkDisk, checkOutputTools, manifestPath, outputPath, outputsUpToDate } from '../outputs/index.ts';
 import { CheckpointStore } from './checkpoints.ts';
 import { ownerAlive } from './owner.ts';
 import { collectHooks, runHostHook, settingsEnvironment, type Hook } from './hooks.ts';
@@ -140,6 +140,7 @@ async function prepareStages(loaded: LoadedConfig, opts: BuildOptions, b: BuildC
   const planContext = { config, distribution, store, memoDir: join(cache, 'plans'), kilnVersion: VERSION, emit, signal, limits, origins };
   // Before resolve: a missing host tool of an output, or an overlay that cannot be read, stops the build before any download.
   checkOutputTools(config['output.format']);
+  checkDisk(config, loaded.dir, config['output.format']);
   const overlays: BuildJob['overlays'] = {};
   const overlayDigests: Partial<Record<KeyedStage, string>> = {};
   for (const { name, reads } of STAGE_ORDER) {

@@ -46,6 +46,7 @@ test('writeOutputs with oci.tar and cpio: the layout is made and removed, the de
     machine: 'x86_64',
     architecture: 'amd64',
     seed: 'test',
+    imageDir: '/nonexistent',
     emit: () => {},
     temporaries: new Set(),
     records: async (outputs) => {

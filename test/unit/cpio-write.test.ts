@@ -219,7 +219,7 @@ test('cpio and cpio.zst in one build warn about the dropped extended attributes 
   writeFileSync(join(root, 'ping'), 'ping');
   const lines: string[] = [];
   const tree = { xattrs: async () => new Map([['ping', new Map([['security.capability', Buffer.from('01', 'hex')]])]]) };
-  const base = { root, made: {}, sourceDateEpoch: CLAMP, rootOnTmpfs: false, tree, config: {} as Config, machine: 'x86_64' as const, architecture: 'amd64', seed: 's' };
+  const base = { root, made: {}, sourceDateEpoch: CLAMP, rootOnTmpfs: false, tree, config: {} as Config, machine: 'x86_64' as const, architecture: 'amd64', seed: 's', imageDir: root };
   const emit: Emit = (e) => {
     if (e.kind === 'log' && e.level === 'warn') lines.push(e.message);
   };
@@ -237,7 +237,7 @@ test('a cpio.zst that cannot be written stops its compressor too', async (t) => 
   mkdirSync(root);
   writeFileSync(join(root, 'huge'), '');
   truncateSync(join(root, 'huge'), 2 ** 32);
-  const base = { root, made: {}, sourceDateEpoch: CLAMP, rootOnTmpfs: false, tree: { xattrs: async () => new Map() }, config: {} as Config, machine: 'x86_64' as const, architecture: 'amd64', seed: 's', emit: () => {} };
+  const base = { root, made: {}, sourceDateEpoch: CLAMP, rootOnTmpfs: false, tree: { xattrs: async () => new Map() }, config: {} as Config, machine: 'x86_64' as const, architecture: 'amd64', seed: 's', imageDir: root, emit: () => {} };
   await assert.rejects(OUTPUTS['cpio.zst'].write({ ...base, tmp: join(dir, 'image.cpio.zst') }), UserError);
   // Generous bound: the compressor is stopped at once, not left waiting for input.
   const zstdChildren = () => spawnSync('ps', ['-o', 'comm=', '--ppid', String(process.pid)], { encoding: 'utf8' }).stdout.split('\n').filter((c) => c === 'zstd');

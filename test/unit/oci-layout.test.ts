@@ -57,6 +57,7 @@ function input(root: string, tmp: string, config: Config, made: Record<string, s
     machine: 'aarch64',
     architecture: 'arm64',
     seed: 'test',
+    imageDir: '/nonexistent',
     emit: silent,
   };
 }

@@ -1,9 +1,10 @@
 /**
  * output: the image files (writeOutputs), with the manifest and the SBOM of
  * what was written (imageRecords); its hooks get the written files as
- * $KILN_OUTPUTS.
+ * $KILN_OUTPUTS. First the partitions' mount points and /etc/fstab go into
+ * the tree (prepareDiskTree), so that every output agrees with the disk.
  */
-import { imageRecords, writeOutputs } from '../../outputs/index.ts';
+import { imageRecords, prepareDiskTree, writeOutputs } from '../../outputs/index.ts';
 import { readFragments } from './fragments.ts';
 import type { StageModule } from './types.ts';
 
@@ -12,6 +13,7 @@ export const output: StageModule<'output'> = {
   reads: {},
   async run({ job, root, inventory, emit, temporaries, fragments }) {
     const { config } = job;
+    prepareDiskTree(root, config, job.imageDir, job.sourceDateEpoch, emit);
     // Read before any writer runs: a directory output on disk moves the tree away.
     const records = await imageRecords({
       ...job.manifest,
@@ -35,6 +37,7 @@ export const output: StageModule<'output'> = {
       temporaries,
       records,
       config,
+      imageDir: job.imageDir,
       machine: job.machine,
       architecture: config['distribution.architecture'],
       seed: config['disk.seed'],

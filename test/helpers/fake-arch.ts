@@ -19,7 +19,8 @@
  * so a warm run only copies a directory.
  */
 import { mkdir, mkdtemp, cp, lstat, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
+import { chmodSync, copyFileSync, mkdtempSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hostMirrorFor } from '../../src/catalog/host.ts';
 import { run } from '../../src/util/run.ts';
@@ -197,4 +198,14 @@ function assemble(dir: string, manifest: Manifest): FakeArchRepos {
       return variants.get(id) as Promise<FakeArchVariant>;
     },
   };
+}
+
+/** A copy of the fixture's public key that the unprivileged test user can read (the fixture directory is private). */
+export function readableKeyring(repos: FakeArchRepos, label: string): string {
+  const keys = mkdtempSync(join(tmpdir(), `kiln-${label}-keys-`));
+  chmodSync(keys, 0o755);
+  const keyring = join(keys, 'fixture.asc');
+  copyFileSync(repos.keyring, keyring);
+  chmodSync(keyring, 0o644);
+  return keyring;
 }

@@ -9,12 +9,12 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { imageDir, integrationSkipReason, isRoot, kiln, TEST_USER } from '../helpers/kiln.ts';
 import { missingTools, skipOrFail } from '../helpers/host-tools.ts';
-import { fakeArchSkipReason, makeFakeArchRepos, type FakeArchRepos } from '../helpers/fake-arch.ts';
+import { type FakeArchRepos, fakeArchSkipReason, makeFakeArchRepos, readableKeyring } from '../helpers/fake-arch.ts';
 import { startMirror, type Mirror } from '../helpers/mirror-server.ts';
 import { spdxProblems } from '../helpers/spdx.ts';
 import type { Manifest } from '../../src/outputs/index.ts';
@@ -81,12 +81,7 @@ describe('Arch Linux family, rootless, from a local signed repository', { skip }
     repos = await makeFakeArchRepos(dir, { architectures: ['x86_64', 'aarch64'] });
     mirror = await startMirror(repos.root);
     alarmMirror = await startMirror(repos.alarmRoot as string);
-    // Readable by the test user.
-    const keys = mkdtempSync(join(tmpdir(), 'kiln-arch-keys-'));
-    chmodSync(keys, 0o755);
-    keyring = join(keys, 'fixture.asc');
-    copyFileSync(repos.keyring, keyring);
-    chmodSync(keyring, 0o644);
+    keyring = readableKeyring(repos, 'arch');
     cache = imageDir();
   });
   after(async () => {

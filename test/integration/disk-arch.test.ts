@@ -7,12 +7,12 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { imageDir, integrationSkipReason, kiln } from '../helpers/kiln.ts';
 import { missingTools, skipOrFail } from '../helpers/host-tools.ts';
-import { fakeArchSkipReason, makeFakeArchRepos, type FakeArchRepos } from '../helpers/fake-arch.ts';
+import { type FakeArchRepos, fakeArchSkipReason, makeFakeArchRepos, readableKeyring } from '../helpers/fake-arch.ts';
 import { startMirror, type Mirror } from '../helpers/mirror-server.ts';
 import type { Manifest } from '../../src/outputs/index.ts';
 import { debugfsStat, sfdiskJson, tool } from './disk-checks.ts';
@@ -33,11 +33,7 @@ describe('Arch Linux family disks from a local signed repository', { skip }, () 
     repos = await makeFakeArchRepos(mkdtempSync(join(tmpdir(), 'kiln-disk-arch-')), { architectures: ['x86_64', 'aarch64'] });
     mirror = await startMirror(repos.root);
     alarmMirror = await startMirror(repos.alarmRoot as string);
-    const keys = mkdtempSync(join(tmpdir(), 'kiln-disk-arch-keys-'));
-    chmodSync(keys, 0o755);
-    keyring = join(keys, 'fixture.asc');
-    copyFileSync(repos.keyring, keyring);
-    chmodSync(keyring, 0o644);
+    keyring = readableKeyring(repos, 'disk-arch');
   });
   after(async () => {
     await mirror?.close();

@@ -9,12 +9,12 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { imageDir, integrationSkipReason, isRoot, kiln, type KilnResult } from '../helpers/kiln.ts';
 import { skipOrFail } from '../helpers/host-tools.ts';
-import { fakeArchSkipReason, makeFakeArchRepos } from '../helpers/fake-arch.ts';
+import { fakeArchSkipReason, makeFakeArchRepos, readableKeyring } from '../helpers/fake-arch.ts';
 import { makeHostilePacmanRepo, type HostilePacmanPackage } from '../helpers/hostile-arch.ts';
 import { startMirror, type Mirror } from '../helpers/mirror-server.ts';
 import { assertContained, DECOY, DECOY_REL, decoyDirs, dir, escapeAttempts, link, plantDecoy, removeDecoy, SECRET, startListener, UP, watchHome, type Listener } from '../helpers/hostile.ts';
@@ -73,11 +73,7 @@ describe('hostile pacman packages', { skip }, () => {
     const repos = await makeFakeArchRepos(fixture, { architectures: ['x86_64'] });
     await makeHostilePacmanRepo(repos.root, join(fixture, 'keys'), [LINKS, PKGINFO_NAME, ...EXTRACT, scriptletPackage(listener.port)]);
     mirror = await startMirror(repos.root);
-    const keys = mkdtempSync(join(tmpdir(), 'kiln-hostile-arch-keys-'));
-    chmodSync(keys, 0o755);
-    keyring = join(keys, 'fixture.asc');
-    copyFileSync(repos.keyring, keyring);
-    chmodSync(keyring, 0o644);
+    keyring = readableKeyring(repos, 'hostile-arch');
   });
   after(async () => {
     await mirror?.close();

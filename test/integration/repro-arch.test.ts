@@ -8,13 +8,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { imageDir, integrationSkipReason, kiln, writeAs } from '../helpers/kiln.ts';
 import { skipOrFail } from '../helpers/host-tools.ts';
-import { fakeArchSkipReason, makeFakeArchRepos, type FakeArchRepos } from '../helpers/fake-arch.ts';
+import { type FakeArchRepos, fakeArchSkipReason, makeFakeArchRepos, readableKeyring } from '../helpers/fake-arch.ts';
 import { startMirror, type Mirror } from '../helpers/mirror-server.ts';
 
 const skip = skipOrFail(integrationSkipReason() ?? fakeArchSkipReason(['x86_64']));
@@ -40,11 +40,7 @@ describe('Arch Linux x86_64: reproducible across caches', { skip }, () => {
   before(async () => {
     repos = await makeFakeArchRepos(mkdtempSync(join(tmpdir(), 'kiln-repro-arch-')), { architectures: ['x86_64'] });
     mirror = await startMirror(repos.root);
-    const keys = mkdtempSync(join(tmpdir(), 'kiln-repro-arch-keys-'));
-    chmodSync(keys, 0o755);
-    keyring = join(keys, 'fixture.asc');
-    copyFileSync(repos.keyring, keyring);
-    chmodSync(keyring, 0o644);
+    keyring = readableKeyring(repos, 'repro-arch');
   });
   after(async () => {
     await mirror?.close();

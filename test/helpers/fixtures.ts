@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import type { InstallPlan } from '../../src/formats/types.ts';
 import { UserError } from '../../src/util/errors.ts';
 
 /** A fresh directory under the system temp dir, removed after the test. */
@@ -63,4 +64,15 @@ export function throwsUserError(fn: () => unknown, message: string | RegExp, hin
     else if (hint) assert.match(error.hint ?? '', hint);
     return true;
   });
+}
+
+/** A plan of one Debian package, for tests of what keys and plans are made from. */
+export function oneDebPlan(): InstallPlan {
+  return {
+    format: 'deb',
+    packages: [{ name: 'base-files', version: '12.4', architecture: 'amd64', size: 70000, sha256: 'a'.repeat(64), urls: ['http://127.0.0.1:9/b.deb'], reason: 'base set', extra: {} }],
+    repositoryDate: 1_700_000_000,
+    extra: { architecture: 'amd64' },
+    warnings: [],
+  };
 }

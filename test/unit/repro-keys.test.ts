@@ -10,17 +10,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/index.ts';
+import { oneDebPlan } from '../helpers/fixtures.ts';
 import { stageKeys } from '../../src/pipeline/stages.ts';
 import { collectHooks } from '../../src/pipeline/hooks.ts';
-import type { InstallPlan } from '../../src/formats/types.ts';
 
-const plan: InstallPlan = {
-  format: 'deb',
-  packages: [{ name: 'base-files', version: '12.4', architecture: 'amd64', size: 70000, sha256: 'a'.repeat(64), urls: ['http://127.0.0.1:9/b.deb'], reason: 'base set', extra: {} }],
-  repositoryDate: 1_700_000_000,
-  extra: { architecture: 'amd64' },
-  warnings: [],
-};
+const plan = oneDebPlan();
 
 const BASE = '[distribution]\nname = "debian"\nrelease = "bookworm"\narchitecture = "amd64"\nmirror = "http://127.0.0.1:9/debian"\n';
 

@@ -6,16 +6,9 @@ import { join } from 'node:path';
 import { loadConfig } from '../../src/config/index.ts';
 import { stageKeys, settingStage, TREE_STAGES } from '../../src/pipeline/stages.ts';
 import { collectHooks } from '../../src/pipeline/hooks.ts';
-import type { InstallPlan } from '../../src/formats/types.ts';
-import { throwsUserError } from '../helpers/fixtures.ts';
+import { throwsUserError, oneDebPlan } from '../helpers/fixtures.ts';
 
-const plan: InstallPlan = {
-  format: 'deb',
-  packages: [{ name: 'base-files', version: '12.4', architecture: 'amd64', size: 70000, sha256: 'a'.repeat(64), urls: ['http://127.0.0.1:9/b.deb'], reason: 'base set', extra: {} }],
-  repositoryDate: 1_700_000_000,
-  extra: { architecture: 'amd64' },
-  warnings: [],
-};
+const plan = oneDebPlan();
 
 function image(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'kiln-stages-'));

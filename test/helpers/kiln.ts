@@ -22,7 +22,8 @@ export function integrationSkipReason(): string | undefined {
 }
 
 let bundleDir: string | undefined;
-function bundle(): string {
+/** The copy of dist/kiln.mjs this test process runs (its own: a worker's command line names it, so a test can tell its workers from other builds'). */
+export function bundle(): string {
   if (!bundleDir) {
     bundleDir = mkdtempSync(join(tmpdir(), 'kiln-bin-'));
     chmodSync(bundleDir, 0o755);

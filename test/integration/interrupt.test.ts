@@ -13,7 +13,7 @@ import { existsSync, readdirSync, readFileSync, chmodSync, mkdtempSync, statSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { imageDir, integrationSkipReason, isRoot, kiln, TEST_USER } from '../helpers/kiln.ts';
+import { bundle, imageDir, integrationSkipReason, isRoot, kiln, TEST_USER } from '../helpers/kiln.ts';
 import { skipOrFail } from '../helpers/host-tools.ts';
 import { makeFakeArchive, type FakeArchive } from '../helpers/fake-debian.ts';
 import { startMirror, type Mirror } from '../helpers/mirror-server.ts';
@@ -86,9 +86,11 @@ describe('stopping a build', { skip }, () => {
       const kilnPid = processesWith(marker)[0]?.split(' ')[0];
       if (kilnPid) spawnSync('kill', [`-${signal.slice(3)}`, kilnPid]);
       const result = await run;
-      for (let i = 0; i < 100 && processesWith(dir).length + processesWith('__worker').length > 0; i++) await sleep(100);
+      // This test process's own workers: other builds of the test user (other test files, other work) run other bundles.
+      const worker = `${bundle()} __worker`;
+      for (let i = 0; i < 100 && processesWith(dir).length + processesWith(worker).length > 0; i++) await sleep(100);
       assert.deepEqual(processesWith(dir), [], 'no kiln process left');
-      assert.deepEqual(processesWith('__worker'), [], 'no worker left');
+      assert.deepEqual(processesWith(worker), [], 'no worker left');
       const out = join(dir, 'out');
       const left = existsSync(out) ? readdirSync(out) : [];
       assert.deepEqual(left.filter((n) => n.startsWith('.')), [], 'no temporaries in the output directory');
@@ -120,8 +122,8 @@ describe('stopping a build', { skip }, () => {
       spawnSync('kill', [`-${signal.slice(3)}`, kilnPid]);
       const result = await run;
       assert.notEqual(result.code, 0);
-      for (let i = 0; i < 100 && processesWith(dir).length + processesWith('__worker').length > 0; i++) await sleep(100);
-      assert.deepEqual(processesWith('__worker'), [], 'no worker left');
+      for (let i = 0; i < 100 && processesWith(dir).length + processesWith(`${bundle()} __worker`).length > 0; i++) await sleep(100);
+      assert.deepEqual(processesWith(`${bundle()} __worker`), [], 'no worker left');
       assertCheckpointsIntact(cache, signal);
     });
   }
@@ -140,9 +142,11 @@ describe('stopping a build', { skip }, () => {
       spawnSync('kill', [`-${signal.slice(3)}`, kilnPid]);
       const result = await run;
       assert.notEqual(result.code, 0);
-      for (let i = 0; i < 100 && processesWith(dir).length + processesWith('__worker').length > 0; i++) await sleep(100);
+      // This test process's own workers: other builds of the test user (other test files, other work) run other bundles.
+      const worker = `${bundle()} __worker`;
+      for (let i = 0; i < 100 && processesWith(dir).length + processesWith(worker).length > 0; i++) await sleep(100);
       assert.deepEqual(processesWith(dir), [], 'no kiln process left');
-      assert.deepEqual(processesWith('__worker'), [], 'no worker left');
+      assert.deepEqual(processesWith(worker), [], 'no worker left');
       assert.deepEqual(readdirSync(join(dir, 'out')), [], 'no temporary and no output');
     });
   }

@@ -39,6 +39,12 @@ export interface ExtractOptions {
   chown: boolean;
   /** Apply the entries' extended attributes (after every owner is set: a chown clears file capabilities). */
   xattrs?: boolean;
+  /**
+   * A directory that exists already: `keep` it as it is (packages unpacked
+   * into one tree share directories), or give it the entry's owner, mode
+   * and time (`replace`: a checkpoint's changes put back exactly). Default keep.
+   */
+  existingDirectories?: 'keep' | 'replace';
 }
 
 export interface ExtractResult {
@@ -228,7 +234,7 @@ export class Extractor {
     } catch (err) {
       if (code(err) !== 'EEXIST') throw err;
       const st = lstatSync(abs);
-      if (st.isDirectory() && !this.implicitDirs.has(abs)) {
+      if (st.isDirectory() && !this.implicitDirs.has(abs) && this.opts.existingDirectories !== 'replace') {
         // Keep an existing directory as it is; one an earlier entry made here takes the newest time, so the order of entries does not matter.
         const time = this.dirTimes.get(abs);
         if (time !== undefined) this.dirTimes.set(abs, Math.max(entry.mtime, time));
@@ -243,7 +249,7 @@ export class Extractor {
     this.implicitDirs.delete(abs);
     if (this.opts.chown) chownSync(abs, entry.uid, entry.gid);
     chmodSync(abs, entry.mode);
-    this.dirTimes.set(abs, Math.max(entry.mtime, this.dirTimes.get(abs) ?? -Infinity));
+    this.dirTimes.set(abs, this.opts.existingDirectories === 'replace' ? entry.mtime : Math.max(entry.mtime, this.dirTimes.get(abs) ?? -Infinity));
   }
 
   private isDirInRoot(parts: string[]): boolean {

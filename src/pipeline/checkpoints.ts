@@ -224,7 +224,7 @@ export class CheckpointStore {
     for (const c of chain) {
       const tree = new Tree(root);
       for (const rel of c.deleted ?? []) tree.remove(rel, { recursive: true });
-      await extractTar(decompress(createReadStream(join(c.path, TREE_FILE), { highWaterMark: 1 << 20 }), 'zst'), root, { chown: true, xattrs: true });
+      await extractTar(decompress(createReadStream(join(c.path, TREE_FILE), { highWaterMark: 1 << 20 }), 'zst'), root, { chown: true, xattrs: true, existingDirectories: 'replace' });
       await this.touch(c.key);
     }
     return chain.at(-1) as CheckpointMeta;
@@ -278,8 +278,10 @@ export function treeState(root: string): TreeState {
 
 /**
  * What changed between two states of a tree: paths new or changed (with
- * every other name of a changed hard-linked file, so the links survive),
- * and paths gone or replaced by another type of file (topmost only).
+ * every other name of a changed hard-linked file, so the links survive, and
+ * the directory holding each changed or removed path: putting the change back
+ * touches it, so its own time is put back after), and paths gone or replaced
+ * by another type of file (topmost only).
  */
 export function treeChanges(before: TreeState, after: TreeState): { changed: Set<string>; deleted: string[] } {
   const changed = new Set<string>();
@@ -298,6 +300,10 @@ export function treeChanges(before: TreeState, after: TreeState): { changed: Set
   if (changedInodes.size) for (const [rel, sig] of after) if (changedInodes.has(inode(sig))) changed.add(rel);
   const gone = new Set(deleted);
   const topmost = deleted.filter((rel) => !ancestors(rel).some((a) => gone.has(a) && !after.has(a)));
+  for (const rel of [...changed, ...topmost]) {
+    const parent = rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '';
+    if (rel !== '' && after.has(parent)) changed.add(parent);
+  }
   return { changed, deleted: topmost.sort() };
 }
 

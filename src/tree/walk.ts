@@ -33,15 +33,18 @@ export function walkTree(root: string, visit: TreeVisitor): void {
 }
 
 /**
- * Sets every modification and access time newer than `epoch` (seconds) to
- * `epoch`, older ones kept; symlinks themselves (lutimes), never what they
- * point at. Returns how many entries it changed.
+ * Sets every modification time newer than `epoch` (seconds) to `epoch`
+ * (and that entry's access time with it), older ones kept; symlinks
+ * themselves (lutimes), never what they point at. Access times alone are
+ * left: reading a file moves them (relatime), no output keeps them, and
+ * touching an entry for them would put it in the next checkpoint. Returns
+ * how many entries it changed.
  */
 export function clampTreeTimes(root: string, epoch: number): number {
   let changed = 0;
   walkTree(root, (_rel, st, host) => {
-    if (st.mtimeMs <= epoch * 1000 && st.atimeMs <= epoch * 1000) return;
-    lutimesSync(host, Math.min(st.atimeMs / 1000, epoch), Math.min(st.mtimeMs / 1000, epoch));
+    if (st.mtimeMs <= epoch * 1000) return;
+    lutimesSync(host, epoch, epoch);
     changed++;
   });
   return changed;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { chmodSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CheckpointStore, treeChanges, treeState } from '../../src/pipeline/checkpoints.ts';
@@ -141,4 +141,25 @@ test('temporaries are named after their host-side owner: a dead owner’s (or PI
   const swept = await store.sweep(ownerAlive);
   assert.equal(swept.length, 3);
   assert.deepEqual(readdirSync(store.dir), [`.tmp-${live}-0a0b0c0d`], 'the live owner’s temporary stays');
+});
+
+test('a change put back on top of its base leaves the directories around it with their own times, owners and modes', async () => {
+  const store = new CheckpointStore(tmp('kiln-ckpt-store-'));
+  const root = sampleTree();
+  const old = new Date('2020-01-02T03:04:05Z');
+  utimesSync(join(root, 'etc'), old, old);
+  await store.save(root, { key: 'base', stage: 'configure', kilnVersion: 't', image: '/img', fragments: {} }, new Set());
+  const before = treeState(root);
+  // Changed in place (its directory's time stays), and a directory's mode changed by the stage.
+  writeFileSync(join(root, 'etc/hostname'), 'two\n');
+  utimesSync(join(root, 'etc/hostname'), old, old);
+  utimesSync(join(root, 'etc'), old, old);
+  chmodSync(join(root, 'usr'), 0o750);
+  const changes = treeChanges(before, treeState(root));
+  await store.save(root, { key: 'top', stage: 'finalize', kilnVersion: 't', image: '/img', fragments: {}, base: 'base', deleted: changes.deleted }, new Set(), changes.changed);
+  const back = tmp('kiln-ckpt-back-');
+  await store.restore('top', back);
+  assert.equal(statSync(join(back, 'etc')).mtimeMs, old.getTime(), "the directory of a changed file keeps its time");
+  assert.equal(statSync(join(back, 'usr')).mode & 0o7777, 0o750, "a directory's changed mode comes back");
+  assert.deepEqual(describeTree(back), describeTree(root));
 });

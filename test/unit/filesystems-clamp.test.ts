@@ -33,6 +33,11 @@ test('clampTreeTimes clamps newer times only, symlinks themselves, and never wha
     assert.equal(s('etc/new').atimeMs, EPOCH * 1000);
     assert.equal(s('etc/old').mtimeMs, (EPOCH - 50) * 1000, 'an older mtime is kept');
     assert.equal(s('etc/old').atimeMs, (EPOCH - 100) * 1000, 'an older atime is kept');
+    // An access time alone (a read moved it) is left: touching the entry would put it in the next checkpoint.
+    utimesSync(join(root, 'etc/old'), EPOCH + 500, EPOCH - 50);
+    const before = s('etc/old').ctimeMs;
+    clampTreeTimes(root, EPOCH);
+    assert.equal(s('etc/old').ctimeMs, before, 'an entry newer only by its access time is not touched');
     assert.equal(s('etc/link-out').mtimeMs, EPOCH * 1000, 'the symlink itself');
     for (const dir of ['', 'etc']) assert.ok(s(dir).mtimeMs <= EPOCH * 1000, dir);
     assert.equal(lstatSync(join(outside, 'target')).mtimeMs, (EPOCH + 99) * 1000, 'the link target outside the tree is untouched');

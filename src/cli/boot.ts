@@ -30,7 +30,7 @@ export function bootCommand() {
       const loaded = loadFromOptions(opts);
       const c = loaded.config;
       const board = c['board.name'] ? findBoard(c['board.name']) : undefined;
-      const qemu = machineOf(board);
+      const qemu = machineOf(board, { code: c['boot.firmware'], variables: c['boot.firmware-variables'] });
       const dir = resolve(loaded.dir, c['output.directory']);
       const disk = [outputPath(dir, c['output.name'], 'disk'), outputPath(dir, c['output.name'], 'qcow2')].find((p) => existsSync(p));
       if (!disk) throw new UserError(`no disk image at ${outputPath(dir, c['output.name'], 'disk')}`, 'run kiln build first with output.format = ["disk"] (or "qcow2"), with the same -C and settings');
@@ -52,12 +52,12 @@ export function bootCommand() {
 }
 
 /** The board's QEMU machine, its emulator and firmware present: else one line naming the Debian package. */
-function machineOf(board: Board | undefined): BoardQemu {
+function machineOf(board: Board | undefined, firmware: { code?: string; variables?: string }): BoardQemu {
   if (!board?.qemu) throw new UserError(board ? `board ${board.name} has no QEMU machine kiln can boot` : 'kiln boot needs a board (board.name) that says which machine and firmware to start', 'set board.name = "x86_64-uefi" and build again');
-  const q = board.qemu;
+  const q = { ...board.qemu, firmware: { ...board.qemu.firmware, code: firmware.code ?? board.qemu.firmware.code, variables: firmware.variables ?? board.qemu.firmware.variables } };
   if (!findOnPath(`qemu-system-${q.emulator}`)) throw new UserError(`qemu-system-${q.emulator} is not installed`, `install the package ${q.emulatorPackage} (Debian/Ubuntu)`);
   for (const file of [q.firmware.code, q.firmware.variables]) {
-    if (!existsSync(file)) throw new UserError(`the ${board.name} firmware ${file} is missing`, `install the package ${q.firmware.package} (Debian/Ubuntu)`);
+    if (!existsSync(file)) throw new UserError(`the ${board.name} firmware ${file} is missing`, `install the package ${q.firmware.package} (Debian/Ubuntu), or set boot.firmware and boot.firmware-variables to its files`);
   }
   return q;
 }

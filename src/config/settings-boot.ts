@@ -6,7 +6,7 @@
 import { findBoard } from '../catalog/index.ts';
 import { LOADER_NAMES } from '../boot/types.ts';
 import { oneOf, string } from './kinds.ts';
-import { setting } from './setting.ts';
+import { optional, setting } from './setting.ts';
 
 export const BOOT_SETTINGS = {
   'boot.loader': setting({
@@ -22,5 +22,13 @@ export const BOOT_SETTINGS = {
       return ['rw', ...(board?.console ? [`console=${board.console},115200`] : [])].join(' ');
     },
     defaultOrigin: "rw, and the board's serial console",
+  }),
+  'boot.firmware': optional({
+    kind: string('a path to a UEFI firmware code file'),
+    help: "kiln boot: the UEFI firmware code QEMU runs, instead of the board's (x86_64-uefi: /usr/share/OVMF/OVMF_CODE_4M.fd)",
+  }),
+  'boot.firmware-variables': optional({
+    kind: string('a path to a UEFI variables template'),
+    help: "kiln boot: the UEFI variables template kiln copies for each boot, instead of the board's (x86_64-uefi: /usr/share/OVMF/OVMF_VARS_4M.fd)",
   }),
 } as const;

@@ -64,3 +64,14 @@ test('QEMU arguments: firmware code read-only, variables copy writable, -snapsho
   assert.match(forwarded.join(' '), /hostfwd=tcp:127\.0\.0\.1:2222-:22/);
   assert.match(forwarded.join(' '), /-cpu host/);
 });
+
+test('kiln doctor: each bootable board checks its QEMU emulator and firmware files, naming the Debian packages', async () => {
+  const { bootChecks } = await import('../../src/cli/doctor.ts');
+  const board = BOARDS['x86_64-uefi'];
+  const none = bootChecks([board, BOARDS['raspberrypi-4']], () => undefined, () => false);
+  assert.deepEqual(none.map((c) => [c.what, c.ok]), [['boot x86_64-uefi: qemu-system-x86_64', false], ['boot x86_64-uefi: firmware', false]]);
+  assert.match(none[0]!.detail, /qemu-system-x86/);
+  assert.match(none[1]!.detail, /OVMF_CODE_4M\.fd, \/usr\/share\/OVMF\/OVMF_VARS_4M\.fd not found \(Debian\/Ubuntu package ovmf/);
+  const all = bootChecks([board], () => '/usr/bin/qemu-system-x86_64', () => true);
+  assert.ok(all.every((c) => c.ok));
+});

@@ -19,7 +19,6 @@ export type ConsoleStep =
 const BEGIN = '@@KILN-BEGIN@@';
 const END = '@@KILN-END@@';
 /** ANSI escape sequences, as getty and systemd colour them, and carriage returns. */
-// eslint-disable-next-line no-control-regex
 const NOISE = /\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\r/g;
 
 /** The line typed to run `command` and print its output between the markers and then its status. */

@@ -18,6 +18,21 @@ export interface Board {
   packagesByDistribution?: Record<string, string[]>;
   /** The default disk layout: the table and [[partition]] tables as a kiln.toml writes them (by package format where they differ). */
   layout: (format: FormatName) => BoardLayout;
+  /** What the board's firmware starts, which picks boot.loader = "auto"'s loader (src/boot/loaders.ts); undefined: none kiln writes. */
+  firmware?: 'uefi';
+  /** The serial console the kernel writes to (console= on its command line), such as ttyS0. */
+  console?: string;
+  /** How `kiln boot` starts the board in QEMU; undefined: QEMU cannot boot it. */
+  qemu?: BoardQemu;
+}
+
+/** A board's QEMU machine: the system emulator, its -machine and the UEFI firmware (code read-only, variables copied). */
+export interface BoardQemu {
+  /** qemu-system-<this>, and the Debian package that has it. */
+  emulator: string;
+  emulatorPackage: string;
+  machine: string;
+  firmware: { code: string; variables: string; package: string };
 }
 
 /** A board's disk layout, in the settings' own words (disk.table, disk.partitions items). */
@@ -33,6 +48,15 @@ const uefiLayout = (): BoardLayout => ({
   table: 'gpt',
   partitions: [
     { type: 'esp', size: '256M', filesystem: 'vfat', contents: '/efi' },
+    { type: 'root', filesystem: 'ext4', size: 'auto', grow: true },
+  ],
+});
+
+/** A bootable UEFI disk: the ESP holds systemd-boot, the kernels and their initramfs, so it is bigger than a bare ESP. */
+const bootableUefiLayout = (): BoardLayout => ({
+  table: 'gpt',
+  partitions: [
+    { type: 'esp', size: '512M', filesystem: 'vfat', contents: '/efi' },
     { type: 'root', filesystem: 'ext4', size: 'auto', grow: true },
   ],
 });
@@ -53,6 +77,20 @@ const raspberryPiLayout = (format: FormatName): BoardLayout => ({
 });
 
 export const BOARDS = {
+  'x86_64-uefi': board({
+    name: 'x86_64-uefi',
+    pretty: 'UEFI PC or virtual machine (QEMU q35 with OVMF), x86-64, booted by systemd-boot',
+    architecture: 'x86_64',
+    layout: bootableUefiLayout,
+    firmware: 'uefi',
+    console: 'ttyS0',
+    qemu: {
+      emulator: 'x86_64',
+      emulatorPackage: 'qemu-system-x86',
+      machine: 'q35',
+      firmware: { code: '/usr/share/OVMF/OVMF_CODE_4M.fd', variables: '/usr/share/OVMF/OVMF_VARS_4M.fd', package: 'ovmf' },
+    },
+  }),
   'generic-x86_64': board({
     name: 'generic-x86_64',
     pretty: 'PC or virtual machine, x86-64',

@@ -4,9 +4,9 @@
  */
 import { Command } from '@commander-js/extra-typings';
 import { spawnSync } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { release } from 'node:os';
-import { elfMagic, hostMachine, MACHINES, qemuName, runsNatively } from '../catalog/index.ts';
+import { BOARDS, elfMagic, hostMachine, MACHINES, qemuName, runsNatively, type Board } from '../catalog/index.ts';
 import { escapesToHex, hostBinfmtFor, planIdMapping } from '../sandbox/index.ts';
 import { kernelSupportsNamespacedBinfmt } from '../pipeline/emulation.ts';
 import { findOnPath } from '../util/path.ts';
@@ -89,6 +89,21 @@ export function outputChecks(registry: OutputRegistry = OUTPUTS, find: FindTool 
   });
 }
 
+/** kiln boot: for each board QEMU can start, its system emulator and its firmware files (Debian's package names in the detail). */
+export function bootChecks(boards: readonly Board[] = Object.values(BOARDS), find: FindTool = findOnPath, exists: (path: string) => boolean = existsSync): Check[] {
+  return boards.flatMap((board) => {
+    const q = board.qemu;
+    if (!q) return [];
+    const emulator = `qemu-system-${q.emulator}`;
+    const path = find(emulator);
+    const missingFirmware = [q.firmware.code, q.firmware.variables].filter((f) => !exists(f));
+    return [
+      { what: `boot ${board.name}: ${emulator}`, ok: Boolean(path), detail: path ?? `not found (Debian/Ubuntu package ${q.emulatorPackage})`, required: false },
+      { what: `boot ${board.name}: firmware`, ok: missingFirmware.length === 0, detail: missingFirmware.length ? `${missingFirmware.join(', ')} not found (Debian/Ubuntu package ${q.firmware.package}; or set boot.firmware)` : q.firmware.code, required: false },
+    ];
+  });
+}
+
 export function doctorCommand() {
   return new Command('doctor').description('check what this host needs for rootless and foreign-architecture builds').action(() => {
     const checks: Check[] = [checkUserNamespaces(), ...checkIdMapping()];
@@ -98,6 +113,7 @@ export function doctorCommand() {
     }
     checks.push(...outputChecks());
     checks.push(...checkEmulation());
+    checks.push(...bootChecks());
     let failed = false;
     process.stdout.write(`kiln doctor: host ${hostMachine()}, Linux ${release()}\n`);
     for (const c of checks) {

@@ -7,6 +7,7 @@ import { Command, Option } from '@commander-js/extra-typings';
 import { workerMain } from '../pipeline/worker.ts';
 import { BuildError, CommandError, UserError } from '../util/errors.ts';
 import { VERSION } from '../version.ts';
+import { bootCommand } from './boot.ts';
 import { buildCommand } from './build.ts';
 import { cacheCommand } from './cache.ts';
 import { configCommand } from './config.ts';
@@ -28,6 +29,7 @@ export async function runCli(argv: string[]): Promise<number> {
   program.addCommand(buildCommand());
   program.addCommand(configCommand());
   program.addCommand(shellCommand());
+  program.addCommand(bootCommand());
   program.addCommand(doctorCommand());
   program.addCommand(cacheCommand());
   program.addCommand(inspectCommand());

@@ -11,6 +11,7 @@ import { FORMAT_FACTS } from '../formats/facts.ts';
 import { OUTPUT_FORMATS, type OutputFormat } from '../outputs/registry.ts';
 import { setting, optional, type DefaultContext, type Setting } from './setting.ts';
 import { IMAGE_SETTINGS } from './settings-image.ts';
+import { BOOT_SETTINGS } from './settings-boot.ts';
 import { BOARDS, DISTRIBUTIONS, findDistribution, hostMachine, readOsRelease, type BaseSetName, type Distribution } from '../catalog/index.ts';
 
 export const BASE_SETS = ['essential', 'minimal', 'standard', 'none'] as const satisfies readonly BaseSetName[];
@@ -270,6 +271,7 @@ export const SETTINGS = {
     default: 'image',
   }),
   ...IMAGE_SETTINGS,
+  ...BOOT_SETTINGS,
   'build.source-date-epoch': setting({
     kind: sourceDateEpoch(),
     help: "The date of the image (seconds since 1970): it clamps every timestamp and is every date the package scripts write (SOURCE_DATE_EPOCH); \"release\": the archive's Release date (pacman: the newest package's build date); \"newest-package\": the newest package's build date, where the index carries it (pacman)",

@@ -68,6 +68,8 @@ export const FORMAT_FACTS: Readonly<Record<FormatName, FormatFacts>> = {
     sourceKind: 'source package',
     emulatorFromArchive: true,
     boardPackages: {
+      // systemd-boot-efi has the EFI binary only (systemd-boot's postinst would run bootctl against the host's ESP).
+      'x86_64-uefi': ['linux-image-amd64', 'systemd-sysv', 'udev', 'systemd-boot-efi'],
       'generic-x86_64': ['linux-image-amd64'],
       'generic-aarch64': ['linux-image-arm64'],
       'raspberrypi-4': ['linux-image-arm64', 'raspi-firmware'],
@@ -86,6 +88,7 @@ export const FORMAT_FACTS: Readonly<Record<FormatName, FormatFacts>> = {
     sourceKind: 'package base',
     emulatorFromArchive: false,
     boardPackages: {
+      'x86_64-uefi': ['linux', 'mkinitcpio', 'systemd'],
       'generic-x86_64': ['linux'],
       'generic-aarch64': ['linux-aarch64'],
       'raspberrypi-4': ['linux-rpi', 'raspberrypi-bootloader'],

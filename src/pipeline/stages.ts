@@ -35,6 +35,7 @@ const SECTION_STAGE: SectionStages = {
   disk: 'output',
   filesystem: 'output',
   oci: 'output',
+  boot: 'output',
   build: undefined,
   hooks: undefined,
 };

@@ -2,8 +2,10 @@
  * output: the image files (writeOutputs), with the manifest and the SBOM of
  * what was written (imageRecords); its hooks get the written files as
  * $KILN_OUTPUTS. First the partitions' mount points and /etc/fstab go into
- * the tree (prepareDiskTree), so that every output agrees with the disk.
+ * the tree (prepareDiskTree), so that every output agrees with the disk,
+ * then the bootloader writes the ESP's files (installBoot, src/boot/).
  */
+import { installBoot } from '../../boot/install.ts';
 import { imageRecords, prepareDiskTree, writeOutputs } from '../../outputs/index.ts';
 import { readFragments } from './fragments.ts';
 import type { StageModule } from './types.ts';
@@ -14,6 +16,8 @@ export const output: StageModule<'output'> = {
   async run({ job, root, inventory, emit, temporaries, fragments }) {
     const { config } = job;
     prepareDiskTree(root, config, job.imageDir, job.sourceDateEpoch, emit);
+    // The bootloader, kernels and initramfs go into the ESP's directory before any writer makes the partitions.
+    installBoot(root, config, job.machine, job.sourceDateEpoch, emit);
     // Read before any writer runs: a directory output on disk moves the tree away.
     const records = await imageRecords({
       ...job.manifest,

@@ -1,0 +1,46 @@
+/**
+ * The output stage's boot step: before the partition images are made, the
+ * chosen bootloader (boot.loader) writes itself, every installed kernel and
+ * its initramfs into the ESP's directory of the tree, with root= of the
+ * root filesystem (known from the seed before anything is made) on the
+ * kernel command line.
+ */
+import type { Config } from '../config/index.ts';
+import { findBoard } from '../catalog/index.ts';
+import { rootIdentifiers } from '../outputs/fstab.ts';
+import { Tree } from '../tree/index.ts';
+import { UserError } from '../util/errors.ts';
+import type { Emit } from '../util/events.ts';
+import { findKernels } from './kernels.ts';
+import { chooseLoader } from './loaders.ts';
+
+/** The kernel command line: boot.cmdline with root= put in front when it has none. */
+export function kernelCmdline(cmdline: string, rootUuid: string | undefined): string {
+  if (/(^|\s)root=/.test(cmdline) || !rootUuid) return cmdline.trim();
+  return `root=UUID=${rootUuid} ${cmdline}`.trim();
+}
+
+/** The tree directory of the EFI system partition ([[partition]] type "esp" with contents). */
+export function espDirectory(config: Config): string | undefined {
+  return config['disk.partitions'].find((p) => String(p.type).toLowerCase() === 'esp' && typeof p.contents === 'string')?.contents as string | undefined;
+}
+
+export function installBoot(root: string, config: Config, machine: string, sourceDateEpoch: number, emit: Emit): void {
+  const tree = new Tree(root);
+  const board = config['board.name'] ? findBoard(config['board.name']) : undefined;
+  const base = { tree, machine, espDirectory: espDirectory(config), sourceDateEpoch };
+  const choice = chooseLoader(config['boot.loader'], board, base);
+  const log = (message: string) => emit({ kind: 'log', level: 'info', source: 'boot', message });
+  if (!choice.loader) {
+    if (config['boot.loader'] === 'auto' && board?.firmware) log(`no bootloader written: ${choice.why}`);
+    return;
+  }
+  const loader = choice.loader;
+  const missing = loader.missing(base);
+  if (missing) throw new UserError(`boot.loader = "${loader.name}": ${missing}`, loader.packageHint);
+  const kernels = findKernels(tree);
+  if (kernels.length === 0) throw new UserError(`boot.loader = "${loader.name}": the image has no kernel (/boot/vmlinuz-* or /usr/lib/modules/*/vmlinuz)`, "add the distribution's kernel package (Debian: linux-image-amd64) to packages.install, or choose a board that brings one");
+  const cmdline = kernelCmdline(config['boot.cmdline'], rootIdentifiers(config)?.filesystemUuid);
+  const written = loader.install({ ...base, kernels, cmdline });
+  log(`${loader.name}: ${kernels.map((k) => k.version + (k.initrd ? '' : ' (no initramfs)')).join(', ')}; options ${cmdline}; ${written.length} files in ${base.espDirectory}`);
+}

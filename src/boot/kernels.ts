@@ -1,0 +1,54 @@
+/**
+ * The kernels the distribution's own packages installed, and the initramfs
+ * its tool made for each: Debian's linux-image-* put /boot/vmlinuz-VERSION
+ * and update-initramfs makes /boot/initrd.img-VERSION; Arch's linux puts
+ * /usr/lib/modules/VERSION/vmlinuz (and its pkgbase) and mkinitcpio makes
+ * /boot/initramfs-PKGBASE.img; Fedora-style trees have /boot/initramfs-VERSION.img.
+ * Pure reads through Tree: a symlink never leads out of the root.
+ */
+import type { Tree } from '../tree/index.ts';
+
+export interface Kernel {
+  version: string;
+  /** Paths in the image. */
+  kernel: string;
+  initrd?: string;
+}
+
+/** Every installed kernel, newest first (by version order, as sort -V). */
+export function findKernels(tree: Tree): Kernel[] {
+  const found = new Map<string, Kernel>();
+  for (const name of tree.isDirectory('/boot') ? tree.readdir('/boot') : []) {
+    const version = /^vmlinuz-(.+)$/.exec(name)?.[1];
+    if (version && tree.stat(`/boot/${name}`)?.isFile()) found.set(version, { version, kernel: `/boot/${name}` });
+  }
+  for (const version of tree.isDirectory('/usr/lib/modules') ? tree.readdir('/usr/lib/modules') : []) {
+    const kernel = `/usr/lib/modules/${version}/vmlinuz`;
+    if (!found.has(version) && tree.stat(kernel)?.isFile()) found.set(version, { version, kernel });
+  }
+  return [...found.values()].map((k) => ({ ...k, initrd: initrdOf(tree, k.version) })).sort((a, b) => compareVersions(b.version, a.version));
+}
+
+function initrdOf(tree: Tree, version: string): string | undefined {
+  const pkgbase = tree.readTextIfExists(`/usr/lib/modules/${version}/pkgbase`)?.trim();
+  const candidates = [`/boot/initrd.img-${version}`, `/boot/initramfs-${version}.img`, `/usr/lib/modules/${version}/initrd`, ...(pkgbase ? [`/boot/initramfs-${pkgbase}.img`] : [])];
+  return candidates.find((p) => tree.stat(p)?.isFile());
+}
+
+/** Version order: runs of digits compare as numbers, the rest as text. */
+export function compareVersions(a: string, b: string): number {
+  const parts = (v: string) => v.match(/\d+|\D+/g) ?? [];
+  const pa = parts(a);
+  const pb = parts(b);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const x = pa[i];
+    const y = pb[i];
+    if (x === undefined) return -1;
+    if (y === undefined) return 1;
+    const nx = /^\d/.test(x);
+    const ny = /^\d/.test(y);
+    const c = nx && ny ? Number(x) - Number(y) : x < y ? -1 : x > y ? 1 : 0;
+    if (c !== 0) return c;
+  }
+  return 0;
+}

@@ -1,0 +1,35 @@
+/**
+ * One interface per bootloader: a loader checks that the tree has what it
+ * needs and writes itself, the kernels and its configuration into the tree
+ * (the ESP's directory, before the partition images are made), all without
+ * root. Add GRUB or U-Boot's extlinux as one more file in src/boot/ and one
+ * entry in loaders.ts.
+ */
+import type { Tree } from '../tree/index.ts';
+import type { Kernel } from './kernels.ts';
+
+export const LOADER_NAMES = ['systemd-boot'] as const;
+export type LoaderName = (typeof LOADER_NAMES)[number];
+
+export interface BootSetup {
+  tree: Tree;
+  /** The kernels found in the tree, newest first (never empty). */
+  kernels: Kernel[];
+  /** The kernel command line, root= included. */
+  cmdline: string;
+  /** The machine (uname -m) the image is for. */
+  machine: string;
+  /** The tree directory that becomes the EFI system partition (/efi). */
+  espDirectory?: string;
+  sourceDateEpoch: number;
+}
+
+export interface BootLoader {
+  name: LoaderName;
+  /** What the tree lacks for this loader (one line), or undefined when it can be installed. */
+  missing(setup: Omit<BootSetup, 'kernels' | 'cmdline'>): string | undefined;
+  /** The package that brings what it needs, for the hint. */
+  packageHint: string;
+  /** Writes the loader; returns the paths written (in the image). */
+  install(setup: BootSetup): string[];
+}

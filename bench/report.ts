@@ -31,11 +31,15 @@ export interface CaseResult {
   /** The same tool with its work directory on a tmpfs, measured in the same alternating runs. */
   baselineTmpfs?: ToolResult;
   kiln: ToolResult;
+  /** A foreign-architecture case: kiln again with build.emulation = "full" (everything under QEMU), same alternation. */
+  kilnFull?: ToolResult;
+  /** The target's architecture is not the host's. */
+  foreign?: boolean;
 }
 
 /** The measured tools of a case, each with its label in the report. */
 export function toolsOf(comparison: Comparison, c: CaseResult): [string, ToolResult][] {
-  return [[comparison.baseline, c.baseline], ...(c.baselineTmpfs ? [[`${comparison.baseline} tmpfs`, c.baselineTmpfs] as [string, ToolResult]] : []), ['kiln', c.kiln]];
+  return [[comparison.baseline, c.baseline], ...(c.baselineTmpfs ? [[`${comparison.baseline} tmpfs`, c.baselineTmpfs] as [string, ToolResult]] : []), ['kiln', c.kiln], ...(c.kilnFull ? [['kiln full emulation', c.kilnFull] as [string, ToolResult]] : [])];
 }
 
 export interface Comparison {
@@ -45,6 +49,8 @@ export interface Comparison {
   short: string;
   /** kiln/baseline median wall-clock ratio at most this, per architecture. */
   ratioTargets: Record<string, number>;
+  /** kiln's foreign-architecture median over its host-architecture one at most this (kiln arm64 / kiln amd64). */
+  foreignOverNativeTarget?: number;
   /** kiln's peak memory (process tree PSS + private tmpfs, in one sample) at most this many MB. */
   memoryTargetMB?: number;
   /** What "whole" means in the package column, e.g. "ii". */
@@ -63,6 +69,13 @@ export interface Summary {
   /** With a tmpfs variant: its median. */
   baselineTmpfsMedianSeconds?: number;
   kilnMedianSeconds?: number;
+  /** A foreign case: kiln's median with build.emulation = "full", and that over kiln's (native twins) median. */
+  kilnFullMedianSeconds?: number;
+  fullOverTwins?: number;
+  /** A foreign case: kiln's median over kiln's median for the host's architecture (same run). */
+  kilnOverNative?: number;
+  kilnOverNativeTarget?: number;
+  kilnOverNativePass?: boolean;
   /** kiln's median over the faster baseline median (the only one when there is no tmpfs variant). */
   ratio?: number;
   /** With a tmpfs variant: which baseline `ratio` is against, and the ratio against each. */
@@ -105,6 +118,7 @@ export function summarize(comparison: Comparison, c: CaseResult): Summary {
   const baseMedian = median(base.map((r) => r.wallSeconds));
   const tmpfsMedian = tmpfs && median(tmpfs.map((r) => r.wallSeconds));
   const kMedian = median(k.map((r) => r.wallSeconds));
+  const fullMedian = c.kilnFull && median(c.kilnFull.runs.filter(good).map((r) => r.wallSeconds));
   const over = (m: number | undefined) => (m !== undefined && kMedian !== undefined ? kMedian / m : undefined);
   // Against the faster of the two; a variant without figures does not count as faster.
   const against = tmpfs === undefined || (tmpfsMedian === undefined && baseMedian === undefined) ? undefined : tmpfsMedian !== undefined && (baseMedian === undefined || tmpfsMedian < baseMedian) ? 'tmpfs' : 'disk';
@@ -119,6 +133,7 @@ export function summarize(comparison: Comparison, c: CaseResult): Summary {
     baselineMedianSeconds: baseMedian,
     ...(tmpfs ? { baselineTmpfsMedianSeconds: tmpfsMedian } : {}),
     kilnMedianSeconds: kMedian,
+    ...(c.kilnFull ? { kilnFullMedianSeconds: fullMedian, fullOverTwins: fullMedian !== undefined && kMedian ? fullMedian / kMedian : undefined } : {}),
     ratio,
     ...(against ? { ratioAgainst: against, ratioDisk: over(baseMedian), ratioTmpfs: over(tmpfsMedian) } : {}),
     ratioTarget: target,
@@ -135,6 +150,21 @@ export function summarize(comparison: Comparison, c: CaseResult): Summary {
     packages: { baseline: c.baseline.packages, kiln: c.kiln.packages },
     ...(kilnSteps || baseSteps ? { steps: { kiln: kilnSteps, baseline: baseSteps } } : {}),
   };
+}
+
+/**
+ * Every case's summary, and for each foreign case kiln's median over the
+ * host-architecture case's kiln median (the first case that is not foreign).
+ */
+export function summarizeAll(comparison: Comparison, cases: CaseResult[]): Summary[] {
+  const sums = cases.map((c) => summarize(comparison, c));
+  const native = sums[cases.findIndex((c) => !c.foreign)];
+  const target = comparison.foreignOverNativeTarget;
+  return sums.map((s, i) => {
+    if (!cases[i]?.foreign || !native) return s;
+    const r = s.kilnMedianSeconds !== undefined && native.kilnMedianSeconds ? s.kilnMedianSeconds / native.kilnMedianSeconds : undefined;
+    return { ...s, kilnOverNative: r, kilnOverNativeTarget: target, kilnOverNativePass: r === undefined || target === undefined ? undefined : r <= target };
+  });
 }
 
 function table(rows: string[][]): string {
@@ -161,7 +191,8 @@ const stepLine = (steps: Record<string, number>) =>
 
 export function formatReport(comparison: Comparison, cases: CaseResult[], runsWanted: number): string {
   const { baseline, short } = comparison;
-  const sums = cases.map((c) => summarize(comparison, c));
+  const sums = summarizeAll(comparison, cases);
+  const nativeName = cases.find((c) => !c.foreign)?.architecture;
   const pkgs = (p: TarPackages | undefined) => (p ? `${p.packages} (${p.installed} ${comparison.wholeLabel})` : '-');
   const seconds = (n: number | undefined) => fmt(n, n !== undefined && n < 10 ? 2 : 1, ' s');
   const twoWays = cases.some((c) => c.baselineTmpfs);
@@ -215,10 +246,22 @@ export function formatReport(comparison: Comparison, cases: CaseResult[], runsWa
     }
     lines.push('');
   }
+  const foreign = sums.filter((s) => s.kilnOverNative !== undefined || s.kilnFullMedianSeconds !== undefined);
+  if (foreign.length) {
+    lines.push(`Foreign architecture (kiln against kiln ${nativeName ?? 'host'}, same run; "full" = build.emulation = "full", everything under QEMU):`);
+    for (const s of foreign) {
+      lines.push(
+        `  ${s.name}: kiln ${seconds(s.kilnMedianSeconds)} (native twins), ${seconds(s.kilnFullMedianSeconds)} (full emulation, ${fmt(s.fullOverTwins, 2)}x); ` +
+          `over kiln ${nativeName ?? 'host'} ${fmt(s.kilnOverNative, 2)}`,
+      );
+    }
+    lines.push('');
+  }
   lines.push('Targets:');
   for (const s of sums) {
     const against = s.ratioAgainst ? ` (against ${baseline} ${s.ratioAgainst}, the faster)` : '';
     if (s.ratioTarget !== undefined) lines.push(`  ${ok(s.ratioPass)}  ${s.name}: kiln/${baseline} ${fmt(s.ratio, 2)}${against} <= ${s.ratioTarget}`);
+    if (s.kilnOverNativeTarget !== undefined) lines.push(`  ${ok(s.kilnOverNativePass)}  ${s.name}: kiln/kiln ${nativeName} ${fmt(s.kilnOverNative, 2)} <= ${s.kilnOverNativeTarget}`);
     if (comparison.memoryTargetMB !== undefined) lines.push(`  ${ok(s.memoryPass)}  ${s.name}: kiln peak memory ${fmt(s.kilnPeakMB, 0, ' MB')} <= ${comparison.memoryTargetMB} MB`);
   }
   if (comparison.memoryTargetMB === undefined) lines.push(`  (no memory target for this comparison: kiln's peak memory is reported only)`);
@@ -242,8 +285,12 @@ function nameBaseline(value: unknown, name: string): unknown {
 
 /** One comparison's part of latest.json. */
 export function resultsSection(comparison: Comparison, meta: Record<string, unknown>, cases: CaseResult[]): Record<string, unknown> {
-  const targets = { ratio: comparison.ratioTargets, ...(comparison.memoryTargetMB === undefined ? {} : { memoryMB: comparison.memoryTargetMB }) };
-  return nameBaseline({ ...meta, targets, summary: cases.map((c) => summarize(comparison, c)), cases }, comparison.baseline) as Record<string, unknown>;
+  const targets = {
+    ratio: comparison.ratioTargets,
+    ...(comparison.foreignOverNativeTarget === undefined ? {} : { foreignOverNative: comparison.foreignOverNativeTarget }),
+    ...(comparison.memoryTargetMB === undefined ? {} : { memoryMB: comparison.memoryTargetMB }),
+  };
+  return nameBaseline({ ...meta, targets, summary: summarizeAll(comparison, cases), cases }, comparison.baseline) as Record<string, unknown>;
 }
 
 /**

@@ -20,6 +20,12 @@ export interface TwinRule {
   except?: string[];
   /** Other names a program is started by (through symlinks or alternatives): program -> names. */
   aliases?: Record<string, string[]>;
+  /**
+   * Programs that run natively only with one of these first arguments
+   * (a subcommand that is a pure function of its arguments, whatever the
+   * architecture), otherwise under QEMU: program -> first arguments.
+   */
+  firstArgs?: Record<string, string[]>;
 }
 
 /**
@@ -28,8 +34,15 @@ export interface TwinRule {
  * behaviour depends on the architecture never run natively: uname and arch
  * report it, stdbuf preloads a library of the tree's architecture; dpkg
  * (and dpkg-query, which prints the native architecture's package names)
- * stay emulated, only update-alternatives runs natively. bash is not here
- * ($HOSTTYPE, $MACHTYPE), nor libc-bin (ldconfig), nor any compiler.
+ * stay emulated, only update-alternatives runs natively, and dpkg itself
+ * only as `dpkg --validate-version` and `dpkg --compare-versions`: they
+ * read nothing but their arguments and write nothing but an exit status
+ * (and a message for a bad version), and dpkg-maintscript-helper calls
+ * them for nearly every maintainer script (about 100 of the 150 emulated
+ * executions of bookworm minimal + systemd, at about 0.1 s each under
+ * QEMU here). `dpkg --print-architecture` and every other dpkg action stay
+ * emulated. bash is not here ($HOSTTYPE, $MACHTYPE), nor libc-bin
+ * (ldconfig), nor any compiler.
  */
 export const TWIN_RULES: Readonly<Record<string, TwinRule>> = {
   dash: { aliases: { dash: ['sh'] } },
@@ -41,10 +54,10 @@ export const TWIN_RULES: Readonly<Record<string, TwinRule>> = {
   diffutils: {},
   mawk: { aliases: { mawk: ['awk', 'nawk'] } },
   debianutils: {},
-  dpkg: { only: ['update-alternatives'] },
+  dpkg: { only: ['update-alternatives', 'dpkg'], firstArgs: { dpkg: ['--validate-version', '--compare-versions'] } },
 };
 
-/** Names no twin ever runs as, whatever package ships them. */
+/** Names no twin ever runs as, whatever package ships them (but with a rule's `firstArgs`, which are only those arguments). */
 export const NEVER_NATIVE: ReadonlySet<string> = new Set(['uname', 'arch', 'stdbuf', 'dpkg', 'dpkg-query', 'dpkg-architecture', 'ldconfig', 'bash']);
 
 /** One host-architecture package kept as a twin. */
@@ -88,7 +101,7 @@ export function selectTwins(tree: readonly { name: string; version: string }[], 
       skipped.push({ name, why: offered ? `${hostArch} has ${offered}, the tree ${version}` : `not in the ${hostArch} index` });
       continue;
     }
-    const libraries = libraryClosure(twin, treeVersions, exact);
+    const libraries = libraryClosure(twin, treeVersions, exact, (n) => host.get(n)?.some(isLibrary) ?? n.startsWith('lib'));
     if ('missing' in libraries) {
       skipped.push({ name, why: `its library ${libraries.missing} has no ${hostArch} twin at the tree's version` });
       continue;
@@ -99,14 +112,20 @@ export function selectTwins(tree: readonly { name: string; version: string }[], 
   return { twins: [...chosen.values()], skipped };
 }
 
+/** A shared-library package: named lib*, or in the libs section (zlib1g). */
+function isLibrary(p: DebPackage): boolean {
+  return p.name.startsWith('lib') || /(^|\/)libs$/.test(p.section);
+}
+
 /**
- * The libraries (packages named lib*) a twin depends on, directly or not,
- * that the tree has: each must have a host package at the tree's version.
+ * The libraries a twin depends on, directly or not, that the tree has: each
+ * must have a host package at the tree's version.
  */
 function libraryClosure(
   root: DebPackage,
   treeVersions: Map<string, string>,
   exact: (name: string) => DebPackage | undefined,
+  library: (name: string) => boolean,
 ): { packages: DebPackage[] } | { missing: string } {
   const found = new Map<string, DebPackage>();
   const queue = [root];
@@ -115,7 +134,7 @@ function libraryClosure(
     for (const group of [...p.preDepends, ...p.depends]) {
       // The alternative the tree has (its resolver picked one).
       const name = group.map((r) => r.name).find((n) => treeVersions.has(n));
-      if (!name || !name.startsWith('lib') || found.has(name)) continue;
+      if (!name || !library(name) || found.has(name)) continue;
       const lib = exact(name);
       if (!lib) return { missing: `${name} ${treeVersions.get(name)}` };
       found.set(name, lib);

@@ -32,6 +32,8 @@ export interface TwinnedProgram {
   path: string;
   twin: string;
   names: string[];
+  /** Only with one of these first arguments (otherwise under QEMU). */
+  firstArgs?: string[];
 }
 
 export interface TwinTable {
@@ -58,9 +60,10 @@ export function twinTable(root: string, twins: Pick<TwinSet, 'storeDir' | 'progr
     const rule = TWIN_RULES[pkg.name] ?? {};
     for (const rel of elfPrograms(join(twins.storeDir, pkg.dir))) {
       const name = basename(rel);
-      if (NEVER_NATIVE.has(name) || rule.except?.includes(name) || (rule.only && !rule.only.includes(name))) continue;
+      const firstArgs = rule.firstArgs?.[name];
+      if ((NEVER_NATIVE.has(name) && !firstArgs) || rule.except?.includes(name) || (rule.only && !rule.only.includes(name))) continue;
       if (!sums.has(rel) || treeMd5(tree, rel) !== sums.get(rel)) continue;
-      programs.push({ path: `/${rel}`, twin: `${pkg.dir}/${rel}`, names: [name, ...(rule.aliases?.[name] ?? [])] });
+      programs.push({ path: `/${rel}`, twin: `${pkg.dir}/${rel}`, names: [name, ...(rule.aliases?.[name] ?? [])], ...(firstArgs ? { firstArgs } : {}) });
     }
   }
   return { programs, unused };
@@ -130,8 +133,10 @@ export function dispatcherScript(table: TwinTable, twins: Pick<TwinSet, 'loader'
   const byName = new Map<string, TwinnedProgram[]>();
   for (const p of table.programs) for (const name of p.names) byName.set(name, [...(byName.get(name) ?? []), p]);
   const branches = [...byName].map(([name, programs]) => {
+    // $2 is the program's first argument.
+    const only = (p: TwinnedProgram) => (p.firstArgs ? ` && { ${p.firstArgs.map((a) => `[ "$2" = ${shellQuote(a)} ]`).join(' || ')}; }` : '');
     const tries = programs.map(
-      (p) => `    if [ "$f" -ef ${shellQuote(p.path)} ]; then echo "n \${DPKG_MAINTSCRIPT_PACKAGE:--} "${shellQuote(p.path)} >> ${log}; shift; exec ${loader} --library-path ${libraryPath} --argv0 "$f" ${shellQuote(`${store}/${p.twin}`)} "$@"; fi`,
+      (p) => `    if [ "$f" -ef ${shellQuote(p.path)} ]${only(p)}; then echo "n \${DPKG_MAINTSCRIPT_PACKAGE:--} "${shellQuote(p.path)} >> ${log}; shift; exec ${loader} --library-path ${libraryPath} --argv0 "$f" ${shellQuote(`${store}/${p.twin}`)} "$@"; fi`,
     );
     return `  ${shellQuote(name)})\n${tries.join('\n')}\n    ;;`;
   });

@@ -73,7 +73,7 @@ describe('native twins: Debian bookworm arm64 minimal + iputils-ping + systemd',
     dir = imageDir(toml(['iputils-ping', 'systemd'], POSTINST_ARCH_HOOK));
     const env = { SOURCE_DATE_EPOCH: EPOCH };
     const tar = join(dir, 'out/image.tar');
-    const a = await kiln(['build', '-C', dir], { env, timeoutMs: LONG.timeout });
+    const a = await kiln(['build', '-C', dir, '--debug'], { env, timeoutMs: LONG.timeout });
     twins = { ...a, sha: a.code === 0 ? sha256(tar) : '', ledger: a.code === 0 ? ledgerOf(dir) : {} };
     const b = await kiln(['build', '-C', dir, '--rebuild', '--set', 'build.emulation=full'], { env, timeoutMs: LONG.timeout });
     full = { ...b, sha: b.code === 0 ? sha256(tar) : '', ledger: b.code === 0 ? ledgerOf(dir) : {} };
@@ -82,6 +82,13 @@ describe('native twins: Debian bookworm arm64 minimal + iputils-ping + systemd',
   test('the native-twin build and the full-emulation build give the same tar, byte for byte', () => {
     assert.equal(twins.code, 0, twins.stderr);
     assert.equal(full.code, 0, full.stderr);
+    assert.equal(twins.sha, full.sha);
+  });
+
+  test('dpkg itself runs natively only for its version checks (dpkg-maintscript-helper’s), and the tree is still the same', () => {
+    const native = [...twins.stderr.matchAll(/\[dpkg\] natively: (.*); emulated: (.*)$/gm)];
+    assert.equal(native.length, 1, twins.stderr);
+    assert.match(native[0]?.[1] as string, /(^|, )\/usr\/bin\/dpkg \d+/);
     assert.equal(twins.sha, full.sha);
   });
 

@@ -5,7 +5,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatReport, resultsSection, summarize, type CaseResult, type Comparison, type ToolResult } from '../../bench/report.ts';
+import { formatReport, resultsSection, summarize, summarizeAll, type CaseResult, type Comparison, type ToolResult } from '../../bench/report.ts';
 import type { RunResult } from '../../bench/measure.ts';
 
 const comparison: Comparison = { baseline: 'mmdebstrap', short: 'mm', ratioTargets: { amd64: 0.5 }, wholeLabel: 'ii', description: [] };
@@ -72,5 +72,35 @@ describe('bench report: mmdebstrap on disk and on tmpfs', () => {
     assert.equal(summary.mmdebstrapTmpfsMedianSeconds, 30);
     assert.equal(summary.ratioAgainst, 'tmpfs');
     assert.ok((section.cases[0] as Record<string, unknown>).mmdebstrapTmpfs);
+  });
+});
+
+describe('bench report: a foreign architecture against the host one', () => {
+  const withForeign = { ...comparison, ratioTargets: { amd64: 0.5, arm64: 0.2 }, foreignOverNativeTarget: 1.5 };
+  const cases = (): CaseResult[] => [
+    twoWays(tool(40), tool(30), tool(20)),
+    { name: 'bookworm arm64 minimal', architecture: 'arm64', foreign: true, notes: [], baseline: tool(200), baselineTmpfs: tool(180), kiln: tool(28, 26, 30), kilnFull: tool(42) },
+  ];
+
+  it('holds kiln arm64 over kiln amd64 to its target and shows the full-emulation gain', () => {
+    const [amd64, arm64] = summarizeAll(withForeign, cases());
+    assert.equal(amd64?.kilnOverNative, undefined);
+    assert.equal(arm64?.kilnOverNative, 28 / 20);
+    assert.equal(arm64?.kilnOverNativePass, true);
+    assert.equal(arm64?.kilnFullMedianSeconds, 42);
+    assert.equal(arm64?.fullOverTwins, 42 / 28);
+  });
+
+  it('prints the kiln-over-kiln row, the full-emulation variant and its runs', () => {
+    const text = formatReport(withForeign, cases(), 3);
+    assert.match(text, /bookworm arm64 minimal: kiln 28\.0 s \(native twins\), 42\.0 s \(full emulation, 1\.50x\); over kiln amd64 1\.40/);
+    assert.match(text, /PASS {2}bookworm arm64 minimal: kiln\/kiln amd64 1\.40 <= 1\.5/);
+    assert.match(text, /runs \(bookworm arm64 minimal, kiln full emulation\): 42\.00/);
+  });
+
+  it('puts the target and the ratio in the JSON', () => {
+    const section = resultsSection(withForeign, {}, cases()) as { targets: Record<string, unknown>; summary: Record<string, unknown>[] };
+    assert.equal(section.targets.foreignOverNative, 1.5);
+    assert.equal(section.summary[1]?.kilnOverNative, 1.4);
   });
 });

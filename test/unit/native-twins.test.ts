@@ -89,10 +89,12 @@ function fixture(opts: { sedVersion?: string; sedReplaced?: boolean } = {}) {
   return { root, twins: { storeDir: store, programs } };
 }
 
-test('twinTable: ELF programs of twinned packages at the tree version, never uname or dpkg (only update-alternatives of dpkg)', () => {
+test('twinTable: ELF programs of twinned packages at the tree version, never uname; of dpkg update-alternatives, and dpkg only for its pure version checks', () => {
   const { root, twins } = fixture();
   const table = twinTable(root, twins);
-  assert.deepEqual(table.programs.map((p) => p.path), ['/bin/cat', '/usr/bin/basename', '/usr/bin/update-alternatives', '/bin/sed']);
+  assert.deepEqual(table.programs.map((p) => p.path), ['/bin/cat', '/usr/bin/basename', '/usr/bin/dpkg', '/usr/bin/update-alternatives', '/bin/sed']);
+  assert.deepEqual(table.programs.find((p) => p.path === '/usr/bin/dpkg')?.firstArgs, ['--validate-version', '--compare-versions']);
+  assert.equal(table.programs.find((p) => p.path === '/usr/bin/update-alternatives')?.firstArgs, undefined);
   assert.deepEqual(table.programs.find((p) => p.path === '/bin/sed'), { path: '/bin/sed', twin: 'sed_4.9-1_amd64/bin/sed', names: ['sed'] });
   assert.deepEqual(table.unused, []);
 });
@@ -150,6 +152,36 @@ test('the dispatcher: a twinned program (by any of its names) through the twin l
   assert.equal(counts.native, 2);
   assert.equal(counts.emulated, 2);
   assert.equal(counts.byPath.get(`e ${dir}/sed`), 1);
+});
+
+test('the dispatcher: a program limited to some first arguments runs natively with those only (dpkg --compare-versions, not dpkg --print-architecture)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kiln-progs-'));
+  writeFileSync(join(dir, 'dpkg'), ELF, { mode: 0o755 });
+  const table: TwinTable = { programs: [{ path: join(dir, 'dpkg'), twin: 'dpkg/usr/bin/dpkg', names: ['dpkg'], firstArgs: ['--validate-version', '--compare-versions'] }], unused: [] };
+  const compare = dispatch(table, [join(dir, 'dpkg'), '--compare-versions', '1.0', 'lt', '2.0']);
+  assert.match(compare.out, new RegExp(`^loader .* --argv0 ${dir}/dpkg ${compare.base}/twins/dpkg/usr/bin/dpkg --compare-versions 1.0 lt 2.0$`));
+  const validate = dispatch(table, [join(dir, 'dpkg'), '--validate-version', '1:2.3-4']);
+  assert.match(validate.out, /^loader .* --validate-version 1:2\.3-4$/);
+  for (const args of [['--print-architecture'], ['--configure', '--compare-versions'], []]) {
+    const other = dispatch(table, [join(dir, 'dpkg'), ...args]);
+    assert.equal(other.out, ['qemu', join(dir, 'dpkg'), ...args].join(' '));
+    assert.match(other.log, /^e - /);
+  }
+});
+
+test('selectTwins: a library outside the lib* names (zlib1g, section libs) is in the closure too', () => {
+  const tree = [
+    { name: 'dpkg', version: '1.21.22' },
+    { name: 'libc6', version: '2.36-9' },
+    { name: 'zlib1g', version: '1:1.2.13.dfsg-1' },
+    { name: 'tar', version: '1.34+dfsg-1.2' },
+  ];
+  const libs = (name: string, version: string) => `${stanza(name, version, 'amd64')}Section: libs\n`;
+  const host = index(stanza('dpkg', '1.21.22', 'amd64', 'libc6, zlib1g (>= 1:1.1.4), tar (>= 1.28-1)'), libs('libc6', '2.36-9'), libs('zlib1g', '1:1.2.13.dfsg-1'), stanza('tar', '1.34+dfsg-1.2', 'amd64'));
+  const { twins } = selectTwins(tree, host, 'amd64');
+  assert.deepEqual(twins.map((t) => `${t.name} ${t.role}`).sort(), ['dpkg programs', 'libc6 library', 'zlib1g library']);
+  const older = index(stanza('dpkg', '1.21.22', 'amd64', 'libc6, zlib1g'), libs('libc6', '2.36-9'), libs('zlib1g', '1:1.2.13.dfsg-2'));
+  assert.deepEqual(selectTwins(tree, older, 'amd64').skipped, [{ name: 'dpkg', why: "its library zlib1g 1:1.2.13.dfsg-1 has no amd64 twin at the tree's version" }]);
 });
 
 test('countExecutions and the script ledger: native helpers, fully emulated, no scripts', async () => {

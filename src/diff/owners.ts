@@ -74,6 +74,6 @@ export async function readPackageView(root: string, warn: (message: string) => v
     const packages = await FORMATS[format].inventory(root, () => {});
     return { format, packages, owners: OWNERSHIP[format].ownedFiles(tree) };
   }
-  warn("no package database (dpkg's or pacman's): every path is listed as owned by no package");
+  warn('no package database (of dpkg or pacman): every path is listed as owned by no package');
   return { packages: [], owners: new Map() };
 }

@@ -1,7 +1,8 @@
 /**
  * A directory tree as a listing: the archive walk (symlinks never followed,
  * sockets left out), each regular file hashed as a stream, extended
- * attributes from one getfattr run. The tree is its own package database.
+ * attributes from one getfattr run, owners as the image sees them
+ * (id-view.ts). The tree is its own package database.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, readFileSync, readlinkSync } from 'node:fs';
@@ -9,6 +10,7 @@ import { join } from 'node:path';
 import { readXattrs, walkTree } from '../archive/index.ts';
 import { major, minor } from '../archive/tree-walk.ts';
 import { findOnPath } from '../util/path.ts';
+import { imageIdView } from './id-view.ts';
 import type { InputReader, ListedInput, Listing } from './types.ts';
 import { xattrLines } from './xattrs.ts';
 
@@ -23,6 +25,7 @@ export const directoryReader: InputReader = {
   recognises: (_path, _head, isDirectory) => isDirectory,
   async list(root: string): Promise<ListedInput> {
     const xattrs = findOnPath('getfattr') ? await readXattrs(root) : new Map();
+    const ids = imageIdView();
     const listing: Listing = new Map();
     await walkTree(root, async ({ rel, abs, st, type }) => {
       const path = rel === '' ? '.' : rel;
@@ -30,8 +33,8 @@ export const directoryReader: InputReader = {
         path,
         type,
         mode: st.mode & 0o7777,
-        uid: st.uid,
-        gid: st.gid,
+        uid: ids.uid(st.uid),
+        gid: ids.gid(st.gid),
         mtime: Math.floor(st.mtimeMs / 1000),
         size: type === 'file' ? st.size : 0,
         sha256: type === 'file' ? await hashFile(abs) : undefined,

@@ -102,3 +102,9 @@ test('kiln diff exits 0 when identical, 1 when different (writing --html), 2 for
   assert.equal(aspect.status, 2);
   assert.match(aspect.stderr, /unknown aspect "colour"/);
 });
+
+test('a rootless directory\'s host owners map back to the image\'s: the invoking user is root, its subordinate ids the rest', async () => {
+  const { inverse } = await import('../../src/diff/id-view.ts');
+  const back = inverse([[0, 1001, 1], [1, 200000, 65535]]);
+  assert.deepEqual([back(1001), back(200000), back(200999), back(265534), back(5)], [0, 1, 1000, 65535, 5]);
+});

@@ -1,12 +1,12 @@
 /**
- * A short unified diff of two small texts (line-based longest common
- * subsequence, three lines of context), and the test of whether content is
- * text at all.
+ * A short unified diff of two texts (the common first and last lines set
+ * aside, then a line-based longest common subsequence of the rest, three
+ * lines of context), and the test of whether content is text at all.
  */
 
 /** Files up to this size are read for a text diff. */
-export const TEXT_DIFF_MAX_BYTES = 64 * 1024;
-/** Texts with more lines than this are summarised, not diffed. */
+export const TEXT_DIFF_MAX_BYTES = 1024 * 1024;
+/** When the lines between the common first and last ones are more than this, the texts are summarised, not diffed. */
 const MAX_LINES = 2000;
 const CONTEXT = 3;
 
@@ -24,7 +24,22 @@ function lines(text: string): string[] {
   return l;
 }
 
-function editScript(a: string[], b: string[]): Op[] {
+function editScript(allA: string[], allB: string[]): Op[] | undefined {
+  let head = 0;
+  while (head < allA.length && head < allB.length && allA[head] === allB[head]) head++;
+  let tail = 0;
+  while (tail < allA.length - head && tail < allB.length - head && allA[allA.length - 1 - tail] === allB[allB.length - 1 - tail]) tail++;
+  const a = allA.slice(head, allA.length - tail);
+  const b = allB.slice(head, allB.length - tail);
+  if (a.length > MAX_LINES || b.length > MAX_LINES) return undefined;
+  const ops: Op[] = [];
+  for (let k = 0; k < head; k++) ops.push({ kind: ' ', line: allA[k] as string, ai: k + 1, bi: k + 1 });
+  for (const o of middleScript(a, b)) ops.push({ ...o, ai: o.ai + head, bi: o.bi + head });
+  for (let k = tail; k > 0; k--) ops.push({ kind: ' ', line: allA[allA.length - k] as string, ai: allA.length - k + 1, bi: allB.length - k + 1 });
+  return ops;
+}
+
+function middleScript(a: string[], b: string[]): Op[] {
   const n = a.length;
   const m = b.length;
   const w = m + 1;
@@ -49,8 +64,8 @@ function editScript(a: string[], b: string[]): Op[] {
 export function unifiedDiff(path: string, a: string, b: string): string {
   const la = lines(a);
   const lb = lines(b);
-  if (la.length > MAX_LINES || lb.length > MAX_LINES) return `(${la.length} and ${lb.length} lines: too long for a diff)\n`;
   const ops = editScript(la, lb);
+  if (!ops) return `(${la.length} and ${lb.length} lines, too far apart for a diff)\n`;
   const out = [`--- a/${path}`, `+++ b/${path}`];
   let k = 0;
   while (k < ops.length) {

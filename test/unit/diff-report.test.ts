@@ -108,3 +108,10 @@ test('a rootless directory\'s host owners map back to the image\'s: the invoking
   const back = inverse([[0, 1001, 1], [1, 200000, 65535]]);
   assert.deepEqual([back(1001), back(200000), back(200999), back(265534), back(5)], [0, 1, 1000, 65535, 5]);
 });
+
+test('unifiedDiff of a long text with one stanza added (dpkg\'s status file): only the middle is compared, numbered as diff -u does', () => {
+  const a = Array.from({ length: 20000 }, (_, i) => `line ${i}`);
+  const b = [...a.slice(0, 10000), 'Package: less', 'Version: 590-2', ...a.slice(10000)];
+  const out = unifiedDiff('var/lib/dpkg/status', a.join('\n') + '\n', b.join('\n') + '\n');
+  assert.equal(out, '--- a/var/lib/dpkg/status\n+++ b/var/lib/dpkg/status\n@@ -9998,6 +9998,8 @@\n line 9997\n line 9998\n line 9999\n+Package: less\n+Version: 590-2\n line 10000\n line 10001\n line 10002\n');
+});

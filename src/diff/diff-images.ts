@@ -49,10 +49,24 @@ export async function diffImages(pathA: string, pathB: string, opts: DiffOptions
   }
 }
 
+/** At most this many bytes of file contents are held for text diffs, per input (the first changed files in path order). */
+const TEXT_DIFF_BUDGET_BYTES = 8 * 1024 * 1024;
+
+function withinBudget(budget: number): (c: PathChange) => boolean {
+  let used = 0;
+  return (c) => {
+    const size = Math.max(c.a?.size ?? 0, c.b?.size ?? 0);
+    if (used + size > budget) return false;
+    used += size;
+    return true;
+  };
+}
+
 async function textDiffsOf(changes: PathChange[], a: ListedInput, b: ListedInput, max: number): Promise<Map<string, string>> {
   const small = (e: PathChange['a']) => e === undefined || (e.type === 'file' && e.size <= TEXT_DIFF_MAX_BYTES);
   const wanted = changes
     .filter((c) => c.kind === 'changed' && c.aspects.includes('content') && small(c.a) && small(c.b))
+    .filter(withinBudget(TEXT_DIFF_BUDGET_BYTES))
     .slice(0, max);
   const out = new Map<string, string>();
   if (!wanted.length) return out;

@@ -16,7 +16,7 @@ import { xattrLines } from './xattrs.ts';
 
 export async function hashFile(abs: string): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(abs, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+  for await (const chunk of createReadStream(abs, { highWaterMark: 256 << 10 })) hash.update(chunk as Buffer);
   return hash.digest('hex');
 }
 

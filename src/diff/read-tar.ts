@@ -25,7 +25,7 @@ export function compressionOf(head: Buffer): Compression | undefined {
 
 /** Opens the plain tar stream of `file` (whose compression is `kind`). */
 export function openTar(file: string, kind: Compression): Readable {
-  return decompress(createReadStream(file, { highWaterMark: 1 << 20 }), kind);
+  return decompress(createReadStream(file, { highWaterMark: 256 << 10 }), kind);
 }
 
 /** Lists a plain tar stream; the database files go to `db`. */

@@ -49,6 +49,6 @@ export interface InputReader {
   /** What `--help` and errors call it. */
   name: string;
   /** True when `path` (whose lstat is given) is an input of this type; may read its first bytes. */
-  recognises(path: string, head: Buffer, isDirectory: boolean): boolean;
+  recognises(path: string, head: Buffer, isDirectory: boolean): boolean | Promise<boolean>;
   list(path: string): Promise<ListedInput>;
 }

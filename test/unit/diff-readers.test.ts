@@ -1,6 +1,6 @@
 /**
  * kiln diff's input readers on small generated trees: a directory, the same
- * tree as a tar (plain, gzip, xz, zstd) and as an OCI layout list the same
+ * tree as a tar (plain, gzip, xz, zstd), a cpio and an OCI layout list the same
  * entries; every aspect of a change is found; the package database of a
  * streamed input is read (Debian's .list files, pacman's local files) so
  * that changes are grouped by package, unowned paths apart.
@@ -54,6 +54,13 @@ function tarOf(t: TestContext, dir: string, flag: string, ext: string): string {
   return file;
 }
 
+/** A newc cpio of `dir` by GNU cpio (gzip-compressed when `ext` is .gz). */
+function cpioOf(t: TestContext, dir: string, ext: '' | '.gz'): string {
+  const file = join(tempDir(t, 'diff-cpio'), `image.cpio${ext}`);
+  run('sh', ['-c', `cd "$1" && find . | LC_ALL=C sort | cpio -o -H newc --quiet ${ext ? '| gzip -n' : ''} > "$2"`, 'sh', dir, file]);
+  return file;
+}
+
 /** A one-image, one-layer OCI layout of `dir` (the layer a gzip tar). */
 function ociOf(t: TestContext, dir: string): string {
   const layout = join(tempDir(t, 'diff-oci'), 'image.oci');
@@ -72,11 +79,12 @@ function ociOf(t: TestContext, dir: string): string {
   return layout;
 }
 
-test('a tar of every compression and an OCI layout list exactly what the directory lists', async (t) => {
+test('a tar of every compression, a cpio (plain and gzip) and an OCI layout list exactly what the directory lists', async (t) => {
   const dir = tempDir(t, 'diff-dir');
   debianTree(dir, { nano: true });
   const expected = await listInput(dir);
   const inputs = [tarOf(t, dir, '', ''), tarOf(t, dir, '-z', '.gz'), ociOf(t, dir)];
+  if (have('cpio')) inputs.push(cpioOf(t, dir, ''), cpioOf(t, dir, '.gz'));
   if (have('xz')) inputs.push(tarOf(t, dir, '-J', '.xz'));
   if (have('zstd')) inputs.push(tarOf(t, dir, '--zstd', '.zst'));
   for (const input of inputs) {
@@ -178,4 +186,14 @@ test('identical inputs are identical; a missing input or one of no known type is
   assert.deepEqual(report.groups, []);
   await assert.rejects(readerFor(join(dir, 'missing.tar')), (e: unknown) => e instanceof UserError && /no such file/.test(e.message));
   await assert.rejects(readerFor(join(dir, 'etc/os-release')), (e: unknown) => e instanceof UserError && /not an input kiln diff can read/.test(e.message));
+});
+
+test('a cpio against a directory: its changed text file gets a diff, read by a second pass', async (t) => {
+  const a = tempDir(t, 'diff-a');
+  const b = tempDir(t, 'diff-b');
+  debianTree(a);
+  debianTree(b, { stamp: 'built on day 2\n' });
+  const report = await diffImages(cpioOf(t, a, '.gz'), b);
+  assert.deepEqual(report.groups.map((g) => [g.name, g.changes.map((c) => `${c.path} ${c.aspects.join(',')}`)]), [[null, ['etc/build-stamp content']]]);
+  assert.match(report.textDiffs.get('etc/build-stamp') ?? '', /^\+built on day 2$/m);
 });

@@ -2,18 +2,15 @@
  * The paths of an image's package database, for inputs that are streamed
  * (tars, OCI layers): those are copied aside into a small directory laid out
  * as the root, so that the formats' own readers (their `inventory`) and the
- * owned-files table read them as they would the image.
+ * owned-files readers read them as they would the image.
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { OWNERSHIP } from './owners.ts';
+import { isDatabasePath } from './owners.ts';
 
-/** True when `path` (relative to the root) belongs to some format's package database. */
-export function isDatabasePath(path: string): boolean {
-  return Object.values(OWNERSHIP).some((o) => o.databasePaths.test(path));
-}
+export { isDatabasePath };
 
 /** A temporary root to copy database files into. */
 export class DatabaseCopy {

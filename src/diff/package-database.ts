@@ -4,10 +4,11 @@
  * as the root, so that the formats' own readers (their `inventory`) and the
  * owned-files readers read them as they would the image.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { Tree } from '../tree/index.ts';
 import { isDatabasePath } from './owners.ts';
 
 export { isDatabasePath };
@@ -16,12 +17,14 @@ export { isDatabasePath };
 export class DatabaseCopy {
   readonly root = mkdtempSync(join(tmpdir(), 'kiln-diff-db-'));
 
-  /** Writes `data` at `path` under the copy (the path comes from a checked listing: no `..`). */
+  private readonly tree = new Tree(this.root);
+
+  /** Writes `data` at `path` under the copy, through Tree (which stays inside the root); a path that climbs out is left out. */
   add(path: string, data: Buffer): void {
     if (path.split('/').some((c) => c === '..' || c === '')) return;
-    const abs = join(this.root, path);
-    mkdirSync(dirname(abs), { recursive: true });
-    writeFileSync(abs, data);
+    const parent = path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '';
+    if (parent) this.tree.mkdir(parent);
+    this.tree.write(path, data);
   }
 
   async dispose(): Promise<void> {

@@ -5,10 +5,10 @@
  * (id-view.ts). The tree is its own package database.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, readFileSync, readlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { createReadStream, readlinkSync } from 'node:fs';
 import { readXattrs, walkTree } from '../archive/index.ts';
 import { major, minor } from '../archive/tree-walk.ts';
+import { Tree } from '../tree/index.ts';
 import { findOnPath } from '../util/path.ts';
 import { imageIdView } from './id-view.ts';
 import type { InputReader, ListedInput, Listing } from './types.ts';
@@ -47,10 +47,11 @@ export const directoryReader: InputReader = {
       listing,
       databaseRoot: root,
       readFiles: async (paths, maxBytes) => {
+        const tree = new Tree(root);
         const out = new Map<string, Buffer>();
         for (const p of paths) {
           const e = listing.get(p);
-          if (e?.type === 'file' && e.size <= maxBytes) out.set(p, readFileSync(join(root, p)));
+          if (e?.type === 'file' && e.size <= maxBytes) out.set(p, tree.readBytes(p));
         }
         return out;
       },

@@ -301,7 +301,7 @@ export function resultsSection(comparison: Comparison, meta: Record<string, unkn
  */
 export function writeResults(
   file: string,
-  ran: { mmdebstrap?: Record<string, unknown>; pacman?: Record<string, unknown>; disk?: Record<string, unknown> },
+  ran: { mmdebstrap?: Record<string, unknown>; pacman?: Record<string, unknown>; disk?: Record<string, unknown>; diff?: Record<string, unknown> },
   redact: (text: string) => string = (t) => t,
 ): void {
   let previous: Record<string, unknown> = {};
@@ -310,11 +310,12 @@ export function writeResults(
   } catch {
     /* no file yet, or not ours to keep */
   }
-  const { pacman: previousPacman, disk: previousDisk, ...previousDebian } = previous;
+  const { pacman: previousPacman, disk: previousDisk, diff: previousDiff, ...previousDebian } = previous;
   const body = {
     ...(ran.mmdebstrap ?? previousDebian),
     ...((ran.pacman ?? previousPacman) ? { pacman: ran.pacman ?? previousPacman } : {}),
     ...((ran.disk ?? previousDisk) ? { disk: ran.disk ?? previousDisk } : {}),
+    ...((ran.diff ?? previousDiff) ? { diff: ran.diff ?? previousDiff } : {}),
   };
   const round = (_key: string, v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? Math.round(v * 1000) / 1000 : v);
   mkdirSync(dirname(file), { recursive: true });

@@ -11,6 +11,9 @@
  * - kiln's disk step vs genimage (case disk): the same Debian tree as a
  *   two-partition GPT disk (bench/disk.ts).
  *
+ * - kiln diff vs diffoscope (case diff): two Debian bookworm minimal tars
+ *   one package apart (bench/diff.ts).
+ *
  *   npm run bench -- [--runs N] [--cases CASE,...] [--json FILE] [CASE...]
  *
  * A CASE is a case name or a comparison (mmdebstrap or debian, pacman) for
@@ -26,6 +29,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DEBIAN_CASES, debianPreflight, runDebian } from './debian.ts';
+import { diffPreflight, runDiff } from './diff.ts';
 import { diskPreflight, runDisk, type DiskBenchResult } from './disk.ts';
 import { isRoot, stopCurrent } from './measure.ts';
 import { PACMAN_CASES, pacmanPreflight, runPacman } from './pacman.ts';
@@ -41,10 +45,11 @@ interface ComparisonEntry {
 }
 
 /** Every comparison, keyed as latest.json keys its results. */
-const COMPARISONS: Record<'mmdebstrap' | 'pacman' | 'disk', ComparisonEntry> = {
+const COMPARISONS: Record<'mmdebstrap' | 'pacman' | 'disk' | 'diff', ComparisonEntry> = {
   mmdebstrap: { cases: DEBIAN_CASES, preflight: debianPreflight, run: runDebian },
   pacman: { cases: Object.keys(PACMAN_CASES), preflight: pacmanPreflight, run: runPacman },
   disk: { cases: ['disk'], preflight: diskPreflight, run: (bench) => runDisk(bench) },
+  diff: { cases: ['diff'], preflight: diffPreflight, run: (bench) => runDiff(bench) },
 };
 const ALIASES: Record<string, keyof typeof COMPARISONS> = { debian: 'mmdebstrap' };
 

@@ -11,6 +11,7 @@ import { bootCommand } from './boot.ts';
 import { buildCommand } from './build.ts';
 import { cacheCommand } from './cache.ts';
 import { configCommand } from './config.ts';
+import { diffCommand } from './diff.ts';
 import { doctorCommand } from './doctor.ts';
 import { inspectCommand } from './inspect.ts';
 import { shellCommand } from './shell.ts';
@@ -33,6 +34,7 @@ export async function runCli(argv: string[]): Promise<number> {
   program.addCommand(doctorCommand());
   program.addCommand(cacheCommand());
   program.addCommand(inspectCommand());
+  program.addCommand(diffCommand());
   program.addOption(new Option('--debug').hideHelp());
   // addCommand() does not pass settings down: every verb reports usage errors through the handler below.
   const overrideAll = (cmd: Command<any, any, any>): void => {

@@ -9,8 +9,8 @@ import type { FormatName } from '../catalog/index.ts';
 import type { InstallContext, InstallPlan, PackageFormat, PlanContext, VerifyContext } from './types.ts';
 import { planDeb } from './deb/plan.ts';
 import { configureDebs, unpackDebs } from './deb/install.ts';
-import { inventoryDeb } from './deb/inventory.ts';
-import { inventoryPacman } from './pacman/inventory.ts';
+import { debDatabase, inventoryDeb } from './deb/inventory.ts';
+import { inventoryPacman, pacmanDatabase } from './pacman/inventory.ts';
 import { planPacman } from './pacman/plan.ts';
 import { verifyPacman } from './pacman/verify.ts';
 import { configurePacmans, unpackPacmans } from './pacman/install.ts';
@@ -19,8 +19,8 @@ import { configurePacmans, unpackPacmans } from './pacman/install.ts';
 const format = <Plan extends InstallPlan, Unpacked>(f: PackageFormat<Plan, Unpacked>) => f;
 
 const MODULES = {
-  deb: format({ plan: planDeb, unpack: unpackDebs, configure: configureDebs, inventory: inventoryDeb }),
-  pacman: format({ plan: planPacman, verify: verifyPacman, unpack: unpackPacmans, configure: configurePacmans, inventory: inventoryPacman }),
+  deb: format({ plan: planDeb, unpack: unpackDebs, configure: configureDebs, inventory: inventoryDeb, database: debDatabase }),
+  pacman: format({ plan: planPacman, verify: verifyPacman, unpack: unpackPacmans, configure: configurePacmans, inventory: inventoryPacman, database: pacmanDatabase }),
 } satisfies Record<FormatName, unknown>;
 
 /** A format's own types, read off its functions. */

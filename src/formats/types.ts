@@ -136,4 +136,16 @@ export interface PackageFormat<Plan extends InstallPlan, Unpacked> {
   configure: (ctx: InstallContext<Plan>, unpacked: Unpacked) => Promise<void>;
   /** The packages installed in a finished tree, from its package database; `warn` hears of what was left out (a license that cannot be read). */
   inventory: (root: string, warn: (message: string) => void) => Promise<InstalledPackage[]>;
+  /** Where the package database lives, and who owns which path (kiln diff). */
+  database: PackageDatabase;
+}
+
+/** A format's package database as kiln diff reads it from a finished tree. */
+export interface PackageDatabase {
+  /** The file or directory whose presence says a tree uses this format. */
+  marker: string;
+  /** The paths (relative to the root) inventory and ownedFiles read: what a streamed input copies aside for them. */
+  paths: RegExp;
+  /** Each owned path (relative, no leading `/`) with the names of the packages that list it. */
+  ownedFiles: (root: string) => Map<string, string[]>;
 }

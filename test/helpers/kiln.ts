@@ -72,6 +72,8 @@ export interface KilnRunOptions {
   timeoutMs?: number;
   /** The umask kiln starts with (octal, e.g. "077"); default: the test's own. */
   umask?: string;
+  /** A command that runs kiln (e.g. /usr/bin/time -o FILE), put before it. */
+  wrap?: string[];
 }
 
 /** Runs `kiln ARGS` with a clean environment; resolves with status and output. */
@@ -81,7 +83,7 @@ export function kiln(args: string[], opts: KilnRunOptions = {}): Promise<KilnRes
   const env = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: home, LANG: 'C.UTF-8', ...opts.env };
   const envArgs = Object.entries(env).map(([k, v]) => `${k}=${v}`);
   const withUmask = opts.umask === undefined ? [] : ['sh', '-c', 'umask "$0" && exec "$@"', opts.umask];
-  const run = [...withUmask, 'env', '-i', ...envArgs, process.execPath, bundle(), ...args];
+  const run = [...withUmask, ...(opts.wrap ?? []), 'env', '-i', ...envArgs, process.execPath, bundle(), ...args];
   const command = isRoot && user !== 'root' ? 'runuser' : (run[0] as string);
   const argv = isRoot && user !== 'root' ? ['-u', user, '--', ...run] : run.slice(1);
   return new Promise((resolve, reject) => {

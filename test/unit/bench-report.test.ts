@@ -104,3 +104,18 @@ describe('bench report: a foreign architecture against the host one', () => {
     assert.equal(section.summary[1]?.kilnOverNative, 1.4);
   });
 });
+
+describe('bench results file: each comparison keeps its own section', () => {
+  it('a run of mmdebstrap alone keeps the diff section there, and a diff run writes its own', async () => {
+    const { mkdtempSync, readFileSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { writeResults } = await import('../../bench/report.ts');
+    const file = join(mkdtempSync(join(tmpdir(), 'kiln-bench-results-')), 'latest.json');
+    writeFileSync(file, JSON.stringify({ cases: [], diff: { summary: { speedup: 12 } } }));
+    writeResults(file, { mmdebstrap: { cases: ['new'] } });
+    assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')), { cases: ['new'], diff: { summary: { speedup: 12 } } });
+    writeResults(file, { diff: { summary: { speedup: 20 } } });
+    assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')).diff, { summary: { speedup: 20 } });
+  });
+});

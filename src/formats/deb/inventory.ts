@@ -4,7 +4,7 @@
  * machine-readable copyright file (DEP-5 `License:` fields).
  */
 import { Tree, TreeError } from '../../tree/index.ts';
-import type { InstalledPackage } from '../types.ts';
+import type { InstalledPackage, PackageDatabase } from '../types.ts';
 import { field, parseStanzas } from './control.ts';
 
 export async function inventoryDeb(root: string, warn: (message: string) => void = () => {}): Promise<InstalledPackage[]> {
@@ -49,4 +49,30 @@ export function copyrightLicenses(tree: Tree, pkg: string, warn: (message: strin
     if (name) names.add(name);
   }
   return [...names];
+}
+
+const DPKG_INFO = 'var/lib/dpkg/info';
+
+/** dpkg's database: the status file, and one `PACKAGE[:ARCH].list` of owned paths per package. */
+export const debDatabase: PackageDatabase = {
+  marker: 'var/lib/dpkg/status',
+  paths: /^var\/lib\/dpkg\/(status|info\/[^/]+\.list)$/,
+  ownedFiles(root) {
+    const tree = new Tree(root);
+    const owners = new Map<string, string[]>();
+    for (const name of tree.readdir(DPKG_INFO).filter((n) => n.endsWith('.list'))) {
+      const pkg = name.slice(0, -'.list'.length).replace(/:[^:]+$/, '');
+      for (const line of tree.readText(`${DPKG_INFO}/${name}`).split('\n')) addOwner(owners, line, pkg);
+    }
+    return owners;
+  },
+};
+
+/** Records `pkg` as an owner of the path `line` names (leading and trailing slashes dropped; the root left out). */
+export function addOwner(owners: Map<string, string[]>, line: string, pkg: string): void {
+  const path = line.replace(/^\/+/, '').replace(/\/+$/, '');
+  if (path === '' || path === '.') return;
+  const list = owners.get(path);
+  if (!list) owners.set(path, [pkg]);
+  else if (!list.includes(pkg)) list.push(pkg);
 }

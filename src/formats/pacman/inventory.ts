@@ -1,6 +1,7 @@
 /** What is installed in an Arch-family tree, read from pacman's local database. */
 import { Tree } from '../../tree/index.ts';
-import type { InstalledPackage } from '../types.ts';
+import { addOwner } from '../deb/inventory.ts';
+import type { InstalledPackage, PackageDatabase } from '../types.ts';
 import { parseDesc } from './db.ts';
 import { LOCAL_DB } from './localdb.ts';
 
@@ -24,3 +25,20 @@ export async function inventoryPacman(root: string): Promise<InstalledPackage[]>
   }
   return out;
 }
+
+/** pacman's local database: per package a directory with `desc` (its NAME) and `files` (%FILES%, owned paths). */
+export const pacmanDatabase: PackageDatabase = {
+  marker: LOCAL_DB,
+  paths: /^var\/lib\/pacman\/local\/([^/]+\/(desc|files)|ALPM_DB_VERSION)$/,
+  ownedFiles(root) {
+    const tree = new Tree(root);
+    const owners = new Map<string, string[]>();
+    for (const entry of tree.readdir(LOCAL_DB)) {
+      if (!tree.lstat(`${LOCAL_DB}/${entry}`)?.isDirectory()) continue;
+      const pkg = parseDesc(tree.readText(`${LOCAL_DB}/${entry}/desc`)).get('NAME')?.[0] ?? entry;
+      const files = tree.readTextIfExists(`${LOCAL_DB}/${entry}/files`);
+      for (const line of parseDesc(files ?? '').get('FILES') ?? []) addOwner(owners, line, pkg);
+    }
+    return owners;
+  },
+};

@@ -7,6 +7,7 @@ export { PARTITION_ATTRIBUTES, PARTITION_TYPE_NAMES } from './types.ts';
 export { planLayout } from './layout.ts';
 export { tablePieces, writeDiskImage, type WriteOptions } from './assemble.ts';
 export { parseQemuImgMap, qemuImgExtents, type Extent, type ExtentFinder } from './extents.ts';
+export { sparseSha256 } from './digest.ts';
 export { layoutLines } from './describe.ts';
 export { attributeBits, describeType, guidInWords, mbrType, typeGuid, typeInWords } from './partition-types.ts';
 export { diskGuid, filesystemUuid, mbrSignature, partitionGuid, seededId32, seededUuid } from './seed.ts';

@@ -9,7 +9,9 @@ import { createHash } from 'node:crypto';
 import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { qemuImgExtents, sparseSha256 } from '../disk/index.ts';
 import type { InstalledPackage, PlannedPackage } from '../formats/types.ts';
+import { findOnPath } from '../util/path.ts';
 import { BuildError } from '../util/errors.ts';
 import { outputFile } from './paths.ts';
 
@@ -75,9 +77,14 @@ export function sbomPath(directory: string, name: string): string {
 }
 
 export async function fileDigest(path: string): Promise<{ size: number; sha256: string }> {
+  const st = statSync(path);
+  // A sparse file (a disk or partition image) is hashed without reading its holes, when qemu-img can say where they are.
+  const qemuImg = st.blocks * 512 < st.size / 2 ? findOnPath('qemu-img') : undefined;
+  const extents = qemuImg ? await qemuImgExtents(qemuImg)(path) : undefined;
+  if (extents) return { size: st.size, sha256: await sparseSha256(path, st.size, extents) };
   const hash = createHash('sha256');
   await pipeline(createReadStream(path, { highWaterMark: 1 << 20 }), hash);
-  return { size: statSync(path).size, sha256: hash.digest('hex') };
+  return { size: st.size, sha256: hash.digest('hex') };
 }
 
 export function buildManifest(facts: ManifestFacts, outputs: ManifestOutput[], sbomFile: string): Manifest {

@@ -5,14 +5,12 @@
  * offers them. The disk output is made from it; what the manifest says
  * about a partition comes from the same layout.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { typeInWords } from '../disk/index.ts';
 import type { DiskLayout, PlannedPartition } from '../disk/types.ts';
 import { FILESYSTEMS } from './filesystems/index.ts';
+import { fileDigest } from './manifest.ts';
 import { makePartitionImages, type MadePartition } from './partition-images.ts';
 import { diskConfig, type DiskPartition } from './partition-plan.ts';
 import type { HostTool, OutputDetails, OutputWriter } from './writer.ts';
@@ -57,9 +55,7 @@ export interface LayoutFile {
 }
 
 async function sha256(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  await pipeline(createReadStream(file, { highWaterMark: 1 << 20 }), hash);
-  return hash.digest('hex');
+  return (await fileDigest(file)).sha256;
 }
 
 function record(p: DiskPartition, planned: PlannedPartition, made: MadePartition, digest: string | undefined): PartitionRecord {

@@ -18,6 +18,7 @@ const TOOLS = {
   vercmp: ['pacman-package-manager'],
   bsdtar: ['libarchive-tools'],
   cpio: ['cpio'],
+  'qemu-img': ['qemu-utils'],
   umoci: ['umoci'],
   skopeo: ['skopeo'],
   'dpkg-deb': ['dpkg'],

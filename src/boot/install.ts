@@ -15,9 +15,10 @@ import { findKernels } from './kernels.ts';
 import { chooseLoader } from './loaders.ts';
 
 /** The kernel command line: boot.cmdline with root= put in front when it has none. */
-export function kernelCmdline(cmdline: string, rootUuid: string | undefined): string {
-  if (/(^|\s)root=/.test(cmdline) || !rootUuid) return cmdline.trim();
-  return `root=UUID=${rootUuid} ${cmdline}`.trim();
+export function kernelCmdline(cmdline: string, root: { filesystemUuid?: string; partUuid?: string } | undefined): string {
+  if (/(^|\s)root=/.test(cmdline) || !root) return cmdline.trim();
+  const spec = root.filesystemUuid ? `UUID=${root.filesystemUuid}` : root.partUuid ? `PARTUUID=${root.partUuid}` : undefined;
+  return spec ? `root=${spec} ${cmdline}`.trim() : cmdline.trim();
 }
 
 /** The tree directory of the EFI system partition ([[partition]] type "esp" with contents). */
@@ -40,7 +41,7 @@ export function installBoot(root: string, config: Config, machine: string, sourc
   if (missing) throw new UserError(`boot.loader = "${loader.name}": ${missing}`, loader.packageHint);
   const kernels = findKernels(tree);
   if (kernels.length === 0) throw new UserError(`boot.loader = "${loader.name}": the image has no kernel (/boot/vmlinuz-* or /usr/lib/modules/*/vmlinuz)`, "add the distribution's kernel package (Debian: linux-image-amd64) to packages.install, or choose a board that brings one");
-  const cmdline = kernelCmdline(config['boot.cmdline'], rootIdentifiers(config)?.filesystemUuid);
+  const cmdline = kernelCmdline(config['boot.cmdline'], rootIdentifiers(config));
   const written = loader.install({ ...base, kernels, cmdline });
   log(`${loader.name}: ${kernels.map((k) => k.version + (k.initrd ? '' : ' (no initramfs)')).join(', ')}; options ${cmdline}; ${written.length} files in ${base.espDirectory}`);
 }

@@ -37,16 +37,16 @@ export function partUuidOf(table: TableKind, seed: string, p: Pick<DiskPartition
 
 /** What fstab's UUID= says for partition `p`'s filesystem (undefined: none, or a prebuilt image). */
 export function filesystemIdOf(seed: string, p: Pick<DiskPartition, 'number' | 'filesystem' | 'image'>): string | undefined {
-  if (p.filesystem === 'none' || p.image) return undefined;
+  if (p.filesystem === 'none' || p.image || FILESYSTEMS[p.filesystem].noUuid) return undefined;
   return FILESYSTEMS[p.filesystem].fstabId(filesystemUuid(seed, p.number));
 }
 
 /** The root filesystem's identifiers from config and seed alone (for root= on a kernel command line); undefined: no partition is mounted at /. */
-export function rootIdentifiers(config: Config): { partition: number; filesystemUuid: string; partUuid: string; filesystem: string } | undefined {
+export function rootIdentifiers(config: Config): { partition: number; filesystemUuid: string | undefined; partUuid: string; filesystem: string } | undefined {
   const root = diskPartitions(config, '/').find((p) => p.mount === '/');
   if (!root) return undefined;
   const seed = config['disk.seed'];
-  return { partition: root.number, filesystemUuid: filesystemIdOf(seed, root)!, partUuid: partUuidOf(config['disk.table'], seed, root), filesystem: root.filesystem };
+  return { partition: root.number, filesystemUuid: filesystemIdOf(seed, root), partUuid: partUuidOf(config['disk.table'], seed, root), filesystem: root.filesystem };
 }
 
 const PASS: Record<string, number> = { ext4: 2, vfat: 1, btrfs: 0, erofs: 0, squashfs: 0 };
@@ -58,7 +58,11 @@ export function fstabEntries(config: Config): FstabEntry[] {
   const seed = config['disk.seed'];
   const table = config['disk.table'];
   const parts = diskPartitions(config, '/');
-  const spec = (p: DiskPartition) => (mode === 'uuid' ? `UUID=${filesystemIdOf(seed, p)}` : `PARTUUID=${partUuidOf(table, seed, p)}`);
+  // A filesystem without a UUID of its own (squashfs) is named by its partition.
+  const spec = (p: DiskPartition) => {
+    const id = mode === 'uuid' ? filesystemIdOf(seed, p) : undefined;
+    return id ? `UUID=${id}` : `PARTUUID=${partUuidOf(table, seed, p)}`;
+  };
   const depth = (m: string) => (m === '/' ? 0 : m.split('/').length - 1);
   const mounted = parts
     .filter((p) => p.mount !== undefined && holdsFiles(p.filesystem))

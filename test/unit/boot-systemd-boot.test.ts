@@ -50,8 +50,10 @@ test('kernel discovery: Debian /boot pairs, Arch /usr/lib/modules with pkgbase, 
 });
 
 test('root= of the root filesystem goes in front, unless boot.cmdline has its own', () => {
-  assert.equal(kernelCmdline('rw console=ttyS0,115200', 'u-1'), 'root=UUID=u-1 rw console=ttyS0,115200');
-  assert.equal(kernelCmdline('root=/dev/vda2 rw', 'u-1'), 'root=/dev/vda2 rw');
+  assert.equal(kernelCmdline('rw console=ttyS0,115200', { filesystemUuid: 'u-1', partUuid: 'p-2' }), 'root=UUID=u-1 rw console=ttyS0,115200');
+  assert.equal(kernelCmdline('root=/dev/vda2 rw', { filesystemUuid: 'u-1' }), 'root=/dev/vda2 rw');
+  // A root filesystem without a UUID of its own (squashfs) is found by its partition.
+  assert.equal(kernelCmdline('ro', { filesystemUuid: undefined, partUuid: 'p-2' }), 'root=PARTUUID=p-2 ro');
   assert.equal(kernelCmdline('rw', undefined), 'rw');
 });
 

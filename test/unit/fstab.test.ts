@@ -55,6 +55,10 @@ test('PARTUUID=: the GPT partition GUID, or the MBR signature and number; rootId
     [`PARTUUID=${signature}-01`, '/boot/firmware', 'vfat'],
   ]);
   assert.equal(rootIdentifiers(mbr)?.partUuid, `${signature}-02`);
+  // squashfs has no UUID of its own: it is named by its partition, in fstab and for root=.
+  const squash = configOf('[disk]\nseed = "sq"\n[[partition]]\ntype = "root"\nfilesystem = "squashfs"\n');
+  assert.equal(fstabEntries(squash)[0]!.spec, `PARTUUID=${partitionGuid('sq', 1)}`);
+  assert.equal(rootIdentifiers(squash)?.filesystemUuid, undefined);
   const pinned = configOf('[[partition]]\ntype = "root"\nuuid = "0FC63DAF-8483-4772-8E79-3D69D8477DE4"\n');
   assert.equal(rootIdentifiers(pinned)?.partUuid, '0fc63daf-8483-4772-8e79-3d69d8477de4');
   assert.equal(rootIdentifiers(configOf('')), undefined);

@@ -32,6 +32,7 @@ export const squashfs: FilesystemMaker = {
   minimumSize: BLOCK,
   neededSize,
   fstabId: (uuid) => uuid.toLowerCase(),
+  noUuid: true,
   make: async ({ source, image, uuid, sourceDateEpoch }) => {
     await runMksquashfs(source, image, sourceDateEpoch, availableParallelism());
     return { uuid: uuid.toLowerCase(), size: (await stat(image)).size };

@@ -62,5 +62,7 @@ export interface FilesystemMaker {
   maxLabelBytes?: number;
   /** The UUID as fstab names it, for a UUID string given to make() (known before the filesystem is made). */
   fstabId(uuid: string): string;
+  /** The filesystem has no UUID of its own (squashfs): fstab and root= name its partition by PARTUUID. */
+  noUuid?: true;
   make(input: MakeFilesystemInput): Promise<MadeFilesystem>;
 }

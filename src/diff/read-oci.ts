@@ -6,8 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../util/errors.ts';
-import { DatabaseCopy } from './package-database.ts';
-import { compressionOf, listTarStream, openTar, readHead, readTarFiles } from './read-tar.ts';
+import { compressionOf, listTarFile, readHead } from './read-tar.ts';
 import type { InputReader, ListedInput } from './types.ts';
 
 interface Descriptor {
@@ -47,18 +46,6 @@ export const ociReader: InputReader = {
     const layer = ociLayer(layout);
     const kind = compressionOf(await readHead(layer));
     if (!kind) throw new UserError(`${layout}: the layer ${layer} is not a tar`, 'kiln diff reads tar layers (plain, gzip, xz, zstd)');
-    const db = new DatabaseCopy();
-    try {
-      const listing = await listTarStream(openTar(layer, kind), db);
-      return {
-        listing,
-        databaseRoot: db.root,
-        readFiles: (paths, maxBytes) => readTarFiles(openTar(layer, kind), listing, paths, maxBytes),
-        dispose: () => db.dispose(),
-      };
-    } catch (err) {
-      await db.dispose();
-      throw err;
-    }
+    return listTarFile(layer, kind);
   },
 };

@@ -88,22 +88,7 @@ export async function readTarFiles(stream: Readable, listing: Listing, paths: Re
 export const tarReader: InputReader = {
   name: 'tar',
   recognises: (_path, head, isDirectory) => !isDirectory && compressionOf(head) !== undefined,
-  async list(file: string): Promise<ListedInput> {
-    const kind = compressionOf(await readHead(file)) as Compression;
-    const db = new DatabaseCopy();
-    try {
-      const listing = await listTarStream(openTar(file, kind), db);
-      return {
-        listing,
-        databaseRoot: db.root,
-        readFiles: (paths, maxBytes) => readTarFiles(openTar(file, kind), listing, paths, maxBytes),
-        dispose: () => db.dispose(),
-      };
-    } catch (err) {
-      await db.dispose();
-      throw err;
-    }
-  },
+  list: async (file: string) => listTarFile(file, compressionOf(await readHead(file)) as Compression),
 };
 
 export async function readHead(file: string): Promise<Buffer> {
@@ -114,5 +99,22 @@ export async function readHead(file: string): Promise<Buffer> {
     return buf.subarray(0, bytesRead);
   } finally {
     await fh.close();
+  }
+}
+
+/** A tar file's listing (compressed as `kind`), its package database copied aside, and its files read again on demand. */
+export async function listTarFile(file: string, kind: Compression): Promise<ListedInput> {
+  const db = new DatabaseCopy();
+  try {
+    const listing = await listTarStream(openTar(file, kind), db);
+    return {
+      listing,
+      databaseRoot: db.root,
+      readFiles: (paths, maxBytes) => readTarFiles(openTar(file, kind), listing, paths, maxBytes),
+      dispose: () => db.dispose(),
+    };
+  } catch (err) {
+    await db.dispose();
+    throw err;
   }
 }

@@ -37,9 +37,25 @@ export function bundle(): string {
   return join(bundleDir, 'kiln.mjs');
 }
 
-/** A fresh directory the test user owns, for an image definition and its outputs. */
+const imageDirs: string[] = [];
+
+/** Removes the image directories this test process made (built images are large; they must not pile up in /tmp). */
+function removeImageDirs(): void {
+  if (process.env.KILN_KEEP_TEST_TMP === '1') return;
+  for (const dir of imageDirs) {
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // A tree with subordinate-id owned read-only directories, made without root: the run's TMPDIR goes with it (scripts/test.mjs).
+    }
+  }
+}
+
+/** A fresh directory the test user owns, for an image definition and its outputs; removed when the test process exits. */
 export function imageDir(toml?: string, owner = TEST_USER): string {
   const dir = mkdtempSync(join(tmpdir(), 'kiln-it-'));
+  if (imageDirs.length === 0) process.on('exit', removeImageDirs);
+  imageDirs.push(dir);
   chmodSync(dir, 0o755);
   if (toml !== undefined) writeFileSync(join(dir, 'kiln.toml'), toml);
   if (isRoot) spawnSync('chown', ['-R', `${owner}:`, dir]);

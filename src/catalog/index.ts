@@ -24,4 +24,4 @@ export function canonicalArchitecture(distribution: Distribution, arch: string):
 export * from './types.ts';
 export * from './machines.ts';
 export * from './host.ts';
-export * from './boards.ts';
+export * from './boards/index.ts';

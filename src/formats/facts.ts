@@ -10,7 +10,7 @@
  * A leaf: nothing but types is imported, so that config and catalog can read
  * it without pulling the formats' code in.
  */
-import type { BoardName } from '../catalog/boards.ts';
+import type { BoardName } from '../catalog/boards/index.ts';
 import type { FormatName } from '../catalog/types.ts';
 import type { SettingKey } from '../config/settings.ts';
 

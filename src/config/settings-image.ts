@@ -129,4 +129,8 @@ export const IMAGE_SETTINGS = {
     help: "The image's tag in the OCI layout (org.opencontainers.image.ref.name) and in oci.tar",
     default: 'latest',
   }),
+  'vagrant.vagrantfile': optional({
+    kind: path('file', 'a Vagrantfile'),
+    help: "The vagrant-libvirt box's own Vagrantfile, instead of the one kiln writes (the board's QEMU machine, UEFI loader and architecture)",
+  }),
 } as const;

@@ -11,6 +11,7 @@ import { qcow2Writer } from './qcow2.ts';
 import { filesystemWriter } from './filesystem.ts';
 import { ociArchiveWriter, ociWriter } from './oci.ts';
 import { tarWriter } from './tar.ts';
+import { vagrantLibvirtWriter } from './vagrant.ts';
 import type { OutputRegistry } from './writer.ts';
 
 export const OUTPUTS = {
@@ -24,6 +25,7 @@ export const OUTPUTS = {
   'disk.zst': compressedDiskWriter('zst'),
   'disk.xz': compressedDiskWriter('xz'),
   qcow2: qcow2Writer,
+  'vagrant-libvirt': vagrantLibvirtWriter,
   ext4: filesystemWriter('ext4'),
   vfat: filesystemWriter('vfat'),
   erofs: filesystemWriter('erofs'),

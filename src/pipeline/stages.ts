@@ -36,6 +36,7 @@ const SECTION_STAGE: SectionStages = {
   filesystem: 'output',
   oci: 'output',
   boot: 'output',
+  vagrant: 'output',
   build: undefined,
   hooks: undefined,
 };

@@ -104,7 +104,7 @@ function checkDisk(dir: string, arch: keyof typeof ROOT_TYPE): void {
 describe('Debian bookworm partitioned disks', { skip }, () => {
   let first: string;
   before(async () => {
-    first = imageDir(toml('amd64', ['disk', 'qcow2', 'partitions', 'disk.zst']));
+    first = imageDir(toml('amd64', ['disk', 'qcow2', 'partitions', 'disk.zst', 'vagrant-libvirt']));
     const r = await kiln(['build', '-C', first], { timeoutMs: 900_000 });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /\[disk\] GPT disk of .*disk GUID/);
@@ -118,8 +118,20 @@ describe('Debian bookworm partitioned disks', { skip }, () => {
     assert.equal(tool('sh', ['-c', 'zstd -dc "$0" | sha256sum', join(out, 'image.raw.zst')]).out.split(' ')[0], sha256(join(out, 'image.raw')), 'disk.zst holds the disk');
   });
 
-  test('amd64: another image directory, every stage run again, gives the same disk, qcow2 and partition images', async () => {
-    const second = imageDir(toml('amd64', ['disk', 'qcow2', 'partitions', 'disk.zst', 'disk.xz']));
+  test('amd64 vagrant-libvirt box: GNU tar reads metadata.json, the Vagrantfile and the qcow2 as box.img, owned by root, with the disk size in GiB', () => {
+    const box = join(first, 'out', 'image.libvirt.box');
+    const listing = tool('tar', ['-tvzf', box, '--numeric-owner']).out.trim().split('\n');
+    assert.deepEqual(listing.map((l) => l.split(/\s+/).at(-1)), ['metadata.json', 'Vagrantfile', 'box.img']);
+    for (const line of listing) assert.match(line, /^-rw-r--r-- 0\/0 /);
+    const member = (name: string) => tool('tar', ['-xzOf', box, name]).out;
+    const metadata = JSON.parse(member('metadata.json')) as Record<string, unknown>;
+    assert.deepEqual(metadata, { provider: 'libvirt', format: 'qcow2', virtual_size: Math.ceil(statSync(join(first, 'out', 'image.raw')).size / 1024 ** 3) });
+    assert.match(member('Vagrantfile'), /config\.vm\.provider :libvirt do \|libvirt\|\n\s+libvirt\.driver = "kvm"/);
+    assert.equal(tool('sh', ['-c', 'tar -xzOf "$0" box.img | sha256sum', box]).out.split(' ')[0], sha256(join(first, 'out', 'image.qcow2')));
+  });
+
+  test('amd64: another image directory, every stage run again, gives the same disk, qcow2, box and partition images', async () => {
+    const second = imageDir(toml('amd64', ['disk', 'qcow2', 'partitions', 'disk.zst', 'disk.xz', 'vagrant-libvirt']));
     const r = await kiln(['build', '-C', second, '--rebuild'], { timeoutMs: 900_000 });
     assert.equal(r.code, 0, r.stderr);
     const [a, b] = [join(first, 'out'), join(second, 'out')];
@@ -130,7 +142,7 @@ describe('Debian bookworm partitioned disks', { skip }, () => {
       differences.push(`partitions/${name}: ${name.endsWith('.json') ? 'layout differs' : firstDifference(join(a, 'image.partitions', name), join(b, 'image.partitions', name), fs)}`);
     }
     assert.equal(tool('sh', ['-c', 'xz -dc "$0" | sha256sum', join(b, 'image.raw.xz')]).out.split(' ')[0], sha256(join(b, 'image.raw')), 'disk.xz holds the disk');
-    for (const file of ['image.raw', 'image.qcow2', 'image.raw.zst']) if (sha256(join(a, file)) !== sha256(join(b, file))) differences.push(`${file} differs`);
+    for (const file of ['image.raw', 'image.qcow2', 'image.raw.zst', 'image.libvirt.box']) if (sha256(join(a, file)) !== sha256(join(b, file))) differences.push(`${file} differs`);
     assert.deepEqual(differences, []);
   });
 

@@ -2,10 +2,8 @@
  * Tar outputs: a deterministic pax archive of the tree (extended attributes
  * kept, times clamped to SOURCE_DATE_EPOCH), piped through the compressor.
  */
-import { createWriteStream } from 'node:fs';
-import { PassThrough } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { compress, writeTreeAsTar, type Compression } from '../archive/index.ts';
+import { writeTreeAsTar, type Compression } from '../archive/index.ts';
+import { writeCompressedFile } from './compressed-file.ts';
 import { GETFATTR, GZIP, XZ, ZSTD } from './host-tools.ts';
 import type { HostTool, OutputWriter } from './writer.ts';
 
@@ -19,10 +17,10 @@ export function tarWriter(extension: string, compression: Compression): OutputWr
     takesTree: false,
     write: async ({ root, tmp, sourceDateEpoch, tree }) => {
       const xattrs = await tree.xattrs();
-      const file = createWriteStream(tmp, { mode: 0o644 });
-      const tarStream = new PassThrough({ highWaterMark: 1 << 20 });
-      const sink = compression === 'none' ? pipeline(tarStream, file) : pipeline(tarStream, compress(compression), file);
-      await Promise.all([writeTreeAsTar(root, tarStream, { mtimeClamp: sourceDateEpoch, xattrs }).then(() => tarStream.end()), sink]);
+      await writeCompressedFile(tmp, compression, async (out) => {
+        await writeTreeAsTar(root, out, { mtimeClamp: sourceDateEpoch, xattrs });
+        out.end();
+      });
     },
   };
 }

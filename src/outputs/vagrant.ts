@@ -7,14 +7,13 @@
  * the board needs to start (its QEMU machine, the UEFI loader of a UEFI
  * board, the architecture of a foreign one); vagrant.vagrantfile replaces it.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
-import { PassThrough } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { compress, TarWriter } from '../archive/index.ts';
+import { TarWriter } from '../archive/index.ts';
 import { findBoard } from '../catalog/index.ts';
 import { run } from '../util/run.ts';
+import { writeCompressedFile } from './compressed-file.ts';
 import { GZIP, QEMU_IMG } from './host-tools.ts';
 import type { OutputWriter } from './writer.ts';
 
@@ -82,15 +81,12 @@ export const vagrantLibvirtWriter: OutputWriter<'qcow2'> = {
       { path: 'Vagrantfile', data: Buffer.from(vagrantfile) },
     ];
     const base = { type: 'file' as const, mode: 0o644, uid: 0, gid: 0, uname: '', gname: '', mtime: sourceDateEpoch, xattrs: new Map<string, Buffer>() };
-    const tarStream = new PassThrough({ highWaterMark: 1 << 20 });
-    const sink = pipeline(tarStream, compress('gz'), createWriteStream(tmp, { mode: 0o644 }));
-    const writer = new TarWriter(tarStream);
-    const write = async () => {
+    await writeCompressedFile(tmp, 'gz', async (out) => {
+      const writer = new TarWriter(out);
       for (const f of small) await writer.add({ ...base, path: f.path, size: f.data.length }, f.data);
       await writer.add({ ...base, path: 'box.img', size: (await stat(disk)).size }, createReadStream(disk, { highWaterMark: 1 << 20 }));
       await writer.finish();
-    };
-    await Promise.all([write(), sink]);
+    });
     return { provider: 'libvirt', files: ['metadata.json', 'Vagrantfile', 'box.img'] };
   },
 };

@@ -47,6 +47,8 @@ export interface Manifest {
   sourceDateEpochFrom: string;
   /** The mirrors the packages came from, resolved (a Debian default comes from the build host's apt sources). */
   mirrors: string[];
+  /** The build installed kiln.lock's set: its entry and the digest of the settings it was locked with; null: resolved afresh. */
+  lock: { file: string; id: string; configDigest: string; locked: string } | null;
   built: string;
   packages: ManifestPackage[];
   outputs: ManifestOutput[];
@@ -62,6 +64,7 @@ export interface ManifestFacts {
   sourceDateEpoch: number;
   sourceDateEpochFrom: string;
   mirrors: string[];
+  lock?: Manifest['lock'];
   installed: InstalledPackage[];
   /** Only what every format's plan says about a package (its format's own data is not needed here). */
   planned: Omit<PlannedPackage, 'extra'>[];
@@ -102,6 +105,7 @@ export function buildManifest(facts: ManifestFacts, outputs: ManifestOutput[], s
     sourceDateEpoch: facts.sourceDateEpoch,
     sourceDateEpochFrom: facts.sourceDateEpochFrom,
     mirrors: facts.mirrors,
+    lock: facts.lock ?? null,
     built: new Date().toISOString(),
     packages,
     outputs,

@@ -30,6 +30,8 @@ export interface ImageFacts {
   sourceDateEpochFrom: string;
   /** The mirrors the packages came from, as resolved. */
   mirrors: string[];
+  /** What the manifest says of kiln.lock. */
+  lock?: Manifest['lock'];
   directory: string;
   name: string;
   /** The JSON fragments hooks left for the manifest, read when the records are made. */
@@ -56,6 +58,7 @@ export async function imageRecords(facts: ImageFacts): Promise<(written: Written
         sourceDateEpoch: facts.sourceDateEpoch,
         sourceDateEpochFrom: facts.sourceDateEpochFrom,
         mirrors: facts.mirrors,
+        lock: facts.lock,
         installed,
         planned: facts.plan.packages,
         fragments: await facts.fragments(),

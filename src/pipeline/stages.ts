@@ -37,6 +37,7 @@ const SECTION_STAGE: SectionStages = {
   oci: 'output',
   boot: 'output',
   build: undefined,
+  lock: undefined,
   hooks: undefined,
 };
 

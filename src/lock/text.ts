@@ -133,7 +133,7 @@ function readImage(t: Record<string, unknown>, where: string): LockedImage {
     format: s('format') as FormatName,
     locked: locked / 1000,
     configDigest: s('config-digest'),
-    inputs: inputs as Record<string, unknown>,
+    inputs: { ...inputs } as Record<string, unknown>,
     sourceDateEpoch: n('source-date-epoch'),
     sourceDateEpochFrom: s('source-date-epoch-from'),
     repositoryDate: n('repository-date'),
@@ -148,7 +148,7 @@ function readPackage(p: Record<string, unknown>, where: string): LockedPackage {
   for (const k of ['name', 'version', 'architecture', 'sha256', 'url']) if (typeof p[k] !== 'string') throw broken(where, `${k} is not a string`);
   if (typeof p.size !== 'number') throw broken(where, 'size is not a number');
   if (!/^[0-9a-f]{64}$/.test(p.sha256 as string)) throw broken(where, `sha256 ${JSON.stringify(p.sha256)} is not 64 hex digits`);
-  const facts = (p.facts ?? {}) as Record<string, string | number | boolean>;
+  const facts = { ...(p.facts as object) } as Record<string, string | number | boolean>;
   return {
     name: p.name as string,
     version: p.version as string,

@@ -52,7 +52,10 @@ export interface Manifest {
   built: string;
   packages: ManifestPackage[];
   outputs: ManifestOutput[];
+  /** The SPDX 2.3 SBOM's file name. */
   sbom: string;
+  /** The CycloneDX 1.6 SBOM's file name (the same inventory). */
+  cyclonedx?: string;
   [fromHooks: string]: unknown;
 }
 
@@ -79,6 +82,10 @@ export function sbomPath(directory: string, name: string): string {
   return outputFile(directory, `${name}.spdx.json`);
 }
 
+export function cyclonedxPath(directory: string, name: string): string {
+  return outputFile(directory, `${name}.cdx.json`);
+}
+
 export async function fileDigest(path: string): Promise<{ size: number; sha256: string }> {
   const st = statSync(path);
   // A sparse file (a disk or partition image) is hashed without reading its holes, when qemu-img can say where they are.
@@ -90,7 +97,7 @@ export async function fileDigest(path: string): Promise<{ size: number; sha256: 
   return { size: st.size, sha256: hash.digest('hex') };
 }
 
-export function buildManifest(facts: ManifestFacts, outputs: ManifestOutput[], sbomFile: string): Manifest {
+export function buildManifest(facts: ManifestFacts, outputs: ManifestOutput[], sbomFile: string, cyclonedxFile?: string): Manifest {
   const planned = new Map(facts.planned.map((p) => [p.name, p]));
   const packages = facts.installed.map((p): ManifestPackage => {
     const plan = planned.get(p.name);
@@ -110,6 +117,7 @@ export function buildManifest(facts: ManifestFacts, outputs: ManifestOutput[], s
     packages,
     outputs,
     sbom: sbomFile,
+    ...(cyclonedxFile ? { cyclonedx: cyclonedxFile } : {}),
   };
   // Hooks' fragments, in file name order: their keys are added (objects merged); kiln's own keys are refused.
   const kilnKeys = new Set(Object.keys(manifest));
@@ -145,7 +153,7 @@ export function outputsUpToDate(directory: string, name: string, outputs: string
     return false;
   }
   if (manifest.key !== key || manifest.manifestVersion !== MANIFEST_VERSION) return false;
-  if (!statSync(join(directory, manifest.sbom), { throwIfNoEntry: false })) return false;
+  for (const sbom of [manifest.sbom, manifest.cyclonedx ?? `${name}.cdx.json`]) if (!statSync(join(directory, sbom), { throwIfNoEntry: false })) return false;
   return outputs.every((path) => {
     const recorded = manifest.outputs.find((o) => o.file === basename(path));
     const st = statSync(path, { throwIfNoEntry: false });

@@ -15,7 +15,7 @@ const stages = fileURLToPath(new URL('../../src/pipeline/stages.ts', import.meta
 test('a table of section stages that leaves out a declared section does not compile', () => {
   const errors = typeErrors(
     `import type { SectionStages } from ${JSON.stringify(stages)};\n` +
-      `export const missing: SectionStages = { distribution: 'resolve', board: 'resolve', packages: 'resolve', system: 'customize', users: 'customize', services: 'customize', overlay: 'customize', output: 'output', disk: 'output', filesystem: 'output', oci: 'output', boot: 'output', build: undefined, hooks: undefined };\n`,
+      `export const missing: SectionStages = { distribution: 'resolve', board: 'resolve', packages: 'resolve', system: 'customize', users: 'customize', services: 'customize', overlay: 'customize', output: 'output', disk: 'output', filesystem: 'output', oci: 'output', boot: 'output', build: undefined, hooks: undefined, lock: undefined };\n`,
   );
   assert.equal(errors.length, 1, errors.join('\n'));
   assert.match(errors[0] as string, /Property 'prune' is missing/);
@@ -24,13 +24,13 @@ test('a table of section stages that leaves out a declared section does not comp
 test('a table naming a section the settings table does not declare does not compile', () => {
   const errors = typeErrors(
     `import type { SectionStages } from ${JSON.stringify(stages)};\n` +
-      `export const extra: SectionStages = { distribution: 'resolve', board: 'resolve', packages: 'resolve', system: 'customize', users: 'customize', services: 'customize', overlay: 'customize', prune: 'prune', output: 'output', disk: 'output', filesystem: 'output', oci: 'output', boot: 'output', build: undefined, hooks: undefined, kernel: 'customize' };\n`,
+      `export const extra: SectionStages = { distribution: 'resolve', board: 'resolve', packages: 'resolve', system: 'customize', users: 'customize', services: 'customize', overlay: 'customize', prune: 'prune', output: 'output', disk: 'output', filesystem: 'output', oci: 'output', boot: 'output', build: undefined, hooks: undefined, lock: undefined, kernel: 'customize' };\n`,
   );
   assert.equal(errors.length, 1, errors.join('\n'));
   assert.match(errors[0] as string, /'kernel' does not exist/);
 });
 
-test('every setting outside build.* and hooks.* keys a stage', () => {
+test('every setting outside build.*, hooks.* and lock.* keys a stage', () => {
   const unkeyed = SETTING_KEYS.filter((k) => settingStage(k) === undefined);
-  assert.deepEqual(unkeyed.filter((k) => !k.startsWith('build.') && !k.startsWith('hooks.')), []);
+  assert.deepEqual(unkeyed.filter((k) => !k.startsWith('build.') && !k.startsWith('hooks.') && !k.startsWith('lock.')), []);
 });

@@ -19,6 +19,9 @@ function validator(): ReturnType<Ajv['compile']> {
   if (validate) return validate;
   const ajv = new Ajv({ allErrors: true, strict: false });
   addFormats(ajv);
+  // Two formats of the schema that ajv-formats does not have: an IRI reference (what URL parses, relative or not) and an internationalised e-mail address.
+  ajv.addFormat('iri-reference', (s: string) => URL.canParse(s, 'http://base.invalid/'));
+  ajv.addFormat('idn-email', /^[^@\s]+@[^@\s]+$/u);
   const read = (file: string) => JSON.parse(readFileSync(join(SCHEMAS, file), 'utf8')) as Record<string, unknown>;
   // The bom schema names its neighbours by file name, relative to its own $id.
   for (const file of ['spdx.SNAPSHOT.schema.json', 'jsf-0.82.SNAPSHOT.schema.json']) ajv.addSchema({ ...read(file), $id: `http://cyclonedx.org/schema/${file}` });

@@ -22,6 +22,7 @@ import { buildPackage, repoAdd } from '../helpers/fake-arch-package.ts';
 import { readSecretKey } from '../helpers/fixture-keys.ts';
 import { makeFakeArchive } from '../helpers/fake-debian.ts';
 import { startMirror, type Mirror } from '../helpers/mirror-server.ts';
+import { cyclonedxProblems } from '../helpers/cyclonedx.ts';
 
 function readLock(dir: string): LockedImage {
   const lock = parseLock(readFileSync(join(dir, 'kiln.lock'), 'utf8'), 'kiln.lock');
@@ -98,6 +99,10 @@ describe('kiln lock with the Arch fixture', { skip: skipOrFail(integrationSkipRe
     assert.deepEqual(local, before.packages.map((p) => `${p.name}-${p.version}`).sort(), 'exactly the locked set');
     const manifest = JSON.parse(readFileSync(join(dir, 'out/image.manifest.json'), 'utf8')) as Manifest;
     assert.equal(manifest.lock?.configDigest, before.configDigest);
+    // The CycloneDX SBOM beside it: valid 1.6, the locked packages with their alpm package URLs.
+    const bom = JSON.parse(readFileSync(join(dir, 'out/image.cdx.json'), 'utf8')) as { components: { purl: string }[] };
+    assert.deepEqual(cyclonedxProblems(bom), []);
+    assert.deepEqual(bom.components.map((c) => c.purl).sort(), before.packages.map((p) => `pkg:alpm/archlinux/${p.name}@${encodeURIComponent(p.version)}?arch=${p.architecture}`).sort());
 
     const changed = await kiln(['build', '-C', dir, '--set', 'packages.install+=kiln-marks', '--dry-run']);
     assert.equal(changed.code, 2, changed.stderr);

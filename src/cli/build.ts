@@ -9,8 +9,9 @@ export function buildCommand() {
   return imageOptions(new Command('build').description('build the image described by kiln.toml (or the host defaults)'))
     .option('-n, --dry-run', 'validate, resolve and print the plan (stages, packages, download size, outputs); change nothing')
     .addOption(new Option('--rebuild [stage]', 'run again from STAGE on (default: from the start), whatever is stored').choices(STAGES.filter((s) => s !== 'resolve')))
+    .option('--no-lock', 'resolve afresh and ignore kiln.lock (lock.use = false)')
     .action(async (opts) => {
-      const loaded = loadFromOptions(opts);
+      const loaded = loadFromOptions({ ...opts, set: [...opts.set, ...(opts.lock ? [] : ['lock.use=false'])] });
       const emit = createReporter({ tty: Boolean(process.stderr.isTTY), debug: Boolean(opts.debug) });
       const c = loaded.config;
       const profiles = loaded.profiles.length ? ` [${loaded.profiles.join(', ')}]` : '';

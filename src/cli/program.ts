@@ -14,6 +14,7 @@ import { configCommand } from './config.ts';
 import { diffCommand } from './diff.ts';
 import { doctorCommand } from './doctor.ts';
 import { inspectCommand } from './inspect.ts';
+import { lockCommand } from './lock.ts';
 import { shellCommand } from './shell.ts';
 
 /** Runs the command line `argv` (as process.argv: node, script, then the arguments); resolves to the exit code. */
@@ -35,6 +36,7 @@ export async function runCli(argv: string[]): Promise<number> {
   program.addCommand(cacheCommand());
   program.addCommand(inspectCommand());
   program.addCommand(diffCommand());
+  program.addCommand(lockCommand());
   program.addOption(new Option('--debug').hideHelp());
   // addCommand() does not pass settings down: every verb reports usage errors through the handler below.
   const overrideAll = (cmd: Command<any, any, any>): void => {

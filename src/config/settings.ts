@@ -12,6 +12,7 @@ import { OUTPUT_FORMATS, type OutputFormat } from '../outputs/registry.ts';
 import { setting, optional, type DefaultContext, type Setting } from './setting.ts';
 import { IMAGE_SETTINGS } from './settings-image.ts';
 import { BOOT_SETTINGS } from './settings-boot.ts';
+import { LOCK_SETTINGS } from './settings-lock.ts';
 import { BOARDS, DISTRIBUTIONS, findDistribution, hostMachine, readOsRelease, type BaseSetName, type Distribution } from '../catalog/index.ts';
 
 export const BASE_SETS = ['essential', 'minimal', 'standard', 'none'] as const satisfies readonly BaseSetName[];
@@ -272,6 +273,7 @@ export const SETTINGS = {
   }),
   ...IMAGE_SETTINGS,
   ...BOOT_SETTINGS,
+  ...LOCK_SETTINGS,
   'build.source-date-epoch': setting({
     kind: sourceDateEpoch(),
     help: "The date of the image (seconds since 1970): it clamps every timestamp and is every date the package scripts write (SOURCE_DATE_EPOCH); \"release\": the archive's Release date (pacman: the newest package's build date); \"newest-package\": the newest package's build date, where the index carries it (pacman)",

@@ -6,10 +6,13 @@
  * generic helpers below, which keep the plan and its format together.
  */
 import type { FormatName } from '../catalog/index.ts';
-import type { InstallContext, InstallPlan, PackageFormat, PlanContext, VerifyContext } from './types.ts';
+import type { Config } from '../config/index.ts';
+import type { InstallContext, InstallPlan, LockedPackage, PackageFormat, PlanContext, VerifyContext } from './types.ts';
 import { planDeb } from './deb/plan.ts';
 import { configureDebs, unpackDebs } from './deb/install.ts';
 import { debDatabase, inventoryDeb } from './deb/inventory.ts';
+import { debLocking } from './deb/lock.ts';
+import { pacmanLocking } from './pacman/lock.ts';
 import { inventoryPacman, pacmanDatabase } from './pacman/inventory.ts';
 import { planPacman } from './pacman/plan.ts';
 import { verifyPacman } from './pacman/verify.ts';
@@ -19,8 +22,8 @@ import { configurePacmans, unpackPacmans } from './pacman/install.ts';
 const format = <Plan extends InstallPlan, Unpacked>(f: PackageFormat<Plan, Unpacked>) => f;
 
 const MODULES = {
-  deb: format({ plan: planDeb, unpack: unpackDebs, configure: configureDebs, inventory: inventoryDeb, database: debDatabase }),
-  pacman: format({ plan: planPacman, verify: verifyPacman, unpack: unpackPacmans, configure: configurePacmans, inventory: inventoryPacman, database: pacmanDatabase }),
+  deb: format({ plan: planDeb, unpack: unpackDebs, configure: configureDebs, inventory: inventoryDeb, database: debDatabase, lock: debLocking }),
+  pacman: format({ plan: planPacman, verify: verifyPacman, unpack: unpackPacmans, configure: configurePacmans, inventory: inventoryPacman, database: pacmanDatabase, lock: pacmanLocking }),
 } satisfies Record<FormatName, unknown>;
 
 /** A format's own types, read off its functions. */
@@ -70,4 +73,16 @@ export function makePlan(ctx: PlanContext): Promise<AnyPlan> {
 export function verifierFor<F extends FormatName>(plan: PlanOf<F> & { format: F }): ((ctx: Omit<VerifyContext, 'plan'>) => Promise<void>) | undefined {
   const verify = FORMATS[plan.format].verify;
   return verify && ((ctx) => verify({ ...ctx, plan }));
+}
+
+/** Whether the format can be locked (kiln lock). */
+export function canLock(format: FormatName): boolean {
+  return FORMATS[format].lock !== undefined;
+}
+
+/** The plan's packages as kiln.lock writes them and its format's key fingerprints; undefined when the format cannot be locked yet. */
+export async function lockOf<F extends FormatName>(plan: PlanOf<F> & { format: F }, config: Config): Promise<{ packages: LockedPackage[]; keyringFingerprints: string[] } | undefined> {
+  const lock = FORMATS[plan.format].lock;
+  if (!lock) return undefined;
+  return { packages: lock.lockedPackages(plan), keyringFingerprints: await lock.keyFingerprints(config) };
 }

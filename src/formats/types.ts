@@ -61,6 +61,43 @@ export interface PlanContext {
   limits?: DownloadLimits;
   /** Where the names asked for came from, for messages that name one. */
   origins: RequestOrigins;
+  /** kiln.lock's set for this image and architecture: the plan installs exactly it instead of resolving (the format's `lock` must be set). */
+  lock?: LockedSet;
+}
+
+/** One package as kiln.lock pins it. */
+export interface LockedPackage {
+  name: string;
+  version: string;
+  architecture: string;
+  /** Relative to the mirror (or repository) it came from when it is the mirror's, else absolute. */
+  url: string;
+  size: number;
+  sha256: string;
+  /** apk: the index's checksum of the package (C:); unset for deb and pacman. */
+  indexChecksum?: string;
+  /** The format's own facts a plan needs that the index gave (deb: multi-arch, source; pacman: repo, signature), flat. */
+  facts: Record<string, string | number | boolean>;
+}
+
+/** What a format's plan gets from kiln.lock for its architecture. */
+export interface LockedSet {
+  packages: LockedPackage[];
+  /** The plan's repositoryDate and newestPackageDate when the lock was made. */
+  repositoryDate: number;
+  newestPackageDate?: number;
+  /** lock.snapshot-mirror with the lock's date filled in (the format fills its own $repo, $arch), or undefined. */
+  snapshotMirror?: string;
+}
+
+/**
+ * What a format that can be locked adds: how its plan's packages are
+ * written into kiln.lock (its plan, given a LockedSet, is what reads them
+ * back), and the fingerprints of the keys its indexes are verified with.
+ */
+export interface FormatLocking<Plan extends InstallPlan> {
+  lockedPackages: (plan: Plan) => LockedPackage[];
+  keyFingerprints: (config: Config) => Promise<string[]>;
 }
 
 /** packages.install's items by name (`kiln.toml:7`, `board raspberrypi-4`, `--set`), and where packages.base was set. */
@@ -138,6 +175,8 @@ export interface PackageFormat<Plan extends InstallPlan, Unpacked> {
   inventory: (root: string, warn: (message: string) => void) => Promise<InstalledPackage[]>;
   /** Where the package database lives, and who owns which path (kiln diff). */
   database: PackageDatabase;
+  /** kiln lock: absent for a format that cannot be locked yet. */
+  lock?: FormatLocking<Plan>;
 }
 
 /** A format's package database as kiln diff reads it from a finished tree. */

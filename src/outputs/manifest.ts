@@ -47,10 +47,15 @@ export interface Manifest {
   sourceDateEpochFrom: string;
   /** The mirrors the packages came from, resolved (a Debian default comes from the build host's apt sources). */
   mirrors: string[];
+  /** The build installed kiln.lock's set: its entry and the digest of the settings it was locked with; null: resolved afresh. */
+  lock: { file: string; id: string; configDigest: string; locked: string } | null;
   built: string;
   packages: ManifestPackage[];
   outputs: ManifestOutput[];
+  /** The SPDX 2.3 SBOM's file name. */
   sbom: string;
+  /** The CycloneDX 1.6 SBOM's file name (the same inventory). */
+  cyclonedx?: string;
   [fromHooks: string]: unknown;
 }
 
@@ -62,6 +67,7 @@ export interface ManifestFacts {
   sourceDateEpoch: number;
   sourceDateEpochFrom: string;
   mirrors: string[];
+  lock?: Manifest['lock'];
   installed: InstalledPackage[];
   /** Only what every format's plan says about a package (its format's own data is not needed here). */
   planned: Omit<PlannedPackage, 'extra'>[];
@@ -76,6 +82,10 @@ export function sbomPath(directory: string, name: string): string {
   return outputFile(directory, `${name}.spdx.json`);
 }
 
+export function cyclonedxPath(directory: string, name: string): string {
+  return outputFile(directory, `${name}.cdx.json`);
+}
+
 export async function fileDigest(path: string): Promise<{ size: number; sha256: string }> {
   const st = statSync(path);
   // A sparse file (a disk or partition image) is hashed without reading its holes, when qemu-img can say where they are.
@@ -87,7 +97,7 @@ export async function fileDigest(path: string): Promise<{ size: number; sha256: 
   return { size: st.size, sha256: hash.digest('hex') };
 }
 
-export function buildManifest(facts: ManifestFacts, outputs: ManifestOutput[], sbomFile: string): Manifest {
+export function buildManifest(facts: ManifestFacts, outputs: ManifestOutput[], sbomFile: string, cyclonedxFile?: string): Manifest {
   const planned = new Map(facts.planned.map((p) => [p.name, p]));
   const packages = facts.installed.map((p): ManifestPackage => {
     const plan = planned.get(p.name);
@@ -102,10 +112,12 @@ export function buildManifest(facts: ManifestFacts, outputs: ManifestOutput[], s
     sourceDateEpoch: facts.sourceDateEpoch,
     sourceDateEpochFrom: facts.sourceDateEpochFrom,
     mirrors: facts.mirrors,
+    lock: facts.lock ?? null,
     built: new Date().toISOString(),
     packages,
     outputs,
     sbom: sbomFile,
+    ...(cyclonedxFile ? { cyclonedx: cyclonedxFile } : {}),
   };
   // Hooks' fragments, in file name order: their keys are added (objects merged); kiln's own keys are refused.
   const kilnKeys = new Set(Object.keys(manifest));
@@ -141,7 +153,7 @@ export function outputsUpToDate(directory: string, name: string, outputs: string
     return false;
   }
   if (manifest.key !== key || manifest.manifestVersion !== MANIFEST_VERSION) return false;
-  if (!statSync(join(directory, manifest.sbom), { throwIfNoEntry: false })) return false;
+  for (const sbom of [manifest.sbom, manifest.cyclonedx ?? `${name}.cdx.json`]) if (!statSync(join(directory, sbom), { throwIfNoEntry: false })) return false;
   return outputs.every((path) => {
     const recorded = manifest.outputs.find((o) => o.file === basename(path));
     const st = statSync(path, { throwIfNoEntry: false });

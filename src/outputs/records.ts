@@ -9,7 +9,8 @@ import { basename } from 'node:path';
 import type { FormatName } from '../catalog/index.ts';
 import type { InstalledPackage, PackageFormat, PlannedPackage } from '../formats/types.ts';
 import type { Emit } from '../util/events.ts';
-import { buildManifest, fileDigest, manifestPath, sbomPath, type Manifest, type ManifestOutput } from './manifest.ts';
+import { buildManifest, cyclonedxPath, fileDigest, manifestPath, sbomPath, type Manifest, type ManifestOutput } from './manifest.ts';
+import { buildCycloneDx } from './sbom-cyclonedx.ts';
 import { buildSbom } from './sbom.ts';
 import type { OutputRecord, Written } from './write.ts';
 
@@ -30,6 +31,8 @@ export interface ImageFacts {
   sourceDateEpochFrom: string;
   /** The mirrors the packages came from, as resolved. */
   mirrors: string[];
+  /** What the manifest says of kiln.lock. */
+  lock?: Manifest['lock'];
   directory: string;
   name: string;
   /** The JSON fragments hooks left for the manifest, read when the records are made. */
@@ -47,6 +50,7 @@ export async function imageRecords(facts: ImageFacts): Promise<(written: Written
       described.push({ file: basename(o.final), format: o.format, size: digest?.size ?? null, sha256: digest?.sha256 ?? null, ...(o.details ? { details: o.details } : {}) });
     }
     const sbomFile = sbomPath(facts.directory, facts.name);
+    const cyclonedxFile = cyclonedxPath(facts.directory, facts.name);
     const manifest = buildManifest(
       {
         kilnVersion: facts.kilnVersion,
@@ -56,17 +60,21 @@ export async function imageRecords(facts: ImageFacts): Promise<(written: Written
         sourceDateEpoch: facts.sourceDateEpoch,
         sourceDateEpochFrom: facts.sourceDateEpochFrom,
         mirrors: facts.mirrors,
+        lock: facts.lock,
         installed,
         planned: facts.plan.packages,
         fragments: await facts.fragments(),
       },
       described,
       basename(sbomFile),
+      basename(cyclonedxFile),
     );
     const sbom = buildSbom(manifest, facts.plan.format, facts.supplier);
     return [
       { final: manifestPath(facts.directory, facts.name), content: JSON.stringify(manifest, null, 2) + '\n' },
       { final: sbomFile, content: JSON.stringify(sbom, null, 2) + '\n' },
+      // Both SBOMs from the one inventory (the manifest's packages, read once from the tree).
+      { final: cyclonedxFile, content: JSON.stringify(buildCycloneDx(manifest, facts.plan.format, facts.supplier), null, 2) + '\n' },
     ];
   };
 }

@@ -99,7 +99,8 @@ interface SpdxPackage {
   sourceInfo?: string;
 }
 
-function purl(format: FormatName, distribution: string, p: ManifestPackage): string {
+/** The package URL of an installed package: pkg:deb/debian/NAME@VERSION?arch=ARCH, pkg:alpm/archlinux/... */
+export function purl(format: FormatName, distribution: string, p: Pick<ManifestPackage, 'name' | 'version' | 'architecture'>): string {
   const enc = (s: string) => encodeURIComponent(s).replace(/%3A/gi, '%3A');
   return `pkg:${FORMAT_FACTS[format].purlType}/${enc(distribution)}/${enc(p.name)}@${enc(p.version)}?arch=${enc(p.architecture)}`;
 }

@@ -31,6 +31,7 @@ import { BuildLog } from './build-log.ts';
 import { overlayDigest } from './overlay.ts';
 import { resolveSourceDateEpoch } from './source-date-epoch.ts';
 import { buildId, VERSION } from '../version.ts';
+import { lockForBuild } from '../lock/index.ts';
 
 export interface BuildOptions {
   emit: Emit;
@@ -124,6 +125,8 @@ interface PreparedBuild {
   blobs: Record<string, string>;
   sourceDateEpoch: number;
   sourceDateEpochFrom: string;
+  /** What the manifest says of kiln.lock (null: the set was resolved). */
+  lock: BuildJob['manifest']['lock'];
   overlays: BuildJob['overlays'];
   idMapping: ReturnType<typeof planNamespace> | undefined;
 }
@@ -137,7 +140,9 @@ async function prepareStages(loaded: LoadedConfig, opts: BuildOptions, b: BuildC
   const idMapping = opts.dryRun ? undefined : planNamespace();
   const limits = downloadLimits(config);
   const origins = { install: loaded.itemOrigins['packages.install'] ?? {}, base: loaded.origins['packages.base'] ?? 'default' };
-  const planContext = { config, distribution, store, memoDir: join(cache, 'plans'), kilnVersion: VERSION, emit, signal, limits, origins };
+  const locked = lockForBuild(loaded);
+  if (locked) emit({ kind: 'log', level: 'info', message: `installing the ${locked.image.packages.length} packages of kiln.lock (${locked.image.id}, locked ${new Date(locked.image.locked * 1000).toISOString()})` });
+  const planContext = { config, distribution, store, memoDir: join(cache, 'plans'), kilnVersion: VERSION, emit, signal, limits, origins, lock: locked?.set };
   // Before resolve: a missing host tool of an output, or an overlay that cannot be read, stops the build before any download.
   checkOutputTools(config['output.format']);
   checkDisk(config, loaded.dir, config['output.format']);
@@ -180,7 +185,8 @@ async function prepareStages(loaded: LoadedConfig, opts: BuildOptions, b: BuildC
     const verify = verifierFor(plan);
     if (verify) await step(emit, 'verify', () => verify({ ...planContext, blobs, readPackage: packageReader(store, emit, limits) }));
   }
-  return { plan, stages, run: planned.run, keys, resume, emulation, blobs, sourceDateEpoch, sourceDateEpochFrom: sde.from, overlays, idMapping };
+  const lock = locked ? { file: 'kiln.lock', id: locked.image.id, configDigest: locked.image.configDigest, locked: new Date(locked.image.locked * 1000).toISOString() } : null;
+  return { plan, stages, run: planned.run, keys, resume, emulation, blobs, sourceDateEpoch, sourceDateEpochFrom: sde.from, lock, overlays, idMapping };
 }
 
 /**
@@ -213,7 +219,7 @@ async function planReuse(keys: StageKeys, opts: BuildOptions, b: BuildContext, c
 async function runStages(loaded: LoadedConfig, opts: BuildOptions, b: BuildContext, prepared: PreparedBuild): Promise<BuildResult> {
   const { config, distribution } = loaded;
   const { emit, cache, store, checkpoints, hooks, outputDir, outputs } = b;
-  const { plan, stages, run, keys, resume, emulation, blobs, sourceDateEpoch, sourceDateEpochFrom, overlays, idMapping } = prepared;
+  const { plan, stages, run, keys, resume, emulation, blobs, sourceDateEpoch, sourceDateEpochFrom, lock, overlays, idMapping } = prepared;
   await mkdir(outputDir, { recursive: true }).catch((err: NodeJS.ErrnoException) => {
     throw new UserError(`cannot create the output directory ${outputDir}: ${err.code === 'EACCES' ? 'permission denied' : err.message}`, 'set output.directory to a directory you can write');
   });
@@ -256,6 +262,7 @@ async function runStages(loaded: LoadedConfig, opts: BuildOptions, b: BuildConte
       supplier: distribution.pretty,
       sourceDateEpochFrom,
       mirrors: plan.mirrors ?? [],
+      lock,
     },
   };
   try {

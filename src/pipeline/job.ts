@@ -54,7 +54,7 @@ export interface BuildJob {
   /** The host-side kiln's owner token: checkpoint temporaries are named after it (owner.ts). */
   checkpointOwner: string;
   /** What the manifest says about the image besides what the worker finds in the tree. */
-  manifest: { outputKey: string; config: Record<string, unknown>; image: Manifest['image']; supplier: string; sourceDateEpochFrom: string; mirrors: string[] };
+  manifest: { outputKey: string; config: Record<string, unknown>; image: Manifest['image']; supplier: string; sourceDateEpochFrom: string; mirrors: string[]; lock?: Manifest['lock'] };
 }
 
 export interface ShellJob {

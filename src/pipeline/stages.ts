@@ -18,7 +18,7 @@ import { STAGE_ORDER } from './stages/index.ts';
 /**
  * The stage that reads each section's settings, for every section the
  * settings table declares (a new section that is not here does not compile);
- * build.* changes how kiln works, never what it makes.
+ * build.* changes how kiln works, never what it makes; lock.* where the packages come from.
  */
 export type SectionStages = Record<SettingSection, StageName | undefined>;
 
@@ -38,6 +38,7 @@ const SECTION_STAGE: SectionStages = {
   boot: 'output',
   vagrant: 'output',
   build: undefined,
+  lock: undefined,
   hooks: undefined,
 };
 

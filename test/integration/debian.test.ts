@@ -98,7 +98,7 @@ describe('Debian bookworm, rootless', { skip }, () => {
     test('builds, and dpkg --audit, dpkg -l and apt-get check are clean', async () => {
       assert.equal(build.code, 0, build.stderr);
       assert.ok(existsSync(join(dir, 'out/image.tar')));
-      assert.deepEqual(readdirSync(join(dir, 'out')).sort(), ['image', 'image.manifest.json', 'image.spdx.json', 'image.tar'], 'no temporaries left beside the outputs');
+      assert.deepEqual(readdirSync(join(dir, 'out')).sort(), ['image', 'image.cdx.json', 'image.manifest.json', 'image.spdx.json', 'image.tar'], 'no temporaries left beside the outputs');
       await assertHealthyDebian(dir);
     });
 

@@ -155,7 +155,7 @@ describe('stopping a build', { skip }, () => {
     const dir = imageDir(toml);
     const r = await kiln(['build', '-C', dir]);
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(readdirSync(join(dir, 'out')).sort(), ['image', 'image.manifest.json', 'image.spdx.json', 'image.tar.gz']);
+    assert.deepEqual(readdirSync(join(dir, 'out')).sort(), ['image', 'image.cdx.json', 'image.manifest.json', 'image.spdx.json', 'image.tar.gz']);
     assertCacheIntact(cache);
     assertCheckpointsIntact(cache, 'SIGINT');
     assert.deepEqual(readdirSync(join(cache, 'checkpoints')).filter((n) => n.startsWith('.')), [], 'temporaries of killed builds were swept');

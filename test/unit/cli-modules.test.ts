@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
-const MODULES = ['build', 'cache', 'config', 'diff', 'doctor', 'inspect', 'shell', 'image-options', 'program'];
+const MODULES = ['build', 'cache', 'config', 'diff', 'doctor', 'inspect', 'lock', 'shell', 'image-options', 'program'];
 
 /** Runs `script` as an ES module in a fresh node with tsx, from the repository. */
 function node(script: string): { status: number | null; stdout: string; stderr: string } {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildManifest, buildSbom, licenseExpression, manifestPath, outputsUpToDate, sbomPath, type Manifest } from '../../src/outputs/index.ts';
+import { buildManifest, buildSbom, cyclonedxPath, licenseExpression, manifestPath, outputsUpToDate, sbomPath, type Manifest } from '../../src/outputs/index.ts';
 import { BuildError } from '../../src/util/errors.ts';
 import { spdxProblems } from '../helpers/spdx.ts';
 import { parseSize } from '../../src/util/size.ts';
@@ -89,6 +89,8 @@ test('outputs are up to date only under the same key, with every output as writt
   writeFileSync(manifestPath(dir, 'image'), JSON.stringify(m));
   assert.equal(outputsUpToDate(dir, 'image', [tar], facts.key), false, 'no SBOM');
   writeFileSync(sbomPath(dir, 'image'), '{}');
+  assert.equal(outputsUpToDate(dir, 'image', [tar], facts.key), false, 'no CycloneDX SBOM');
+  writeFileSync(cyclonedxPath(dir, 'image'), '{}');
   assert.equal(outputsUpToDate(dir, 'image', [tar], facts.key), true);
   assert.equal(outputsUpToDate(dir, 'image', [tar], 'e'.repeat(64)), false, 'another key');
   assert.equal(outputsUpToDate(dir, 'image', [tar, join(dir, 'image.tar.zst')], facts.key), false, 'an output it does not list');

@@ -10,6 +10,7 @@ import type { DebPackage, MultiArch } from './packages.ts';
 import { pickIndex } from './release.ts';
 import { fetchPackagesIndex, fetchRelease, type ArchiveAccess } from './archive.ts';
 import { resolveDependencies, selectBaseSet, type BaseVariant } from './resolve.ts';
+import { lockedDebPackages } from './lock.ts';
 
 /** What install() needs besides the package list (JSON-serialisable). */
 export interface DebPlanExtra {
@@ -33,6 +34,11 @@ export async function planDeb(ctx: PlanContext): Promise<DebInstallPlan> {
   const mirror = config['distribution.mirror'].replace(/\/+$/, '');
   const suite = config['distribution.release'];
   const arch = config['distribution.architecture'];
+  if (ctx.lock) {
+    // Exactly the locked set: no index is read (the lock's sha256s are what each download is checked against).
+    const extra: DebPlanExtra = { mirror, release: suite, components: config['distribution.repositories'], architecture: arch, mergedUsrLinks: distribution.mergedUsrLinks(suite, arch) };
+    return { format: 'deb', packages: lockedDebPackages(ctx.lock, mirror), repositoryDate: ctx.lock.repositoryDate, mirrors: [mirror], extra, warnings: [] };
+  }
   const warnings: string[] = [];
   const access: ArchiveAccess = {
     store: ctx.store,

@@ -14,6 +14,7 @@ import { readRepoDb } from './db.ts';
 import { resolvePacman } from './resolve.ts';
 import type { PacmanPackage, PacmanRepository } from './types.ts';
 import { anchorsFrom } from './verify.ts';
+import { lockedPacmanPackages } from './lock.ts';
 
 /** A repository as kiln uses it: where it is and whose keys sign it. */
 export interface PacmanSource {
@@ -82,6 +83,14 @@ export async function planPacman(ctx: PlanContext): Promise<PacmanInstallPlan> {
     if (seen.has(s.name)) throw new UserError(`repository "${s.name}" is listed twice`, 'give each repository in distribution.repositories and extra-repositories its own name');
     seen.add(s.name);
   }
+  if (ctx.lock) {
+    // Exactly the locked set: no database is read; the packages' signatures are still checked after the download.
+    for (const s of sources) if (!s.signed) signatureChecksOff({ warnings, emit }, `for repository ${s.name}: its packages are installed unverified`);
+    const { lock } = ctx;
+    const extra: PacmanPlanExtra = { architecture: arch, sources, keyringPackages: keyringPackagesOf(ctx, sources).keyringPackages };
+    const newest = lock.newestPackageDate !== undefined ? { newestPackageDate: lock.newestPackageDate } : {};
+    return { format: 'pacman', packages: lockedPacmanPackages(lock, sources, arch), repositoryDate: lock.repositoryDate, mirrors: sources.map((s) => s.url), ...newest, extra, warnings };
+  }
   // Databases change with every repository update: asked for each build, like `pacman -Sy`, but only downloaded again when changed (fetchMutableIndex).
   const databases = await Promise.all(
     sources.map(async (s) => {
@@ -96,10 +105,7 @@ export async function planPacman(ctx: PlanContext): Promise<PacmanInstallPlan> {
 
   const variant = config['packages.base'];
   const base = distribution.baseSets?.[variant] ?? [];
-  // The keyring packages of the distribution and of third-party repositories are installed and populated;
-  // with packages.base = "none" the distribution's only when the keys are to be taken from it (keyring-bootstrap).
-  const thirdKeyrings = config['distribution.extra-repositories'].filter((r) => sources.some((s) => s.third && s.name === r.name)).flatMap((r) => (r['keyring-package'] ? [r['keyring-package']] : []));
-  const keyringPackages = [...(distribution.keyringPackages ?? []), ...thirdKeyrings];
+  const { thirdKeyrings, keyringPackages } = keyringPackagesOf(ctx, sources);
   const keysFromPackage = config['distribution.keyring-bootstrap'] === 'trust-first-download' && config['distribution.keyring'].length === 0;
   const implied = variant === 'none' && !keysFromPackage ? thirdKeyrings : keyringPackages;
   const targets = [...base, ...implied, ...config['packages.install']];
@@ -114,6 +120,15 @@ export async function planPacman(ctx: PlanContext): Promise<PacmanInstallPlan> {
   // A database entry without %BUILDDATE% leaves the newest build date unknown.
   const newestPackageDate = packages.every((p) => p.extra.builddate !== undefined) && packages.length ? repositoryDate : undefined;
   return { format: 'pacman', packages, repositoryDate, mirrors: sources.map((s) => s.url), ...(newestPackageDate !== undefined ? { newestPackageDate } : {}), extra, warnings };
+}
+
+/**
+ * The keyring packages of the distribution and of third-party repositories, which are installed and populated;
+ * with packages.base = "none" the distribution's only when the keys are to be taken from it (keyring-bootstrap).
+ */
+function keyringPackagesOf(ctx: PlanContext, sources: PacmanSource[]): { thirdKeyrings: string[]; keyringPackages: string[] } {
+  const thirdKeyrings = ctx.config['distribution.extra-repositories'].filter((r) => sources.some((s) => s.third && s.name === r.name)).flatMap((r) => (r['keyring-package'] ? [r['keyring-package']] : []));
+  return { thirdKeyrings, keyringPackages: [...(ctx.distribution.keyringPackages ?? []), ...thirdKeyrings] };
 }
 
 /**

@@ -1,0 +1,26 @@
+/**
+ * What every format's kiln.lock support shares: package URLs relative to the
+ * mirror they came from (so that a lock made on one host works with another
+ * host's mirror), the URLs a locked package is fetched from (the mirror,
+ * then the snapshot mirror), and the fingerprints of a keyring's keys.
+ */
+import { loadKeyring } from '../repo/index.ts';
+
+/** `url` relative to `base` when it is below it, else `url` as it is. */
+export function relativeUrl(url: string, base: string): string {
+  const prefix = `${base.replace(/\/+$/, '')}/`;
+  return url.startsWith(prefix) ? url.slice(prefix.length) : url;
+}
+
+/** Where a locked package is fetched from, in order: below the mirror, then below the snapshot mirror; an absolute URL as it is. */
+export function lockedUrls(url: string, mirror: string, snapshot: string | undefined): string[] {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) return [url];
+  return [`${mirror.replace(/\/+$/, '')}/${url}`, ...(snapshot ? [`${snapshot.replace(/\/+$/, '')}/${url}`] : [])];
+}
+
+/** The primary keys' OpenPGP fingerprints (upper-case hex) of the keyrings, sorted, each once. */
+export async function keyringFingerprints(paths: readonly string[]): Promise<string[]> {
+  if (!paths.length) return [];
+  const keys = await loadKeyring(paths);
+  return [...new Set(keys.map((k) => k.getFingerprint().toUpperCase()))].sort();
+}

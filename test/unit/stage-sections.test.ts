@@ -35,7 +35,7 @@ test('a table naming a section the settings table does not declare does not comp
   assert.match(errors[0] as string, /'"?kernel"?' does not exist/);
 });
 
-test('every setting outside build.* and hooks.* keys a stage', () => {
+test('every setting outside build.*, hooks.* and lock.* keys a stage', () => {
   const unkeyed = SETTING_KEYS.filter((k) => settingStage(k) === undefined);
-  assert.deepEqual(unkeyed.filter((k) => !k.startsWith('build.') && !k.startsWith('hooks.')), []);
+  assert.deepEqual(unkeyed.filter((k) => !k.startsWith('build.') && !k.startsWith('hooks.') && !k.startsWith('lock.')), []);
 });

@@ -55,6 +55,12 @@ export const TWIN_RULES: Readonly<Record<string, TwinRule>> = {
   mawk: { aliases: { mawk: ['awk', 'nawk'] } },
   debianutils: {},
   dpkg: { only: ['update-alternatives', 'dpkg'], firstArgs: { dpkg: ['--validate-version', '--compare-versions'] } },
+  // mkinitramfs (update-initramfs, a kernel's postinst): modinfo and modprobe --show-depends for every
+  // module it copies, depmod for the tree and the initramfs, cpio for the archive. kmod reads modules of
+  // any architecture (the kernel's own cross builds run the host's depmod) and writes its indexes in one
+  // byte order; insmod, rmmod and lsmod (the running kernel's modules) stay emulated.
+  kmod: { only: ['kmod'], aliases: { kmod: ['modinfo', 'modprobe', 'depmod'] } },
+  cpio: { only: ['cpio'] },
 };
 
 /** Names no twin ever runs as, whatever package ships them (but with a rule's `firstArgs`, which are only those arguments). */

@@ -71,6 +71,8 @@ function fixture(opts: { sedVersion?: string; sedReplaced?: boolean } = {}) {
     coreutils: { version: '9.1-1', files: ['bin/cat', 'bin/uname', 'usr/bin/basename'] },
     dpkg: { version: '1.21.23', files: ['usr/bin/dpkg', 'usr/bin/update-alternatives'] },
     sed: { version: '4.9-1', files: ['bin/sed'] },
+    kmod: { version: '30+20221128-1', files: ['bin/kmod'] },
+    cpio: { version: '2.13+dfsg-7.1', files: ['bin/cpio', 'bin/mt-gnu'] },
   };
   let status = '';
   for (const [name, p] of Object.entries(packages)) {
@@ -92,11 +94,19 @@ function fixture(opts: { sedVersion?: string; sedReplaced?: boolean } = {}) {
 test('twinTable: ELF programs of twinned packages at the tree version, never uname; of dpkg update-alternatives, and dpkg only for its pure version checks', () => {
   const { root, twins } = fixture();
   const table = twinTable(root, twins);
-  assert.deepEqual(table.programs.map((p) => p.path), ['/bin/cat', '/usr/bin/basename', '/usr/bin/dpkg', '/usr/bin/update-alternatives', '/bin/sed']);
+  assert.deepEqual(table.programs.map((p) => p.path), ['/bin/cat', '/usr/bin/basename', '/usr/bin/dpkg', '/usr/bin/update-alternatives', '/bin/sed', '/bin/kmod', '/bin/cpio']);
   assert.deepEqual(table.programs.find((p) => p.path === '/usr/bin/dpkg')?.firstArgs, ['--validate-version', '--compare-versions']);
   assert.equal(table.programs.find((p) => p.path === '/usr/bin/update-alternatives')?.firstArgs, undefined);
   assert.deepEqual(table.programs.find((p) => p.path === '/bin/sed'), { path: '/bin/sed', twin: 'sed_4.9-1_amd64/bin/sed', names: ['sed'] });
   assert.deepEqual(table.unused, []);
+});
+
+test('twinTable: mkinitramfs’s module tools run from the kmod twin as modinfo, modprobe and depmod (not insmod, rmmod, lsmod), and cpio', () => {
+  const { root, twins } = fixture();
+  const table = twinTable(root, twins);
+  assert.deepEqual(table.programs.find((p) => p.path === '/bin/kmod'), { path: '/bin/kmod', twin: 'kmod_30+20221128-1_amd64/bin/kmod', names: ['kmod', 'modinfo', 'modprobe', 'depmod'] });
+  assert.deepEqual(table.programs.find((p) => p.path === '/bin/cpio')?.names, ['cpio']);
+  assert.ok(!table.programs.some((p) => p.path === '/bin/mt-gnu'));
 });
 
 test('twinTable: a twin whose version differs from the tree’s package is not used', () => {

@@ -99,7 +99,8 @@ export interface TwinSelection {
 export function selectTwins(tree: readonly { name: string; version: string }[], hostIndex: readonly DebPackage[], hostArch: string): TwinSelection {
   const treeVersions = new Map(tree.map((p) => [p.name, p.version]));
   const host = new Map<string, DebPackage[]>();
-  for (const p of hostIndex) if (p.architecture === hostArch) host.set(p.name, [...(host.get(p.name) ?? []), p]);
+  // Architecture-independent packages (libaudit-common, a library's data) are the tree's own in any index.
+  for (const p of hostIndex) if (p.architecture === hostArch || p.architecture === 'all') host.set(p.name, [...(host.get(p.name) ?? []), p]);
   const exact = (name: string): DebPackage | undefined => host.get(name)?.find((p) => p.version === treeVersions.get(name));
   const chosen = new Map<string, TwinPackage>();
   const skipped: TwinSelection['skipped'] = [];

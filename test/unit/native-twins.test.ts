@@ -195,6 +195,19 @@ test('libraryDirs: a twin’s TRIPLET directories and their subdirectories of pr
   assert.deepEqual(libraryDirs(store, 'libc6_2.36_amd64'), ['libc6_2.36_amd64/lib/x86_64-linux-gnu']);
 });
 
+test('selectTwins: a library package of architecture all (libaudit-common, systemd’s closure) is in the closure at the tree’s version', () => {
+  const tree = [
+    { name: 'systemd', version: '252.39-1' },
+    { name: 'libc6', version: '2.36-9' },
+    { name: 'libaudit1', version: '1:3.0.9-1' },
+    { name: 'libaudit-common', version: '1:3.0.9-1' },
+  ];
+  const host = index(stanza('systemd', '252.39-1', 'amd64', 'libc6, libaudit1'), stanza('libc6', '2.36-9', 'amd64'), stanza('libaudit1', '1:3.0.9-1', 'amd64', 'libaudit-common (>= 1:3.0.9-1), libc6'), stanza('libaudit-common', '1:3.0.9-1', 'all'));
+  const { twins, skipped } = selectTwins(tree, host, 'amd64');
+  assert.deepEqual(skipped, []);
+  assert.deepEqual(twins.map((t) => `${t.name} ${t.architecture} ${t.role}`).sort(), ['libaudit-common all library', 'libaudit1 amd64 library', 'libc6 amd64 library', 'systemd amd64 programs']);
+});
+
 test('selectTwins: a library outside the lib* names (zlib1g, section libs) is in the closure too', () => {
   const tree = [
     { name: 'dpkg', version: '1.21.22' },

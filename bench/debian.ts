@@ -17,7 +17,8 @@
  * (kiln arm64 / kiln amd64, issue 11's target).
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, statfsSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostMirrorFor } from '../src/catalog/host.ts';
 import { ensureHostBinfmt } from './binfmt.ts';
@@ -47,7 +48,14 @@ export const mmdebstrapComparison: Comparison = {
   ],
 };
 
-export const DEBIAN_CASES = ['amd64', 'arm64'];
+/**
+ * The minimal cases (against mmdebstrap) and the bootable set's (kiln only:
+ * linux-image-ARCH, systemd-sysv and udev, the kernel postinst's
+ * initramfs included; the foreign one also with build.emulation = "full",
+ * and its tar compared with the native-twin build's).
+ */
+export const DEBIAN_CASES = ['amd64', 'arm64', 'amd64-bootable', 'arm64-bootable'];
+const BOOTABLE_SET = (arch: string) => [`linux-image-${arch}`, 'systemd-sysv', 'udev'];
 
 /** Why the comparison cannot run here, or undefined. */
 export function debianPreflight(arches: string[]): string | undefined {
@@ -55,7 +63,7 @@ export function debianPreflight(arches: string[]): string | undefined {
   for (const tool of ['/usr/bin/mmdebstrap', '/usr/sbin/apt-cacher-ng']) if (!existsSync(tool)) return `${tool} is missing`;
   // mmdebstrap refuses a foreign architecture without arch-test ("install arch-test for foreign architecture support").
   const hostArch = execFileSync('dpkg', ['--print-architecture'], { encoding: 'utf8' }).trim();
-  if (arches.some((a) => a !== hostArch) && !existsSync('/usr/bin/arch-test')) {
+  if (arches.some((a) => a !== hostArch && !a.endsWith('-bootable')) && !existsSync('/usr/bin/arch-test')) {
     if (!isRoot) return '/usr/bin/arch-test is missing: mmdebstrap needs it for a foreign architecture (apt-get install arch-test)';
     console.log('bench: installing arch-test (mmdebstrap needs it for a foreign architecture)');
     execFileSync('apt-get', ['install', '-y', '-q', 'arch-test'], { stdio: 'inherit' });
@@ -70,7 +78,10 @@ export async function runDebian(bench: Bench, arches: string[]): Promise<Compari
   const proxyUrl = proxy.urlFor(mirror);
   console.log(`bench: apt-cacher-ng on 127.0.0.1:${proxy.port} in front of the host's Debian mirror`);
   const cases: CaseResult[] = [];
-  for (const arch of arches) cases.push(await runCase(bench, proxy, arch, proxyUrl));
+  for (const name of arches) {
+    const [arch = name, variant] = name.split('-');
+    cases.push(variant === 'bootable' ? await runBootableCase(bench, proxy, arch, proxyUrl) : await runCase(bench, proxy, arch, proxyUrl));
+  }
   const mirrorHost = new URL(mirror).host;
   return {
     comparison: mmdebstrapComparison,
@@ -185,8 +196,56 @@ async function runCase(bench: Bench, proxy: Proxy, arch: string, proxyUrl: strin
   return result;
 }
 
-/** A kiln project for the case (Debian bookworm minimal, a tar), with extra [build] lines; its directory. */
-function writeKilnProject(bench: Bench, arch: string, name: string, buildLines: string[]): string {
+/**
+ * The bootable set, kiln only (native twins, and for a foreign architecture
+ * full emulation in the same alternation): the foreign case's kiln over the
+ * host-architecture bootable case's is the ratio issue 11 wants <= 1.5.
+ * The two foreign tars must be the same: a note says whether they are.
+ */
+async function runBootableCase(bench: Bench, proxy: Proxy, arch: string, proxyUrl: string): Promise<CaseResult> {
+  const foreign = arch !== bench.hostArch;
+  const notes = ['kiln only (no mmdebstrap row): Debian bookworm minimal + ' + BOOTABLE_SET(arch).join(', ')];
+  const result: CaseResult = { name: `${RELEASE} ${arch} bootable`, architecture: arch, foreign, variant: 'bootable', notes, baseline: { runs: [] }, kiln: { runs: [] } };
+  const kilnDir = writeKilnProject(bench, arch, `kiln-${arch}-bootable`, [], BOOTABLE_SET(arch));
+  const kilnFullDir = foreign ? writeKilnProject(bench, arch, `kiln-${arch}-bootable-full`, ['emulation = "full"'], BOOTABLE_SET(arch)) : undefined;
+  if (isRoot) execFileSync('chown', ['-R', `${bench.user}:`, bench.userDir]);
+  const kiln: Tool = {
+    name: 'kiln',
+    output: join(kilnDir, 'out', 'image.tar'),
+    argv: [process.execPath, bench.kilnBundle, 'build', '-C', kilnDir, '--rebuild'],
+    env: { ...bench.baseEnv, KILN_DISTRIBUTION_MIRROR: proxyUrl },
+    cwd: kilnDir,
+    steps: kilnSteps,
+  };
+  const tools: [Tool, ToolResult][] = [[kiln, result.kiln]];
+  if (kilnFullDir) {
+    result.kilnFull = { runs: [] };
+    tools.push([{ ...kiln, name: 'kiln-full', output: join(kilnFullDir, 'out', 'image.tar'), argv: [process.execPath, bench.kilnBundle, 'build', '-C', kilnFullDir, '--rebuild'], cwd: kilnFullDir }, result.kilnFull]);
+  }
+  const runOnce = async (tool: Tool, label: string): Promise<RunResult> => {
+    await reviveProxy(proxy, result.notes);
+    return measureRun(bench, arch, tool, label);
+  };
+  await alternate(bench, arch, tools.map(([tool, r]) => ({ tool, result: r })), runOnce);
+  for (const [tool, r] of tools) {
+    if (!existsSync(tool.output)) continue;
+    r.packages = await countPackages(tool.output);
+    r.outputBytes = statSync(tool.output).size;
+  }
+  const [twins, full] = tools.map(([tool]) => tool.output);
+  if (full && twins && existsSync(full) && existsSync(twins)) {
+    const same = fileSha256(twins) === fileSha256(full);
+    notes.push(`the native-twin tar and the full-emulation tar are ${same ? 'the same (sha256)' : 'DIFFERENT'}`);
+  }
+  return result;
+}
+
+function fileSha256(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+/** A kiln project for the case (Debian bookworm minimal, a tar, and `install`), with extra [build] lines; its directory. */
+function writeKilnProject(bench: Bench, arch: string, name: string, buildLines: string[], install: string[] = []): string {
   const dir = join(bench.userDir, name);
   mkdirSync(dir, { recursive: true, mode: 0o755 });
   // The mirror is passed as KILN_DISTRIBUTION_MIRROR so that no mirror host name is written to a file.
@@ -201,6 +260,7 @@ function writeKilnProject(bench: Bench, arch: string, name: string, buildLines: 
       '',
       '[packages]',
       'base = "minimal"',
+      ...(install.length ? [`install = ${JSON.stringify(install)}`] : []),
       '',
       '[output]',
       'format = ["tar"]',

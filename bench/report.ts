@@ -35,6 +35,8 @@ export interface CaseResult {
   kilnFull?: ToolResult;
   /** The target's architecture is not the host's. */
   foreign?: boolean;
+  /** A set other than the comparison's plain one (e.g. bootable): a foreign case is held against the host case of the same variant. */
+  variant?: string;
 }
 
 /** The measured tools of a case, each with its label in the report. */
@@ -158,9 +160,9 @@ export function summarize(comparison: Comparison, c: CaseResult): Summary {
  */
 export function summarizeAll(comparison: Comparison, cases: CaseResult[]): Summary[] {
   const sums = cases.map((c) => summarize(comparison, c));
-  const native = sums[cases.findIndex((c) => !c.foreign)];
   const target = comparison.foreignOverNativeTarget;
   return sums.map((s, i) => {
+    const native = sums[cases.findIndex((c) => !c.foreign && c.variant === cases[i]?.variant)];
     if (!cases[i]?.foreign || !native) return s;
     const r = s.kilnMedianSeconds !== undefined && native.kilnMedianSeconds ? s.kilnMedianSeconds / native.kilnMedianSeconds : undefined;
     return { ...s, kilnOverNative: r, kilnOverNativeTarget: target, kilnOverNativePass: r === undefined || target === undefined ? undefined : r <= target };

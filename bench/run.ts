@@ -3,7 +3,8 @@
  * user (KILN_TEST_USER, default kilntest, when run as root), with untimed
  * warm-ups, then alternating timed runs (other tool, kiln, other tool, ...).
  *
- * - kiln vs mmdebstrap (cases amd64, arm64): Debian bookworm minimal from the
+ * - kiln vs mmdebstrap (cases amd64, arm64; and kiln alone for the bootable set,
+ *   amd64-bootable, arm64-bootable): Debian bookworm minimal from the
  *   host's Debian mirror through a warm apt-cacher-ng (bench/debian.ts);
  * - kiln vs pacman (cases pacman-x86_64, pacman-aarch64): the same Arch trees
  *   from signed fixture repositories on 127.0.0.1 (bench/pacman.ts).

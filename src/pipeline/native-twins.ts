@@ -34,7 +34,7 @@ export interface TwinRule {
  * behaviour depends on the architecture never run natively: uname and arch
  * report it, stdbuf preloads a library of the tree's architecture; dpkg
  * (and dpkg-query, which prints the native architecture's package names)
- * stay emulated, only update-alternatives runs natively, and dpkg itself
+ * stay emulated, only update-alternatives and dpkg-divert run natively, and dpkg itself
  * only as `dpkg --validate-version` and `dpkg --compare-versions`: they
  * read nothing but their arguments and write nothing but an exit status
  * (and a message for a bad version), and dpkg-maintscript-helper calls
@@ -54,7 +54,18 @@ export const TWIN_RULES: Readonly<Record<string, TwinRule>> = {
   diffutils: {},
   mawk: { aliases: { mawk: ['awk', 'nawk'] } },
   debianutils: {},
-  dpkg: { only: ['update-alternatives', 'dpkg'], firstArgs: { dpkg: ['--validate-version', '--compare-versions'] } },
+  // dpkg-divert reads and writes the diversions file (package names as given, never with an
+  // architecture) and renames files: nothing of the machine.
+  dpkg: { only: ['update-alternatives', 'dpkg-divert', 'dpkg'], firstArgs: { dpkg: ['--validate-version', '--compare-versions'] } },
+  // systemctl in a maintainer script (deb-systemd-helper's, offline: enable, preset, is-enabled) only
+  // reads unit and preset files and makes symlinks; its library is libsystemd-shared's private one.
+  systemd: { only: ['systemctl'] },
+  // mkinitramfs (update-initramfs, a kernel's postinst): modinfo and modprobe --show-depends for every
+  // module it copies, depmod for the tree and the initramfs, cpio for the archive. kmod reads modules of
+  // any architecture (the kernel's own cross builds run the host's depmod) and writes its indexes in one
+  // byte order; insmod, rmmod and lsmod (the running kernel's modules) stay emulated.
+  kmod: { only: ['kmod'], aliases: { kmod: ['modinfo', 'modprobe', 'depmod'] } },
+  cpio: { only: ['cpio'] },
 };
 
 /** Names no twin ever runs as, whatever package ships them (but with a rule's `firstArgs`, which are only those arguments). */
@@ -88,7 +99,8 @@ export interface TwinSelection {
 export function selectTwins(tree: readonly { name: string; version: string }[], hostIndex: readonly DebPackage[], hostArch: string): TwinSelection {
   const treeVersions = new Map(tree.map((p) => [p.name, p.version]));
   const host = new Map<string, DebPackage[]>();
-  for (const p of hostIndex) if (p.architecture === hostArch) host.set(p.name, [...(host.get(p.name) ?? []), p]);
+  // Architecture-independent packages (libaudit-common, a library's data) are the tree's own in any index.
+  for (const p of hostIndex) if (p.architecture === hostArch || p.architecture === 'all') host.set(p.name, [...(host.get(p.name) ?? []), p]);
   const exact = (name: string): DebPackage | undefined => host.get(name)?.find((p) => p.version === treeVersions.get(name));
   const chosen = new Map<string, TwinPackage>();
   const skipped: TwinSelection['skipped'] = [];

@@ -134,15 +134,35 @@ function findLoader(storeDir: string, dir: string): string | undefined {
   return undefined;
 }
 
-/** A twin's directories of shared libraries (lib/TRIPLET and usr/lib/TRIPLET). */
-function libraryDirs(storeDir: string, dir: string): string[] {
+/**
+ * A twin's directories of shared libraries: lib/TRIPLET and usr/lib/TRIPLET,
+ * and their subdirectories holding lib*.so* (a package's private libraries,
+ * such as libsystemd-shared's TRIPLET/systemd, which its programs' RUNPATH
+ * names by its host path, not there in a foreign tree).
+ */
+export function libraryDirs(storeDir: string, dir: string): string[] {
   const out: string[] = [];
   for (const base of ['lib', 'usr/lib']) {
     for (const sub of safeList(join(storeDir, dir, base))) {
-      if (/-linux-gnu/.test(sub)) out.push(join(dir, base, sub));
+      if (!/-linux-gnu/.test(sub)) continue;
+      out.push(join(dir, base, sub));
+      for (const inner of safeDirs(join(storeDir, dir, base, sub))) {
+        if (safeList(join(storeDir, dir, base, sub, inner)).some((n) => /^lib.*\.so(\.|$)/.test(n))) out.push(join(dir, base, sub, inner));
+      }
     }
   }
   return out;
+}
+
+function safeDirs(dir: string): string[] {
+  try {
+    return readdirSync(dir, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name)
+      .sort();
+  } catch {
+    return [];
+  }
 }
 
 function safeList(dir: string): string[] {

@@ -69,8 +69,11 @@ function fixture(opts: { sedVersion?: string; sedReplaced?: boolean } = {}) {
   const foreign = (name: string) => Buffer.concat([ELF, Buffer.from(`arm64 ${name}`)]);
   const packages: Record<string, { version: string; files: string[] }> = {
     coreutils: { version: '9.1-1', files: ['bin/cat', 'bin/uname', 'usr/bin/basename'] },
-    dpkg: { version: '1.21.23', files: ['usr/bin/dpkg', 'usr/bin/update-alternatives'] },
+    dpkg: { version: '1.21.23', files: ['usr/bin/dpkg', 'usr/bin/dpkg-divert', 'usr/bin/dpkg-query', 'usr/bin/dpkg-trigger', 'usr/bin/update-alternatives'] },
+    systemd: { version: '252.39-1~deb12u2', files: ['usr/bin/systemctl', 'usr/bin/systemd-tmpfiles'] },
     sed: { version: '4.9-1', files: ['bin/sed'] },
+    kmod: { version: '30+20221128-1', files: ['bin/kmod'] },
+    cpio: { version: '2.13+dfsg-7.1', files: ['bin/cpio', 'bin/mt-gnu'] },
   };
   let status = '';
   for (const [name, p] of Object.entries(packages)) {
@@ -89,14 +92,22 @@ function fixture(opts: { sedVersion?: string; sedReplaced?: boolean } = {}) {
   return { root, twins: { storeDir: store, programs } };
 }
 
-test('twinTable: ELF programs of twinned packages at the tree version, never uname; of dpkg update-alternatives, and dpkg only for its pure version checks', () => {
+test('twinTable: ELF programs of twinned packages at the tree version, never uname; of dpkg update-alternatives and dpkg-divert (not dpkg-query, dpkg-trigger), and dpkg only for its pure version checks; of systemd systemctl only', () => {
   const { root, twins } = fixture();
   const table = twinTable(root, twins);
-  assert.deepEqual(table.programs.map((p) => p.path), ['/bin/cat', '/usr/bin/basename', '/usr/bin/dpkg', '/usr/bin/update-alternatives', '/bin/sed']);
+  assert.deepEqual(table.programs.map((p) => p.path), ['/bin/cat', '/usr/bin/basename', '/usr/bin/dpkg', '/usr/bin/dpkg-divert', '/usr/bin/update-alternatives', '/usr/bin/systemctl', '/bin/sed', '/bin/kmod', '/bin/cpio']);
   assert.deepEqual(table.programs.find((p) => p.path === '/usr/bin/dpkg')?.firstArgs, ['--validate-version', '--compare-versions']);
   assert.equal(table.programs.find((p) => p.path === '/usr/bin/update-alternatives')?.firstArgs, undefined);
   assert.deepEqual(table.programs.find((p) => p.path === '/bin/sed'), { path: '/bin/sed', twin: 'sed_4.9-1_amd64/bin/sed', names: ['sed'] });
   assert.deepEqual(table.unused, []);
+});
+
+test('twinTable: mkinitramfs’s module tools run from the kmod twin as modinfo, modprobe and depmod (not insmod, rmmod, lsmod), and cpio', () => {
+  const { root, twins } = fixture();
+  const table = twinTable(root, twins);
+  assert.deepEqual(table.programs.find((p) => p.path === '/bin/kmod'), { path: '/bin/kmod', twin: 'kmod_30+20221128-1_amd64/bin/kmod', names: ['kmod', 'modinfo', 'modprobe', 'depmod'] });
+  assert.deepEqual(table.programs.find((p) => p.path === '/bin/cpio')?.names, ['cpio']);
+  assert.ok(!table.programs.some((p) => p.path === '/bin/mt-gnu'));
 });
 
 test('twinTable: a twin whose version differs from the tree’s package is not used', () => {
@@ -167,6 +178,34 @@ test('the dispatcher: a program limited to some first arguments runs natively wi
     assert.equal(other.out, ['qemu', join(dir, 'dpkg'), ...args].join(' '));
     assert.match(other.log, /^e - /);
   }
+});
+
+test('libraryDirs: a twin’s TRIPLET directories and their subdirectories of private libraries (libsystemd-shared’s systemd/), not other subdirectories', async () => {
+  const { libraryDirs } = await import('../../src/pipeline/twin-store.ts');
+  const store = mkdtempSync(join(tmpdir(), 'kiln-twin-store-'));
+  const put = (rel: string) => {
+    mkdirSync(dirname(join(store, rel)), { recursive: true });
+    writeFileSync(join(store, rel), '');
+  };
+  put('libsystemd-shared_252_amd64/usr/lib/x86_64-linux-gnu/systemd/libsystemd-shared-252.so');
+  put('libsystemd-shared_252_amd64/usr/lib/x86_64-linux-gnu/other/README');
+  put('libc6_2.36_amd64/lib/x86_64-linux-gnu/libc.so.6');
+  put('libc6_2.36_amd64/usr/share/doc/libc6/copyright');
+  assert.deepEqual(libraryDirs(store, 'libsystemd-shared_252_amd64'), ['libsystemd-shared_252_amd64/usr/lib/x86_64-linux-gnu', 'libsystemd-shared_252_amd64/usr/lib/x86_64-linux-gnu/systemd']);
+  assert.deepEqual(libraryDirs(store, 'libc6_2.36_amd64'), ['libc6_2.36_amd64/lib/x86_64-linux-gnu']);
+});
+
+test('selectTwins: a library package of architecture all (libaudit-common, systemd’s closure) is in the closure at the tree’s version', () => {
+  const tree = [
+    { name: 'systemd', version: '252.39-1' },
+    { name: 'libc6', version: '2.36-9' },
+    { name: 'libaudit1', version: '1:3.0.9-1' },
+    { name: 'libaudit-common', version: '1:3.0.9-1' },
+  ];
+  const host = index(stanza('systemd', '252.39-1', 'amd64', 'libc6, libaudit1'), stanza('libc6', '2.36-9', 'amd64'), stanza('libaudit1', '1:3.0.9-1', 'amd64', 'libaudit-common (>= 1:3.0.9-1), libc6'), stanza('libaudit-common', '1:3.0.9-1', 'all'));
+  const { twins, skipped } = selectTwins(tree, host, 'amd64');
+  assert.deepEqual(skipped, []);
+  assert.deepEqual(twins.map((t) => `${t.name} ${t.architecture} ${t.role}`).sort(), ['libaudit-common all library', 'libaudit1 amd64 library', 'libc6 amd64 library', 'systemd amd64 programs']);
 });
 
 test('selectTwins: a library outside the lib* names (zlib1g, section libs) is in the closure too', () => {

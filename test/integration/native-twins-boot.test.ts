@@ -5,11 +5,10 @@
  * module, depmod, cpio, gzip). The tar, the initramfs in it included, must
  * be the same byte for byte however the programs ran.
  *
- * In CI: the default twins against the same build with the kmod and cpio
+ * With KILN_TEST_SLOW=1 (not yet in CI): the default twins against the same build with the kmod and cpio
  * twins held back (their versions in dpkg's status marked after the unpack,
  * so the dispatcher refuses them, and put back after the configure), which
- * runs mkinitramfs's module tools and cpio under QEMU. With
- * KILN_TEST_SLOW=1 also against build.emulation = "full" (everything under
+ * runs mkinitramfs's module tools and cpio under QEMU; and also against build.emulation = "full" (everything under
  * QEMU: more than 20 minutes on 2 loaded cores, so not in CI; the bench's
  * bootable rows run it too).
  */
@@ -77,7 +76,10 @@ function dpkgPrograms(log: string): { native: string; emulated: string } {
   return { native: m[0]?.[1] as string, emulated: m[0]?.[2] as string };
 }
 
-describe('native twins: Debian bookworm arm64 bootable set (kernel, initramfs, systemd-sysv, udev)', { skip }, () => {
+// Not yet in CI: neither side has been timed on a quiet machine (two arm64 bootable builds, one with mkinitramfs's module tools emulated).
+const ciSkip = skip || (slow ? false : 'set KILN_TEST_SLOW=1 (two arm64 bootable builds, not yet timed for CI)');
+
+describe('native twins: Debian bookworm arm64 bootable set (kernel, initramfs, systemd-sysv, udev)', { skip: ciSkip }, () => {
   let twins: Built;
   let heldBack: Built;
   before(async () => {

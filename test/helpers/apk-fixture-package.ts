@@ -28,7 +28,7 @@ export const MAINTAINER = 'kiln tests <maintainer@kiln.invalid>';
 
 /** One path of a package's data: no leading or trailing '/'. */
 export type ApkEntry =
-  | { path: string; type: 'file'; data: Buffer; mode: number; uid?: number; gid?: number }
+  | { path: string; type: 'file'; data: Buffer; mode: number; uid?: number; gid?: number; uname?: string; gname?: string }
   | { path: string; type: 'symlink'; target: string }
   | { path: string; type: 'dir'; mode?: number; uid?: number; gid?: number };
 
@@ -160,7 +160,8 @@ function dataMember(entries: readonly ApkEntry[], mtime: number): { member: Buff
     } else {
       const digest = sha1(e.data);
       parts.push(paxBlock(e.path, [...times, ['APK-TOOLS.checksum.SHA1', digest.toString('hex')]], mtime));
-      parts.push(tarHeader({ name: e.path, type: '0', mode: e.mode, uid: e.uid, gid: e.gid, size: e.data.length, mtime, linkBytes: legacyChecksum(digest) }), padBlock(e.data));
+      const header = { name: e.path, type: '0', mode: e.mode, uid: e.uid, gid: e.gid, uname: e.uname, gname: e.gname, size: e.data.length, mtime, linkBytes: legacyChecksum(digest) } as const;
+      parts.push(tarHeader(header), padBlock(e.data));
       files.push({ path: e.path, type: 'file', mode: e.mode & 0o7777, uid: e.uid ?? 0, gid: e.gid ?? 0, sha1: digest.toString('hex'), size: e.data.length });
     }
   }

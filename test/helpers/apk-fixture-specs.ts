@@ -14,7 +14,8 @@
  *   leaves /var/lib/kiln-marks/busybox.post-install; .trigger appends its
  *   arguments to /var/lib/kiln-marks/busybox.trigger.
  * - alpine-baselayout: .pre-install leaves a mark, .post-install adds the
- *   user kilnsvc with busybox addgroup/adduser; /etc/shadow is 0640 root:42.
+ *   user and group kilnsvc (101) to /etc/passwd and /etc/group; /etc/shadow
+ *   is 0640 root:42.
  *
  * The realistic variant adds one package per Debian package of REALISTIC_DEBS
  * (its files, merged-/usr, without docs), all of which alpine-base depends on.
@@ -59,7 +60,7 @@ export interface ApkFixtureKeyInfo {
   pem: string;
 }
 
-const text = (path: string, body: string, mode = 0o644, gid?: number): ApkEntry => ({ path, type: 'file', data: Buffer.from(body), mode, gid });
+const text = (path: string, body: string, mode = 0o644, group?: [number, string]): ApkEntry => ({ path, type: 'file', data: Buffer.from(body), mode, gid: group?.[0], gname: group?.[1] });
 const dir = (path: string, mode = 0o755): ApkEntry => ({ path, type: 'dir', mode });
 const link = (path: string, target: string): ApkEntry => ({ path, type: 'symlink', target });
 
@@ -97,7 +98,8 @@ function basePackages(machine: ApkMachine, bins: ApkFixtureBins, key: ApkFixture
       depends: ['busybox'], replaces: ['alpine-baselayout-data'],
       scripts: {
         'pre-install': `#!/bin/busybox sh\n${mark('alpine-baselayout pre-install')}`,
-        'post-install': `#!/bin/busybox sh\n/bin/busybox addgroup -S -g 101 ${SERVICE_USER}\n/bin/busybox adduser -S -D -H -h /var/empty -s /sbin/nologin -G ${SERVICE_USER} -u 101 ${SERVICE_USER}\n${mark('alpine-baselayout post-install')}`,
+        // Debian's busybox-static has no adduser/addgroup applets: the user is added by hand, as they would.
+        'post-install': `#!/bin/busybox sh\necho '${SERVICE_USER}:x:101:101:${SERVICE_USER}:/var/empty:/sbin/nologin' >> /etc/passwd\necho '${SERVICE_USER}:x:101:' >> /etc/group\n${mark('alpine-baselayout post-install')}`,
       },
       entries: [
         ...BASE_DIRS.map(([p, m]) => dir(p, m)),
@@ -105,7 +107,7 @@ function basePackages(machine: ApkMachine, bins: ApkFixtureBins, key: ApkFixture
         text('etc/hosts', '127.0.0.1\tlocalhost localhost.localdomain\n::1\t\tlocalhost localhost.localdomain\n'),
         text('etc/passwd', 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/sbin/nologin\n'),
         text('etc/group', 'root:x:0:root\nshadow:x:42:\nnogroup:x:65533:\nnobody:x:65534:\n'),
-        text('etc/shadow', 'root:*::0:::::\nnobody:!::0:::::\n', 0o640, 42),
+        text('etc/shadow', 'root:*::0:::::\nnobody:!::0:::::\n', 0o640, [42, 'shadow']),
         text('etc/profile', 'export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n'),
         text('etc/shells', '/bin/sh\n'),
       ],

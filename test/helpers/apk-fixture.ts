@@ -98,7 +98,7 @@ function debsRequest(machine: ApkMachine, cacheDir: string, realistic?: boolean)
   return { cacheDir, debianArch: DEBIAN_ARCH[machine], names: realistic ? [...APK_FIXTURE_DEBS, ...Object.keys(REALISTIC_DEBS)] : [...APK_FIXTURE_DEBS] };
 }
 
-function makeKey(label: string): { info: ApkFixtureKeyInfo; secretPem: string } {
+export function makeApkKey(label: string): { info: ApkFixtureKeyInfo; secretPem: string } {
   const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const pem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
   const id = createHash('sha256').update(pem).digest('hex').slice(0, 8);
@@ -140,11 +140,11 @@ async function binsFor(machine: ApkMachine, debs: FixtureDeb[], work: string, re
   return { busybox, musl, staged };
 }
 
-const signerOf = (info: ApkFixtureKeyInfo, secretPem: string): ApkSigner => ({ name: info.name, secret: createPrivateKey(secretPem) });
+export const signerOf = (info: ApkFixtureKeyInfo, secretPem: string): ApkSigner => ({ name: info.name, secret: createPrivateKey(secretPem) });
 const byName = (a: ApkBuilt, b: ApkBuilt) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 const archDir = (root: string, machine: ApkMachine) => join(root, 'alpine', RELEASE, REPO, machine);
 
-async function writeRepo(dir: string, specs: ApkSpec[], signer: ApkSigner): Promise<ApkBuilt[]> {
+export async function writeApkRepo(dir: string, specs: ApkSpec[], signer: ApkSigner): Promise<ApkBuilt[]> {
   await mkdir(dir, { recursive: true });
   const built: ApkBuilt[] = [];
   for (const spec of specs) {
@@ -159,8 +159,8 @@ async function writeRepo(dir: string, specs: ApkSpec[], signer: ApkSigner): Prom
 
 async function build(dir: string, debs: Map<ApkMachine, FixtureDeb[]>, realistic: boolean): Promise<Manifest> {
   const work = join(dir, 'build');
-  const key = makeKey('kiln-test');
-  const unknown = makeKey('kiln-unknown');
+  const key = makeApkKey('kiln-test');
+  const unknown = makeApkKey('kiln-unknown');
   for (const [sub, k] of [['keys', key], ['unknown-keys', unknown]] as const) {
     await mkdir(join(dir, 'keys', sub === 'keys' ? 'trusted' : 'unknown'), { recursive: true });
     await writeFile(join(dir, 'keys', sub === 'keys' ? 'trusted' : 'unknown', k.info.name), k.info.pem);
@@ -170,7 +170,7 @@ async function build(dir: string, debs: Map<ApkMachine, FixtureDeb[]>, realistic
   const manifest: Manifest = { key: key.info, unknownKey: unknown.info, packages: {} };
   for (const [machine, list] of debs) {
     const bins = await binsFor(machine, list, work, realistic);
-    manifest.packages[machine] = await writeRepo(archDir(join(dir, 'mirror'), machine), apkSpecs(machine, bins, key.info), signerOf(key.info, key.secretPem));
+    manifest.packages[machine] = await writeApkRepo(archDir(join(dir, 'mirror'), machine), apkSpecs(machine, bins, key.info), signerOf(key.info, key.secretPem));
   }
   await rm(work, { recursive: true, force: true });
   return manifest;

@@ -61,15 +61,15 @@ test('a format entry with every fact compiles; one that leaves out a fact, or a 
 test('a new format name does not compile until FORMATS and the facts table have an entry for it; nothing else in kiln needs one', () => {
   const names = src('catalog/types.ts');
   const text = readFileSync(names, 'utf8');
-  const declared = "export type FormatName = 'deb' | 'pacman';";
+  const declared = "export type FormatName = 'deb' | 'pacman' | 'apk';";
   assert.ok(text.includes(declared), 'catalog/types.ts declares the format names as this test expects');
-  const errors = programErrors([src('cli/main.ts')], { [names]: text.replace(declared, "export type FormatName = 'deb' | 'pacman' | 'apk';") });
+  const errors = programErrors([src('cli/main.ts')], { [names]: text.replace(declared, "export type FormatName = 'deb' | 'pacman' | 'apk' | 'rpm';") });
   const where = errors.map((e) => `${e.file ? relative(src('.'), e.file) : '-'}: ${e.message.split('\n')[0]}`);
   assert.deepEqual(
     [...new Set(where.map((w) => w.split(':')[0]))].sort(),
     ['formats/facts.ts', 'formats/index.ts'],
     where.join('\n'),
   );
-  assert.ok(where.some((w) => w.startsWith('formats/facts.ts') && /'apk' is missing/.test(w)), where.join('\n'));
-  assert.ok(where.some((w) => w.startsWith('formats/index.ts') && /'apk' is missing/.test(w)), where.join('\n'));
+  assert.ok(where.some((w) => w.startsWith('formats/facts.ts') && /'rpm' is missing/.test(w)), where.join('\n'));
+  assert.ok(where.some((w) => w.startsWith('formats/index.ts') && /'rpm' is missing/.test(w)), where.join('\n'));
 });

@@ -37,5 +37,5 @@ test("a format's plan data is typed, and one format's plan or unpacked state doe
   assert.match(errors[0] as string, /Property 'sources' does not exist on type 'DebPlanExtra'/);
   assert.match(errors[1] as string, /'DebInstallPlan' is not assignable to type 'PacmanInstallPlan'/);
   assert.match(errors[2] as string, /'UnpackedPacman\[\]' is not assignable to parameter of type 'UnpackedDeb\[\]'/);
-  assert.match(errors[3] as string, /Property 'mirror' does not exist on type 'DebPlanExtra \| PacmanPlanExtra'/);
+  assert.match(errors[3] as string, /Property 'mirror' does not exist on type 'DebPlanExtra \| PacmanPlanExtra \| ApkPlanExtra'/);
 });

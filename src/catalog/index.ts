@@ -4,9 +4,10 @@
  */
 import { debian, ubuntu } from './debian.ts';
 import { archlinux, archlinux32, archlinuxarm, archriscv, loongarchlinux } from './arch.ts';
+import { alpine } from './alpine.ts';
 import type { Distribution } from './types.ts';
 
-export const DISTRIBUTIONS = { debian, ubuntu, archlinux, archlinuxarm, archlinux32, loongarchlinux, archriscv } satisfies Record<string, Distribution>;
+export const DISTRIBUTIONS = { debian, ubuntu, archlinux, archlinuxarm, archlinux32, loongarchlinux, archriscv, alpine } satisfies Record<string, Distribution>;
 export type DistributionName = keyof typeof DISTRIBUTIONS;
 
 export function findDistribution(name: string): Distribution | undefined {

@@ -1,10 +1,10 @@
 import type { Machine } from './machines.ts';
 
 /** The package formats kiln speaks; each is one module under src/formats. */
-export type FormatName = 'deb' | 'pacman';
+export type FormatName = 'deb' | 'pacman' | 'apk';
 
-/** The base sets a user picks from (packages.base); `none` is packages.install alone. */
-export type BaseSetName = 'essential' | 'minimal' | 'standard' | 'none';
+/** The base sets a user picks from (packages.base); `none` is packages.install alone; `tiny` is Alpine's smallest working set. */
+export type BaseSetName = 'essential' | 'minimal' | 'standard' | 'tiny' | 'none';
 
 /** A distribution is data: where its packages live and what a base system is. */
 export interface Distribution {
@@ -18,6 +18,8 @@ export interface Distribution {
   architectureAliases: Record<string, string>;
   releases: string[];
   defaultRelease: string;
+  /** Why a release name is not one of the distribution's, where releases are checked by their shape (Alpine's vX.Y); undefined when it is fine. */
+  releaseProblem?(release: string): string | undefined;
   /** Default mirror for an architecture, or undefined when the user must give one. */
   defaultMirror(architecture: string): string | undefined;
   /** Default archive components (Debian) or repositories (pacman), in search order. */
@@ -26,8 +28,8 @@ export interface Distribution {
   keyrings: string[];
   /** Packages in the image that carry the distribution's keys (pacman-key --populate). */
   keyringPackages?: string[];
-  /** Package names for each base set, where the format does not derive them from the index (deb does). */
-  baseSets?: Record<BaseSetName, string[]>;
+  /** Package names for each base set, where the format does not derive them from the index (deb does); only these sets may be chosen. */
+  baseSets?: Partial<Record<BaseSetName, string[]>>;
   /** Packages that must be installed whatever the base set, but `none`. */
   alwaysInstall: string[];
   /** Top-level directories laid out as symlinks into /usr before installing (merged /usr); [] for none. */

@@ -265,6 +265,13 @@ function checkCrossSettings(
     }
     values.set('distribution.release', rolling);
   }
+  // A distribution that lists its base sets offers only those (Alpine has no essential or standard; Debian and Arch no tiny).
+  const base = values.get('packages.base');
+  const offered = dist.baseSets ? Object.keys(dist.baseSets) : ['essential', 'minimal', 'standard', 'none'];
+  if (typeof base === 'string' && !offered.includes(base)) problems.push(`${origins['packages.base']}: packages.base: ${dist.pretty} has no base set "${base}"; choose ${offered.join(', ')}`);
+  const release = values.get('distribution.release');
+  const releaseWrong = typeof release === 'string' ? dist.releaseProblem?.(release) : undefined;
+  if (releaseWrong) problems.push(`${origins['distribution.release']}: distribution.release: ${releaseWrong}`);
   if (facts.mirror === 'pattern') {
     const mirror = values.get('distribution.mirror');
     const wrong = fromUser('distribution.mirror') && typeof mirror === 'string' ? urlPatternProblem(mirror, true) : undefined;

@@ -14,7 +14,7 @@ import { IMAGE_SETTINGS } from './settings-image.ts';
 import { BOOT_SETTINGS } from './settings-boot.ts';
 import { BOARDS, DISTRIBUTIONS, findDistribution, hostMachine, readOsRelease, type BaseSetName, type Distribution } from '../catalog/index.ts';
 
-export const BASE_SETS = ['essential', 'minimal', 'standard', 'none'] as const satisfies readonly BaseSetName[];
+export const BASE_SETS = ['essential', 'minimal', 'standard', 'tiny', 'none'] as const satisfies readonly BaseSetName[];
 
 /** The fields of a third-party pacman repository (distribution.extra-repositories). */
 const EXTRA_REPOSITORY_FIELDS = {
@@ -131,8 +131,8 @@ export const SETTINGS = {
     default: [],
   }),
   'distribution.keyring': setting({
-    kind: stringList(path('file'), 'a list of keyring file paths'),
-    help: "OpenPGP keyring files trusted to sign the archive (default: the host's keyring for the distribution)",
+    kind: stringList(path('any'), 'a list of keyring file paths'),
+    help: "OpenPGP keyring files trusted to sign the archive; Alpine: *.rsa.pub key files or directories of them (default: the host's keyring for the distribution; Alpine: /etc/apk/keys)",
     default: (ctx) => {
       const dist = ctx.distribution();
       if (!dist || FORMAT_FACTS[dist.format].defaultKeyring === 'every') return dist?.keyrings;
@@ -144,7 +144,7 @@ export const SETTINGS = {
   }),
   'distribution.keyring-bootstrap': setting({
     kind: oneOf(['none', 'trust-first-download'] as const),
-    help: 'pacman, with no keyring on the host or in the config: trust-first-download takes the keyring package from the mirror unverified (printed as a warning) and checks everything else with it',
+    help: 'pacman and Alpine, with no keyring on the host or in the config: trust-first-download takes the keyring package (Alpine: alpine-keys) from the mirror unverified (printed as a warning) and checks everything else with it',
     default: 'none',
   }),
   'distribution.verify-signatures': setting({
@@ -168,7 +168,7 @@ export const SETTINGS = {
   }),
   'packages.base': setting({
     kind: oneOf(BASE_SETS),
-    help: 'Base package set: essential (Debian: Essential: yes), minimal (Debian: as mmdebstrap minbase; Arch: base), standard, or none (exactly packages.install, nothing implied: no base set, no keyring package unless keyring-bootstrap takes the keys from it)',
+    help: 'Base package set: essential (Debian: Essential: yes), minimal (Debian: as mmdebstrap minbase; Arch: base; Alpine: alpine-base), standard, tiny (Alpine: busybox, musl, apk-tools, alpine-keys), or none (exactly packages.install, nothing implied: no base set, no keyring package unless keyring-bootstrap takes the keys from it)',
     default: 'minimal',
   }),
   'packages.install': setting({

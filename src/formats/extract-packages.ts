@@ -15,6 +15,8 @@ export interface ExtractPackages<T, P extends PlannedPackage<unknown>> {
   unpack(data: Buffer, planned: P, extractor: Extractor): Promise<T>;
   /** How many of the first packages are unpacked alone, in plan order, before the rest in parallel (default 0). */
   alone?: number;
+  /** Apply the entries' extended attributes (apk: SCHILY.xattr.* such as file capabilities). Default false. */
+  xattrs?: boolean;
   /** What one unpacked package has to say in the log (e.g. control members left out). */
   warnings?(unpacked: T): string[];
 }
@@ -25,7 +27,7 @@ export async function extractPackages<T, Plan extends InstallPlan>(ctx: InstallC
     ctx.emit,
     'extract',
     async () => {
-      const extractor = createExtractor(ctx.root, { chown: true });
+      const extractor = createExtractor(ctx.root, { chown: true, xattrs: how.xattrs ?? false });
       const one = async (p: Plan['packages'][number]) => how.unpack(await ctx.readPackage(p), p, extractor);
       const alone = ctx.plan.packages.slice(0, how.alone ?? 0);
       const result: T[] = [];

@@ -97,6 +97,27 @@ export const FORMAT_FACTS: Readonly<Record<FormatName, FormatFacts>> = {
     // Arch Linux ARM's linux-rpi and raspberrypi-bootloader install into /boot, which is the FAT partition itself.
     raspberryPiFirmwareDirectory: '/boot',
   },
+  apk: {
+    // edge or vX.Y: checked by the distribution's releaseProblem, a path component of the mirror.
+    releases: 'named',
+    // The mirror's base URL, below which are $release/$repo/$arch (or a whole pattern with those placeholders).
+    mirror: 'url',
+    ownSettings: ['distribution.repository-mirrors', 'distribution.extra-repositories', 'distribution.keyring-bootstrap'],
+    family: 'Alpine Linux',
+    defaultKeyring: 'first-present',
+    purlType: 'apk',
+    sourceKind: 'origin package',
+    emulatorFromArchive: false,
+    boardPackages: {
+      'x86_64-uefi': ['linux-lts', 'systemd-boot'],
+      'generic-x86_64': ['linux-lts'],
+      'generic-aarch64': ['linux-lts'],
+      'raspberrypi-4': ['linux-rpi', 'raspberrypi-bootloader'],
+      'raspberrypi-2': ['linux-rpi', 'raspberrypi-bootloader'],
+    },
+    // Alpine's Raspberry Pi images keep the firmware, config.txt and the kernel on the FAT partition mounted at /boot.
+    raspberryPiFirmwareDirectory: '/boot',
+  },
 };
 
 /** The facts of the formats that own a setting (ownSettings); none for a setting every format reads. */

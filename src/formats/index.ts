@@ -14,6 +14,10 @@ import { inventoryPacman, pacmanDatabase } from './pacman/inventory.ts';
 import { planPacman } from './pacman/plan.ts';
 import { verifyPacman } from './pacman/verify.ts';
 import { configurePacmans, unpackPacmans } from './pacman/install.ts';
+import { planApk } from './apk/plan.ts';
+import { verifyApk } from './apk/verify.ts';
+import { configureApks, unpackApks } from './apk/install.ts';
+import { apkDatabase, inventoryApk } from './apk/inventory.ts';
 
 /** Checks one format's functions against each other (the plan plan() makes is the one unpack() takes). */
 const format = <Plan extends InstallPlan, Unpacked>(f: PackageFormat<Plan, Unpacked>) => f;
@@ -21,6 +25,7 @@ const format = <Plan extends InstallPlan, Unpacked>(f: PackageFormat<Plan, Unpac
 const MODULES = {
   deb: format({ plan: planDeb, unpack: unpackDebs, configure: configureDebs, inventory: inventoryDeb, database: debDatabase }),
   pacman: format({ plan: planPacman, verify: verifyPacman, unpack: unpackPacmans, configure: configurePacmans, inventory: inventoryPacman, database: pacmanDatabase }),
+  apk: format({ plan: planApk, verify: verifyApk, unpack: unpackApks, configure: configureApks, inventory: inventoryApk, database: apkDatabase }),
 } satisfies Record<FormatName, unknown>;
 
 /** A format's own types, read off its functions. */

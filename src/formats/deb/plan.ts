@@ -51,7 +51,8 @@ export async function planDeb(ctx: PlanContext): Promise<DebInstallPlan> {
     );
   }
   const mergedUsrLinks = distribution.mergedUsrLinks(suite, arch);
-  const variant = config['packages.base'];
+  // The configuration offers Debian no other base set (no tiny).
+  const variant = config['packages.base'] as BaseVariant;
   // "none": exactly packages.install, nothing implied.
   const extra = [...(variant === 'none' ? [] : distribution.alwaysInstall), ...config['packages.install']];
   // On a merged-/usr layout, usr-is-merged says so (rather than usrmerge converting it).

@@ -1,0 +1,56 @@
+/**
+ * Where an Alpine build's trust comes from: distribution.keyring (key files
+ * or directories of them; by default the host's /etc/apk/keys when it
+ * exists), or, only with keyring-bootstrap = "trust-first-download", the
+ * alpine-keys package of the first repository that has it, taken without a
+ * signature check: its keys then check the indexes and every other package.
+ */
+import { readFile } from 'node:fs/promises';
+import { posix } from 'node:path';
+import type { Config } from '../../config/index.ts';
+import { readTar } from '../../archive/index.ts';
+import { downloadToStore } from '../../repo/index.ts';
+import { UserError } from '../../util/errors.ts';
+import type { PlanContext } from '../types.ts';
+import { readApkIndex } from './apkindex.ts';
+import { readApkPackage } from './package.ts';
+import type { ApkSource } from './sources.ts';
+import { compareApkVersions } from './version.ts';
+import { loadApkKeys, type PlanKey } from './trust.ts';
+
+export type { PlanKey } from './trust.ts';
+
+/** The keys distribution.keyring names (or `paths`, a third-party repository's). */
+export function configuredKeys(config: Config, paths: readonly string[] = config['distribution.keyring']): PlanKey[] {
+  return loadApkKeys(paths).map(({ name, pem }) => ({ name, pem }));
+}
+
+export interface BootstrappedKeys {
+  keys: PlanKey[];
+  packageName: string;
+  version: string;
+  url: string;
+}
+
+/** The keys of the keys package (`usr/share/apk/keys/ARCH/*.rsa.pub` and `etc/apk/keys/*.rsa.pub`), from the first repository that has it. */
+export async function bootstrapKeys(ctx: PlanContext, indexes: { source: ApkSource; url: string; data: Buffer }[], packageName: string, arch: string): Promise<BootstrappedKeys> {
+  for (const { source, url, data } of indexes) {
+    const index = await readApkIndex(data, url, source.name, undefined);
+    const candidates = index.packages.filter((p) => p.name === packageName).sort((a, b) => compareApkVersions(b.version, a.version));
+    const p = candidates[0];
+    if (!p) continue;
+    const fileUrl = `${source.url}/${p.name}-${p.version}.apk`;
+    const got = await downloadToStore(ctx.store, { urls: [fileUrl], name: `${p.name}-${p.version}.apk`, size: p.size }, { ...ctx.limits, emit: ctx.emit, signal: ctx.signal });
+    const file = await readApkPackage(await readFile(got.path), { name: p.name, version: p.version, architecture: p.arch }, fileUrl, { checksum: p.checksum });
+    const keys = new Map<string, string>();
+    for await (const { entry, body } of readTar(file.data)) {
+      const path = entry.path.replace(/^\.\//, '');
+      const inArchDir = posix.dirname(path) === `usr/share/apk/keys/${arch}`;
+      if (entry.type !== 'file' || !path.endsWith('.rsa.pub') || !(inArchDir || posix.dirname(path) === 'etc/apk/keys')) continue;
+      keys.set(posix.basename(path), (await body.buffer()).toString('utf8'));
+    }
+    if (!keys.size) throw new UserError(`${fileUrl} holds no keys for ${arch}`, 'set distribution.keyring to the Alpine keys (*.rsa.pub) instead of keyring-bootstrap');
+    return { keys: [...keys].sort(([a], [b]) => (a < b ? -1 : 1)).map(([name, pem]) => ({ name, pem })), packageName, version: p.version, url: fileUrl };
+  }
+  throw new UserError(`no repository has ${packageName}, which keyring-bootstrap = "trust-first-download" takes the keys from`, 'set distribution.keyring to the Alpine keys (*.rsa.pub): a directory or the files');
+}

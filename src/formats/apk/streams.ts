@@ -1,0 +1,87 @@
+/**
+ * An apk file (a package, or APKINDEX.tar.gz) is gzip streams one after the
+ * other, each a slice of one tar archive: the signature, the control part
+ * (.PKGINFO and scripts; the index's APKINDEX and DESCRIPTION), the data.
+ * Signatures and checksums are over a stream's compressed bytes, so each
+ * stream is taken apart here with its exact byte range, then unpacked.
+ */
+import { inflateRawSync } from 'node:zlib';
+import { readTar, type TarEntry } from '../../archive/index.ts';
+
+export interface GzipStream {
+  /** The stream's bytes in the file, header to trailer. */
+  raw: Buffer;
+  /** What it decompresses to. */
+  data: Buffer;
+}
+
+const FLAG_HCRC = 2;
+const FLAG_EXTRA = 4;
+const FLAG_NAME = 8;
+const FLAG_COMMENT = 16;
+
+/** Thrown for a file that is not gzip streams end to end; the caller names the file. */
+export class StreamError extends Error {}
+
+/** The gzip streams of `file`, in order; a damaged stream (bad header, data or CRC) is a StreamError. */
+export function splitGzipStreams(file: Buffer): GzipStream[] {
+  const out: GzipStream[] = [];
+  let at = 0;
+  while (at < file.length) {
+    const start = at;
+    if (file.length - at < 18 || file[at] !== 0x1f || file[at + 1] !== 0x8b || file[at + 2] !== 8) throw new StreamError(`no gzip stream at byte ${at}`);
+    const flags = file[at + 3] as number;
+    at += 10;
+    if (flags & FLAG_EXTRA) at += 2 + file.readUInt16LE(at);
+    for (const flag of [FLAG_NAME, FLAG_COMMENT]) {
+      if (!(flags & flag)) continue;
+      const end = file.indexOf(0, at);
+      if (end < 0) throw new StreamError(`truncated gzip header at byte ${start}`);
+      at = end + 1;
+    }
+    if (flags & FLAG_HCRC) at += 2;
+    let inflated: { buffer: Buffer; engine: { bytesWritten: number } };
+    try {
+      inflated = inflateRawSync(file.subarray(at), { info: true }) as unknown as typeof inflated;
+    } catch (err) {
+      throw new StreamError(`damaged gzip stream at byte ${start}: ${(err as Error).message}`);
+    }
+    at += inflated.engine.bytesWritten;
+    if (at + 8 > file.length) throw new StreamError(`truncated gzip stream at byte ${start}`);
+    const crc = file.readUInt32LE(at);
+    const size = file.readUInt32LE(at + 4);
+    if (crc !== crc32(inflated.buffer) || size !== (inflated.buffer.length >>> 0)) throw new StreamError(`gzip stream at byte ${start} fails its CRC`);
+    at += 8;
+    out.push({ raw: file.subarray(start, at), data: inflated.buffer });
+  }
+  return out;
+}
+
+const CRC_TABLE = (() => {
+  const table = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    table[n] = c >>> 0;
+  }
+  return table;
+})();
+
+export function crc32(data: Buffer): number {
+  let c = 0xffffffff;
+  for (let i = 0; i < data.length; i++) c = (CRC_TABLE[(c ^ (data[i] as number)) & 0xff] as number) ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+/** One member of a stream's tar slice, its content whole (control parts are small). */
+export interface SmallMember {
+  entry: TarEntry;
+  content: Buffer;
+}
+
+/** The members of a tar slice that may end without the end-of-archive blocks (signature and control streams). */
+export async function readSlice(data: Buffer): Promise<SmallMember[]> {
+  const out: SmallMember[] = [];
+  for await (const { entry, body } of readTar(data, { allowMissingEnd: true })) out.push({ entry, content: await body.buffer() });
+  return out;
+}

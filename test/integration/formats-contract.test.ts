@@ -32,6 +32,7 @@ import type { Emit } from '../../src/util/events.ts';
 import { VERSION } from '../../src/version.ts';
 import { fakeArchSkipReason, makeFakeArchRepos } from '../helpers/fake-arch.ts';
 import { makeFakeArchive } from '../helpers/fake-debian.ts';
+import { apkFixtureSkipReason, makeApkRepos } from '../helpers/apk-fixture.ts';
 import { missingTools, skipOrFail } from '../helpers/host-tools.ts';
 import { isRoot } from '../helpers/kiln.ts';
 import { startMirror, type Mirror } from '../helpers/mirror-server.ts';
@@ -94,6 +95,17 @@ const FIXTURES: Record<FormatName, Fixture> = {
       const mirror = await startMirror(repos.root);
       // kiln-marks needs sh>=1.0, which only busybox provides: a dependency, and no package scripts or hooks.
       const toml = `[distribution]\nname = "archlinux"\narchitecture = "x86_64"\nmirror = "${mirror.url}/$repo/os/$arch"\nkeyring = ["${repos.keyring}"]\n\n[packages]\nbase = "none"\ninstall = ["kiln-marks", "kiln-extra-tool"]\n`;
+      return { toml, mirror };
+    },
+    runInTree: (_root, argv) => unexpected(argv),
+  },
+  apk: {
+    skip: () => apkFixtureSkipReason(['x86_64']),
+    async serve(work) {
+      const repos = await makeApkRepos(join(work, 'alpine'), { architectures: ['x86_64'] });
+      const mirror = await startMirror(repos.root);
+      // hello and what it needs (so:, cmd:, a provider_priority choice, tricky versions): no package scripts.
+      const toml = `[distribution]\nname = "alpine"\nrelease = "${repos.release}"\narchitecture = "x86_64"\nmirror = "${mirror.url}/alpine"\nrepositories = ["${repos.repo}"]\nkeyring = ["${repos.keysDir}"]\n\n[packages]\nbase = "none"\ninstall = ["hello"]\n`;
       return { toml, mirror };
     },
     runInTree: (_root, argv) => unexpected(argv),

@@ -28,10 +28,10 @@ test('the streams of a package: signature, control and data, each with its exact
   const streams = splitGzipStreams(pkg.file);
   assert.equal(streams.length, 3);
   assert.equal(Buffer.concat(streams.map((s) => s.raw)).equals(pkg.file), true);
-  assert.equal(q1(streams[1]!.raw), pkg.checksum);
+  assert.equal(q1((streams[1] as { raw: Buffer }).raw), pkg.checksum);
   assert.throws(() => splitGzipStreams(Buffer.concat([pkg.file, Buffer.from('junk')])), /no gzip stream at byte/);
   const damaged = Buffer.from(gzipSync(Buffer.from('x'.repeat(100))));
-  damaged[damaged.length - 6] ^= 0xff; // in the CRC
+  damaged.writeUInt8((damaged.at(-6) as number) ^ 0xff, damaged.length - 6); // in the CRC
   assert.throws(() => splitGzipStreams(damaged), /fails its CRC/);
 });
 
@@ -75,7 +75,7 @@ test('tampered packages are refused with one line naming the file', async () => 
   await assert.rejects(readApkPackage(other.file, planned(hello), label, opts), refused(/hello-1\.0-r0\.apk: checksum Q1\S+ is not the index's Q1/));
   // One byte flipped in the data stream.
   const flipped = Buffer.from(good.file);
-  flipped[flipped.length - 30] ^= 0x01;
+  flipped.writeUInt8((flipped.at(-30) as number) ^ 0x01, flipped.length - 30);
   await assert.rejects(readApkPackage(flipped, planned(hello), label, opts), refused(/hello-1\.0-r0\.apk: (not an apk package|data does not match)/));
   // A package that names itself otherwise than the index.
   const renamed = makePackage({ ...hello, name: 'hullo' }, key);

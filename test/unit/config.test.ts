@@ -52,7 +52,7 @@ test('every problem is reported at once, each as file:line: key: problem', () =>
   const dir = dirWith(`[distribution]\nname = "debian"\nrelase = "bookworm"\narchitecture = "sparc"\nmirror = "${MIRROR}"\n\n[packages]\nbase = "tiny"\ninstall = "vim"\n\n[bogus]\nx = 1\n`);
   const found = problems(() => loadConfig({ dir, env: {} }));
   assert.ok(found.some((p) => /kiln\.toml:3: distribution\.relase: unknown setting; did you mean distribution\.release( or [a-z.]+)?\?/.test(p)), found.join('\n'));
-  assert.ok(found.some((p) => /kiln\.toml:8: packages\.base: expected one of essential, minimal, standard/.test(p)), found.join('\n'));
+  assert.ok(found.some((p) => /kiln\.toml:8: packages\.base: Debian has no base set "tiny"; choose essential, minimal, standard, none/.test(p)), found.join('\n'));
   assert.ok(found.some((p) => /kiln\.toml:9: packages\.install: expected a list of strings/.test(p)), found.join('\n'));
   assert.ok(found.some((p) => /kiln\.toml:12: bogus\.x: unknown setting/.test(p)), found.join('\n'));
   assert.ok(found.some((p) => /kiln\.toml:4: distribution\.architecture: unknown architecture "sparc" for Debian; known: amd64, arm64/.test(p)), found.join('\n'));

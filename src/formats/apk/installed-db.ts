@@ -119,6 +119,8 @@ export interface ApkStateFiles {
 /** /etc/apk/{world,repositories,arch,keys/} and the lock, as apk leaves them. */
 export function writeApkState(tree: Tree, state: ApkStateFiles): void {
   const names = [...new Set(state.world)].sort();
+  tree.mkdir('etc/apk', { mode: 0o755 });
+  tree.mkdir('lib/apk/db', { mode: 0o755 });
   tree.write('etc/apk/world', names.map((n) => `${n}\n`).join(''), { mode: 0o644 });
   tree.write('etc/apk/repositories', state.repositories.map((r) => `${r}\n`).join(''), { mode: 0o644 });
   tree.write('etc/apk/arch', `${state.architecture}\n`, { mode: 0o644 });

@@ -68,8 +68,9 @@ export async function planApk(ctx: PlanContext): Promise<ApkInstallPlan> {
   const unverified: string[] = [];
   if (signed && keys.length === 0) {
     if (config['distribution.keyring-bootstrap'] !== 'trust-first-download') {
+      const named = config['distribution.keyring'];
       throw new UserError(
-        'no trusted apk keys: distribution.keyring is empty and this host has no /etc/apk/keys',
+        named.length ? `no trusted apk keys to check ${files[0]?.url ?? 'the index'}: no *.rsa.pub in ${named.join(', ')} (distribution.keyring)` : `no trusted apk keys to check ${files[0]?.url ?? 'the index'}: distribution.keyring is empty and this host has no /etc/apk/keys`,
         'set distribution.keyring to Alpine\'s *.rsa.pub keys (a directory or the files), or distribution.keyring-bootstrap = "trust-first-download" to take them unverified from alpine-keys',
       );
     }

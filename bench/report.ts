@@ -298,12 +298,12 @@ export function resultsSection(comparison: Comparison, meta: Record<string, unkn
 /**
  * Writes the comparisons that ran into `file`, keeping the others' results
  * from the file as it was: the mmdebstrap comparison fills the top level (its
- * layout from before there were two), the pacman comparison the key `pacman`, the disk comparison `disk`.
+ * layout from before there were two), the pacman comparison the key `pacman`, the disk comparison `disk`, the apk one `apk`.
  * `redact` keeps the mirror's host name (in error messages) out of the file.
  */
 export function writeResults(
   file: string,
-  ran: { mmdebstrap?: Record<string, unknown>; pacman?: Record<string, unknown>; disk?: Record<string, unknown>; diff?: Record<string, unknown> },
+  ran: { mmdebstrap?: Record<string, unknown>; pacman?: Record<string, unknown>; disk?: Record<string, unknown>; diff?: Record<string, unknown>; apk?: Record<string, unknown> },
   redact: (text: string) => string = (t) => t,
 ): void {
   let previous: Record<string, unknown> = {};
@@ -312,12 +312,13 @@ export function writeResults(
   } catch {
     /* no file yet, or not ours to keep */
   }
-  const { pacman: previousPacman, disk: previousDisk, diff: previousDiff, ...previousDebian } = previous;
+  const { pacman: previousPacman, disk: previousDisk, diff: previousDiff, apk: previousApk, ...previousDebian } = previous;
   const body = {
     ...(ran.mmdebstrap ?? previousDebian),
     ...((ran.pacman ?? previousPacman) ? { pacman: ran.pacman ?? previousPacman } : {}),
     ...((ran.disk ?? previousDisk) ? { disk: ran.disk ?? previousDisk } : {}),
     ...((ran.diff ?? previousDiff) ? { diff: ran.diff ?? previousDiff } : {}),
+    ...((ran.apk ?? previousApk) ? { apk: ran.apk ?? previousApk } : {}),
   };
   const round = (_key: string, v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? Math.round(v * 1000) / 1000 : v);
   mkdirSync(dirname(file), { recursive: true });

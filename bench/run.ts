@@ -15,6 +15,9 @@
  * - kiln diff vs diffoscope (case diff): two Debian bookworm minimal tars
  *   one package apart (bench/diff.ts).
  *
+ * - kiln's apk path vs its deb and pacman paths (cases apk-x86_64,
+ *   apk-aarch64), and the real apk with KILN_BENCH_APK (bench/apk.ts).
+ *
  *   npm run bench -- [--runs N] [--cases CASE,...] [--json FILE] [CASE...]
  *
  * A CASE is a case name or a comparison (mmdebstrap or debian, pacman) for
@@ -30,6 +33,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DEBIAN_CASES, debianPreflight, runDebian } from './debian.ts';
+import { APK_CASES, apkPreflight, runApk } from './apk.ts';
 import { diffPreflight, runDiff } from './diff.ts';
 import { diskPreflight, runDisk, type DiskBenchResult } from './disk.ts';
 import { isRoot, stopCurrent } from './measure.ts';
@@ -46,11 +50,12 @@ interface ComparisonEntry {
 }
 
 /** Every comparison, keyed as latest.json keys its results. */
-const COMPARISONS: Record<'mmdebstrap' | 'pacman' | 'disk' | 'diff', ComparisonEntry> = {
+const COMPARISONS: Record<'mmdebstrap' | 'pacman' | 'disk' | 'diff' | 'apk', ComparisonEntry> = {
   mmdebstrap: { cases: DEBIAN_CASES, preflight: debianPreflight, run: runDebian },
   pacman: { cases: Object.keys(PACMAN_CASES), preflight: pacmanPreflight, run: runPacman },
   disk: { cases: ['disk'], preflight: diskPreflight, run: (bench) => runDisk(bench) },
   diff: { cases: ['diff'], preflight: diffPreflight, run: (bench) => runDiff(bench) },
+  apk: { cases: APK_CASES, preflight: apkPreflight, run: runApk },
 };
 const ALIASES: Record<string, keyof typeof COMPARISONS> = { debian: 'mmdebstrap' };
 

@@ -177,7 +177,16 @@ describe('Alpine Linux, rootless, from a local signed apk repository', { skip },
     const dir = imageDir(toml({ arch: 'x86_64', keyring: empty, cacheDir: imageDir() }));
     const r = await kiln(['build', '-C', dir]);
     assert.equal(r.code, 2, r.stderr);
+    // The contract: the one line names what was refused (the index) or where no key was found (the directory).
     assertOneLineNaming(r.stderr, 'APKINDEX.tar.gz', empty);
+  });
+
+  test('no trust anchor (keyring = [] on a host without /etc/apk/keys): refused with exit 2 and one line naming the setting', async () => {
+    const dir = imageDir(toml({ arch: 'x86_64', keyring: '', cacheDir: imageDir() }));
+    const r = await kiln(['build', '-C', dir]);
+    assert.equal(r.code, 2, r.stderr);
+    assertOneLineNaming(r.stderr, 'distribution.keyring');
+    assert.ok(!existsSync(join(dir, 'out/image/bin/busybox')), 'nothing unpacked');
   });
 });
 

@@ -14,13 +14,15 @@ import { inventoryPacman, pacmanDatabase } from './pacman/inventory.ts';
 import { planPacman } from './pacman/plan.ts';
 import { verifyPacman } from './pacman/verify.ts';
 import { configurePacmans, unpackPacmans } from './pacman/install.ts';
+import { DEB_NORMALISATION } from './deb/normalise.ts';
+import { PACMAN_NORMALISATION } from './pacman/normalise.ts';
 
 /** Checks one format's functions against each other (the plan plan() makes is the one unpack() takes). */
 const format = <Plan extends InstallPlan, Unpacked>(f: PackageFormat<Plan, Unpacked>) => f;
 
 const MODULES = {
-  deb: format({ plan: planDeb, unpack: unpackDebs, configure: configureDebs, inventory: inventoryDeb, database: debDatabase }),
-  pacman: format({ plan: planPacman, verify: verifyPacman, unpack: unpackPacmans, configure: configurePacmans, inventory: inventoryPacman, database: pacmanDatabase }),
+  deb: format({ plan: planDeb, unpack: unpackDebs, configure: configureDebs, inventory: inventoryDeb, database: debDatabase, normalise: DEB_NORMALISATION }),
+  pacman: format({ plan: planPacman, verify: verifyPacman, unpack: unpackPacmans, configure: configurePacmans, inventory: inventoryPacman, database: pacmanDatabase, normalise: PACMAN_NORMALISATION }),
 } satisfies Record<FormatName, unknown>;
 
 /** A format's own types, read off its functions. */

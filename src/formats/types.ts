@@ -4,6 +4,7 @@
  * --dry-run); `unpack` and `configure` run inside it, as root of the
  * namespace, on the tree.
  */
+import type { NormaliseItem } from '../normalise/types.ts';
 import type { Emit } from '../util/events.ts';
 import type { BlobStore, DownloadLimits } from '../repo/index.ts';
 import type { Config } from '../config/index.ts';
@@ -138,6 +139,8 @@ export interface PackageFormat<Plan extends InstallPlan, Unpacked> {
   inventory: (root: string, warn: (message: string) => void) => Promise<InstalledPackage[]>;
   /** Where the package database lives, and who owns which path (kiln diff). */
   database: PackageDatabase;
+  /** What finalize normalises in this format's trees, before the common items (src/formats/FORMAT/normalise.ts). */
+  normalise: readonly NormaliseItem[];
 }
 
 /** A format's package database as kiln diff reads it from a finished tree. */

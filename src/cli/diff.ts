@@ -6,7 +6,7 @@ import { UserError } from '../util/errors.ts';
 /** `kiln diff A B`: exit 0 when identical, 1 when they differ, 2 for a user mistake. */
 export function diffCommand() {
   return new Command('diff')
-    .description('compare two images or trees (directories, tars, cpio archives, OCI layouts), explained by package')
+    .description('compare two images or trees (directories, tars, cpio archives, OCI layouts, ext4 images, disk images by partition), explained by package')
     .argument('<a>', 'the first output or tree')
     .argument('<b>', 'the second output or tree')
     .option('--json', 'print the report as JSON')

@@ -48,11 +48,9 @@ export const IMAGE_SETTINGS = {
     help: 'Size of the disk image: auto (the partitions and the table) or a size such as 4G, which the partitions with grow = true fill',
     default: 'auto',
   }),
-  'disk.seed': setting({
+  'disk.seed': optional({
     kind: string('any text'),
-    help: 'Every partition, disk and filesystem UUID and volume id derives from it; changing it changes them all and nothing else',
-    default: (ctx) => ['kiln', ctx.distribution()?.name, ctx.get('distribution.release'), ctx.get('distribution.architecture'), ctx.get('board.name') ?? '-', ctx.get('output.name')].join(' '),
-    defaultOrigin: "the image's identity: distribution, release, architecture, board, output.name",
+    help: 'Deprecated: the old name of build.seed, which it sets (with a warning in every build)',
   }),
   'disk.alignment': setting({
     kind: size(),

@@ -280,6 +280,12 @@ export const SETTINGS = {
     default: 'release',
     environment: 'SOURCE_DATE_EPOCH',
   }),
+  'build.seed': setting({
+    kind: string('any text'),
+    help: 'Every generated UUID and volume id derives from it (disk GUID, PARTUUIDs, filesystem UUIDs, the MBR signature, vfat volume ids); changing it changes them all and nothing else',
+    default: (ctx) => (ctx.get('disk.seed') as string | undefined) ?? ['kiln', ctx.distribution()?.name, ctx.get('distribution.release'), ctx.get('distribution.architecture'), ctx.get('board.name') ?? '-', ctx.get('output.name')].join(' '),
+    defaultOrigin: "disk.seed when set (deprecated), else the image's identity: distribution, release, architecture, board, output.name",
+  }),
   'build.binfmt': setting({
     kind: oneOf(['auto', 'namespace', 'host'] as const),
     help: "Foreign binaries: register QEMU in the build's own binfmt_misc (namespace, Linux >= 6.7) or use the host's registration",

@@ -26,6 +26,8 @@ export interface DiffReport {
   identical: boolean;
   /** Paths listed in each input. */
   entries: { a: number; b: number };
+  /** The inputs' headers (a disk's partition table) where they differ: the lines only A has, and only B has. */
+  header: { removed: string[]; added: string[] };
   groups: PackageGroup[];
   /** Unified diffs of small text files whose content changed (in both images), by path. */
   textDiffs: Map<string, string>;
@@ -43,7 +45,9 @@ export async function diffImages(pathA: string, pathB: string, opts: DiffOptions
     const viewB = await readPackageView(b.databaseRoot, (m) => warn(`${pathB}: ${m}`));
     const groups = groupByPackage(changes, viewA, viewB);
     const textDiffs = await textDiffsOf(changes, a, b, opts.maxTextDiffs ?? 200);
-    return { a: pathA, b: pathB, identical: changes.length === 0, entries: { a: a.listing.size, b: b.listing.size }, groups, textDiffs };
+    const header = { removed: (a.header ?? []).filter((l) => !(b.header ?? []).includes(l)), added: (b.header ?? []).filter((l) => !(a.header ?? []).includes(l)) };
+    const identical = changes.length === 0 && header.removed.length === 0 && header.added.length === 0;
+    return { a: pathA, b: pathB, identical, header, entries: { a: a.listing.size, b: b.listing.size }, groups, textDiffs };
   } finally {
     for (const input of inputs) await input.dispose();
   }

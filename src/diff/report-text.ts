@@ -45,6 +45,9 @@ export function formatTextReport(r: DiffReport): string {
   if (r.identical) return `identical: ${r.a} and ${r.b} (${r.entries.a} paths)\n`;
   const paths = r.groups.reduce((n, g) => n + g.changes.length, 0);
   const lines = [`${r.a} and ${r.b} differ: ${paths} paths in ${r.groups.filter((g) => g.name !== null).length} packages${r.groups.some((g) => g.name === null) ? ' and paths no package owns' : ''}`];
+  if (r.header.removed.length || r.header.added.length) {
+    lines.push('', 'partition table:', ...r.header.removed.map((l) => `  - ${l}`), ...r.header.added.map((l) => `  + ${l}`));
+  }
   for (const g of r.groups) {
     lines.push('', `${groupTitle(g)}: ${g.changes.length} paths`);
     for (const c of g.changes) {
@@ -64,6 +67,7 @@ export function reportJson(r: DiffReport): unknown {
     b: r.b,
     identical: r.identical,
     entries: r.entries,
+    header: r.header,
     packages: r.groups.map((g) => ({
       name: g.name,
       status: g.status,

@@ -36,6 +36,8 @@ export type Listing = Map<string, DiffEntry>;
 /** A listed input: its entries and the small part of it the package readers need. */
 export interface ListedInput {
   listing: Listing;
+  /** What the input is besides its files, in lines compared before them (a disk's partition table). */
+  header?: string[];
   /** A directory laid out as the image's root holding at least its package database (the image itself for a directory). */
   databaseRoot: string;
   /** Reads the content of some regular files (for text diffs); the paths not found are left out. */

@@ -4,6 +4,7 @@
  * --dry-run); `unpack` and `configure` run inside it, as root of the
  * namespace, on the tree.
  */
+import type { NormaliseItem } from '../normalise/types.ts';
 import type { Emit } from '../util/events.ts';
 import type { BlobStore, DownloadLimits } from '../repo/index.ts';
 import type { Config } from '../config/index.ts';
@@ -177,6 +178,8 @@ export interface PackageFormat<Plan extends InstallPlan, Unpacked> {
   database: PackageDatabase;
   /** kiln lock: absent for a format that cannot be locked yet. */
   lock?: FormatLocking<Plan>;
+  /** What finalize normalises in this format's trees, before the common items (src/formats/FORMAT/normalise.ts). */
+  normalise: readonly NormaliseItem[];
 }
 
 /** A format's package database as kiln diff reads it from a finished tree. */

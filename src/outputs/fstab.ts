@@ -45,7 +45,7 @@ export function filesystemIdOf(seed: string, p: Pick<DiskPartition, 'number' | '
 export function rootIdentifiers(config: Config): { partition: number; filesystemUuid: string | undefined; partUuid: string; filesystem: string } | undefined {
   const root = diskPartitions(config, '/').find((p) => p.mount === '/');
   if (!root) return undefined;
-  const seed = config['disk.seed'];
+  const seed = config['build.seed'];
   return { partition: root.number, filesystemUuid: filesystemIdOf(seed, root), partUuid: partUuidOf(config['disk.table'], seed, root), filesystem: root.filesystem };
 }
 
@@ -55,7 +55,7 @@ const PASS: Record<string, number> = { ext4: 2, vfat: 1, btrfs: 0, erofs: 0, squ
 export function fstabEntries(config: Config): FstabEntry[] {
   const mode = config['disk.fstab'];
   if (mode === 'none') return [];
-  const seed = config['disk.seed'];
+  const seed = config['build.seed'];
   const table = config['disk.table'];
   const parts = diskPartitions(config, '/');
   // A filesystem without a UUID of its own (squashfs) is named by its partition.

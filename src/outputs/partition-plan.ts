@@ -135,7 +135,7 @@ export function diskConfig(config: Config, imageDir: string): DiskConfig {
     table: config['disk.table'],
     size: config['disk.size'],
     alignment: config['disk.alignment'],
-    seed: config['disk.seed'],
+    seed: config['build.seed'],
     fstab: config['disk.fstab'],
     partitions,
     blobs: config['disk.blobs'].map((b) => ({ name: b.file, file: resolve(imageDir, b.file), offset: b.offset })),

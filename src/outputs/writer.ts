@@ -41,7 +41,7 @@ export interface WriterInput {
   machine: Machine;
   /** The architecture in the distribution's own spelling (arm64, armv7h, ...). */
   architecture: string;
-  /** Every UUID and volume id an output makes derives from it (disk.seed, or the image's identity). */
+  /** Every UUID and volume id an output makes derives from it (build.seed, or the image's identity). */
   seed: string;
   emit: Emit;
 }

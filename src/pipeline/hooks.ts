@@ -36,31 +36,12 @@ export interface Hook {
 }
 
 /**
- * kiln's own hooks: what every image needs for reproducibility and first
- * boot. They run natively through Tree (a package's /var/lib/urandom may be a
- * symlink out of the tree; a shell `rm` would follow it). A user hook of the
- * same stage and name replaces one (an empty file turns it off).
+ * kiln's own hooks: none today (what every image needs for reproducibility
+ * and first boot is finalize's normalisation, src/normalise/). A built-in
+ * runs natively through Tree; a user hook of the same stage and name
+ * replaces one.
  */
-export const BUILTIN_HOOKS: { stage: HookStage; name: string; run: (tree: Tree) => void }[] = [
-  {
-    stage: 'finalize',
-    name: '50-machine-id',
-    // systemd makes a machine id on first boot when the file is empty; a built one would be shared by every machine.
-    run: (tree) => {
-      if (tree.lstat('etc/machine-id')?.isFile()) tree.write('etc/machine-id', '');
-      tree.remove('var/lib/dbus/machine-id.kiln-unused');
-    },
-  },
-  {
-    stage: 'finalize',
-    name: '50-random-seed',
-    // A seed baked into an image would be every machine's seed.
-    run: (tree) => {
-      tree.remove('var/lib/systemd/random-seed');
-      tree.remove('var/lib/urandom/random-seed');
-    },
-  },
-];
+export const BUILTIN_HOOKS: { stage: HookStage; name: string; run: (tree: Tree) => void }[] = [];
 
 const digestOf = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
 

@@ -42,8 +42,8 @@ const SECTION_STAGE: SectionStages = {
   hooks: undefined,
 };
 
-/** Settings read by another stage than their section's: an overlay belongs to the stage module that declares it. */
-const SETTING_STAGE: Partial<Record<SettingKey, StageName>> = Object.fromEntries(STAGE_ORDER.flatMap((m) => (m.reads.overlay ? [[m.reads.overlay, m.name]] : [])));
+/** Settings read by another stage than their section's: an overlay belongs to the stage module that declares it; the seed's ids are made by the outputs. */
+const SETTING_STAGE: Partial<Record<SettingKey, StageName>> = { ...Object.fromEntries(STAGE_ORDER.flatMap((m) => (m.reads.overlay ? [[m.reads.overlay, m.name]] : []))), 'build.seed': 'output' };
 
 export function settingStage(key: SettingKey): StageName | undefined {
   return SETTING_STAGE[key] ?? SECTION_STAGE[key.split('.')[0] as SettingSection];

@@ -46,7 +46,7 @@ test('a package whose version changed is listed even when none of its paths did'
 test('the text, JSON and HTML reports name each package, each path and the text diff', () => {
   const a = listing(file('etc/motd', 'aa', { size: 6 }), file('usr/bin/old', 'bb', { mode: 0o755 }));
   const b = listing(file('etc/motd', 'ab', { size: 6, mode: 0o600 }), file('usr/bin/new', 'bb'));
-  const report: DiffReport = { a: 'A', b: 'B', identical: false, entries: { a: 2, b: 2 }, groups: groupByPackage(compareListings(a, b), viewA, viewB), textDiffs: new Map([['etc/motd', unifiedDiff('etc/motd', 'hello\n', 'howdy\n')]]) };
+  const report: DiffReport = { a: 'A', b: 'B', identical: false, entries: { a: 2, b: 2 }, header: { removed: [], added: [] }, groups: groupByPackage(compareListings(a, b), viewA, viewB), textDiffs: new Map([['etc/motd', unifiedDiff('etc/motd', 'hello\n', 'howdy\n')]]) };
   const text = formatTextReport(report);
   assert.match(text, /^package new \(added, 2\): 1 paths$/m);
   assert.match(text, /^package old \(removed, was 1\): 1 paths$/m);

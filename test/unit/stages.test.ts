@@ -72,7 +72,7 @@ test('hooks: user hooks replace built-in ones of the same name; order is lexical
   });
   const loaded = loadConfig({ dir, env: {} });
   const finalize = collectHooks(dir, loaded.config).filter((h) => h.stage === 'finalize');
-  assert.deepEqual(finalize.map((h) => `${h.name}:${h.source}`), ['05-first:inline', '50-machine-id:directory', '50-random-seed:builtin', '70-last.chroot:directory']);
+  assert.deepEqual(finalize.map((h) => `${h.name}:${h.source}`), ['05-first:inline', '50-machine-id:directory', '70-last.chroot:directory']);
   assert.equal(finalize.at(-1)?.chroot, true);
   throwsUserError(() => collectHooks(image({ 'hooks/install/10-x': '' }), loaded.config), /no stage is called "install"/);
   const twice = image({ 'kiln.toml': `${BASE}\n[[hook]]\nstage = "prune"\nname = "10-x"\nrun = "true"\n`, 'hooks/prune/10-x': '' });

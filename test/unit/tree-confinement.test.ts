@@ -17,7 +17,9 @@ import { writeLocalDbHeader, writeLocalEntry } from '../../src/formats/pacman/lo
 import type { DebInstallPlan } from '../../src/formats/deb/plan.ts';
 import type { PacmanInstallPlan } from '../../src/formats/pacman/plan.ts';
 import type { InstallContext, InstallPlan } from '../../src/formats/types.ts';
-import { collectHooks, runHooks } from '../../src/pipeline/hooks.ts';
+import { DEB_NORMALISATION } from '../../src/formats/deb/normalise.ts';
+import { PACMAN_NORMALISATION } from '../../src/formats/pacman/normalise.ts';
+import { normaliseTree } from '../../src/normalise/index.ts';
 import { resolveOwner } from '../../src/pipeline/overlay.ts';
 import { pruneTree } from '../../src/pipeline/prune.ts';
 import { configureSystem, setShadowPassword } from '../../src/pipeline/system.ts';
@@ -172,16 +174,16 @@ for (const how of HOW) {
     assert.deepEqual(installed.map((p) => p.licenses), [[]]);
   });
 
-  test(`built-in finalize hooks: machine-id and random seeds under symlinks out (${how})`, async (t) => {
+  test(`finalize's normalisation: machine ids, seeds, logs, caches and keys under symlinks out (${how})`, async (t) => {
     const f = decoyFixture(t);
-    f.plant('var/lib/urandom', 'urandom', how, true);
-    f.plant('var/lib/systemd', 'systemd', how, true);
-    f.plant('var/lib/dbus', 'dbus', how, true);
-    writeFileSync(join(f.decoy, 'dbus/machine-id.kiln-unused'), 'x');
+    for (const dir of ['var/lib/urandom', 'var/lib/systemd', 'var/lib/dbus', 'var/log', 'var/cache/fontconfig', 'etc/ssh', 'var/lib/apt/lists', 'var/lib/pacman/local']) f.plant(dir, dir.replace(/\//g, '-'), how, true);
+    writeFileSync(join(f.decoy, 'var-lib-dbus/machine-id'), 'x');
+    writeFileSync(join(f.decoy, 'var-log/syslog.1'), 'x');
+    writeFileSync(join(f.decoy, 'etc-ssh/ssh_host_rsa_key'), 'x');
     f.plant('etc/machine-id', 'machine-id', how);
-    const hooks = collectHooks(f.base, { 'hooks.inline': [] } as unknown as Config);
-    const ctx = { root: f.root, emit, env: { KILN_ROOT: f.root }, runInImage: async () => {} };
-    assert.equal(await untouched(f, () => runHooks('finalize', hooks, ctx)), undefined);
+    f.plant('etc/shadow', 'shadow', how);
+    const ctx = { sourceDateEpoch: 1_700_000_000, hostname: 'image', host: { hostname: 'image' } };
+    for (const items of [DEB_NORMALISATION, PACMAN_NORMALISATION]) assert.equal(await untouched(f, async () => normaliseTree(f.root, items, ctx, () => {})), undefined);
   });
 
   test(`prune: patterns under symlinks out (${how}) remove the links only`, async (t) => {

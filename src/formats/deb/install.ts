@@ -42,7 +42,8 @@ export async function configureDebs(ctx: InstallContext<DebInstallPlan>, unpacke
   await step(emit, 'preinst', () => runPreinsts(ctx, order.map((name) => byName.get(name) as UnpackedDeb), extra.architecture));
   await step(emit, 'dpkg', () => ctx.run(['dpkg', '--force-unsafe-io', '--configure', '-a'], { env: MAINTSCRIPT_ENV, source: 'dpkg', packageScripts: true }));
   tree.remove(policy);
-  await step(emit, 'cleanup', async () => finalize(tree, extra));
+  // What differs between runs is finalize's to remove (src/formats/deb/normalise.ts); apt's sources stay the plan's.
+  tree.write('etc/apt/sources.list', aptSources(extra));
 }
 
 function makeSkeleton(tree: Tree, extra: DebPlanExtra): void {
@@ -77,17 +78,4 @@ function writeStatus(tree: Tree, packages: UnpackedDeb[], status: string): void 
     return formatStanza(fields);
   });
   tree.write('var/lib/dpkg/status', stanzas.join('\n'));
-}
-
-/** Removes what differs between runs and what a fresh install should not carry. */
-function finalize(tree: Tree, extra: DebPlanExtra): void {
-  const remove = ['var/cache/ldconfig/aux-cache', 'var/log/dpkg.log', 'var/log/alternatives.log', 'var/lib/dpkg/status-old', 'var/lib/dpkg/diversions-old', 'var/lib/dpkg/statoverride-old', 'var/cache/debconf/config.dat-old', 'var/cache/debconf/templates.dat-old', 'var/cache/debconf/passwords.dat-old'];
-  for (const rel of remove) tree.remove(rel);
-  for (const dir of ['var/lib/apt/lists', 'var/cache/apt', 'var/log/apt']) {
-    for (const e of tree.isDirectory(dir) ? tree.readdir(dir) : []) {
-      if (e === 'partial' || e === 'archives' || e === 'lock') continue;
-      tree.remove(`${dir}/${e}`, { recursive: true });
-    }
-  }
-  tree.write('etc/apt/sources.list', aptSources(extra));
 }

@@ -17,6 +17,7 @@ export const output: StageModule<'output'> = {
     const { config } = job;
     prepareDiskTree(root, config, job.imageDir, job.sourceDateEpoch, emit);
     // The bootloader, kernels and initramfs go into the ESP's directory before any writer makes the partitions.
+    if (config['disk.seed'] !== undefined) emit({ kind: 'log', level: 'warn', message: 'disk.seed is the old name of build.seed, which it sets: rename it to build.seed in the [build] section' });
     installBoot(root, config, job.machine, job.sourceDateEpoch, emit);
     // Read before any writer runs: a directory output on disk moves the tree away.
     const records = await imageRecords({
@@ -44,7 +45,7 @@ export const output: StageModule<'output'> = {
       imageDir: job.imageDir,
       machine: job.machine,
       architecture: config['distribution.architecture'],
-      seed: config['disk.seed'],
+      seed: config['build.seed'],
       emit,
     });
     return { KILN_OUTPUTS: written.join(' ') };

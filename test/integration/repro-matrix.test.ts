@@ -1,0 +1,208 @@
+/**
+ * The reproducibility matrix (issue 14) for Debian bookworm amd64: one
+ * configuration with every output, built twice: first from a cache with no
+ * checkpoints (downloads linked in, as repro-debian.test.ts does; that file
+ * covers two separate caches), umask 022, TZ=UTC, LANG=C.UTF-8; then a
+ * minute later in another directory from the now warm cache, under umask
+ * 002 with another TZ and LANG. Every output must have the same sha256 (the
+ * directory by a listing of its content), the manifest and SBOM the same
+ * apart from the build time, and the image must carry none of what
+ * finalize's normalisation removes. Then `kiln diff` on disk images: the two
+ * builds' are identical; a third build with another build.seed differs in
+ * the partition table's ids and the fstab only; a fourth with one package
+ * more names that package and its files (time and peak memory printed).
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { imageDir, integrationSkipReason, isRoot, kiln, TEST_USER } from '../helpers/kiln.ts';
+import { skipOrFail } from '../helpers/host-tools.ts';
+import { hostMirrorFor } from '../../src/catalog/index.ts';
+
+const mirror = hostMirrorFor('debian');
+const skip = skipOrFail(integrationSkipReason() ?? (mirror ? undefined : 'the host has no Debian apt source to use as mirror'));
+
+const FORMATS = ['directory', 'tar', 'tar.gz', 'tar.xz', 'tar.zst', 'ext4', 'erofs', 'squashfs', 'disk', 'qcow2', 'partitions', 'cpio', 'oci'];
+
+const toml = (formats: string[], install: string[] = ['openssh-server'], extra = '') => `[distribution]
+name = "debian"
+release = "bookworm"
+architecture = "amd64"
+
+[packages]
+base = "minimal"
+install = ${JSON.stringify(install)}
+
+[[partition]]
+type = "esp"
+size = "64M"
+filesystem = "vfat"
+contents = "/efi"
+
+[[partition]]
+type = "root"
+filesystem = "ext4"
+size = "auto"
+
+[output]
+format = ${JSON.stringify(formats)}
+${extra}`;
+
+/** A cache of its own with the test user's downloads linked in (content-addressed, hashed on every read). */
+function freshCache(): string {
+  const parent = imageDir();
+  const cache = join(parent, 'cache');
+  const shared = join(isRoot ? `/home/${TEST_USER}` : homedir(), '.cache/kiln/downloads');
+  mkdirSync(join(cache, 'kiln'), { recursive: true });
+  if (existsSync(shared)) spawnSync('cp', ['-al', shared, join(cache, 'kiln/downloads')]);
+  if (isRoot) spawnSync('chown', ['-R', `${TEST_USER}:`, parent]);
+  return cache;
+}
+
+const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
+
+/** Every file under `dir` by relative path: its sha256 (a symlink: its target). */
+function digests(dir: string, prefix = ''): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const name of readdirSync(dir).sort()) {
+    const abs = join(dir, name);
+    const st = lstatSync(abs);
+    const rel = `${prefix}${name}`;
+    if (st.isDirectory()) for (const [k, v] of digests(abs, `${rel}/`)) out.set(k, v);
+    else out.set(rel, st.isSymbolicLink() ? `-> ${readlinkSync(abs)}` : sha256(abs));
+  }
+  return out;
+}
+
+/** The directory output as a listing of its content: path, type, mode, owner, mtime, size, target and sha256 of each file. */
+function treeListing(root: string): string[] {
+  const r = spawnSync('find', ['.', '-printf', '%p %y %m %U:%G %T@ %s %l\\n'], { cwd: root, encoding: 'utf8', maxBuffer: 1 << 28 });
+  assert.equal(r.status, 0, r.stderr);
+  const files = spawnSync('sh', ['-c', 'find . -type f -print0 | sort -z | xargs -0 sha256sum'], { cwd: root, encoding: 'utf8', maxBuffer: 1 << 28 });
+  assert.equal(files.status, 0, files.stderr);
+  return [...r.stdout.split('\n').sort(), ...files.stdout.split('\n')];
+}
+
+interface Built {
+  dir: string;
+  out: string;
+  seconds: number;
+}
+
+async function build(dir: string, cache: string, env: Record<string, string>, umask: string, args: string[] = []): Promise<Built> {
+  const started = Date.now();
+  const r = await kiln(['build', '-C', dir, ...args], { env: { XDG_CACHE_HOME: cache, ...env }, umask, timeoutMs: 30 * 60_000 });
+  assert.equal(r.code, 0, r.stderr.slice(-4000));
+  return { dir, out: join(dir, 'out'), seconds: (Date.now() - started) / 1000 };
+}
+
+/** `kiln diff --json A B` under /usr/bin/time: the report, the exit status, seconds and peak memory (MB). */
+async function diffJson(a: string, b: string): Promise<{ code: number; report: { identical: boolean; header: { removed: string[]; added: string[] }; packages: { name: string | null; status: string; changes: { path: string }[] }[] }; seconds: number; peakMb: number }> {
+  const timing = join(imageDir(), 'time');
+  const started = Date.now();
+  const r = await kiln(['diff', '--json', a, b], { wrap: ['/usr/bin/time', '-f', '%M', '-o', timing] });
+  assert.ok(r.code === 0 || r.code === 1, r.stderr);
+  return { code: r.code, report: JSON.parse(r.stdout), seconds: (Date.now() - started) / 1000, peakMb: Number(readFileSync(timing, 'utf8').trim().split('\n').at(-1)) / 1024 };
+}
+
+describe('Debian bookworm amd64: every output bit-identical across builds, directories, umasks, TZ and LANG', { skip }, () => {
+  const cache = freshCache();
+  let first: Built;
+  let second: Built;
+  const dirs: string[] = [];
+  before(async () => {
+    const started = Date.now();
+    dirs.push(imageDir(toml(FORMATS)), imageDir(toml(FORMATS)));
+    first = await build(dirs[0] as string, cache, { TZ: 'UTC', LANG: 'C.UTF-8' }, '022');
+    // A minute apart: the wall clock differs; SOURCE_DATE_EPOCH (the Release date) does not.
+    await new Promise((resolve) => setTimeout(resolve, 60_000));
+    second = await build(dirs[1] as string, cache, { TZ: 'Pacific/Auckland', LANG: 'de_DE.UTF-8', LC_ALL: 'de_DE.UTF-8' }, '002');
+    process.stderr.write(`repro matrix: builds took ${first.seconds.toFixed(0)} s (cold) and ${second.seconds.toFixed(0)} s (warm), ${((Date.now() - started) / 1000).toFixed(0)} s in all\n`);
+  });
+  after(() => {
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('every output file has the same sha256 (tar, compressed tars, ext4, erofs, squashfs, GPT disk, qcow2, each partition image, cpio, OCI)', () => {
+    const skipDir = (d: Map<string, string>) => new Map([...d].filter(([k]) => !k.startsWith('image/') && !k.endsWith('.manifest.json') && !k.endsWith('.spdx.json')));
+    const a = skipDir(digests(first.out));
+    const b = skipDir(digests(second.out));
+    for (const expected of ['image.tar', 'image.tar.gz', 'image.tar.xz', 'image.tar.zst', 'image.ext4', 'image.erofs', 'image.squashfs', 'image.raw', 'image.qcow2', 'image.cpio', 'image.oci/index.json']) {
+      assert.ok(a.has(expected), `${expected} is among the outputs: ${[...a.keys()].join(' ')}`);
+    }
+    assert.ok([...a.keys()].some((k) => k.startsWith('image.partitions/')), 'the partition images are there');
+    assert.deepEqual(b, a);
+  });
+
+  test('the directory output has the same content listing (paths, types, modes, owners, times, sizes, targets, digests)', () => {
+    assert.deepEqual(treeListing(join(second.out, 'image')), treeListing(join(first.out, 'image')));
+  });
+
+  test('manifest and SBOM are identical apart from the build time', () => {
+    const read = (b: Built, name: string) => JSON.parse(readFileSync(join(b.out, name), 'utf8')) as Record<string, unknown>;
+    const { built: ba, ...ma } = read(first, 'image.manifest.json');
+    const { built: bb, ...mb } = read(second, 'image.manifest.json');
+    assert.ok(ba && bb && ba !== bb);
+    assert.deepEqual(mb, ma);
+    assert.deepEqual(read(second, 'image.spdx.json'), read(first, 'image.spdx.json'));
+  });
+
+  test("the image carries none of what finalize's normalisation removes, and makes its ssh host keys on first boot", () => {
+    const root = join(first.out, 'image');
+    const ssh = readdirSync(join(root, 'etc/ssh'));
+    assert.ok(ssh.includes('sshd_config'), ssh.join(' '));
+    assert.deepEqual(ssh.filter((n) => n.startsWith('ssh_host_')), [], 'no ssh host keys in the image');
+    assert.match(readFileSync(join(root, 'etc/systemd/system/kiln-ssh-keygen.service'), 'utf8'), /ExecStart=\/usr\/bin\/ssh-keygen -A/);
+    assert.equal(readlinkSync(join(root, 'etc/systemd/system/ssh.service.wants/kiln-ssh-keygen.service')), '/etc/systemd/system/kiln-ssh-keygen.service');
+    for (const gone of ['var/log/dpkg.log', 'var/log/alternatives.log', 'var/cache/ldconfig/aux-cache', 'var/lib/systemd/random-seed']) assert.equal(existsSync(join(root, gone)), false, gone);
+    const logs = spawnSync('find', ['var/log', '-type', 'f', '-size', '+0'], { cwd: root, encoding: 'utf8' });
+    assert.equal(logs.stdout, '', 'every log in the image is empty');
+    assert.equal(existsSync(join(root, 'etc/machine-id')) ? readFileSync(join(root, 'etc/machine-id'), 'utf8') : '', '');
+  });
+
+  test('kiln diff: the two disk images are identical, read by partition; the two ext4 images too', async () => {
+    const disks = await diffJson(join(first.out, 'image.raw'), join(second.out, 'image.raw'));
+    assert.equal(disks.code, 0, JSON.stringify(disks.report).slice(0, 2000));
+    const ext4 = await diffJson(join(first.out, 'image.ext4'), join(second.out, 'image.ext4'));
+    assert.equal(ext4.code, 0, JSON.stringify(ext4.report).slice(0, 2000));
+  });
+
+  test('another build.seed: the partition table ids and the fstab that names them differ, nothing else', async () => {
+    const dir = imageDir(toml(['disk'], ['openssh-server'], '\n[build]\nseed = "another seed"\n'));
+    dirs.push(dir);
+    const other = await build(dir, cache, {}, '022');
+    const d = await diffJson(join(first.out, 'image.raw'), join(other.out, 'image.raw'));
+    assert.equal(d.code, 1);
+    const changed = d.report.packages.flatMap((p) => p.changes.map((c) => c.path)).sort();
+    // The ESP is compared whole (vfat is not read by file yet): its volume id is in it.
+    assert.deepEqual(changed, ['.partitions/1', 'etc/fstab'], 'only the fstab names the ids, and the ESP holds its volume id');
+    const shape = (lines: string[]) => lines.map((l) => l.replace(/(GUID|PARTUUID|signature) \S+/g, '$1 X'));
+    assert.ok(d.report.header.removed.length >= 3, 'the disk GUID and both partition GUIDs changed');
+    assert.deepEqual(shape(d.report.header.added), shape(d.report.header.removed), 'starts, sizes and types are the same');
+    // Someone else's reader: sgdisk sees the same layout with other GUIDs.
+    const layout = (raw: string) => spawnSync('sgdisk', ['-p', raw], { encoding: 'utf8' }).stdout.replace(/Disk identifier \(GUID\): \S+/, '').replace(/^Disk .*raw:/m, '');
+    assert.equal(layout(join(other.out, 'image.raw')), layout(join(first.out, 'image.raw')));
+  });
+
+  test('one package more: kiln diff of the two disk images names the package and its files (time and peak memory printed)', async (t) => {
+    const dir = imageDir(toml(['disk'], ['openssh-server', 'hello']));
+    dirs.push(dir);
+    const more = await build(dir, cache, {}, '022');
+    const d = await diffJson(join(first.out, 'image.raw'), join(more.out, 'image.raw'));
+    t.diagnostic(`kiln diff of two ${(lstatSync(join(first.out, 'image.raw')).size / 2 ** 20).toFixed(0)} MiB disk images: ${d.seconds.toFixed(1)} s, peak ${d.peakMb.toFixed(0)} MB`);
+    process.stderr.write(`kiln diff of two disk images: ${d.seconds.toFixed(1)} s, peak ${d.peakMb.toFixed(0)} MB\n`);
+    assert.equal(d.code, 1);
+    const hello = d.report.packages.find((p) => p.name === 'hello');
+    assert.ok(hello, JSON.stringify(d.report.packages.map((p) => p.name)));
+    assert.equal(hello.status, 'added');
+    assert.ok(hello.changes.some((c) => c.path === 'usr/bin/hello'), JSON.stringify(hello.changes.map((c) => c.path)));
+    const text = await kiln(['diff', join(first.out, 'image.raw'), join(more.out, 'image.raw')]);
+    assert.equal(text.code, 1);
+    assert.match(text.stdout, /^package hello \(added, [^)]+\): \d+ paths$/m);
+    assert.match(text.stdout, /^ {2}\+ \/usr\/bin\/hello {2}file /m);
+  });
+});

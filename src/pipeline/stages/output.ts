@@ -5,6 +5,8 @@
  * the tree (prepareDiskTree), so that every output agrees with the disk,
  * then the bootloader writes the ESP's files (installBoot, src/boot/).
  */
+import { rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { installBoot } from '../../boot/install.ts';
 import { imageRecords, prepareDiskTree, writeOutputs } from '../../outputs/index.ts';
 import { readFragments } from './fragments.ts';
@@ -14,10 +16,18 @@ export const output: StageModule<'output'> = {
   name: 'output',
   reads: {},
   async run({ job, root, inventory, emit, temporaries, fragments }) {
-    const { config } = job;
-    prepareDiskTree(root, config, job.imageDir, job.sourceDateEpoch, emit);
-    // The bootloader, kernels and initramfs go into the ESP's directory before any writer makes the partitions.
-    installBoot(root, config, job.machine, job.sourceDateEpoch, emit);
+    prepareDiskTree(root, job.config, job.imageDir, job.sourceDateEpoch, emit);
+    // The bootloader, kernels and initramfs go into the tree before any writer makes the partitions; raw boot code (GRUB for BIOS) waits beside the tree for the disk.
+    const bootPieces = join(dirname(root), `.kiln-boot-${process.pid}`);
+    temporaries.add(bootPieces);
+    try {
+      const config = installBoot(root, job.config, job.machine, job.sourceDateEpoch, emit, bootPieces);
+      return await writeImage(config);
+    } finally {
+      rmSync(bootPieces, { recursive: true, force: true });
+      temporaries.delete(bootPieces);
+    }
+    async function writeImage(config: typeof job.config) {
     // Read before any writer runs: a directory output on disk moves the tree away.
     const records = await imageRecords({
       ...job.manifest,
@@ -48,5 +58,6 @@ export const output: StageModule<'output'> = {
       emit,
     });
     return { KILN_OUTPUTS: written.join(' ') };
+    }
   },
 };

@@ -5,6 +5,7 @@
  * root filesystem (known from the seed before anything is made) on the
  * kernel command line.
  */
+import { relative } from 'node:path';
 import type { Config } from '../config/index.ts';
 import { findBoard } from '../catalog/index.ts';
 import { rootIdentifiers } from '../outputs/fstab.ts';
@@ -35,11 +36,16 @@ function bootDisk(config: Config, piecesDirectory: string, pieces: DiskPiece[]):
   return { ...disk, addPiece: (piece) => void pieces.push(piece) };
 }
 
-/** The config the disk outputs carry out: the loader's raw pieces as [[blob]] tables and partition images. */
-export function withDiskPieces(config: Config, pieces: readonly DiskPiece[]): Config {
+/**
+ * The config the disk outputs carry out: the loader's raw pieces as [[blob]]
+ * tables and partition images, named relative to the image directory as a
+ * user's would be (layout.json and the manifest show the name).
+ */
+export function withDiskPieces(config: Config, pieces: readonly DiskPiece[], imageDir: string): Config {
   if (pieces.length === 0) return config;
-  const blobs = pieces.flatMap((p) => (p.kind === 'blob' ? [{ file: p.file, offset: p.offset }] : []));
-  const images = new Map(pieces.flatMap((p) => (p.kind === 'partition-image' ? [[p.number, p.file] as const] : [])));
+  const name = (file: string) => relative(imageDir, file);
+  const blobs = pieces.flatMap((p) => (p.kind === 'blob' ? [{ file: name(p.file), offset: p.offset }] : []));
+  const images = new Map(pieces.flatMap((p) => (p.kind === 'partition-image' ? [[p.number, name(p.file)] as const] : [])));
   return {
     ...config,
     'disk.blobs': [...config['disk.blobs'], ...blobs],
@@ -52,7 +58,7 @@ export function withDiskPieces(config: Config, pieces: readonly DiskPiece[]): Co
  * written with (the same, or with the loader's raw boot code added, whose
  * files are in `piecesDirectory` until the disk is written).
  */
-export function installBoot(root: string, config: Config, machine: string, sourceDateEpoch: number, emit: Emit, piecesDirectory: string): Config {
+export function installBoot(root: string, config: Config, machine: string, sourceDateEpoch: number, emit: Emit, piecesDirectory: string, imageDir: string): Config {
   const tree = new Tree(root);
   const board = config['board.name'] ? findBoard(config['board.name']) : undefined;
   const pieces: DiskPiece[] = [];
@@ -74,5 +80,5 @@ export function installBoot(root: string, config: Config, machine: string, sourc
   const where = base.espDirectory && written.every((w) => w.startsWith(`${base.espDirectory}/`)) ? ` in ${base.espDirectory}` : '';
   const raw = pieces.map((p) => (p.kind === 'blob' ? `boot code at byte ${p.offset}` : `core image in partition ${p.number}`));
   log(`${loader.name}: ${kernels.map((k) => k.version + (k.initrd ? '' : ' (no initramfs)')).join(', ')}; options ${cmdline}; ${written.length} files${where}${raw.length ? `; ${raw.join(', ')}` : ''}`);
-  return withDiskPieces(config, pieces);
+  return withDiskPieces(config, pieces, imageDir);
 }

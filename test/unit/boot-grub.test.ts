@@ -99,15 +99,15 @@ test('GRUB finds a file on the filesystem of the deepest mount above it; the BIO
   assert.throws(() => biosBootPartition({ partitions: [part(1, 'root', '/', 'ext4'), part(2, 'bios-boot', undefined, 'none')], alignment: 1024 * 1024 }), /offset/);
 });
 
-test('the raw pieces become a [[blob]] and the BIOS boot partition\'s image', () => {
+test('the raw pieces become a [[blob]] and the BIOS boot partition\'s image, named from the image directory', () => {
   const config = { 'disk.blobs': [], 'disk.partitions': [{ type: 'bios-boot', size: 1048576 }, { type: 'root' }] } as never;
   const out = withDiskPieces(config, [
-    { kind: 'blob', offset: 0, file: '/x/mbr' },
-    { kind: 'partition-image', number: 1, file: '/x/core' },
-  ]) as unknown as { 'disk.blobs': unknown[]; 'disk.partitions': Record<string, unknown>[] };
-  assert.deepEqual(out['disk.blobs'], [{ file: '/x/mbr', offset: 0 }]);
-  assert.deepEqual(out['disk.partitions'], [{ type: 'bios-boot', size: 1048576, image: '/x/core' }, { type: 'root' }]);
-  assert.equal(withDiskPieces(config, []), config);
+    { kind: 'blob', offset: 0, file: '/img/out/.t/mbr' },
+    { kind: 'partition-image', number: 1, file: '/img/out/.t/core' },
+  ], '/img') as unknown as { 'disk.blobs': unknown[]; 'disk.partitions': Record<string, unknown>[] };
+  assert.deepEqual(out['disk.blobs'], [{ file: 'out/.t/mbr', offset: 0 }]);
+  assert.deepEqual(out['disk.partitions'], [{ type: 'bios-boot', size: 1048576, image: 'out/.t/core' }, { type: 'root' }]);
+  assert.equal(withDiskPieces(config, [], '/img'), config);
 });
 
 test('boot.loader = "auto": GRUB on the BIOS board, systemd-boot before GRUB on the UEFI board, GRUB when only it is there', () => {

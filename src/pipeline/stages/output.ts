@@ -6,7 +6,7 @@
  * then the bootloader writes the ESP's files (installBoot, src/boot/).
  */
 import { rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { installBoot } from '../../boot/install.ts';
 import { imageRecords, prepareDiskTree, writeOutputs } from '../../outputs/index.ts';
 import { readFragments } from './fragments.ts';
@@ -17,11 +17,11 @@ export const output: StageModule<'output'> = {
   reads: {},
   async run({ job, root, inventory, emit, temporaries, fragments }) {
     prepareDiskTree(root, job.config, job.imageDir, job.sourceDateEpoch, emit);
-    // The bootloader, kernels and initramfs go into the tree before any writer makes the partitions; raw boot code (GRUB for BIOS) waits beside the tree for the disk.
-    const bootPieces = join(dirname(root), `.kiln-boot-${process.pid}`);
+    // The bootloader, kernels and initramfs go into the tree before any writer makes the partitions; raw boot code (GRUB for BIOS) waits in the output directory, as the writers' temporaries do, for the disk.
+    const bootPieces = join(job.outputDir, `.${job.config['output.name']}.boot.kiln-tmp`);
     temporaries.add(bootPieces);
     try {
-      const config = installBoot(root, job.config, job.machine, job.sourceDateEpoch, emit, bootPieces);
+      const config = installBoot(root, job.config, job.machine, job.sourceDateEpoch, emit, bootPieces, job.imageDir);
       return await writeImage(config);
     } finally {
       rmSync(bootPieces, { recursive: true, force: true });

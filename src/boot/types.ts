@@ -9,7 +9,7 @@ import type { Tree } from '../tree/index.ts';
 import type { Kernel } from './kernels.ts';
 import type { BootDisk } from './grub-disk.ts';
 
-export const LOADER_NAMES = ['systemd-boot', 'grub'] as const;
+export const LOADER_NAMES = ['systemd-boot', 'grub', 'uki'] as const;
 export type LoaderName = (typeof LOADER_NAMES)[number];
 
 export interface BootSetup {

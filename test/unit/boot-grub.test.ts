@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { patchBootImage, patchCoreImage } from '../../src/boot/grub-bios-patch.ts';
@@ -16,6 +16,7 @@ import { embeddedConfigText, grubCfgText, serialConsole } from '../../src/boot/g
 import { biosBootPartition, grubPath } from '../../src/boot/grub-disk.ts';
 import { withDiskPieces } from '../../src/boot/install.ts';
 import { chooseLoader } from '../../src/boot/loaders.ts';
+import { uki } from '../../src/boot/uki.ts';
 import { BOARDS } from '../../src/catalog/index.ts';
 import { Tree } from '../../src/tree/index.ts';
 import type { DiskPartition } from '../../src/outputs/partition-plan.ts';
@@ -132,3 +133,54 @@ test('boot.loader = "auto": GRUB on the BIOS board, systemd-boot before GRUB on 
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+const STUB = '/usr/lib/systemd/boot/efi/linuxx64.efi.stub';
+const noStub = existsSync(STUB) && spawnSync('sh', ['-c', 'command -v objcopy && command -v objdump']).status === 0 ? undefined : 'systemd-boot-efi or binutils missing: install them (the stub is the test data)';
+
+test('boot.loader = "uki": the stub with .osrel .cmdline .uname .initrd .linux past its sections, page-aligned, in EFI/Linux and at BOOTX64.EFI; the same bytes twice', { skip: noStub }, (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'kiln-uki-unit-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const tree = new Tree(join(root, 'tree'));
+  mkdirSync(join(root, 'tree'));
+  tree.mkdir('/usr/lib/systemd/boot/efi');
+  tree.write('/usr/lib/systemd/boot/efi/linuxx64.efi.stub', readFileSync(STUB));
+  tree.mkdir('/etc');
+  tree.write('/etc/os-release', 'ID=debian\nPRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\n');
+  tree.mkdir('/boot');
+  const kernelBytes = Buffer.alloc(300_000, 0x4b);
+  tree.write('/boot/vmlinuz-6.1.0-9-amd64', kernelBytes);
+  tree.write('/boot/initrd.img-6.1.0-9-amd64', Buffer.alloc(70_000, 0x49));
+  tree.mkdir('/efi');
+  const disk = { table: 'gpt' as const, alignment: 1048576, seed: 's', partitions: [part(1, 'esp', '/efi', 'vfat'), part(2, 'root', '/', 'ext4')], piecesDirectory: join(root, 'pieces'), addPiece: () => undefined };
+  const setup = { tree, machine: 'x86_64', sourceDateEpoch: 1_700_000_000, espDirectory: '/efi', disk, cmdline: 'root=UUID=x rw console=ttyS0,115200', kernels: [{ version: '6.1.0-9-amd64', kernel: '/boot/vmlinuz-6.1.0-9-amd64', initrd: '/boot/initrd.img-6.1.0-9-amd64' }] };
+  assert.equal(uki.missing(setup), undefined);
+  const written = uki.install(setup);
+  assert.deepEqual(written.sort(), ['/efi/EFI/BOOT/BOOTX64.EFI', '/efi/EFI/Linux/debian-6.1.0-9-amd64.efi']);
+  const file = tree.hostPath('/efi/EFI/Linux/debian-6.1.0-9-amd64.efi');
+  const first = readFileSync(file);
+  assert.deepEqual(readFileSync(tree.hostPath('/efi/EFI/BOOT/BOOTX64.EFI')), first);
+  const headers = run('objdump', ['-h', file]);
+  assert.match(headers, /file format pei-x86-64/);
+  const sections = [...headers.matchAll(/^\s*\d+ (\.\S+)\s+([0-9a-f]+)\s+([0-9a-f]+)/gm)].map((m) => ({ name: m[1]!, size: parseInt(m[2]!, 16), vma: parseInt(m[3]!, 16) }));
+  const names = sections.map((s) => s.name);
+  assert.deepEqual(names.slice(-5), ['.osrel', '.cmdline', '.uname', '.initrd', '.linux']);
+  const stubEnd = Math.max(...sections.slice(0, -5).map((s) => s.vma + s.size));
+  let previousEnd = stubEnd;
+  for (const s of sections.slice(-5)) {
+    assert.equal(s.vma % 4096, 0, `${s.name} starts on a page`);
+    assert.ok(s.vma >= previousEnd, `${s.name} starts after what comes before it`);
+    previousEnd = s.vma + s.size;
+  }
+  assert.equal(sections.find((s) => s.name === '.linux')!.size, kernelBytes.length);
+  const cmdline = join(root, 'cmdline');
+  run('objcopy', ['-O', 'binary', '--only-section=.cmdline', file, cmdline]);
+  assert.equal(readFileSync(cmdline, 'utf8'), 'root=UUID=x rw console=ttyS0,115200\n');
+  uki.install(setup);
+  assert.deepEqual(readFileSync(file), first, 'made again: the same bytes');
+});
+
+function run(cmd: string, args: string[]): string {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  assert.equal(r.status, 0, `${cmd}: ${r.stderr}`);
+  return r.stdout;
+}

@@ -156,7 +156,7 @@ describe('GRUB: Debian bookworm amd64, x86_64-bios (GRUB on GPT with a BIOS boot
 });
 
 describe('GRUB: Debian bookworm amd64, x86_64-uefi with boot.loader = "grub"', { skip: skip ?? (spawnSync('test', ['-r', '/usr/share/OVMF/OVMF_CODE_4M.fd']).status === 0 ? undefined : 'OVMF missing: install ovmf') }, () => {
-  const dir = imageDir(toml('x86_64-uefi', '\n[boot]\nloader = "grub"\n').replace('base = "minimal"', 'base = "minimal"\ninstall = ["grub-efi-amd64-bin"]'));
+  const dir = imageDir(toml('x86_64-uefi', '\n[boot]\nloader = "grub"\n').replace('base = "minimal"', 'base = "minimal"\ninstall = { add = ["grub-efi-amd64-bin"] }'));
 
   test('GRUB\'s BOOTX64.EFI in the ESP boots the kernel from /boot to the login prompt', async (t) => {
     const log = await build(dir, t, 'x86_64-uefi with GRUB');

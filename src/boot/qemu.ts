@@ -22,8 +22,8 @@ export interface QemuRun {
   memory: string;
   snapshot: boolean;
   sshPort?: number;
-  /** The firmware variables file QEMU may write (a copy). */
-  variables: string;
+  /** The firmware variables file QEMU may write (a copy); undefined: no UEFI firmware (SeaBIOS). */
+  variables?: string;
 }
 
 /** The QEMU command line (after the emulator's name). */
@@ -35,8 +35,9 @@ export function qemuArgs(run: QemuRun): string[] {
     '-smp', '2',
     '-nographic',
     '-no-reboot',
-    '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${run.qemu.firmware.code}`,
-    '-drive', `if=pflash,format=raw,unit=1,file=${run.variables}`,
+    ...(run.qemu.firmware && run.variables
+      ? ['-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${run.qemu.firmware.code}`, '-drive', `if=pflash,format=raw,unit=1,file=${run.variables}`]
+      : []),
     '-drive', `if=virtio,format=${run.diskFormat},file=${run.disk}`,
     ...(run.snapshot ? ['-snapshot'] : []),
     ...(run.sshPort !== undefined ? ['-nic', `user,model=virtio-net-pci,hostfwd=tcp:127.0.0.1:${run.sshPort}-:22`] : ['-nic', 'none']),
@@ -55,9 +56,11 @@ export interface StartOptions extends Omit<QemuRun, 'variables'> {
 /** Runs QEMU to the end (interactive: until the guest powers off) or to the goal or the timeout; resolves with the result. */
 export async function bootInQemu(opts: StartOptions): Promise<BootResult> {
   const dir = mkdtempSync(join(tmpdir(), 'kiln-boot-'));
-  const variables = join(dir, 'VARS.fd');
-  copyFileSync(opts.qemu.firmware.variables, variables);
-  chmodSync(variables, 0o600);
+  const variables = opts.qemu.firmware ? join(dir, 'VARS.fd') : undefined;
+  if (opts.qemu.firmware && variables) {
+    copyFileSync(opts.qemu.firmware.variables, variables);
+    chmodSync(variables, 0o600);
+  }
   const args = qemuArgs({ ...opts, variables });
   const child = spawn(`qemu-system-${opts.qemu.emulator}`, args, { stdio: opts.goal ? ['pipe', 'pipe', 'pipe'] : 'inherit' });
   const stop = () => child.kill('SIGKILL');

@@ -7,8 +7,9 @@
  */
 import type { Tree } from '../tree/index.ts';
 import type { Kernel } from './kernels.ts';
+import type { BootDisk } from './grub-disk.ts';
 
-export const LOADER_NAMES = ['systemd-boot'] as const;
+export const LOADER_NAMES = ['systemd-boot', 'grub', 'uki'] as const;
 export type LoaderName = (typeof LOADER_NAMES)[number];
 
 export interface BootSetup {
@@ -22,6 +23,8 @@ export interface BootSetup {
   /** The tree directory that becomes the EFI system partition (/efi). */
   espDirectory?: string;
   sourceDateEpoch: number;
+  /** The disk the tree goes on, and how a loader adds raw boot code to it (GRUB for BIOS); undefined: no disk. */
+  disk?: BootDisk;
 }
 
 export interface BootLoader {

@@ -96,10 +96,11 @@ export function bootChecks(boards: readonly Board[] = Object.values(BOARDS), fin
     if (!q) return [];
     const emulator = `qemu-system-${q.emulator}`;
     const path = find(emulator);
-    const missingFirmware = [q.firmware.code, q.firmware.variables].filter((f) => !exists(f));
+    const fw = q.firmware;
+    const missingFirmware = fw ? [fw.code, fw.variables].filter((f) => !exists(f)) : [];
     return [
       { what: `boot ${board.name}: ${emulator}`, ok: Boolean(path), detail: path ?? `not found (Debian/Ubuntu package ${q.emulatorPackage})`, required: false },
-      { what: `boot ${board.name}: firmware`, ok: missingFirmware.length === 0, detail: missingFirmware.length ? `${missingFirmware.join(', ')} not found (Debian/Ubuntu package ${q.firmware.package}; or set boot.firmware)` : q.firmware.code, required: false },
+      ...(fw ? [{ what: `boot ${board.name}: firmware`, ok: missingFirmware.length === 0, detail: missingFirmware.length ? `${missingFirmware.join(', ')} not found (Debian/Ubuntu package ${fw.package}; or set boot.firmware)` : fw.code, required: false }] : []),
     ];
   });
 }

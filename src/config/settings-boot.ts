@@ -11,7 +11,7 @@ import { optional, setting } from './setting.ts';
 export const BOOT_SETTINGS = {
   'boot.loader': setting({
     kind: oneOf(['auto', 'none', ...LOADER_NAMES] as const),
-    help: "Bootloader written into the image: auto (the board's, such as systemd-boot for a UEFI board, when the image has it), none, or systemd-boot",
+    help: "Bootloader written into the image: auto (the board's: systemd-boot, else GRUB, for a UEFI board; GRUB for a BIOS board; when the image has it), none, systemd-boot, grub, or uki (Unified Kernel Images from the image's systemd-stub, started by the firmware itself)",
     default: 'auto',
   }),
   'boot.cmdline': setting({

@@ -70,6 +70,8 @@ export const FORMAT_FACTS: Readonly<Record<FormatName, FormatFacts>> = {
     boardPackages: {
       // systemd-boot-efi has the EFI binary only (systemd-boot's postinst would run bootctl against the host's ESP).
       'x86_64-uefi': ['linux-image-amd64', 'systemd-sysv', 'udev', 'systemd-boot-efi'],
+      // grub-pc-bin has the modules and images only (grub-pc's postinst would run grub-install against a real disk).
+      'x86_64-bios': ['linux-image-amd64', 'systemd-sysv', 'udev', 'grub-pc-bin'],
       'generic-x86_64': ['linux-image-amd64'],
       'generic-aarch64': ['linux-image-arm64'],
       'raspberrypi-4': ['linux-image-arm64', 'raspi-firmware'],
@@ -89,6 +91,7 @@ export const FORMAT_FACTS: Readonly<Record<FormatName, FormatFacts>> = {
     emulatorFromArchive: false,
     boardPackages: {
       'x86_64-uefi': ['linux', 'mkinitcpio', 'systemd'],
+      'x86_64-bios': ['linux', 'mkinitcpio', 'systemd', 'grub'],
       'generic-x86_64': ['linux'],
       'generic-aarch64': ['linux-aarch64'],
       'raspberrypi-4': ['linux-rpi', 'raspberrypi-bootloader'],
@@ -110,6 +113,8 @@ export const FORMAT_FACTS: Readonly<Record<FormatName, FormatFacts>> = {
     emulatorFromArchive: false,
     boardPackages: {
       'x86_64-uefi': ['linux-lts', 'systemd-boot'],
+      // GRUB's i386-pc modules and boot.img/core.img pieces (Alpine's grub-bios), as grub-pc-bin brings them on Debian.
+      'x86_64-bios': ['linux-lts', 'grub-bios'],
       'generic-x86_64': ['linux-lts'],
       'generic-aarch64': ['linux-lts'],
       'raspberrypi-4': ['linux-rpi', 'raspberrypi-bootloader'],

@@ -75,7 +75,7 @@ export const vagrantLibvirtWriter: OutputWriter<'qcow2'> = {
     const own = config['vagrant.vagrantfile'];
     const vagrantfile = own
       ? await readFile(isAbsolute(own) ? own : join(imageDir, own), 'utf8')
-      : boxVagrantfile({ machine, machineType: board?.qemu?.machine, loader: board?.firmware === 'uefi' ? board.qemu?.firmware.code : undefined });
+      : boxVagrantfile({ machine, machineType: board?.qemu?.machine, loader: board?.firmware === 'uefi' ? board.qemu?.firmware?.code : undefined });
     const small = [
       { path: 'metadata.json', data: Buffer.from(boxMetadata(await virtualSize(disk))) },
       { path: 'Vagrantfile', data: Buffer.from(vagrantfile) },

@@ -12,10 +12,12 @@ import type { Board } from './types.ts';
 import { genericAarch64, genericX86_64 } from './generic.ts';
 import { raspberryPi2, raspberryPi4 } from './raspberrypi.ts';
 import { x86_64Uefi } from './x86_64-uefi.ts';
+import { x86_64Bios } from './x86_64-bios.ts';
 
 /** The boards, one file each (or a family per file): adding a board is a file and a line here. */
 export const BOARDS = {
   'x86_64-uefi': x86_64Uefi,
+  'x86_64-bios': x86_64Bios,
   'generic-x86_64': genericX86_64,
   'generic-aarch64': genericAarch64,
   'raspberrypi-4': raspberryPi4,

@@ -11,7 +11,7 @@ export interface Board {
   /** The default disk layout: the table and [[partition]] tables as a kiln.toml writes them (by package format where they differ). */
   layout: (format: FormatName) => BoardLayout;
   /** What the board's firmware starts, which picks boot.loader = "auto"'s loader (src/boot/loaders.ts); undefined: none kiln writes. */
-  firmware?: 'uefi';
+  firmware?: 'uefi' | 'bios';
   /** The serial console the kernel writes to (console= on its command line), such as ttyS0. */
   console?: string;
   /** How `kiln boot` starts the board in QEMU; undefined: QEMU cannot boot it. */
@@ -24,7 +24,8 @@ export interface BoardQemu {
   emulator: string;
   emulatorPackage: string;
   machine: string;
-  firmware: { code: string; variables: string; package: string };
+  /** UEFI firmware; undefined: QEMU's own (SeaBIOS on x86). */
+  firmware?: { code: string; variables: string; package: string };
 }
 
 /** A board's disk layout, in the settings' own words (disk.table, disk.partitions items). */

@@ -5,6 +5,8 @@
  * the tree (prepareDiskTree), so that every output agrees with the disk,
  * then the bootloader writes the ESP's files (installBoot, src/boot/).
  */
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { installBoot } from '../../boot/install.ts';
 import { imageRecords, prepareDiskTree, writeOutputs } from '../../outputs/index.ts';
 import { readFragments } from './fragments.ts';
@@ -14,11 +16,19 @@ export const output: StageModule<'output'> = {
   name: 'output',
   reads: {},
   async run({ job, root, inventory, emit, temporaries, fragments }) {
-    const { config } = job;
-    prepareDiskTree(root, config, job.imageDir, job.sourceDateEpoch, emit);
-    // The bootloader, kernels and initramfs go into the ESP's directory before any writer makes the partitions.
-    if (config['disk.seed'] !== undefined) emit({ kind: 'log', level: 'warn', message: 'disk.seed is the old name of build.seed, which it sets: rename it to build.seed in the [build] section' });
-    installBoot(root, config, job.machine, job.sourceDateEpoch, emit);
+    prepareDiskTree(root, job.config, job.imageDir, job.sourceDateEpoch, emit);
+    if (job.config['disk.seed'] !== undefined) emit({ kind: 'log', level: 'warn', message: 'disk.seed is the old name of build.seed, which it sets: rename it to build.seed in the [build] section' });
+    // The bootloader, kernels and initramfs go into the tree before any writer makes the partitions; raw boot code (GRUB for BIOS) waits in the output directory, as the writers' temporaries do, for the disk.
+    const bootPieces = join(job.outputDir, `.${job.config['output.name']}.boot.kiln-tmp`);
+    temporaries.add(bootPieces);
+    try {
+      const config = installBoot(root, job.config, job.machine, job.sourceDateEpoch, emit, bootPieces, job.imageDir);
+      return await writeImage(config);
+    } finally {
+      rmSync(bootPieces, { recursive: true, force: true });
+      temporaries.delete(bootPieces);
+    }
+    async function writeImage(config: typeof job.config) {
     // Read before any writer runs: a directory output on disk moves the tree away.
     const records = await imageRecords({
       ...job.manifest,
@@ -49,5 +59,6 @@ export const output: StageModule<'output'> = {
       emit,
     });
     return { KILN_OUTPUTS: written.join(' ') };
+    }
   },
 };

@@ -218,13 +218,13 @@ export const SETTINGS = {
     default: [],
   }),
   'services.enable': setting({
-    kind: stringList(undefined, 'a list of systemd units'),
-    help: "systemd units to enable (the image's systemctl, offline)",
+    kind: stringList(undefined, 'a list of systemd units or OpenRC services'),
+    help: "Services to enable: systemd units (the image's systemctl, offline), or OpenRC services as NAME (runlevel default) or NAME@RUNLEVEL (boot, sysinit, shutdown, ...)",
     default: [],
   }),
   'services.disable': setting({
-    kind: stringList(undefined, 'a list of systemd units'),
-    help: 'systemd units to disable',
+    kind: stringList(undefined, 'a list of systemd units or OpenRC services'),
+    help: 'Services to disable: systemd units, or OpenRC services as NAME (every runlevel) or NAME@RUNLEVEL',
     default: [],
   }),
   'overlay.skeleton': optional({

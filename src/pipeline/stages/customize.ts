@@ -1,7 +1,8 @@
 /** customize: users and groups, the extra overlay, then the system settings and services. */
 import { copyOverlay } from '../overlay.ts';
 import { step } from '../step.ts';
-import { configureServices, configureSystem } from '../system.ts';
+import { configureServices } from '../services/index.ts';
+import { configureSystem } from '../system.ts';
 import { applyUsers } from '../users.ts';
 import type { StageModule } from './types.ts';
 

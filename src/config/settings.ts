@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { boolean, duration, integer, oneOf, path, records, secret, size, string, stringList, stringMap, type Kind, type KindValue } from './kinds.ts';
 import { accountId, fileName, hostname, url, urlPattern, userName, userOrId } from './name-kinds.ts';
 import { HOOK_STAGES } from '../pipeline/stage-names.ts';
+import { PRUNE_PRESET_NAMES } from '../pipeline/prune-presets.ts';
 import { FORMAT_FACTS } from '../formats/facts.ts';
 import { OUTPUT_FORMATS, type OutputFormat } from '../outputs/registry.ts';
 import { setting, optional, type DefaultContext, type Setting } from './setting.ts';
@@ -244,6 +245,16 @@ export const SETTINGS = {
     kind: stringMap('a table of image path = "user:group"'),
     help: 'Owners for paths of the overlays (and everything below them), e.g. { "/home/pi" = "pi:pi" }',
     default: {},
+  }),
+  'prune.presets': setting({
+    kind: stringList(oneOf(PRUNE_PRESET_NAMES), `a list of ${PRUNE_PRESET_NAMES.join(', ')}`),
+    help: `Named sets of paths removed in the prune stage, before prune.remove: ${PRUNE_PRESET_NAMES.join(', ')}`,
+    default: [],
+  }),
+  'prune.keep-locales': setting({
+    kind: stringList(undefined, 'a list of locale names such as en_US'),
+    help: 'Locales the "locales" preset keeps: a name keeps itself and its variants (en keeps en_US, en_US keeps en_US.UTF-8)',
+    default: ['C', 'en_US'],
   }),
   'prune.remove': setting({
     kind: stringList(undefined, 'a list of paths in the image (* and ** match)'),

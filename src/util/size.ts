@@ -16,3 +16,8 @@ export function formatBytes(n: number): string {
   if (n < 1024 ** 3) return `${(n / 1024 / 1024).toFixed(1)} MiB`;
   return `${(n / 1024 ** 3).toFixed(2)} GiB`;
 }
+
+/** A tree's size as a stage's line shows it: `412.3 MiB, 9870 paths`. */
+export function describeTreeSize(size: { bytes: number; paths: number }): string {
+  return `${formatBytes(size.bytes)}, ${size.paths} paths`;
+}

@@ -236,6 +236,11 @@ export const SETTINGS = {
     kind: path('any', 'a directory or a tar archive', { wholeTree: true }),
     help: 'Files copied into the tree after the packages are installed and configured (a directory, or a tar whose owners are kept)',
   }),
+  'overlay.layers': setting({
+    kind: stringList(undefined, 'a list of tar files, relative to the image directory'),
+    help: 'Tars applied at the end of customize, in order, with OCI whiteouts (.wh.NAME removes NAME): what kiln shell --save writes',
+    default: [],
+  }),
   'overlay.owner': setting({
     kind: string('user:group (names or numbers)'),
     help: "Owner of the files copied from an overlay directory (a tar's own owners are kept)",

@@ -65,11 +65,18 @@ describe('embedded workflow', { skip }, () => {
     assert.match(again.stdout, /^untouched$/m);
     const r = await kiln(['build', '-C', dir]);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /reusing unpack, configure/, 'resumed from the configure checkpoint');
+    assert.match(r.stderr, /^reusing .*configure \(the configure checkpoint [0-9a-f]+\)$/m, 'resumed from the configure checkpoint');
     assert.match(r.stderr, /^layer .*overlays\/shell-[0-9a-f]+\.tar: \d+ entries, 1 removals$/m);
     assert.ok(existsSync(join(dir, 'out/image/etc/fixed')));
     assert.equal(readFileSync(join(dir, 'out/image/etc/fixed'), 'utf8'), 'x\n');
     assert.ok(!existsSync(join(dir, 'out/image/etc/motd')));
+  });
+
+  test('kiln inspect --top 5 lists five packages and five files', async () => {
+    const r = await kiln(['inspect', '--top', '5', join(dir, 'out/image')]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.match(/largest packages:\n((?:  .*\n)+)/)?.[1]?.trim().split('\n').length, 5);
+    assert.equal(r.stdout.match(/largest files:\n((?:  \s*[\d.]+ (?:B|KiB|MiB) {2}\/.*\n)+)/)?.[1]?.trim().split('\n').length, 5, r.stdout);
   });
 
   test('--stage without a checkpoint, or an unknown stage, is one line and exit 2', async () => {

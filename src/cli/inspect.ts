@@ -4,22 +4,27 @@ import { basename, dirname, join } from 'node:path';
 import type { Manifest } from '../outputs/index.ts';
 import { UserError } from '../util/errors.ts';
 import { formatBytes } from './reporter.ts';
+import { largestFiles, type LargeFile } from './inspect-files.ts';
 
 /** `kiln inspect OUTPUT`: a summary from the output's manifest, with the largest packages. */
 export function inspectCommand() {
   return new Command('inspect')
     .description('summarise an output from its manifest: image, packages, largest packages, outputs')
     .argument('<output>', 'an output (image.tar, image/), or its NAME.manifest.json')
-    .option('--top <n>', 'how many of the largest packages to list', '15')
+    .option('--top <n>', 'how many of the largest packages and files to list', '10')
     .option('--json', 'print the manifest itself')
-    .action((output, opts) => {
+    .action(async (output, opts) => {
       const file = findManifest(output);
       const manifest = JSON.parse(readFileSync(file, 'utf8')) as Manifest;
       if (opts.json) {
         process.stdout.write(JSON.stringify(manifest, null, 2) + '\n');
         return;
       }
-      process.stdout.write(formatSummary(manifest, Number(opts.top) || 15));
+      const top = Number(opts.top);
+      if (!Number.isInteger(top) || top < 1) throw new UserError(`--top ${opts.top}: expected a whole number of at least 1`);
+      process.stdout.write(formatSummary(manifest, top));
+      const tree = output.endsWith('.manifest.json') ? undefined : await largestFiles(output.replace(/\/+$/, ''), top);
+      if (tree) process.stdout.write(formatFiles(tree.files, tree.unreadable));
     });
 }
 
@@ -50,5 +55,11 @@ export function formatSummary(m: Manifest, top: number): string {
     const share = installed ? ` ${((100 * (p.installedSize ?? 0)) / installed).toFixed(1).padStart(5)}%` : '';
     lines.push(`  ${p.name.padEnd(width)} ${formatBytes(p.installedSize ?? 0).padStart(10)}${share}  ${p.version}${p.licenses.length ? `  (${p.licenses.slice(0, 3).join(', ')}${p.licenses.length > 3 ? ', ...' : ''})` : ''}`);
   }
+  return lines.join('\n') + '\n';
+}
+
+export function formatFiles(files: LargeFile[], unreadable: number): string {
+  const lines = ['largest files:', ...files.map((f) => `  ${formatBytes(f.size).padStart(10)}  ${f.path}`)];
+  if (unreadable) lines.push(`  (${unreadable} directories you cannot read were left out: inspect a tar output for all of them)`);
   return lines.join('\n') + '\n';
 }

@@ -3,6 +3,7 @@
  * for downloads; otherwise (CI, pipes) plain lines, one per finished step.
  */
 import type { Emit, KilnEvent } from '../util/events.ts';
+import { formatBytes } from '../util/size.ts';
 
 export interface ReporterOptions {
   tty: boolean;
@@ -66,9 +67,4 @@ export function createReporter(opts: ReporterOptions): Emit {
 
 const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
 
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  if (n < 1024 ** 3) return `${(n / 1024 / 1024).toFixed(1)} MiB`;
-  return `${(n / 1024 ** 3).toFixed(2)} GiB`;
-}
+export { formatBytes };

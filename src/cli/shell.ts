@@ -8,28 +8,37 @@ import { runJob } from '../pipeline/enter.ts';
 import { cacheDirectory } from '../pipeline/paths.ts';
 import { UserError } from '../util/errors.ts';
 import { createReporter } from './reporter.ts';
+import { keepLayer, pendingLayer, stageCheckpoint } from './shell-stage.ts';
+import { CHECKPOINTED } from '../pipeline/stages.ts';
 import { imageOptions, loadFromOptions } from './image-options.ts';
 
 export function shellCommand() {
   return imageOptions(new Command('shell').description('a root shell (or COMMAND) inside the built tree, emulated when foreign'))
     .argument('[command...]', 'command to run instead of a shell')
+    .option('--stage <stage>', `the tree as it was after STAGE (${CHECKPOINTED.join(', ')}), from its checkpoint, in a throw-away copy`)
+    .option('--save [name]', 'with --stage: keep what changed as overlays/NAME.tar (default shell-HASH), added to overlay.layers by a kiln.conf.d drop-in')
     .passThroughOptions()
     .action(async (command, opts) => {
       const loaded = loadFromOptions(opts);
       const c = loaded.config;
       const dir = resolve(loaded.dir, c['output.directory']);
-      const tree = findTree(dir, c['output.name'], c['output.format']);
-      const machine = loaded.distribution.architectures[c['distribution.architecture']];
       const cache = cacheDirectory(c);
       const emit = createReporter({ tty: false, debug: Boolean(opts.debug) });
+      if (opts.save !== undefined && !opts.stage) throw new UserError('--save needs --stage', 'e.g. kiln shell --stage configure --save');
+      const tree = opts.stage ? { checkpoint: await stageCheckpoint(loaded, opts.stage, cache, emit) } : findTree(dir, c['output.name'], c['output.format']);
+      const saveName = typeof opts.save === 'string' ? opts.save : undefined;
+      const save = opts.save !== undefined ? pendingLayer(loaded.dir) : undefined;
+      const machine = loaded.distribution.architectures[c['distribution.architecture']];
       const emulation = machine ? await planEmulation(machine, c['build.binfmt'], emulatorSource(loaded, cache, emit)) : undefined;
       const workDir = join(cache, 'work', `shell-${process.pid}`);
       await mkdir(workDir, { recursive: true });
       try {
         const argv = command.length ? command : ['/bin/sh', '-c', 'if [ -x /bin/bash ]; then exec /bin/bash -l; else exec /bin/sh -l; fi'];
-        process.exitCode = await runJob({ kind: 'shell', tree, workDir, argv, emulation, network: c['build.network'], processLimit: c['build.process-limit'] }, { emit, interactive: true });
+        process.exitCode = await runJob({ kind: 'shell', tree, save, workDir, argv, emulation, network: c['build.network'], processLimit: c['build.process-limit'] }, { emit, interactive: true });
+        if (save) process.stderr.write(`kiln: ${keepLayer(loaded.dir, save, saveName) ?? 'the shell changed nothing: nothing saved'}\n`);
       } finally {
         await rm(workDir, { recursive: true, force: true }).catch(() => {});
+        if (save) await rm(save, { force: true }).catch(() => {});
       }
     });
 }

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { boolean, duration, integer, oneOf, path, records, secret, size, string, stringList, stringMap, type Kind, type KindValue } from './kinds.ts';
 import { accountId, fileName, hostname, url, urlPattern, userName, userOrId } from './name-kinds.ts';
 import { HOOK_STAGES } from '../pipeline/stage-names.ts';
+import { PRUNE_PRESET_NAMES } from '../pipeline/prune-presets.ts';
 import { FORMAT_FACTS } from '../formats/facts.ts';
 import { OUTPUT_FORMATS, type OutputFormat } from '../outputs/registry.ts';
 import { setting, optional, type DefaultContext, type Setting } from './setting.ts';
@@ -219,13 +220,13 @@ export const SETTINGS = {
     default: [],
   }),
   'services.enable': setting({
-    kind: stringList(undefined, 'a list of systemd units'),
-    help: "systemd units to enable (the image's systemctl, offline)",
+    kind: stringList(undefined, 'a list of systemd units or OpenRC services'),
+    help: "Services to enable: systemd units (the image's systemctl, offline), or OpenRC services as NAME (runlevel default) or NAME@RUNLEVEL (boot, sysinit, shutdown, ...)",
     default: [],
   }),
   'services.disable': setting({
-    kind: stringList(undefined, 'a list of systemd units'),
-    help: 'systemd units to disable',
+    kind: stringList(undefined, 'a list of systemd units or OpenRC services'),
+    help: 'Services to disable: systemd units, or OpenRC services as NAME (every runlevel) or NAME@RUNLEVEL',
     default: [],
   }),
   'overlay.skeleton': optional({
@@ -236,6 +237,11 @@ export const SETTINGS = {
     kind: path('any', 'a directory or a tar archive', { wholeTree: true }),
     help: 'Files copied into the tree after the packages are installed and configured (a directory, or a tar whose owners are kept)',
   }),
+  'overlay.layers': setting({
+    kind: stringList(undefined, 'a list of tar files, relative to the image directory'),
+    help: 'Tars applied at the end of customize, in order, with OCI whiteouts (.wh.NAME removes NAME): what kiln shell --save writes',
+    default: [],
+  }),
   'overlay.owner': setting({
     kind: string('user:group (names or numbers)'),
     help: "Owner of the files copied from an overlay directory (a tar's own owners are kept)",
@@ -245,6 +251,16 @@ export const SETTINGS = {
     kind: stringMap('a table of image path = "user:group"'),
     help: 'Owners for paths of the overlays (and everything below them), e.g. { "/home/pi" = "pi:pi" }',
     default: {},
+  }),
+  'prune.presets': setting({
+    kind: stringList(oneOf(PRUNE_PRESET_NAMES), `a list of ${PRUNE_PRESET_NAMES.join(', ')}`),
+    help: `Named sets of paths removed in the prune stage, before prune.remove: ${PRUNE_PRESET_NAMES.join(', ')}`,
+    default: [],
+  }),
+  'prune.keep-locales': setting({
+    kind: stringList(undefined, 'a list of locale names such as en_US'),
+    help: 'Locales the "locales" preset keeps: a name keeps itself and its variants (en keeps en_US, en_US keeps en_US.UTF-8)',
+    default: ['C', 'en_US'],
   }),
   'prune.remove': setting({
     kind: stringList(undefined, 'a list of paths in the image (* and ** match)'),

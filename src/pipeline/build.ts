@@ -4,7 +4,7 @@
  * what is still needed, run the remaining stages inside the namespace, then
  * the publish hooks (or, on failure, the error hooks).
  */
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { mkdir, readdir, rm, rmdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -50,6 +50,8 @@ export interface BuildResult {
   stages: StagePlan[];
   /** Nothing had changed: the outputs were already there for this configuration. */
   upToDate: boolean;
+  /** Every stage's key (kiln shell --stage finds its checkpoint by it). */
+  keys?: StageKeys;
 }
 
 export async function build(loaded: LoadedConfig, opts: BuildOptions): Promise<BuildResult> {
@@ -155,6 +157,13 @@ async function prepareStages(loaded: LoadedConfig, opts: BuildOptions, b: BuildC
     const path = (overlays[name] = resolve(loaded.dir, value));
     overlayDigests[name] = overlayDigest(path, setting);
   }
+  for (const { name, reads } of STAGE_ORDER) {
+    const layers = reads.layers ? (config[reads.layers] as string[]) : [];
+    if (!layers.length) continue;
+    // Only with layers does the stage's overlay part change, so keys without them stay as they were.
+    const digests = layers.map((l) => overlayDigest(resolve(loaded.dir, l), `${reads.layers} "${l}"`));
+    overlayDigests[name] = createHash('sha256').update(JSON.stringify([overlayDigests[name] ?? null, digests])).digest('hex');
+  }
   const plan = await step(emit, 'resolve', () => makePlan(planContext), (p) => `${p.packages.length} packages`);
   const sde = resolveSourceDateEpoch(config['build.source-date-epoch'], loaded.origins['build.source-date-epoch'] ?? 'default', plan);
   const sourceDateEpoch = (b.resolved.sourceDateEpoch = sde.value);
@@ -163,9 +172,9 @@ async function prepareStages(loaded: LoadedConfig, opts: BuildOptions, b: BuildC
   const { stages, resume } = planned;
   if (planned.upToDate) {
     emit({ kind: 'log', level: 'info', message: `nothing changed: every stage reused, outputs up to date (${shortKey(keys.output)})` });
-    return { result: { plan, outputs, stages, upToDate: true } };
+    return { result: { plan, outputs, stages, upToDate: true, keys } };
   }
-  if (opts.dryRun) return { result: { plan, outputs, stages, upToDate: false } };
+  if (opts.dryRun) return { result: { plan, outputs, stages, upToDate: false, keys } };
   if (resume) {
     emit({ kind: 'log', level: 'info', message: `reusing ${stages.filter((s) => s.action === 'reuse').map((s) => s.name).join(', ')} (the ${resume.stage} checkpoint ${shortKey(resume.key)})` });
   }

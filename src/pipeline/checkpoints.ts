@@ -265,6 +265,22 @@ function tarOfTree(root: string, only?: ReadonlySet<string>): { stream: Readable
 /** Each path of a tree with what identifies its state: any change to content or metadata changes the ctime. */
 export type TreeState = Map<string, string>;
 
+/**
+ * The size of a tree from its state (no second walk): the bytes of its
+ * regular files (a hard-linked file once) and the number of paths below the root.
+ */
+export function treeSize(state: TreeState): { bytes: number; paths: number } {
+  const inodes = new Set<string>();
+  let bytes = 0;
+  for (const sig of state.values()) {
+    const [mode = '0', ino = '', , , , size = '0'] = sig.split(':');
+    if ((Number.parseInt(mode, 8) & 0o170000) !== 0o100000 || inodes.has(ino)) continue;
+    inodes.add(ino);
+    bytes += Number(size);
+  }
+  return { bytes, paths: Math.max(state.size - 1, 0) };
+}
+
 export function treeState(root: string): TreeState {
   const state: TreeState = new Map();
   const visit = (rel: string, abs: string) => {

@@ -20,7 +20,8 @@ import { outputLines, type Emit } from '../util/events.ts';
 import type { BuildJob, Emulation } from './job.ts';
 import { run } from '../util/run.ts';
 import { step } from './step.ts';
-import { CheckpointStore, treeChanges, treeState, type TreeState } from './checkpoints.ts';
+import { CheckpointStore, treeChanges, treeSize, treeState, type TreeState } from './checkpoints.ts';
+import { describeTreeSize } from '../util/size.ts';
 import { runHooks, settingsEnvironment, type HookRunContext } from './hooks.ts';
 import { shortKey } from './stages.ts';
 import { readFragments, STAGE_MODULES, type StageContext } from './stages/index.ts';
@@ -39,12 +40,20 @@ export async function runBuildJob(job: BuildJob, emit: Emit, temporaries: Set<st
   let stored = job.resume ? await restore(ctx, store, job.resume) : undefined;
   const hooks = hookContext(ctx);
   for (const stage of job.stages) {
-    await step(emit, stage.name, async () => {
-      const env = await STAGE_MODULES[stage.name].run(ctx);
-      await runHooks(stage.name, job.hooks, env ? { ...hooks, env: { ...hooks.env, ...env } } : hooks);
-      await STAGE_MODULES[stage.name].afterHooks?.(ctx);
-    });
-    if (stage.checkpoint) stored = await checkpoint(ctx, store, stored, stage);
+    // The checkpoint's walk of the tree, taken as the stage ends, also gives its size for the stage's line (no walk of its own: see README).
+    let state: TreeState | undefined;
+    await step(
+      emit,
+      stage.name,
+      async () => {
+        const env = await STAGE_MODULES[stage.name].run(ctx);
+        await runHooks(stage.name, job.hooks, env ? { ...hooks, env: { ...hooks.env, ...env } } : hooks);
+        await STAGE_MODULES[stage.name].afterHooks?.(ctx);
+        if (stage.checkpoint) state = treeState(ctx.root);
+      },
+      () => (state ? describeTreeSize(treeSize(state)) : undefined),
+    );
+    if (stage.checkpoint && state) stored = await checkpoint(ctx, store, stored, stage, state);
   }
   if (config['build.workspace'] !== 'tmpfs') {
     await rm(job.workDir, { recursive: true, force: true });
@@ -151,9 +160,8 @@ async function restore({ root, emit, fragments }: StageContext, store: Checkpoin
 }
 
 /** Stores the tree after `stage`: what changed since the last stored state, over it. */
-async function checkpoint(ctx: StageContext, store: CheckpointStore, stored: Stored, stage: BuildJob['stages'][number]): Promise<Stored> {
+async function checkpoint(ctx: StageContext, store: CheckpointStore, stored: Stored, stage: BuildJob['stages'][number], state: TreeState): Promise<Stored> {
   const { job, root, emit, temporaries } = ctx;
-  const state = treeState(root);
   const changes = stored ? treeChanges(stored.state, state) : undefined;
   const meta = {
     key: stage.key,

@@ -59,8 +59,10 @@ export interface BuildJob {
 
 export interface ShellJob {
   kind: 'shell';
-  /** A directory tree, or a tar to unpack into a throw-away tmpfs. */
-  tree: { directory: string } | { tar: string };
+  /** A directory tree, a tar to unpack into a throw-away tmpfs, or a checkpoint restored into one (never changed). */
+  tree: { directory: string } | { tar: string } | { checkpoint: { dir: string; owner: string; key: string } };
+  /** kiln shell --save: write what the command changed as an overlay layer here (a tar), when it exits 0. */
+  save?: string;
   workDir: string;
   argv: string[];
   emulation?: Emulation;

@@ -18,6 +18,8 @@ import type { KeyedStage, StageName } from '../stage-names.ts';
 export interface StageReads {
   /** The overlay setting whose tree the stage copies in: the tree's digest keys it. */
   overlay?: SettingKey;
+  /** A list of layer tars (relative to the image directory) the stage applies: their contents key it too. */
+  layers?: SettingKey;
   /** Settings that belong to other stages (unpack installs what resolve chose). */
   settingsOf?: readonly StageName[];
   /** The exact packages: names, versions, architectures, checksums. */

@@ -29,36 +29,36 @@ export const output: StageModule<'output'> = {
       temporaries.delete(bootPieces);
     }
     async function writeImage(config: typeof job.config) {
-    // Read before any writer runs: a directory output on disk moves the tree away.
-    const records = await imageRecords({
-      ...job.manifest,
-      root,
-      inventory,
-      plan: job.plan,
-      kilnVersion: job.kilnVersion,
-      sourceDateEpoch: job.sourceDateEpoch,
-      directory: job.outputDir,
-      name: config['output.name'],
-      fragments: () => readFragments(fragments),
-      emit,
-    });
-    const written = await writeOutputs({
-      root,
-      formats: config['output.format'],
-      directory: job.outputDir,
-      name: config['output.name'],
-      sourceDateEpoch: job.sourceDateEpoch,
-      rootOnTmpfs: config['build.workspace'] === 'tmpfs',
-      temporaries,
-      records,
-      config,
-      imageDir: job.imageDir,
-      machine: job.machine,
-      architecture: config['distribution.architecture'],
-      seed: config['build.seed'],
-      emit,
-    });
-    return { KILN_OUTPUTS: written.join(' ') };
+      // Read before any writer runs: a directory output on disk moves the tree away.
+      const records = await imageRecords({
+        ...job.manifest,
+        root,
+        inventory,
+        plan: job.plan,
+        kilnVersion: job.kilnVersion,
+        sourceDateEpoch: job.sourceDateEpoch,
+        directory: job.outputDir,
+        name: config['output.name'],
+        fragments: () => readFragments(fragments),
+        emit,
+      });
+      const written = await writeOutputs({
+        root,
+        formats: config['output.format'],
+        directory: job.outputDir,
+        name: config['output.name'],
+        sourceDateEpoch: job.sourceDateEpoch,
+        rootOnTmpfs: config['build.workspace'] === 'tmpfs',
+        temporaries,
+        records,
+        config,
+        imageDir: job.imageDir,
+        machine: job.machine,
+        architecture: config['distribution.architecture'],
+        seed: config['build.seed'],
+        emit,
+      });
+      return { KILN_OUTPUTS: written.join(' ') };
     }
   },
 };

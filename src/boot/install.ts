@@ -13,6 +13,7 @@ import { UserError } from '../util/errors.ts';
 import type { Emit } from '../util/events.ts';
 import { findKernels } from './kernels.ts';
 import { chooseLoader } from './loaders.ts';
+import { ubootDirectory } from './uboot-partition.ts';
 
 /** The kernel command line: boot.cmdline with root= put in front when it has none. */
 export function kernelCmdline(cmdline: string, root: { filesystemUuid?: string; partUuid?: string } | undefined): string {
@@ -29,7 +30,7 @@ export function espDirectory(config: Config): string | undefined {
 export function installBoot(root: string, config: Config, machine: string, sourceDateEpoch: number, emit: Emit): void {
   const tree = new Tree(root);
   const board = config['board.name'] ? findBoard(config['board.name']) : undefined;
-  const base = { tree, machine, espDirectory: espDirectory(config), sourceDateEpoch };
+  const base = { tree, machine, espDirectory: espDirectory(config), bootDirectory: ubootDirectory(config), deviceTree: board?.deviceTree ?? false, sourceDateEpoch };
   const choice = chooseLoader(config['boot.loader'], board, base);
   const log = (message: string) => emit({ kind: 'log', level: 'info', source: 'boot', message });
   if (!choice.loader) {

@@ -8,7 +8,7 @@
 import type { Tree } from '../tree/index.ts';
 import type { Kernel } from './kernels.ts';
 
-export const LOADER_NAMES = ['systemd-boot'] as const;
+export const LOADER_NAMES = ['systemd-boot', 'extlinux'] as const;
 export type LoaderName = (typeof LOADER_NAMES)[number];
 
 export interface BootSetup {
@@ -21,6 +21,9 @@ export interface BootSetup {
   machine: string;
   /** The tree directory that becomes the EFI system partition (/efi). */
   espDirectory?: string;
+  /** extlinux: the tree directory of the partition U-Boot reads (its first bootable one); "/" when that is the root; and the board's need of a device tree from the disk. */
+  bootDirectory?: string;
+  deviceTree?: boolean;
   sourceDateEpoch: number;
 }
 

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { findBoard, hostMachine, type Board, type BoardQemu } from '../catalog/index.ts';
 import { chooseAccelerator, kvmDeviceProblem, probeKvm } from '../boot/kvm.ts';
-import { bootInQemu } from '../boot/qemu.ts';
+import { bootInQemu, firmwareFiles } from '../boot/qemu.ts';
 import { uefiDiskProblem } from '../boot/disk-check.ts';
 import type { ConsoleGoal } from '../boot/console-script.ts';
 import { outputPath } from '../outputs/index.ts';
@@ -54,11 +54,18 @@ export function bootCommand() {
 /** The board's QEMU machine, its emulator and firmware present: else one line naming the Debian package. */
 function machineOf(board: Board | undefined, firmware: { code?: string; variables?: string }): BoardQemu {
   if (!board?.qemu) throw new UserError(board ? `board ${board.name} has no QEMU machine kiln can boot` : 'kiln boot needs a board (board.name) that says which machine and firmware to start', 'set board.name = "x86_64-uefi" and build again');
-  const q = { ...board.qemu, firmware: { ...board.qemu.firmware, code: firmware.code ?? board.qemu.firmware.code, variables: firmware.variables ?? board.qemu.firmware.variables } };
+  const q = withFirmware(board.qemu, firmware);
   if (!findOnPath(`qemu-system-${q.emulator}`)) throw new UserError(`qemu-system-${q.emulator} is not installed`, `install the package ${q.emulatorPackage} (Debian/Ubuntu)`);
-  for (const file of [q.firmware.code, q.firmware.variables]) {
-    if (!existsSync(file)) throw new UserError(`the ${board.name} firmware ${file} is missing`, `install the package ${q.firmware.package} (Debian/Ubuntu), or set boot.firmware and boot.firmware-variables to its files`);
+  for (const { file, package: pkg } of firmwareFiles(q)) {
+    if (!existsSync(file)) throw new UserError(`the ${board.name} firmware ${file} is missing`, `install the package ${pkg} (Debian/Ubuntu), or set boot.firmware${q.firmware ? ' and boot.firmware-variables' : ''} to its files`);
   }
+  return q;
+}
+
+/** boot.firmware replaces the UEFI code (pflash boards) or the -bios file; boot.firmware-variables the UEFI variables. */
+function withFirmware(q: BoardQemu, firmware: { code?: string; variables?: string }): BoardQemu {
+  if (q.firmware) return { ...q, firmware: { ...q.firmware, code: firmware.code ?? q.firmware.code, variables: firmware.variables ?? q.firmware.variables } };
+  if (q.bios && firmware.code) return { ...q, bios: { ...q.bios, file: firmware.code } };
   return q;
 }
 

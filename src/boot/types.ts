@@ -8,7 +8,7 @@
 import type { Tree } from '../tree/index.ts';
 import type { Kernel } from './kernels.ts';
 
-export const LOADER_NAMES = ['systemd-boot', 'extlinux'] as const;
+export const LOADER_NAMES = ['systemd-boot', 'extlinux', 'raspberrypi'] as const;
 export type LoaderName = (typeof LOADER_NAMES)[number];
 
 export interface BootSetup {

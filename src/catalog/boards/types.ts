@@ -11,7 +11,7 @@ export interface Board {
   /** The default disk layout: the table and [[partition]] tables as a kiln.toml writes them (by package format where they differ). */
   layout: (format: FormatName) => BoardLayout;
   /** What the board's firmware starts, which picks boot.loader = "auto"'s loader (src/boot/loaders.ts); undefined: none kiln writes. */
-  firmware?: 'uefi' | 'uboot';
+  firmware?: 'uefi' | 'uboot' | 'raspberrypi';
   /** The serial console the kernel writes to (console= on its command line), such as ttyS0. */
   console?: string;
   /** How `kiln boot` starts the board in QEMU; undefined: QEMU cannot boot it. */

@@ -36,7 +36,7 @@ export function bootCommand() {
       if (!disk) throw new UserError(`no disk image at ${outputPath(dir, c['output.name'], 'disk')}`, 'run kiln build first with output.format = ["disk"] (or "qcow2"), with the same -C and settings');
       const raw = disk.endsWith('.raw');
       const machine = loaded.distribution.architectures[c['distribution.architecture']] ?? c['distribution.architecture'];
-      const problem = uefiDiskProblem(disk, outputFile(dir, `${c['output.name']}.manifest.json`), machine, raw);
+      const problem = board?.firmware !== 'uefi' ? undefined : uefiDiskProblem(disk, outputFile(dir, `${c['output.name']}.manifest.json`), machine, raw);
       if (problem) throw new UserError(problem, `set boot.loader = "auto" or "systemd-boot" with board.name = "${board!.name}" and build again`);
       const goal = consoleGoal(opts);
       const timeoutSeconds = positive(opts.timeout, '--timeout');

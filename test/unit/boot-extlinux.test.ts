@@ -105,3 +105,52 @@ test('boards: aarch64-uefi is virt with AAVMF as pflash on ttyAMA0; aarch64-uboo
   const layout = BOARDS['aarch64-uboot'].layout('deb');
   assert.deepEqual(layout.partitions[0], { type: 'xbootldr', size: '512M', filesystem: 'vfat', contents: '/boot', attributes: ['legacy-bios-bootable'] });
 });
+
+test('Raspberry Pi 4 (Debian layout): firmware from /usr/lib/raspi-firmware, kernel, initramfs and bcm DTBs copied into /boot/firmware, config.txt and cmdline.txt written', async () => {
+  const { raspberryPiFirmware, cmdlineTxtText } = await import('../../src/boot/raspberrypi.ts');
+  const f = fixture({
+    '/usr/lib/raspi-firmware/start4.elf': 's4',
+    '/usr/lib/raspi-firmware/fixup4.dat': 'f4',
+    '/boot/vmlinuz-6.1.0-10-arm64': 'k',
+    '/boot/initrd.img-6.1.0-10-arm64': 'i',
+    '/usr/lib/linux-image-6.1.0-10-arm64/broadcom/bcm2711-rpi-4-b.dtb': 'dtb',
+    '/usr/lib/linux-image-6.1.0-10-arm64/allwinner/sun50i-a64-pine64.dtb': 'other',
+    '/boot/firmware/.keep': '',
+  });
+  try {
+    const setup = { tree: f.tree, machine: 'aarch64', bootDirectory: '/boot/firmware', sourceDateEpoch: 1_700_000_000 };
+    assert.equal(raspberryPiFirmware.missing(setup), undefined);
+    assert.equal(chooseLoader('auto', BOARDS['raspberrypi-4'], setup).loader?.name, 'raspberrypi');
+    const written = raspberryPiFirmware.install({ ...setup, kernels: findKernels(f.tree), cmdline: 'root=UUID=abc rw console=serial0,115200' });
+    assert.deepEqual(written.map((p) => p.slice('/boot/firmware/'.length)).sort(), ['bcm2711-rpi-4-b.dtb', 'cmdline.txt', 'config.txt', 'fixup4.dat', 'initrd.img-6.1.0-10-arm64', 'start4.elf', 'vmlinuz-6.1.0-10-arm64']);
+    assert.equal(readFileSync(join(f.root, 'boot/firmware/config.txt'), 'utf8'), '# Written by kiln: the Raspberry Pi firmware reads this from the FAT boot partition\narm_64bit=1\nenable_uart=1\nupstream_kernel=1\nkernel=vmlinuz-6.1.0-10-arm64\ninitramfs initrd.img-6.1.0-10-arm64 followkernel\n');
+    assert.equal(readFileSync(join(f.root, 'boot/firmware/cmdline.txt'), 'utf8'), 'console=tty1 root=UUID=abc rw console=serial0,115200 rootwait\n');
+    assert.equal(cmdlineTxtText('rw'), 'console=tty1 rw rootwait\n');
+  } finally {
+    f.done();
+  }
+});
+
+test('Raspberry Pi: an image without the firmware is one line naming the package, and auto writes no loader', async () => {
+  const { raspberryPiFirmware } = await import('../../src/boot/raspberrypi.ts');
+  const f = fixture({ '/boot/vmlinuz-6.1.0-10-armmp': 'k' });
+  try {
+    const setup = { tree: f.tree, machine: 'armv7l', bootDirectory: '/boot/firmware', sourceDateEpoch: 0 };
+    assert.equal(raspberryPiFirmware.missing(setup), 'the image has no Raspberry Pi firmware (/boot/firmware/start.elf or /usr/lib/raspi-firmware/start.elf)');
+    const choice = chooseLoader('auto', BOARDS['raspberrypi-2'], setup);
+    assert.equal(choice.loader, undefined);
+  } finally {
+    f.done();
+  }
+});
+
+test('kiln doctor: the arm and riscv boards check their emulators and firmware (AAVMF, u-boot-qemu, OpenSBI), naming the packages', async () => {
+  const { bootChecks } = await import('../../src/cli/doctor.ts');
+  const none = bootChecks([BOARDS['aarch64-uefi'], BOARDS['aarch64-uboot'], BOARDS['riscv64-uboot']], () => undefined, () => false);
+  assert.deepEqual(none.map((c) => c.what), ['boot aarch64-uefi: qemu-system-aarch64', 'boot aarch64-uefi: firmware', 'boot aarch64-uboot: qemu-system-aarch64', 'boot aarch64-uboot: firmware', 'boot riscv64-uboot: qemu-system-riscv64', 'boot riscv64-uboot: firmware']);
+  assert.match(none[0]!.detail, /package qemu-system-arm/);
+  assert.match(none[1]!.detail, /AAVMF_CODE\.fd, \/usr\/share\/AAVMF\/AAVMF_VARS\.fd not found \(Debian\/Ubuntu package qemu-efi-aarch64/);
+  assert.match(none[3]!.detail, /qemu_arm64\/u-boot\.bin not found \(Debian\/Ubuntu package u-boot-qemu/);
+  assert.match(none[4]!.detail, /package qemu-system-misc/);
+  assert.match(none[5]!.detail, /fw_jump\.elf, \/usr\/lib\/u-boot\/qemu-riscv64_smode\/uboot\.elf not found \(Debian\/Ubuntu package opensbi, u-boot-qemu/);
+});

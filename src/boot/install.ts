@@ -44,5 +44,14 @@ export function installBoot(root: string, config: Config, machine: string, sourc
   if (kernels.length === 0) throw new UserError(`boot.loader = "${loader.name}": the image has no kernel (/boot/vmlinuz-* or /usr/lib/modules/*/vmlinuz)`, "add the distribution's kernel package (Debian: linux-image-amd64) to packages.install, or choose a board that brings one");
   const cmdline = kernelCmdline(config['boot.cmdline'], rootIdentifiers(config));
   const written = loader.install({ ...base, kernels, cmdline });
-  log(`${loader.name}: ${kernels.map((k) => k.version + (k.initrd ? '' : ' (no initramfs)')).join(', ')}; options ${cmdline}; ${written.length} files in ${base.espDirectory}`);
+  log(`${loader.name}: ${kernels.map((k) => k.version + (k.initrd ? '' : ' (no initramfs)')).join(', ')}; options ${cmdline}; ${written.length} files in ${commonDirectory(written)}`);
+}
+
+/** The deepest directory that holds every path (for the log line). */
+function commonDirectory(paths: string[]): string {
+  const split = paths.map((p) => p.split('/').slice(0, -1));
+  const first = split[0] ?? [''];
+  let n = 0;
+  while (n < first.length && split.every((s) => s[n] === first[n])) n++;
+  return first.slice(0, n).join('/') || '/';
 }

@@ -16,6 +16,7 @@ import type { Emit } from '../util/events.ts';
 import type { BootDisk, DiskPiece } from './grub-disk.ts';
 import { findKernels } from './kernels.ts';
 import { chooseLoader } from './loaders.ts';
+import { ubootDirectory } from './uboot-partition.ts';
 
 /** The kernel command line: boot.cmdline with root= put in front when it has none. */
 export function kernelCmdline(cmdline: string, root: { filesystemUuid?: string; partUuid?: string } | undefined): string {
@@ -63,7 +64,7 @@ export function installBoot(root: string, config: Config, machine: string, sourc
   const board = config['board.name'] ? findBoard(config['board.name']) : undefined;
   const pieces: DiskPiece[] = [];
   const disk = bootDisk(config, piecesDirectory, pieces);
-  const base = { tree, machine, espDirectory: espDirectory(config), sourceDateEpoch, ...(disk ? { disk } : {}) };
+  const base = { tree, machine, espDirectory: espDirectory(config), bootDirectory: ubootDirectory(config), deviceTree: board?.deviceTree ?? false, sourceDateEpoch, ...(disk ? { disk } : {}) };
   const choice = chooseLoader(config['boot.loader'], board, base);
   const log = (message: string) => emit({ kind: 'log', level: 'info', source: 'boot', message });
   if (!choice.loader) {
@@ -77,8 +78,16 @@ export function installBoot(root: string, config: Config, machine: string, sourc
   if (kernels.length === 0) throw new UserError(`boot.loader = "${loader.name}": the image has no kernel (/boot/vmlinuz-* or /usr/lib/modules/*/vmlinuz)`, "add the distribution's kernel package (Debian: linux-image-amd64) to packages.install, or choose a board that brings one");
   const cmdline = kernelCmdline(config['boot.cmdline'], rootIdentifiers(config));
   const written = loader.install({ ...base, kernels, cmdline });
-  const where = base.espDirectory && written.every((w) => w.startsWith(`${base.espDirectory}/`)) ? ` in ${base.espDirectory}` : '';
   const raw = pieces.map((p) => (p.kind === 'blob' ? `boot code at byte ${p.offset}` : `core image in partition ${p.number}`));
-  log(`${loader.name}: ${kernels.map((k) => k.version + (k.initrd ? '' : ' (no initramfs)')).join(', ')}; options ${cmdline}; ${written.length} files${where}${raw.length ? `; ${raw.join(', ')}` : ''}`);
+  log(`${loader.name}: ${kernels.map((k) => k.version + (k.initrd ? '' : ' (no initramfs)')).join(', ')}; options ${cmdline}; ${written.length} files in ${commonDirectory(written)}${raw.length ? `; ${raw.join(', ')}` : ''}`);
   return withDiskPieces(config, pieces, imageDir);
+}
+
+/** The deepest directory that holds every path (for the log line). */
+function commonDirectory(paths: string[]): string {
+  const split = paths.map((p) => p.split('/').slice(0, -1));
+  const first = split[0] ?? [''];
+  let n = 0;
+  while (n < first.length && split.every((s) => s[n] === first[n])) n++;
+  return first.slice(0, n).join('/') || '/';
 }

@@ -7,18 +7,24 @@ import type { Board } from '../catalog/index.ts';
 import { systemdBoot } from './systemd-boot.ts';
 import { grub } from './grub-loader.ts';
 import { uki } from './uki.ts';
+import { extlinux } from './extlinux.ts';
+import { raspberryPiFirmware } from './raspberrypi.ts';
 import type { BootLoader, BootSetup, LoaderName } from './types.ts';
 
 export const LOADERS: Record<LoaderName, BootLoader> = {
   'systemd-boot': systemdBoot,
   grub,
   uki,
+  extlinux,
+  raspberrypi: raspberryPiFirmware,
 };
 
 /** What each kind of board firmware starts, in order of preference. */
 const BY_FIRMWARE: Record<NonNullable<Board['firmware']>, LoaderName[]> = {
   uefi: ['systemd-boot', 'grub'],
   bios: ['grub'],
+  uboot: ['extlinux'],
+  raspberrypi: ['raspberrypi'],
 };
 
 export type LoaderChoice = { loader: BootLoader } | { loader: undefined; why: string };

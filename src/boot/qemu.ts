@@ -22,22 +22,39 @@ export interface QemuRun {
   memory: string;
   snapshot: boolean;
   sshPort?: number;
-  /** The firmware variables file QEMU may write (a copy); undefined: no UEFI firmware (SeaBIOS). */
+  /** The UEFI variables file QEMU may write (a copy), for a board with pflash firmware. */
   variables?: string;
+}
+
+/** The host files a board's QEMU machine needs, each with the Debian package that has it. */
+export function firmwareFiles(q: BoardQemu): { file: string; package: string }[] {
+  return [
+    ...(q.firmware ? [q.firmware.code, q.firmware.variables].map((file) => ({ file, package: q.firmware!.package })) : []),
+    ...(q.bios ? [q.bios] : []),
+    ...(q.kernel ? [q.kernel] : []),
+  ];
+}
+
+/** The firmware options: UEFI as pflash (code read-only, the variables' copy), or -bios and -kernel. */
+function firmwareArgs(run: QemuRun): string[] {
+  const q = run.qemu;
+  return [
+    ...(q.firmware ? ['-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${q.firmware.code}`, '-drive', `if=pflash,format=raw,unit=1,file=${run.variables}`] : []),
+    ...(q.bios ? ['-bios', q.bios.file] : []),
+    ...(q.kernel ? ['-kernel', q.kernel.file] : []),
+  ];
 }
 
 /** The QEMU command line (after the emulator's name). */
 export function qemuArgs(run: QemuRun): string[] {
   return [
     '-machine', `${run.qemu.machine},accel=${run.accel}`,
-    ...(run.accel === 'kvm' ? ['-cpu', 'host'] : []),
+    ...(run.accel === 'kvm' ? ['-cpu', 'host'] : run.qemu.cpu ? ['-cpu', run.qemu.cpu] : []),
     '-m', run.memory,
     '-smp', '2',
     '-nographic',
     '-no-reboot',
-    ...(run.qemu.firmware && run.variables
-      ? ['-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${run.qemu.firmware.code}`, '-drive', `if=pflash,format=raw,unit=1,file=${run.variables}`]
-      : []),
+    ...firmwareArgs(run),
     '-drive', `if=virtio,format=${run.diskFormat},file=${run.disk}`,
     ...(run.snapshot ? ['-snapshot'] : []),
     ...(run.sshPort !== undefined ? ['-nic', `user,model=virtio-net-pci,hostfwd=tcp:127.0.0.1:${run.sshPort}-:22`] : ['-nic', 'none']),

@@ -9,7 +9,7 @@ import type { Tree } from '../tree/index.ts';
 import type { Kernel } from './kernels.ts';
 import type { BootDisk } from './grub-disk.ts';
 
-export const LOADER_NAMES = ['systemd-boot', 'grub', 'uki'] as const;
+export const LOADER_NAMES = ['systemd-boot', 'grub', 'uki', 'extlinux', 'raspberrypi'] as const;
 export type LoaderName = (typeof LOADER_NAMES)[number];
 
 export interface BootSetup {
@@ -22,6 +22,9 @@ export interface BootSetup {
   machine: string;
   /** The tree directory that becomes the EFI system partition (/efi). */
   espDirectory?: string;
+  /** extlinux: the tree directory of the partition U-Boot reads (its first bootable one); "/" when that is the root; and the board's need of a device tree from the disk. */
+  bootDirectory?: string;
+  deviceTree?: boolean;
   sourceDateEpoch: number;
   /** The disk the tree goes on, and how a loader adds raw boot code to it (GRUB for BIOS); undefined: no disk. */
   disk?: BootDisk;

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { findBoard, hostMachine, type Board, type BoardQemu } from '../catalog/index.ts';
 import { chooseAccelerator, kvmDeviceProblem, probeKvm } from '../boot/kvm.ts';
-import { bootInQemu } from '../boot/qemu.ts';
+import { bootInQemu, firmwareFiles } from '../boot/qemu.ts';
 import { uefiDiskProblem } from '../boot/disk-check.ts';
 import type { ConsoleGoal } from '../boot/console-script.ts';
 import { outputPath } from '../outputs/index.ts';
@@ -36,7 +36,7 @@ export function bootCommand() {
       if (!disk) throw new UserError(`no disk image at ${outputPath(dir, c['output.name'], 'disk')}`, 'run kiln build first with output.format = ["disk"] (or "qcow2"), with the same -C and settings');
       const raw = disk.endsWith('.raw');
       const machine = loaded.distribution.architectures[c['distribution.architecture']] ?? c['distribution.architecture'];
-      const problem = board?.firmware === 'bios' ? undefined : uefiDiskProblem(disk, outputFile(dir, `${c['output.name']}.manifest.json`), machine, raw);
+      const problem = board?.firmware !== 'uefi' ? undefined : uefiDiskProblem(disk, outputFile(dir, `${c['output.name']}.manifest.json`), machine, raw);
       if (problem) throw new UserError(problem, `set boot.loader = "auto" or "systemd-boot" with board.name = "${board!.name}" and build again`);
       const goal = consoleGoal(opts);
       const timeoutSeconds = positive(opts.timeout, '--timeout');
@@ -54,12 +54,18 @@ export function bootCommand() {
 /** The board's QEMU machine, its emulator and firmware present: else one line naming the Debian package. */
 function machineOf(board: Board | undefined, firmware: { code?: string; variables?: string }): BoardQemu {
   if (!board?.qemu) throw new UserError(board ? `board ${board.name} has no QEMU machine kiln can boot` : 'kiln boot needs a board (board.name) that says which machine and firmware to start', 'set board.name = "x86_64-uefi" and build again');
-  const own = board.qemu.firmware;
-  const q = { ...board.qemu, ...(own ? { firmware: { ...own, code: firmware.code ?? own.code, variables: firmware.variables ?? own.variables } } : {}) };
+  const q = withFirmware(board.qemu, firmware);
   if (!findOnPath(`qemu-system-${q.emulator}`)) throw new UserError(`qemu-system-${q.emulator} is not installed`, `install the package ${q.emulatorPackage} (Debian/Ubuntu)`);
-  for (const file of q.firmware ? [q.firmware.code, q.firmware.variables] : []) {
-    if (!existsSync(file)) throw new UserError(`the ${board.name} firmware ${file} is missing`, `install the package ${q.firmware!.package} (Debian/Ubuntu), or set boot.firmware and boot.firmware-variables to its files`);
+  for (const { file, package: pkg } of firmwareFiles(q)) {
+    if (!existsSync(file)) throw new UserError(`the ${board.name} firmware ${file} is missing`, `install the package ${pkg} (Debian/Ubuntu), or set boot.firmware${q.firmware ? ' and boot.firmware-variables' : ''} to its files`);
   }
+  return q;
+}
+
+/** boot.firmware replaces the UEFI code (pflash boards) or the -bios file; boot.firmware-variables the UEFI variables. */
+function withFirmware(q: BoardQemu, firmware: { code?: string; variables?: string }): BoardQemu {
+  if (q.firmware) return { ...q, firmware: { ...q.firmware, code: firmware.code ?? q.firmware.code, variables: firmware.variables ?? q.firmware.variables } };
+  if (q.bios && firmware.code) return { ...q, bios: { ...q.bios, file: firmware.code } };
   return q;
 }
 

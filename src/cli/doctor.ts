@@ -6,6 +6,7 @@ import { Command } from '@commander-js/extra-typings';
 import { spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { release } from 'node:os';
+import { firmwareFiles } from '../boot/qemu.ts';
 import { BOARDS, elfMagic, hostMachine, MACHINES, qemuName, runsNatively, type Board } from '../catalog/index.ts';
 import { escapesToHex, hostBinfmtFor, planIdMapping } from '../sandbox/index.ts';
 import { kernelSupportsNamespacedBinfmt } from '../pipeline/emulation.ts';
@@ -96,11 +97,11 @@ export function bootChecks(boards: readonly Board[] = Object.values(BOARDS), fin
     if (!q) return [];
     const emulator = `qemu-system-${q.emulator}`;
     const path = find(emulator);
-    const fw = q.firmware;
-    const missingFirmware = fw ? [fw.code, fw.variables].filter((f) => !exists(f)) : [];
+    const files = firmwareFiles(q);
+    const missingFirmware = files.filter((f) => !exists(f.file));
     return [
       { what: `boot ${board.name}: ${emulator}`, ok: Boolean(path), detail: path ?? `not found (Debian/Ubuntu package ${q.emulatorPackage})`, required: false },
-      ...(fw ? [{ what: `boot ${board.name}: firmware`, ok: missingFirmware.length === 0, detail: missingFirmware.length ? `${missingFirmware.join(', ')} not found (Debian/Ubuntu package ${fw.package}; or set boot.firmware)` : fw.code, required: false }] : []),
+      ...(files.length === 0 ? [] : [{ what: `boot ${board.name}: firmware`, ok: missingFirmware.length === 0, detail: missingFirmware.length ? `${missingFirmware.map((f) => f.file).join(', ')} not found (Debian/Ubuntu package ${[...new Set(missingFirmware.map((f) => f.package))].join(', ')}; or set boot.firmware)` : files.map((f) => f.file).join(', '), required: false }]),
     ];
   });
 }

@@ -11,7 +11,7 @@ import { optional, setting } from './setting.ts';
 export const BOOT_SETTINGS = {
   'boot.loader': setting({
     kind: oneOf(['auto', 'none', ...LOADER_NAMES] as const),
-    help: "Bootloader written into the image: auto (the board's: systemd-boot, else GRUB, for a UEFI board; GRUB for a BIOS board; when the image has it), none, systemd-boot, grub, or uki (Unified Kernel Images from the image's systemd-stub, started by the firmware itself)",
+    help: "Bootloader written into the image: auto (the board's: systemd-boot, else GRUB, for a UEFI board; GRUB for a BIOS board; extlinux for a U-Boot board; raspberrypi for a Raspberry Pi; when the image has what it needs), none, systemd-boot, grub, uki (Unified Kernel Images from the image's systemd-stub, started by the firmware itself), extlinux or raspberrypi",
     default: 'auto',
   }),
   'boot.cmdline': setting({
@@ -25,7 +25,7 @@ export const BOOT_SETTINGS = {
   }),
   'boot.firmware': optional({
     kind: string('a path to a UEFI firmware code file'),
-    help: "kiln boot: the UEFI firmware code QEMU runs, instead of the board's (x86_64-uefi: /usr/share/OVMF/OVMF_CODE_4M.fd)",
+    help: "kiln boot: the UEFI firmware code QEMU runs (a U-Boot board: its -bios file), instead of the board's (x86_64-uefi: /usr/share/OVMF/OVMF_CODE_4M.fd)",
   }),
   'boot.firmware-variables': optional({
     kind: string('a path to a UEFI variables template'),

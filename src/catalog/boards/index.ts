@@ -13,6 +13,9 @@ import { genericAarch64, genericX86_64 } from './generic.ts';
 import { raspberryPi2, raspberryPi4 } from './raspberrypi.ts';
 import { x86_64Uefi } from './x86_64-uefi.ts';
 import { x86_64Bios } from './x86_64-bios.ts';
+import { aarch64Uefi } from './aarch64-uefi.ts';
+import { aarch64Uboot } from './aarch64-uboot.ts';
+import { riscv64Uboot } from './riscv64-uboot.ts';
 
 /** The boards, one file each (or a family per file): adding a board is a file and a line here. */
 export const BOARDS = {
@@ -20,6 +23,9 @@ export const BOARDS = {
   'x86_64-bios': x86_64Bios,
   'generic-x86_64': genericX86_64,
   'generic-aarch64': genericAarch64,
+  'aarch64-uefi': aarch64Uefi,
+  'aarch64-uboot': aarch64Uboot,
+  'riscv64-uboot': riscv64Uboot,
   'raspberrypi-4': raspberryPi4,
   'raspberrypi-2': raspberryPi2,
 } satisfies Record<string, Board>;

@@ -22,6 +22,20 @@ export const bootableUefiLayout = (): BoardLayout => ({
 });
 
 /**
+ * U-Boot's distro boot: a GPT whose first partition is FAT (what every
+ * U-Boot reads), marked legacy-bios-bootable (what distro boot scans
+ * first), holding the tree's /boot (the kernels, their initramfs and
+ * extlinux/extlinux.conf), and an ext4 root.
+ */
+export const ubootLayout = (): BoardLayout => ({
+  table: 'gpt',
+  partitions: [
+    { type: 'xbootldr', size: '512M', filesystem: 'vfat', contents: '/boot', attributes: ['legacy-bios-bootable'] },
+    { type: 'root', filesystem: 'ext4', size: 'auto', grow: true },
+  ],
+});
+
+/**
  * Raspberry Pi: the boot ROM reads only an MBR and loads config.txt, the
  * kernel and the device trees from the first FAT partition: a bootable
  * FAT32 (LBA, 0x0c) partition, mounted where the distribution's firmware

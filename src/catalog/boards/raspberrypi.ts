@@ -1,4 +1,8 @@
-/** The Raspberry Pi boards: MBR, a FAT boot partition the boot ROM reads, firmware from the distribution's packages. */
+/**
+ * The Raspberry Pi boards: MBR, a FAT boot partition the boot ROM reads, firmware from the distribution's
+ * packages (Debian: raspi-firmware, in the non-free-firmware component), config.txt and cmdline.txt
+ * completed by kiln (src/boot/raspberrypi.ts). QEMU cannot boot them here.
+ */
 import { raspberryPiLayout } from './layouts.ts';
 import { board } from './types.ts';
 
@@ -7,6 +11,8 @@ export const raspberryPi4 = board({
   pretty: 'Raspberry Pi 4 and 400, 64-bit',
   architecture: 'aarch64',
   layout: raspberryPiLayout,
+  firmware: 'raspberrypi',
+  console: 'serial0',
 });
 
 export const raspberryPi2 = board({
@@ -14,4 +20,6 @@ export const raspberryPi2 = board({
   pretty: 'Raspberry Pi 2, 32-bit ARMv7',
   architecture: 'armv7h',
   layout: raspberryPiLayout,
+  firmware: 'raspberrypi',
+  console: 'serial0',
 });

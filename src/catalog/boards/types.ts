@@ -11,11 +11,15 @@ export interface Board {
   /** The default disk layout: the table and [[partition]] tables as a kiln.toml writes them (by package format where they differ). */
   layout: (format: FormatName) => BoardLayout;
   /** What the board's firmware starts, which picks boot.loader = "auto"'s loader (src/boot/loaders.ts); undefined: none kiln writes. */
-  firmware?: 'uefi' | 'bios';
+  firmware?: 'uefi' | 'bios' | 'uboot' | 'raspberrypi';
   /** The serial console the kernel writes to (console= on its command line), such as ttyS0. */
   console?: string;
   /** How `kiln boot` starts the board in QEMU; undefined: QEMU cannot boot it. */
   qemu?: BoardQemu;
+  /** U-Boot in the image, for a board whose boot ROM loads it from the disk: the Debian package, its file and the byte offset it is written at ([[blob]]). */
+  uboot?: { package: string; file: string; offset: number };
+  /** extlinux: the kernel needs the board's device tree from the disk (FDTDIR), as real boards do (QEMU's virt passes its own). */
+  deviceTree?: boolean;
 }
 
 /** A board's QEMU machine: the system emulator, its -machine and the UEFI firmware (code read-only, variables copied). */
@@ -24,14 +28,20 @@ export interface BoardQemu {
   emulator: string;
   emulatorPackage: string;
   machine: string;
-  /** UEFI firmware; undefined: QEMU's own (SeaBIOS on x86). */
+  /** -cpu under software emulation (KVM: host); undefined: the machine's default. */
+  cpu?: string;
+  /** UEFI firmware as pflash: code read-only, variables copied for each boot; undefined: QEMU's own (SeaBIOS on x86) or -bios. */
   firmware?: { code: string; variables: string; package: string };
+  /** Firmware QEMU loads with -bios (U-Boot, OpenSBI). */
+  bios?: { file: string; package: string };
+  /** What QEMU loads with -kernel after the -bios firmware (U-Boot in S-mode above OpenSBI). */
+  kernel?: { file: string; package: string };
 }
 
 /** A board's disk layout, in the settings' own words (disk.table, disk.partitions items). */
 export interface BoardLayout {
   table: 'gpt' | 'mbr';
-  partitions: Record<string, string | boolean>[];
+  partitions: Record<string, string | boolean | string[]>[];
 }
 
 /** Checks a board literal against the type, keeping its own type. */

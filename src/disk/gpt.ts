@@ -4,9 +4,9 @@
  * the primary header (LBA 1) and entry array (128 entries of 128 bytes from
  * LBA 2), and at the disk's end the backup entry array and backup header.
  * Bytes 0..439 of sector 0 (boot code) are not part of any piece, so a
- * blob written there stays. Depends on nothing but Node and ./crc32.ts.
+ * blob written there stays. Depends on nothing but Node and src/util/crc32.ts.
  */
-import { crc32 } from './crc32.ts';
+import { crc32 } from '../util/crc32.ts';
 import type { DiskLayout, TablePiece } from './types.ts';
 
 const SECTOR = 512;

@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync, statSync, truncateSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { planLayout, writeDiskImage, type DiskLayout } from '../../src/disk/index.ts';
-import { crc32 } from '../../src/disk/crc32.ts';
+import { crc32 } from '../../src/util/crc32.ts';
 import { guidBytes } from '../../src/disk/gpt.ts';
 import { diskToolsMissing, LABELS, randomRequest, readRange, tool } from '../helpers/disk-layouts.ts';
 

@@ -6,6 +6,7 @@
  * names, and the data stream's SHA256 must be .PKGINFO's datahash. Each
  * refusal is one line that names the file.
  */
+import { parsePkginfo } from '../pkginfo.ts';
 import { createHash } from 'node:crypto';
 import { UserError } from '../../util/errors.ts';
 import { checkPackageIdentity } from '../package-identity.ts';
@@ -32,19 +33,6 @@ const BROKEN = 'the mirror is broken or has been tampered with';
 /** `Q1` + base64 SHA1, apk's checksum notation. */
 export function q1(data: Buffer): string {
   return `Q1${createHash('sha1').update(data).digest('base64')}`;
-}
-
-/** `key = value` lines; `#` comments; repeated keys collect. */
-export function parsePkginfo(data: Buffer): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  for (const line of data.toString('utf8').split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const eq = line.indexOf(' = ');
-    if (eq < 0) continue;
-    const key = line.slice(0, eq).trim();
-    (out.get(key) ?? out.set(key, []).get(key))?.push(line.slice(eq + 3));
-  }
-  return out;
 }
 
 export interface ReadApkOptions {

@@ -5,6 +5,7 @@
  * Signatures and checksums are over a stream's compressed bytes, so each
  * stream is taken apart here with its exact byte range, then unpacked.
  */
+import { crc32 } from '../../util/crc32.ts';
 import { inflateRawSync } from 'node:zlib';
 import { readTar, type TarEntry } from '../../archive/index.ts';
 
@@ -55,22 +56,6 @@ export function splitGzipStreams(file: Buffer): GzipStream[] {
     out.push({ raw: file.subarray(start, at), data: inflated.buffer });
   }
   return out;
-}
-
-const CRC_TABLE = (() => {
-  const table = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    table[n] = c >>> 0;
-  }
-  return table;
-})();
-
-export function crc32(data: Buffer): number {
-  let c = 0xffffffff;
-  for (let i = 0; i < data.length; i++) c = (CRC_TABLE[(c ^ (data[i] as number)) & 0xff] as number) ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
 }
 
 /** One member of a stream's tar slice, its content whole (control parts are small). */

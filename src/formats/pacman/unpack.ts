@@ -4,6 +4,7 @@
  * .CHANGELOG) kept for the local database. The package must be the one the
  * sync database lists: .PKGINFO's pkgname, pkgver and arch as planned.
  */
+import { parsePkginfo } from '../pkginfo.ts';
 import { createHash } from 'node:crypto';
 import { compressionFromName, decompressMember, readTar, type Extractor } from '../../archive/index.ts';
 import { UserError } from '../../util/errors.ts';
@@ -67,21 +68,6 @@ export async function unpackPacman(file: Buffer, planned: PlannedPackage, extrac
   const backup = (pkginfo.get('backup') ?? []).map((p): [string, string] => [p, md5(contents.get(p))]);
   files.sort(compareBytes);
   return { pkginfo, mtree: meta.get('.MTREE'), install: meta.get('.INSTALL'), changelog: meta.get('.CHANGELOG'), metadataTimes, files, backup };
-}
-
-/** `key = value` lines; `#` comments; repeated keys collect. */
-export function parsePkginfo(data: Buffer): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  for (const line of data.toString('utf8').split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const eq = line.indexOf(' = ');
-    if (eq < 0) continue;
-    const key = line.slice(0, eq).trim();
-    const list = out.get(key) ?? [];
-    list.push(line.slice(eq + 3));
-    out.set(key, list);
-  }
-  return out;
 }
 
 function md5(data: Buffer | undefined): string {

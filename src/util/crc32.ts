@@ -1,5 +1,5 @@
 /**
- * CRC-32 as GPT uses it for its headers and entry arrays (IEEE 802.3: the
+ * CRC-32 as GPT uses it for its headers and entry arrays and gzip for its members (IEEE 802.3: the
  * reflected polynomial 0xEDB88320, initial value and final xor all ones).
  * Node 20 has no zlib.crc32, and this is a few lines.
  */

@@ -103,7 +103,7 @@ describe('GRUB: Debian bookworm amd64, x86_64-bios (GRUB on GPT with a BIOS boot
 
   test('kiln boot --expect login: SeaBIOS, GRUB and the kernel reach the serial console login prompt', async (t) => {
     assert.ok(built);
-    assert.match(log, /\[boot\] grub: \S+-amd64; options root=UUID=\S+ rw console=ttyS0,115200; \d+ files; boot code at byte 0, core image in partition 1/);
+    assert.match(log, /\[boot\] grub: \S+-amd64; options root=UUID=\S+ rw console=ttyS0,115200; \d+ files in \/\S*; boot code at byte 0, core image in partition 1/);
     await bootToLogin(dir, t, 'x86_64-bios');
   });
 
@@ -160,7 +160,7 @@ describe('GRUB: Debian bookworm amd64, x86_64-uefi with boot.loader = "grub"', {
 
   test('GRUB\'s BOOTX64.EFI in the ESP boots the kernel from /boot to the login prompt', async (t) => {
     const log = await build(dir, t, 'x86_64-uefi with GRUB');
-    assert.match(log, /\[boot\] grub: \S+-amd64; options root=UUID=\S+ rw console=ttyS0,115200; \d+ files\n/);
+    assert.match(log, /\[boot\] grub: \S+-amd64; options root=UUID=\S+ rw console=ttyS0,115200; \d+ files in \/\S*\n/);
     await bootToLogin(dir, t, 'x86_64-uefi with GRUB');
   });
 });

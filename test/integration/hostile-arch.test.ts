@@ -57,7 +57,7 @@ function scriptletPackage(port: number): HostilePacmanPackage {
   return {
     name: 'evil-scriptlet',
     depends: ['bash'],
-    install: `post_install() {\n${escapeAttempts(port, '/var/log/kiln-hostile.log')}}\n`,
+    install: `post_install() {\n${escapeAttempts(port, '/var/lib/kiln-hostile.log')}}\n`,
     data: [dir('var/'), dir('var/log/')],
   };
 }
@@ -122,11 +122,11 @@ format = ["directory"]
   test('an .INSTALL scriptlet sees only the tree: no host filesystem through /proc, no secret, no network', async () => {
     const r = await buildWith(['evil-scriptlet']);
     check('scriptlet', [0], r);
-    const log = join(r.dir, 'out/image/var/log/kiln-hostile.log');
+    const log = join(r.dir, 'out/image/var/lib/kiln-hostile.log');
     const text = existsSync(log) ? readFileSync(log, 'utf8') : '';
     assert.match(text, /proc-root: denied/, `the scriptlet log: ${text}`);
     assert.doesNotMatch(text, /ESCAPED/, `the scriptlet log: ${text}`);
-    const secret = join(r.dir, 'out/image/var/log/kiln-hostile.log-secret');
+    const secret = join(r.dir, 'out/image/var/lib/kiln-hostile.log-secret');
     assert.ok(!existsSync(secret) || !readFileSync(secret, 'utf8').includes(SECRET), 'the secret reached the image');
     rmSync(r.dir, { recursive: true, force: true });
   });

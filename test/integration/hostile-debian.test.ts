@@ -82,7 +82,7 @@ const EXTRACT: HostilePackage[] = [
 
 /** Maintainer scripts that reach for the host: its filesystem, the user's secret, kiln's cache, the network. */
 function scriptsPackage(port: number): HostilePackage {
-  const postinst = `#!/bin/sh\n${escapeAttempts(port, '/var/log/kiln-hostile.log')}exit 0\n`;
+  const postinst = `#!/bin/sh\n${escapeAttempts(port, '/var/lib/kiln-hostile.log')}exit 0\n`;
   return { name: 'evil-scripts', scripts: { postinst }, data: [dir('./'), dir('./var/'), dir('./var/log/')] };
 }
 
@@ -186,9 +186,9 @@ format = ["tar"]
     const c: Case = { packages: ['evil-scripts'], codes: [0] };
     const r = await buildWith(c);
     check('scripts', c, r);
-    const log = fromImage(r.dir, 'var/log/kiln-hostile.log') ?? '';
+    const log = fromImage(r.dir, 'var/lib/kiln-hostile.log') ?? '';
     assert.ok(log.includes('proc-root: denied'), `the script log: ${log}`);
     assert.doesNotMatch(log, /ESCAPED/, `the script log: ${log}`);
-    assert.ok(!(fromImage(r.dir, 'var/log/kiln-hostile-secret') ?? '').includes(SECRET), 'the secret reached the image');
+    assert.ok(!(fromImage(r.dir, 'var/lib/kiln-hostile.log-secret') ?? '').includes(SECRET), 'the secret reached the image');
   });
 });

@@ -73,7 +73,7 @@ const BAD: [string, Record<string, string>, string[], RegExp][] = [
   ['TOML syntax', { 'kiln.toml': '[distribution\n' }, [], /^kiln: error: kiln\.toml:1:\d+: /],
   ['unknown setting', { 'kiln.toml': '[packages]\ninstal = ["x"]\n' }, [], /^kiln: error: kiln\.toml:2: packages\.instal: unknown setting; did you mean packages\.install\?$/],
   ['wrong type', { 'kiln.toml': '[build]\njobs = "many"\n' }, [], /^kiln: error: kiln\.toml:2: build\.jobs: expected a whole number from 1 to 64, got "many"$/],
-  ['value not allowed', { 'kiln.toml': '[packages]\nbase = "huge"\n' }, [], /^kiln: error: kiln\.toml:2: packages\.base: expected one of essential, minimal, standard, none, got "huge"$/],
+  ['value not allowed', { 'kiln.toml': '[packages]\nbase = "huge"\n' }, [], /^kiln: error: kiln\.toml:2: packages\.base: expected one of essential, minimal, standard, tiny, none, got "huge"$/],
   ['unknown distribution', { 'kiln.toml': '[distribution]\nname = "gentoo"\n' }, [], /^kiln: error: kiln\.toml:2: distribution\.name: expected one of .*, got "gentoo"$/],
   ['unknown architecture', { 'kiln.toml': '[distribution]\nname = "debian"\narchitecture = "vax"\n' }, [], /^kiln: error: kiln\.toml:3: distribution\.architecture: unknown architecture "vax" for Debian; known: /],
   ['required key missing', { 'kiln.toml': '[distribution]\nname = "loongarchlinux"\narchitecture = "loong64"\n' }, [], /^kiln: error: kiln\.toml: distribution\.mirror: Loong Arch Linux has no default mirror; set distribution\.mirror /],

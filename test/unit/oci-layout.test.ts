@@ -235,7 +235,7 @@ test('every machine has an OCI platform in the Go spelling, and 32-bit ARM its v
     assert.equal([p.architecture, p.variant].filter(Boolean).join('/'), expected[machine], machine);
   }
   // Each distribution architecture kiln knows.
-  const arm: Record<string, string> = { armhf: 'v7', armv7h: 'v7', armel: 'v5' };
+  const arm: Record<string, string> = { armhf: 'v7', armv7h: 'v7', armv7: 'v7', armel: 'v5' };
   for (const d of Object.values(DISTRIBUTIONS)) {
     for (const [arch, machine] of Object.entries(d.architectures)) {
       const p = ociPlatform(machine, arch);

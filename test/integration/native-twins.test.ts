@@ -73,7 +73,7 @@ describe('native twins: Debian bookworm arm64 minimal + iputils-ping + systemd',
     dir = imageDir(toml(['iputils-ping', 'systemd'], POSTINST_ARCH_HOOK));
     const env = { SOURCE_DATE_EPOCH: EPOCH };
     const tar = join(dir, 'out/image.tar');
-    const a = await kiln(['build', '-C', dir, '--debug'], { env, timeoutMs: LONG.timeout });
+    const a = await kiln(['build', '-C', dir, '--rebuild', '--debug'], { env, timeoutMs: LONG.timeout });
     twins = { ...a, sha: a.code === 0 ? sha256(tar) : '', ledger: a.code === 0 ? ledgerOf(dir) : {} };
     const b = await kiln(['build', '-C', dir, '--rebuild', '--set', 'build.emulation=full'], { env, timeoutMs: LONG.timeout });
     full = { ...b, sha: b.code === 0 ? sha256(tar) : '', ledger: b.code === 0 ? ledgerOf(dir) : {} };
@@ -126,7 +126,7 @@ describe('native twins: Debian bookworm arm64 minimal + iputils-ping + systemd',
 describe('native twins: a twin whose version differs from the tree’s package is never used', { skip }, () => {
   test('sed, at another version in dpkg’s status than its twin, runs only under QEMU', LONG, async () => {
     const dir = imageDir(toml([], WRONG_VERSION_HOOK));
-    const r = await kiln(['build', '-C', dir, '--debug'], { env: { SOURCE_DATE_EPOCH: EPOCH }, timeoutMs: LONG.timeout });
+    const r = await kiln(['build', '-C', dir, '--rebuild', '--debug'], { env: { SOURCE_DATE_EPOCH: EPOCH }, timeoutMs: LONG.timeout });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /sed's twin is not used: the tree has [^ ]+\+kiln1, the twin is /);
     const detail = [...r.stderr.matchAll(/natively: (.*); emulated: (.*)$/gm)];

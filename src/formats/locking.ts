@@ -5,6 +5,7 @@
  * then the snapshot mirror), and the fingerprints of a keyring's keys.
  */
 import { loadKeyring } from '../repo/index.ts';
+import type { LockedPackage, PlannedPackage } from './types.ts';
 
 /** `url` relative to `base` when it is below it, else `url` as it is. */
 export function relativeUrl(url: string, base: string): string {
@@ -16,6 +17,22 @@ export function relativeUrl(url: string, base: string): string {
 export function lockedUrls(url: string, mirror: string, snapshot: string | undefined): string[] {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) return [url];
   return [`${mirror.replace(/\/+$/, '')}/${url}`, ...(snapshot ? [`${snapshot.replace(/\/+$/, '')}/${url}`] : [])];
+}
+
+/** A locked package as its plan's package, fetched from below `mirror` or the snapshot mirror; `extra` is the format's own facts. */
+export function lockedPlanned<Extra>(p: LockedPackage, mirror: string, snapshot: string | undefined, extra: Extra): PlannedPackage<Extra> {
+  const installedSize = p.facts['installed-size'];
+  return {
+    name: p.name,
+    version: p.version,
+    architecture: p.architecture,
+    size: p.size,
+    ...(typeof installedSize === 'number' ? { installedSize } : {}),
+    sha256: p.sha256,
+    urls: lockedUrls(p.url, mirror, snapshot),
+    reason: 'kiln.lock',
+    extra,
+  };
 }
 
 /** The primary keys' OpenPGP fingerprints (upper-case hex) of the keyrings, sorted, each once. */

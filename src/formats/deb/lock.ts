@@ -7,7 +7,7 @@
  */
 import type { Config } from '../../config/index.ts';
 import { UserError } from '../../util/errors.ts';
-import { keyringFingerprints, lockedUrls, relativeUrl } from '../locking.ts';
+import { keyringFingerprints, lockedPlanned, relativeUrl } from '../locking.ts';
 import type { FormatLocking, LockedPackage, LockedSet, PlannedPackage } from '../types.ts';
 import type { MultiArch } from './packages.ts';
 import type { DebInstallPlan, DebPackageExtra } from './plan.ts';
@@ -43,17 +43,6 @@ export function lockedDebPackages(lock: LockedSet, mirror: string): PlannedPacka
       if (typeof v !== 'string') throw new UserError(`kiln.lock: ${p.name} has no ${k}`, 'run kiln lock --update to write it again');
       return v;
     };
-    const installedSize = p.facts['installed-size'];
-    return {
-      name: p.name,
-      version: p.version,
-      architecture: p.architecture,
-      size: p.size,
-      ...(typeof installedSize === 'number' ? { installedSize } : {}),
-      sha256: p.sha256,
-      urls: lockedUrls(p.url, mirror, lock.snapshotMirror),
-      reason: 'kiln.lock',
-      extra: { multiArch: fact('multi-arch') as MultiArch, source: { name: fact('source'), version: fact('source-version') } },
-    };
+    return lockedPlanned(p, mirror, lock.snapshotMirror, { multiArch: fact('multi-arch') as MultiArch, source: { name: fact('source'), version: fact('source-version') } });
   });
 }

@@ -9,7 +9,7 @@
  */
 import type { Config } from '../../config/index.ts';
 import { UserError } from '../../util/errors.ts';
-import { keyringFingerprints, lockedUrls, relativeUrl } from '../locking.ts';
+import { keyringFingerprints, lockedPlanned, relativeUrl } from '../locking.ts';
 import type { FormatLocking, LockedPackage, LockedSet, PlannedPackage } from '../types.ts';
 import { pacmanSources, type PacmanInstallPlan, type PacmanPackageExtra, type PacmanSource } from './plan.ts';
 
@@ -49,22 +49,11 @@ export function lockedPacmanPackages(lock: LockedSet, sources: PacmanSource[], a
     if (!source) throw new UserError(`kiln.lock: ${p.name} comes from repository ${JSON.stringify(repo)}, which the configuration does not have`, 'run kiln lock --update');
     const snapshot = lock.snapshotMirror?.replaceAll('$repo', source.name).replaceAll('$arch', arch);
     const { builddate, pgpsig, explicit } = p.facts;
-    const installedSize = p.facts['installed-size'];
-    return {
-      name: p.name,
-      version: p.version,
-      architecture: p.architecture,
-      size: p.size,
-      ...(typeof installedSize === 'number' ? { installedSize } : {}),
-      sha256: p.sha256,
-      urls: lockedUrls(p.url, source.url, snapshot),
-      reason: 'kiln.lock',
-      extra: {
-        repo: source.name,
-        explicit: explicit === true,
-        ...(typeof pgpsig === 'string' ? { pgpsig } : {}),
-        ...(typeof builddate === 'number' ? { builddate } : {}),
-      },
-    };
+    return lockedPlanned(p, source.url, snapshot, {
+      repo: source.name,
+      explicit: explicit === true,
+      ...(typeof pgpsig === 'string' ? { pgpsig } : {}),
+      ...(typeof builddate === 'number' ? { builddate } : {}),
+    });
   });
 }

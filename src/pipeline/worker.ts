@@ -67,18 +67,25 @@ function removeTemporaries(temporaries: Set<string>): void {
     }
   }
   const pause = new Int32Array(new SharedArrayBuffer(4));
-  for (const path of temporaries) {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        rmSync(path, { recursive: true, force: true });
-        break;
-      } catch (err) {
-        // A killed process may not have stopped yet (ENOTEMPTY): wait and try again.
-        if (attempt >= 50) throw err;
-        Atomics.wait(pause, 0, 0, 20);
+  const removeAll = (): void => {
+    for (const path of temporaries) {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          rmSync(path, { recursive: true, force: true });
+          break;
+        } catch (err) {
+          // A killed process may not have stopped yet (ENOTEMPTY): wait and try again.
+          if (attempt >= 50) throw err;
+          Atomics.wait(pause, 0, 0, 20);
+        }
       }
     }
-  }
+  };
+  removeAll();
+  // An open(O_CREAT) already in the thread pool can create a temporary again after its removal:
+  // no JavaScript runs while this thread waits, so nothing new starts; what was in flight lands and goes.
+  Atomics.wait(pause, 0, 0, 50);
+  removeAll();
   temporaries.clear();
 }
 

@@ -91,6 +91,9 @@ function unpercent(s: string): string {
   return s.includes('%') ? Buffer.from(s.replace(/%([0-9A-Fa-f]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16))), 'latin1').toString('utf8') : s;
 }
 
+/** POSIX's vendor namespace, `VENDOR.keyword`: what no case of applyPax reads is kept in `records`. */
+const VENDOR_KEY = /^[A-Z][A-Z0-9_-]*\./;
+
 export function applyPax(e: TarEntry, pax: Map<string, Buffer>, offset: number): void {
   for (const [key, value] of pax) {
     if (value.length === 0) continue; // an empty value cancels a global one: the header field stands
@@ -126,6 +129,8 @@ export function applyPax(e: TarEntry, pax: Map<string, Buffer>, offset: number):
           e.xattrs.set(unpercent(key.slice(17)), Buffer.from(value.toString('latin1'), 'base64'));
         } else if (key.startsWith('GNU.sparse.')) {
           throw new ArchiveError(`unsupported tar archive: sparse member (pax ${key}) in the header at byte ${offset}`);
+        } else if (VENDOR_KEY.test(key)) {
+          (e.records ??= new Map()).set(key, value);
         }
     }
   }

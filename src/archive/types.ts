@@ -23,6 +23,11 @@ export interface TarEntry {
   devminor?: number;
   /** Extended attributes; values are raw bytes, never text. */
   xattrs: Map<string, Buffer>;
+  /**
+   * Vendor pax records the reader does not interpret (`APK-TOOLS.checksum.SHA1`),
+   * by key, values as bytes; absent when there are none. Never written back.
+   */
+  records?: Map<string, Buffer>;
 }
 
 export type TarEntryType = 'file' | 'dir' | 'symlink' | 'hardlink' | 'char' | 'block' | 'fifo';

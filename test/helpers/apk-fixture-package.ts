@@ -53,6 +53,8 @@ export interface ApkSpec {
   signature?: SignatureKind | 'none';
   /** Test hook: a datahash other than the data member's (the bad-datahash variant). */
   wrongDatahash?: boolean;
+  /** Test hook: this file's bytes changed after its APK-TOOLS.checksum.SHA1 was taken; the datahash is of the changed data (the bad-pax-checksum variant). */
+  tamperedFile?: string;
 }
 
 /** What a package carries, for the tests to compare kiln's output with. */
@@ -143,7 +145,7 @@ function legacyChecksum(digest: Buffer): Buffer {
   return buf;
 }
 
-function dataMember(entries: readonly ApkEntry[], mtime: number): { member: Buffer; files: ApkFile[] } {
+function dataMember(entries: readonly ApkEntry[], mtime: number, tamperedFile?: string): { member: Buffer; files: ApkFile[] } {
   const parts: Buffer[] = [];
   const files: ApkFile[] = [];
   const times: [string, string][] = [['atime', '0'], ['ctime', '0']];
@@ -160,8 +162,9 @@ function dataMember(entries: readonly ApkEntry[], mtime: number): { member: Buff
     } else {
       const digest = sha1(e.data);
       parts.push(paxBlock(e.path, [...times, ['APK-TOOLS.checksum.SHA1', digest.toString('hex')]], mtime));
-      const header = { name: e.path, type: '0', mode: e.mode, uid: e.uid, gid: e.gid, uname: e.uname, gname: e.gname, size: e.data.length, mtime, linkBytes: legacyChecksum(digest) } as const;
-      parts.push(tarHeader(header), padBlock(e.data));
+      const data = e.path === tamperedFile ? Buffer.concat([e.data, Buffer.from('# tampered after signing\n')]) : e.data;
+      const header = { name: e.path, type: '0', mode: e.mode, uid: e.uid, gid: e.gid, uname: e.uname, gname: e.gname, size: data.length, mtime, linkBytes: legacyChecksum(digest) } as const;
+      parts.push(tarHeader(header), padBlock(data));
       files.push({ path: e.path, type: 'file', mode: e.mode & 0o7777, uid: e.uid ?? 0, gid: e.gid ?? 0, sha1: digest.toString('hex'), size: e.data.length });
     }
   }
@@ -203,7 +206,7 @@ export function commitOf(spec: ApkSpec): string {
 
 /** Builds one package: the .apk bytes and what they carry. */
 export function buildApk(spec: ApkSpec, signer: ApkSigner, builddate: number): { bytes: Buffer; built: ApkBuilt } {
-  const data = dataMember(spec.entries, builddate);
+  const data = dataMember(spec.entries, builddate, spec.tamperedFile);
   const datahash = sha256Hex(data.member);
   const size = data.files.reduce((n, f) => n + f.size, 0);
   const info = pkginfo(spec, { builddate, size, commit: commitOf(spec), datahash: spec.wrongDatahash ? sha256Hex(`not ${datahash}`) : datahash });

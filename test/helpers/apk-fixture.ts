@@ -47,9 +47,14 @@ export const INDEX_DESCRIPTION = 'v3.21.3-kiln-fixture';
  * unsigned-package: hello without a signature member, index re-made.
  * missing-package: hello listed in the index, its file gone.
  * bad-datahash: hello's .PKGINFO carries a wrong datahash, properly signed, index re-made.
+ * bad-pax-checksum: /usr/bin/hello's bytes changed after its APK-TOOLS.checksum.SHA1
+ *   was taken, the datahash of the changed data, signed, index re-made: only the
+ *   per-file checksum tells.
  */
-export type ApkVariantKind = 'flipped-byte' | 'unknown-key-index' | 'unknown-key-package' | 'unsigned-package' | 'missing-package' | 'bad-datahash';
-export const APK_VARIANTS: readonly ApkVariantKind[] = ['flipped-byte', 'unknown-key-index', 'unknown-key-package', 'unsigned-package', 'missing-package', 'bad-datahash'];
+export type ApkVariantKind = 'flipped-byte' | 'unknown-key-index' | 'unknown-key-package' | 'unsigned-package' | 'missing-package' | 'bad-datahash' | 'bad-pax-checksum';
+export const APK_VARIANTS: readonly ApkVariantKind[] = ['flipped-byte', 'unknown-key-index', 'unknown-key-package', 'unsigned-package', 'missing-package', 'bad-datahash', 'bad-pax-checksum'];
+/** The file the bad-pax-checksum variant changes, and the refusal names. */
+export const TAMPERED_FILE = 'usr/bin/hello';
 /** The package every variant changes. */
 export const VARIANT_PACKAGE = 'hello';
 
@@ -211,6 +216,7 @@ async function makeVariant(dir: string, manifest: Manifest, kind: ApkVariantKind
       const spec = { ...helloSpec(machine, manifest.key) };
       if (kind === 'unsigned-package') spec.signature = 'none';
       if (kind === 'bad-datahash') spec.wrongDatahash = true;
+      if (kind === 'bad-pax-checksum') spec.tamperedFile = TAMPERED_FILE;
       const { bytes, built } = buildApk(spec, kind === 'unknown-key-package' ? unknown : trusted, APK_EPOCH);
       await writeFile(join(repo, built.filename), bytes);
       replaced = built;

@@ -17,7 +17,7 @@ import { imageDir, integrationSkipReason, kiln } from '../helpers/kiln.ts';
 import { skipOrFail } from '../helpers/host-tools.ts';
 import { startMirror, type Mirror } from '../helpers/mirror-server.ts';
 import {
-  APK_VARIANTS, apkFixtureSkipReason, apkPackage, HOOKS_DIR, makeApkRepos, MINIMAL_HELLO_PLAN, NEWEST, readableApkKeys, SERVICE_USER,
+  APK_VARIANTS, apkFixtureSkipReason, apkPackage, HOOKS_DIR, makeApkRepos, MINIMAL_HELLO_PLAN, NEWEST, readableApkKeys, SERVICE_USER, TAMPERED_FILE,
   type ApkMachine, type ApkRepos,
 } from '../helpers/apk-fixture.ts';
 import { dbDifferences, field, parseInstalled, readTar } from '../helpers/apk-fixture-db.ts';
@@ -163,6 +163,7 @@ describe('Alpine Linux, rootless, from a local signed apk repository', { skip },
         const r = await kiln(['build', '-C', dir]);
         assert.equal(r.code, 2, r.stderr);
         assertOneLineNaming(r.stderr, variant.file);
+        if (kind === 'bad-pax-checksum') assertOneLineNaming(r.stderr, `/${TAMPERED_FILE} does not match its APK-TOOLS.checksum.SHA1`);
         assert.ok(!existsSync(join(dir, 'out/image/usr/bin/hello')), 'nothing of the refused package was unpacked');
       } finally {
         await served.close();

@@ -28,11 +28,13 @@ export interface Member {
   gid?: number;
   content?: string | Buffer;
   linkpath?: string;
+  /** pax records written in an 'x' member before this one (`APK-TOOLS.checksum.SHA1`). */
+  pax?: Record<string, string>;
 }
 
-const TYPE = { file: '0', hardlink: '1', symlink: '2', dir: '5' } as const;
+const TYPE = { file: '0', hardlink: '1', symlink: '2', dir: '5', pax: 'x' } as const;
 
-function header(m: Member, size: number): Buffer {
+function header(m: Omit<Member, 'type'> & { type?: keyof typeof TYPE }, size: number): Buffer {
   const h = Buffer.alloc(512);
   const octal = (at: number, len: number, v: number) => h.write(v.toString(8).padStart(len - 1, '0') + '\0', at, len, 'latin1');
   h.write(m.path, 0, 100);
@@ -57,6 +59,17 @@ function header(m: Member, size: number): Buffer {
 export function tar(members: Member[], end: boolean): Buffer {
   const parts: Buffer[] = [];
   for (const m of members) {
+    if (m.pax) {
+      const records = Object.entries(m.pax).map(([k, v]) => {
+        // "LEN key=value\n", LEN counting its own digits.
+        const rest = ` ${k}=${v}\n`;
+        let len = rest.length + 1;
+        while (String(len).length + rest.length !== len) len++;
+        return `${len}${rest}`;
+      });
+      const body = Buffer.from(records.join(''));
+      parts.push(header({ path: `PaxHeaders/${m.path}`.slice(0, 99), type: 'pax' }, body.length), body, Buffer.alloc((512 - (body.length % 512)) % 512));
+    }
     const body = m.type === undefined || m.type === 'file' ? Buffer.from(m.content ?? '') : Buffer.alloc(0);
     parts.push(header(m, body.length), body, Buffer.alloc((512 - (body.length % 512)) % 512));
   }

@@ -126,6 +126,30 @@ test('a file another package installed is overwritten only by a package that rep
   assert.equal(owners.get('usr/bin/tool')?.name, 'tool');
 });
 
+test('the APK-TOOLS.checksum.SHA1 pax records: a match gives Z:, content that differs refuses the package naming it and the path', { skip: !isRoot && 'chowns what it extracts: run as root' }, async (t) => {
+  const sha1 = (s: string) => createHash('sha1').update(s).digest('hex');
+  const files = (content: string) => [
+    { path: 'etc', type: 'dir' as const },
+    { path: 'etc/motd', content, pax: { 'APK-TOOLS.checksum.SHA1': sha1('welcome\n') } },
+    { path: 'etc/issue', type: 'symlink' as const, mode: 0o777, linkpath: 'motd', pax: { 'APK-TOOLS.checksum.SHA1': sha1('motd') } },
+  ];
+  const good = makePackage({ name: 'motd', version: '1-r0', files: files('welcome\n') }, key);
+  const root = tempRoot(t);
+  const extractor = createExtractor(root, { chown: true });
+  const u = await unpackApk(good.file, plannedOf(good), extractor, { keys, owners: new Map() });
+  assert.deepEqual(u.dirs.find((d) => d.path === 'etc')?.files.map((f) => [f.name, f.checksum]), [['motd', q1('welcome\n')], ['issue', q1('motd')]]);
+  // The content changed and the data hash made again: only the pax record can tell.
+  const tampered = makePackage({ name: 'motd', version: '1-r0', files: files('welcome, intruder\n') }, key);
+  await assert.rejects(unpackApk(tampered.file, plannedOf(tampered), extractor, { keys, owners: new Map() }), (e: unknown) => {
+    assert.ok(e instanceof UserError);
+    assert.equal(e.exitCode, 2);
+    assert.equal(e.message, `http://127.0.0.1/motd-1-r0.apk: /etc/motd does not match its APK-TOOLS.checksum.SHA1 (sha1 ${sha1('welcome, intruder\n')}, the package says ${sha1('welcome\n')})`);
+    return true;
+  });
+  const badLink = makePackage({ name: 'motd', version: '1-r0', files: [{ path: 'etc', type: 'dir' }, { path: 'etc/issue', type: 'symlink', mode: 0o777, linkpath: '/etc/shadow', pax: { 'APK-TOOLS.checksum.SHA1': sha1('motd') } }] }, key);
+  await assert.rejects(unpackApk(badLink.file, plannedOf(badLink), createExtractor(tempRoot(t), { chown: true }), { keys, owners: new Map() }), /\/etc\/issue does not match its APK-TOOLS\.checksum\.SHA1/);
+});
+
 test('the xattr checksum: names sorted, each name and value with its 4-byte length, SHA1', () => {
   const x = new Map([['user.b', Buffer.from('2')], ['security.capability', Buffer.from([1, 0, 0, 2])]]);
   const h = createHash('sha1');

@@ -28,7 +28,7 @@ export interface ApkPackageFile {
   checksum: string;
 }
 
-const BROKEN = 'the mirror is broken or has been tampered with';
+export const BROKEN = 'the mirror is broken or has been tampered with';
 
 /** `Q1` + base64 SHA1, apk's checksum notation. */
 export function q1(data: Buffer): string {

@@ -5,16 +5,19 @@
  * /lib/apk/db/installed records of it: per directory its owner and mode,
  * per file its owner and mode and its checksum (`Q1` + base64 SHA1 of the
  * content, of a symlink's target, of a hard link's target file), the
- * xattrs' checksum where there are any. A file another package already
+ * xattrs' checksum where there are any. A file's or symlink's checksum is
+ * also the package's own word for it (the APK-TOOLS.checksum.SHA1 pax
+ * record abuild writes): content that does not match refuses the package,
+ * as apk does. A file another package already
  * owns may be overwritten only when this package `replaces` it or both
  * come from the same origin, as apk allows.
  */
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { posix } from 'node:path';
 import { readTar, type Extractor, type TarEntry } from '../../archive/index.ts';
 import { UserError } from '../../util/errors.ts';
 import type { PlannedPackage } from '../types.ts';
-import { readApkPackage, type ApkPackageFile } from './package.ts';
+import { BROKEN, readApkPackage, type ApkPackageFile } from './package.ts';
 import type { ApkPackageExtra } from './plan.ts';
 import type { TrustedKey } from './trust.ts';
 
@@ -74,7 +77,29 @@ export function xattrChecksum(xattrs: Map<string, Buffer>): string | undefined {
   return `Q1${hash.digest('base64')}`;
 }
 
-const sha1Q1 = (data: Buffer | string) => `Q1${createHash('sha1').update(data).digest('base64')}`;
+/** abuild's per-file checksum: a pax record, hex SHA1 of a file's content or of a symlink's target. */
+const PAX_CHECKSUM = 'APK-TOOLS.checksum.SHA1';
+
+/**
+ * The Z: of a file or symlink: `actual` (the SHA1 of what was written) when
+ * the entry's PAX_CHECKSUM says the same, or when it carries none (packages
+ * made without abuild-tar); a different value refuses the package.
+ */
+function verifiedChecksum(label: string, path: string, entry: TarEntry, actual: Buffer): string {
+  const said = entry.records?.get(PAX_CHECKSUM)?.toString('latin1');
+  if (said !== undefined && said.toLowerCase() !== actual.toString('hex')) {
+    throw new UserError(`${label}: /${path} does not match its ${PAX_CHECKSUM} (sha1 ${actual.toString('hex')}, the package says ${said})`, BROKEN);
+  }
+  return `Q1${actual.toString('base64')}`;
+}
+
+/** The body's chunks, each also fed to `hash`, so a file is hashed as it is written. */
+async function* hashing(body: AsyncIterable<Buffer>, hash: Hash): AsyncGenerator<Buffer> {
+  for await (const chunk of body) {
+    hash.update(chunk);
+    yield chunk;
+  }
+}
 
 function aclOf(entry: TarEntry): ApkAcl {
   const x = xattrChecksum(entry.xattrs);
@@ -113,11 +138,11 @@ export async function unpackApk(file: Buffer, planned: PlannedPackage<ApkPackage
     }
     let checksum: string | undefined;
     if (entry.type === 'file') {
-      const content = await body.buffer();
-      checksum = sha1Q1(content);
-      await extractor.apply(entry, content);
+      const hash = createHash('sha1');
+      await extractor.apply(entry, hashing(body, hash));
+      checksum = verifiedChecksum(label, path, entry, hash.digest());
     } else {
-      if (entry.type === 'symlink') checksum = sha1Q1(entry.linkpath ?? '');
+      if (entry.type === 'symlink') checksum = verifiedChecksum(label, path, entry, createHash('sha1').update(entry.linkpath ?? '').digest());
       if (entry.type === 'hardlink') checksum = fileChecksums.get((entry.linkpath ?? '').replace(/^\.\//, ''));
       await extractor.apply(entry, body);
     }

@@ -1,23 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Tree } from '../../src/tree/index.ts';
+import { bootTree as fixture } from './boot-tree.ts';
 import { findKernels } from '../../src/boot/kernels.ts';
 import { extlinux, extlinuxConfText, onPartition } from '../../src/boot/extlinux.ts';
 import { chooseLoader } from '../../src/boot/loaders.ts';
 import { qemuArgs } from '../../src/boot/qemu.ts';
 import { BOARDS } from '../../src/catalog/index.ts';
-
-function fixture(files: Record<string, string>): { root: string; tree: Tree; done: () => void } {
-  const root = mkdtempSync(join(tmpdir(), 'kiln-extlinux-unit-'));
-  for (const [path, text] of Object.entries(files)) {
-    mkdirSync(join(root, path, '..'), { recursive: true });
-    writeFileSync(join(root, path), text);
-  }
-  return { root, tree: new Tree(root), done: () => rmSync(root, { recursive: true, force: true }) };
-}
 
 test('extlinux.conf: the first label is the default, one LABEL per kernel with LINUX, INITRD, FDTDIR and APPEND', () => {
   const text = extlinuxConfText([

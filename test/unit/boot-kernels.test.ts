@@ -7,22 +7,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Tree } from '../../src/tree/index.ts';
+import { bootTree } from './boot-tree.ts';
 import { findKernels } from '../../src/boot/kernels.ts';
 
 function kernelsOf(files: Record<string, string>): ReturnType<typeof findKernels> {
-  const root = mkdtempSync(join(tmpdir(), 'kiln-kernels-unit-'));
+  const f = bootTree(files);
   try {
-    for (const [path, text] of Object.entries(files)) {
-      mkdirSync(join(root, path, '..'), { recursive: true });
-      writeFileSync(join(root, path), text);
-    }
-    return findKernels(new Tree(root));
+    return findKernels(f.tree);
   } finally {
-    rmSync(root, { recursive: true, force: true });
+    f.done();
   }
 }
 

@@ -1,23 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Tree } from '../../src/tree/index.ts';
+import { bootTree as fixture } from './boot-tree.ts';
 import { compareVersions, findKernels } from '../../src/boot/kernels.ts';
 import { entryText, imageOsRelease, loaderConfText, systemdBoot } from '../../src/boot/systemd-boot.ts';
 import { kernelCmdline } from '../../src/boot/install.ts';
 import { chooseLoader } from '../../src/boot/loaders.ts';
 import { BOARDS } from '../../src/catalog/index.ts';
-
-function fixture(files: Record<string, string>): { root: string; tree: Tree; done: () => void } {
-  const root = mkdtempSync(join(tmpdir(), 'kiln-boot-unit-'));
-  for (const [path, text] of Object.entries(files)) {
-    mkdirSync(join(root, path, '..'), { recursive: true });
-    writeFileSync(join(root, path), text);
-  }
-  return { root, tree: new Tree(root), done: () => rmSync(root, { recursive: true, force: true }) };
-}
 
 test('a BLS entry names the kernel and initramfs under /ID/VERSION/ and carries the options', () => {
   const text = entryText({ id: 'debian', pretty: 'Debian GNU/Linux 12 (bookworm)' }, { version: '6.1.0-50-amd64', initrd: '/boot/initrd.img-6.1.0-50-amd64' }, 'root=UUID=abc rw console=ttyS0,115200');

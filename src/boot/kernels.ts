@@ -24,7 +24,8 @@ export interface Kernel {
 export function findKernels(tree: Tree): Kernel[] {
   const found = new Map<string, Kernel>();
   const modules = tree.isDirectory('/usr/lib/modules') ? tree.readdir('/usr/lib/modules') : [];
-  const pkgbases = new Set(modules.map((version) => pkgbaseOf(tree, version)).filter((p) => p !== undefined));
+  const pkgbaseOf = new Map(modules.map((version) => [version, readPkgbase(tree, version)]));
+  const pkgbases = new Set(pkgbaseOf.values());
   for (const name of tree.isDirectory('/boot') ? tree.readdir('/boot') : []) {
     const version = /^vmlinuz-(.+)$/.exec(name)?.[1];
     if (version && !pkgbases.has(version) && tree.stat(`/boot/${name}`)?.isFile()) found.set(version, { version, kernel: `/boot/${name}` });
@@ -33,17 +34,16 @@ export function findKernels(tree: Tree): Kernel[] {
     const kernel = `/usr/lib/modules/${version}/vmlinuz`;
     if (!found.has(version) && tree.stat(kernel)?.isFile()) found.set(version, { version, kernel });
   }
-  return [...found.values()].map((k) => ({ ...k, initrd: initrdOf(tree, k.version) })).sort((a, b) => compareVersions(b.version, a.version));
+  return [...found.values()].map((k) => ({ ...k, initrd: initrdOf(tree, k.version, pkgbaseOf.get(k.version)) })).sort((a, b) => compareVersions(b.version, a.version));
 }
 
 /** The package a kernel came from, as Arch's kernel packages record it (/usr/lib/modules/VERSION/pkgbase: linux, linux-lts, ...). */
-function pkgbaseOf(tree: Tree, version: string): string | undefined {
+function readPkgbase(tree: Tree, version: string): string | undefined {
   return tree.readTextIfExists(`/usr/lib/modules/${version}/pkgbase`)?.trim() || undefined;
 }
 
 /** Debian's update-initramfs, dracut/Fedora, the kernel's own directory, then mkinitcpio's default preset (not its -fallback image). */
-function initrdOf(tree: Tree, version: string): string | undefined {
-  const pkgbase = pkgbaseOf(tree, version);
+function initrdOf(tree: Tree, version: string, pkgbase: string | undefined): string | undefined {
   const candidates = [`/boot/initrd.img-${version}`, `/boot/initramfs-${version}.img`, `/usr/lib/modules/${version}/initrd`, ...(pkgbase ? [`/boot/initramfs-${pkgbase}.img`] : [])];
   return candidates.find((p) => tree.stat(p)?.isFile());
 }

@@ -18,7 +18,7 @@ import { BOARDS, DISTRIBUTIONS, findDistribution, hostMachine, readOsRelease, ty
 
 export const BASE_SETS = ['essential', 'minimal', 'standard', 'tiny', 'none'] as const satisfies readonly BaseSetName[];
 
-/** The fields of a third-party pacman repository (distribution.extra-repositories). */
+/** The fields of a third-party repository (distribution.extra-repositories); `tag` is apk's alone. */
 const EXTRA_REPOSITORY_FIELDS = {
   name: { kind: string('a repository name'), required: true },
   server: { kind: urlPattern(), required: true },
@@ -26,6 +26,7 @@ const EXTRA_REPOSITORY_FIELDS = {
   'keyring-package': { kind: string('a package name') },
   architectures: { kind: stringList() },
   'signature-level': { kind: oneOf(['required', 'never'] as const) },
+  tag: { kind: string('a repository tag such as edge') },
 } as const;
 /** The fields of an inline hook ([[hook]]). */
 const INLINE_HOOK_FIELDS = {
@@ -129,7 +130,7 @@ export const SETTINGS = {
   }),
   'distribution.extra-repositories': setting({
     kind: records(EXTRA_REPOSITORY_FIELDS, 'a list of repository tables'),
-    help: 'pacman: third-party repositories searched after the distribution\'s: { name, server (URL with $repo/$arch), keyring (key file), keyring-package, architectures }',
+    help: 'pacman and Alpine: third-party repositories searched after the distribution\'s: { name, server (URL with $repo/$arch), keyring (key file), keyring-package, architectures, signature-level; Alpine: tag, used only for packages.install items NAME@TAG }',
     default: [],
   }),
   'distribution.keyring': setting({

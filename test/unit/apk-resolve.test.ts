@@ -2,8 +2,10 @@
  * The apk resolver on repositories built in memory, against apk's documented
  * rules (apk-package(5), apk-world(5)): versioned constraints, so:/cmd:/pc:
  * provides with and without versions, provider_priority, the named package
- * over a provider, install_if, conflicts, and "nothing provides" naming who
- * asked.
+ * over a provider, install_if, conflicts, "nothing provides" naming who
+ * asked, and repository pins (apk-repositories(5), apk-world(5): a `@tag`
+ * repository serves only what is pinned to it, `name@tag`, and what that
+ * pulls in).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -105,6 +107,56 @@ test('"nothing provides X" is one line that names who asked for it', () => {
   assert.throws(() => solve(repos, 'app'), (e: unknown) => e instanceof UserError && e.message === 'nothing provides so:libmissing.so.3, asked for by app 1-r0 depends on it');
   assert.throws(() => solve(repos, 'nosuch'), (e: unknown) => e instanceof UserError && e.message === 'nothing provides nosuch, asked for by packages.install, kiln.toml:1');
   assert.throws(() => solve(repos, 'app>2'), /no version of app matches app>2/);
+});
+
+/** main (untagged) and edge (tagged @edge), each package moved into its repository. */
+function tagged(main: ApkPackage[], edge: ApkPackage[]): ApkRepository[] {
+  return [{ name: 'main', packages: main }, { name: 'edge-main', tag: 'edge', packages: edge.map((p) => ({ ...p, repo: 'edge-main' })) }];
+}
+const from = (r: ReturnType<typeof solve>) => r.packages.map((p) => `${p.name}-${p.version}@${p.repo}`).sort();
+
+test('a tagged repository is not used by default, even where it has a newer version', () => {
+  const repos = tagged([pkg('app-1.0-r0')], [pkg('app-2.0-r0'), pkg('edgeonly-1-r0')]);
+  assert.deepEqual(from(solve(repos, 'app')), ['app-1.0-r0@main']);
+  assert.throws(
+    () => solve(repos, 'edgeonly'),
+    (e: unknown) => e instanceof UserError && e.message === 'edgeonly is only in the repositories tagged @edge, which are not used by default (asked for by packages.install, kiln.toml:1)' && /edgeonly@edge/.test(e.hint ?? ''),
+  );
+  assert.throws(() => solve(repos, 'app>=2'), /app>=2 is only in the repositories tagged @edge/);
+});
+
+test('name@tag takes the tagged repository\'s package, preferred over the untagged one whatever the versions', () => {
+  assert.deepEqual(from(solve(tagged([pkg('app-1.0-r0')], [pkg('app-2.0-r0')]), 'app@edge')), ['app-2.0-r0@edge-main']);
+  assert.deepEqual(from(solve(tagged([pkg('app-3.0-r0')], [pkg('app-2.0-r0')]), 'app@edge')), ['app-2.0-r0@edge-main'], 'the pinned repository first, then the version');
+  // Only the untagged repository has it: a pin allows the untagged repositories too.
+  assert.deepEqual(from(solve(tagged([pkg('app-1.0-r0')], []), 'app@edge')), ['app-1.0-r0@main']);
+  // A version constraint with the pin: name@tag>=version.
+  assert.deepEqual(from(solve(tagged([pkg('app-1.0-r0')], [pkg('app-2.0-r0'), pkg('app-2.5-r0')]), 'app@edge<2.5')), ['app-2.0-r0@edge-main']);
+});
+
+test('a pinned package\'s dependencies may come from its tag, but prefer the untagged repositories', () => {
+  const repos = tagged([pkg('lib-1.0-r0'), pkg('other-1-r0')], [pkg('app-2.0-r0', { D: 'lib edgelib other' }), pkg('lib-1.5-r0'), pkg('edgelib-1-r0')]);
+  // lib: main's, though edge's is newer; edgelib: only edge has it, and the pin is inherited.
+  assert.deepEqual(from(solve(repos, 'app@edge')), ['app-2.0-r0@edge-main', 'edgelib-1-r0@edge-main', 'lib-1.0-r0@main', 'other-1-r0@main']);
+  // A dependency only the tagged repository meets, by version.
+  const newer = tagged([pkg('lib-1.0-r0')], [pkg('app-2.0-r0', { D: 'lib>=1.5' }), pkg('lib-1.5-r0')]);
+  assert.deepEqual(from(solve(newer, 'app@edge')), ['app-2.0-r0@edge-main', 'lib-1.5-r0@edge-main']);
+  // Without the pin, nothing of edge: an untagged package's dependency cannot reach it.
+  const unpinned = tagged([pkg('app-1-r0', { D: 'edgelib' })], [pkg('edgelib-1-r0')]);
+  assert.throws(() => solve(unpinned, 'app'), /edgelib is only in the repositories tagged @edge, which are not used by default \(asked for by app 1-r0 depends on it\)/);
+});
+
+test('install_if from a tagged repository joins only for a package that carries its pin', () => {
+  const edge = [pkg('app-2-r0'), pkg('app-doc-2-r0', { i: 'app docs' })];
+  const main = [pkg('app-1-r0'), pkg('docs-1-r0')];
+  assert.deepEqual(from(solve(tagged(main, edge), 'app@edge', 'docs')), ['app-2-r0@edge-main', 'app-doc-2-r0@edge-main', 'docs-1-r0@main']);
+  assert.deepEqual(from(solve(tagged(main, edge), 'app', 'docs')), ['app-1-r0@main', 'docs-1-r0@main']);
+});
+
+test('a pin to a tag no repository has is one line naming the item and the tags there are', () => {
+  const repos = tagged([pkg('app-1-r0')], []);
+  assert.throws(() => solve(repos, 'app@testing'), (e: unknown) => e instanceof UserError && e.message === 'app@testing (packages.install, kiln.toml:1) is pinned to @testing, but no repository is tagged testing (tags: edge)');
+  assert.throws(() => solve(repos, 'app@'), /not an apk dependency: "app@"/);
 });
 
 /** Whether `from` depends, directly or not, on `to`. */

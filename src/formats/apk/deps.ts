@@ -1,7 +1,8 @@
 /**
  * apk's dependency atoms: `name`, `name OP version` (OP one of = < <= > >= ~
  * and the fuzzy `=~`, `>~`, `<~`), `name><Q1...` (exactly the package with
- * that checksum), `!name...` (a conflict); and provides, `name` (a virtual
+ * that checksum), `!name...` (a conflict), each name optionally pinned to a
+ * tagged repository (`name@tag`, apk-world(5)); and provides, `name` (a virtual
  * name) or `name=version`. A dependency is met by a package of that name
  * whose version matches, or by one that provides the name with a matching
  * version; a provide without a version meets only a dependency without one.
@@ -18,6 +19,8 @@ export interface ApkDependency {
   /** `><Q1...`: only the package with this checksum. */
   checksum?: string;
   conflict: boolean;
+  /** `name@tag`: the repository tag the dependency allows besides the untagged repositories (pinning.ts). */
+  tag?: string;
   /** As written, for messages. */
   text: string;
 }
@@ -34,9 +37,12 @@ export function parseDependency(text: string): ApkDependency | undefined {
   const m = DEP.exec(text.trim());
   if (!m) return undefined;
   const [, bang, rawName, op, version] = m as unknown as [string, string, string, string | undefined, string | undefined];
-  // A repository pin (name@tag) names the package; kiln searches every configured repository.
-  const name = rawName.replace(/@[^@]*$/, '');
-  const base = { name, conflict: bang === '!', text };
+  // A repository pin: name@tag (apk's TAG_CHARS are those of a name).
+  const at = rawName.indexOf('@');
+  const name = at < 0 ? rawName : rawName.slice(0, at);
+  const tag = at < 0 ? undefined : rawName.slice(at + 1);
+  if (name === '' || tag === '' || tag?.includes('@')) return undefined;
+  const base = { name, conflict: bang === '!', text, ...(tag !== undefined ? { tag } : {}) };
   if (op === undefined || op === '' || version === undefined) return op ? undefined : base;
   if (op === '><') return { ...base, checksum: version };
   const fuzzy = op.includes('~');

@@ -36,7 +36,7 @@ export async function unpackApks(ctx: InstallContext<ApkInstallPlan>): Promise<U
   const unpacked = await extractPackages(ctx, { unpack: (data, p, extractor) => unpackApk(data, p, extractor, { keys: keys(p), owners }), alone: plan.packages.length, xattrs: true });
   ensureMountPoints(tree, { packageModes: true });
   await step(emit, 'database', async () => {
-    const entries = plan.packages.map((p, i) => installedEntry(p.extra.record, unpacked[i] as UnpackedApk, (path) => owners.get(path)?.name === p.name));
+    const entries = plan.packages.map((p, i) => installedEntry(p.extra.record, unpacked[i] as UnpackedApk, (path) => owners.get(path)?.name === p.name, p.extra.tag));
     tree.write(INSTALLED, entries.join(''), { mode: 0o644, mtime: ctx.sourceDateEpoch });
     tree.write(SCRIPTS_TAR, scriptsTar(unpacked, ctx.sourceDateEpoch), { mode: 0o644, mtime: ctx.sourceDateEpoch });
     tree.write(TRIGGERS, triggersFile(unpacked), { mode: 0o644, mtime: ctx.sourceDateEpoch });

@@ -1,7 +1,8 @@
 /**
  * apk's database in the root, as apk 2.x writes it after `apk add`:
  * /lib/apk/db/installed (per package the index fields C P V A S I T U L,
- * then o m t c k where set, D p i where not empty, r q for replaces; then
+ * then o m t c k where set, D p i where not empty, r q for replaces, s the
+ * tag of the repository it came from when that one is tagged; then
  * per directory `F:` with `M:` when it is not root:root 0755, per file `R:`
  * with `a:` when it is not root:root 0644, and `Z:` its checksum; an empty
  * line ends the package), /lib/apk/db/scripts.tar (a tar of the scripts,
@@ -31,7 +32,7 @@ function aclLine(field: 'M' | 'a', acl: ApkAcl): string {
 const isDefault = (acl: ApkAcl, mode: number) => acl.uid === 0 && acl.gid === 0 && acl.mode === mode && !acl.xattrs;
 
 /** One package's entry: `record` is what the index says, `unpacked` what its files are; `owns(path)` says whether it still owns a file. */
-export function installedEntry(record: ApkPackage, unpacked: UnpackedApk, owns: (path: string) => boolean): string {
+export function installedEntry(record: ApkPackage, unpacked: UnpackedApk, owns: (path: string) => boolean, tag?: string): string {
   const lines = [`C:${record.checksum}`, `P:${record.name}`, `V:${record.version}`, `A:${record.arch}`, `S:${record.size}`, `I:${record.installedSize}`, `T:${record.description}`, `U:${record.url}`, `L:${record.license}`];
   if (record.origin) lines.push(`o:${record.origin}`);
   if (record.maintainer) lines.push(`m:${record.maintainer}`);
@@ -45,6 +46,7 @@ export function installedEntry(record: ApkPackage, unpacked: UnpackedApk, owns: 
   if (replaces.length) lines.push(`r:${replaces.join(' ')}`);
   const priority = Number(unpacked.pkginfo.get('replaces_priority')?.[0] ?? 0);
   if (priority) lines.push(`q:${priority}`);
+  if (tag !== undefined) lines.push(`s:${tag}`);
   let text = lines.join('\n') + '\n';
   for (const dir of unpacked.dirs) {
     text += `F:${dir.path}\n`;

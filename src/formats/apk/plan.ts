@@ -39,6 +39,8 @@ export interface ApkPlanExtra {
 /** What each planned package carries for verify() and install(). */
 export interface ApkPackageExtra {
   repo: string;
+  /** The tag of its repository, when it is a tagged one (installed as `s:TAG`). */
+  tag?: string;
   /** C: of the index, `Q1` + base64 SHA1 of the control stream. */
   checksum: string;
   /** The index record's fields, for /lib/apk/db/installed. */
@@ -85,7 +87,7 @@ export async function planApk(ctx: PlanContext): Promise<ApkInstallPlan> {
     const anchors = !f.source.signed ? undefined : f.source.keyring ? keysFromPlan(configuredKeys(config, f.source.keyring)) : trusted;
     if (f.source.third && !f.source.signed) signatureChecksOff(sink, `for repository ${f.source.name}: its packages are installed unverified`);
     const index = await readApkIndex(f.data, f.url, f.source.name, anchors);
-    repositories.push({ name: f.source.name, packages: index.packages.filter((p) => p.arch === arch || p.arch === 'noarch') });
+    repositories.push({ name: f.source.name, ...(f.source.tag !== undefined ? { tag: f.source.tag } : {}), packages: index.packages.filter((p) => p.arch === arch || p.arch === 'noarch') });
   }
 
   const variant = config['packages.base'];
@@ -96,14 +98,15 @@ export async function planApk(ctx: PlanContext): Promise<ApkInstallPlan> {
   for (const name of base) origins.set(name, `${distribution.pretty}'s base set: packages.base = "${variant}" (${ctx.origins.base}); "none" installs exactly packages.install`);
   for (const name of config['packages.install']) origins.set(name, `packages.install, ${ctx.origins.install[name] ?? 'the configuration'}`);
   const bySource = new Map(sources.map((s) => [s.name, s]));
-  const packages = await memoizedPlan(ctx, 'apk-plan', [arch, files.map((f) => [f.source.name, f.url, f.sha256]), world, keys.map((k) => k.name)], async () => {
+  const packages = await memoizedPlan(ctx, 'apk-plan', [arch, files.map((f) => [f.source.name, f.url, f.sha256, f.source.tag ?? null]), world, keys.map((k) => k.name)], async () => {
     const resolved = resolveApk({ repositories, targets: world, origins });
     return mapLimit(resolved.packages, 4, async (p): Promise<PlannedPackage<ApkPackageExtra>> => {
       const source = bySource.get(p.repo) as ApkSource;
       const url = `${source.url}/${p.name}-${p.version}.apk`;
       const planned = { name: p.name, version: p.version, architecture: p.arch };
       const sha256 = await packageSha256(ctx, url, p, planned, source.signed && !unverified.includes(p.name) ? (source.keyring ? keysFromPlan(configuredKeys(config, source.keyring)) : trusted) : undefined);
-      return { ...planned, size: p.size, installedSize: p.installedSize, sha256, urls: [url], reason: resolved.reasons.get(p.name) ?? 'requested', extra: { repo: p.repo, checksum: p.checksum, record: p } };
+      const tag = source.tag !== undefined ? { tag: source.tag } : {};
+      return { ...planned, size: p.size, installedSize: p.installedSize, sha256, urls: [url], reason: resolved.reasons.get(p.name) ?? 'requested', extra: { repo: p.repo, ...tag, checksum: p.checksum, record: p } };
     });
   });
   const dates = packages.map((p) => p.extra.record.buildTime);

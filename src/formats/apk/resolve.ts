@@ -12,12 +12,24 @@
  * when a later constraint rules the chosen one out, the name is chosen
  * again under all its constraints. Conflicts (`!name`) are checked on the
  * final set. The install order puts dependencies first (depth first, in
- * world order), as apk commits a changeset.
+ * world order), as apk commits a changeset. Tagged repositories are used
+ * only as their pins allow (pinning.ts).
  */
 import { UserError } from '../../util/errors.ts';
 import { compareApkVersions } from './version.ts';
 import { packageMatches, parseDependencies, parseDependency, parseProvide, providedVersion, providerKind, type ApkDependency } from './deps.ts';
+import { joinPinning, NO_PINNING, RepositoryTags, type Pinning } from './pinning.ts';
 import type { ApkPackage, ApkRepository } from './types.ts';
+
+/** One dependency to meet: who asked, and the pinning it carries (the world dependency's tag, or its parent's). */
+interface Wanted {
+  dep: ApkDependency;
+  by: string;
+  origin: string;
+  pinning: Pinning;
+  /** A world dependency's tag (or none): which repository's candidates it prefers. */
+  prefer?: string;
+}
 
 export interface ApkResolveRequest {
   repositories: ApkRepository[];
@@ -78,9 +90,11 @@ class Solver {
   private readonly byName: Map<string, { pkg: ApkPackage; order: number }[]>;
   /** Every constraint seen on a name, from every round: a re-choice honours them all. */
   private readonly constraints = new Map<string, ApkDependency[]>();
+  private readonly tags: RepositoryTags;
 
   constructor(private readonly request: ApkResolveRequest) {
     this.byName = indexByName(request.repositories);
+    this.tags = new RepositoryTags(request.repositories);
   }
 
   solve(): ApkResolution {
@@ -96,22 +110,37 @@ class Solver {
     const chosen = new Map<string, ApkPackage>();
     const reasons = new Map<string, string>();
     const edges = new Map<string, string[]>();
-    const queue: { dep: ApkDependency; by: string; origin: string }[] = [];
+    /** The pinning each chosen package was allowed by: its dependencies inherit it. */
+    const pinnings = new Map<string, Pinning>();
+    const queue: Wanted[] = [];
     for (const text of this.request.targets) {
       const dep = parseDependency(text);
-      if (!dep) throw new UserError(`not an apk dependency: ${JSON.stringify(text)} (${this.request.origins.get(text) ?? 'the configuration'})`, 'write a package name, optionally with a version: foo, foo>=1.2, foo~1.2');
-      queue.push({ dep, by: '', origin: this.request.origins.get(text) ?? this.request.origins.get(dep.name) ?? 'the configuration' });
+      const origin = this.request.origins.get(text) ?? (dep && this.request.origins.get(dep.name)) ?? 'the configuration';
+      if (!dep) throw new UserError(`not an apk dependency: ${JSON.stringify(text)} (${origin})`, 'write a package name, optionally with a version or a repository tag: foo, foo>=1.2, foo~1.2, foo@edge');
+      if (dep.tag !== undefined) this.tags.checkTag(dep.tag, text, origin);
+      queue.push({ dep, by: '', origin, pinning: dep.tag !== undefined ? new Set([dep.tag]) : NO_PINNING, ...(dep.tag !== undefined ? { prefer: dep.tag } : {}) });
     }
     const roots: string[] = [];
     const takeDependencies = (pkg: ApkPackage) => {
-      for (const dep of parseDependencies(pkg.depends)) queue.push({ dep, by: pkg.name, origin: `${pkg.name} ${pkg.version} depends on it` });
+      const pinning = pinnings.get(pkg.name) ?? NO_PINNING;
+      for (const dep of parseDependencies(pkg.depends)) queue.push({ dep, by: pkg.name, origin: `${pkg.name} ${pkg.version} depends on it`, pinning });
     };
     const process = (): boolean => {
       while (queue.length) {
-        const { dep, by, origin } = queue.shift() as (typeof queue)[number];
+        const wanted = queue.shift() as Wanted;
+        const { dep, by } = wanted;
         if (dep.conflict) continue;
         const present = [...chosen.values()].find((p) => packageMatches(dep, p));
-        const pick = present ?? this.choose(dep, origin, chosen);
+        if (present) {
+          // A chosen package met again under a wider pinning passes it on to its dependencies (inherit_pinning).
+          const before = pinnings.get(present.name) ?? NO_PINNING;
+          const widened = joinPinning(before, wanted.pinning);
+          if (widened !== before) {
+            pinnings.set(present.name, widened);
+            takeDependencies(present);
+          }
+        }
+        const pick = present ?? this.choose(wanted, chosen);
         if (!present) {
           const holder = chosen.get(pick.name);
           if (holder) {
@@ -120,6 +149,7 @@ class Solver {
             return false;
           }
           chosen.set(pick.name, pick);
+          pinnings.set(pick.name, wanted.pinning);
           reasons.set(pick.name, by ? `${by} depends on it` : 'requested');
           takeDependencies(pick);
         }
@@ -132,8 +162,9 @@ class Solver {
     // install_if: a package joins when every one of its conditions holds; its dependencies join with it.
     for (let changed = true; changed; ) {
       changed = false;
-      for (const candidate of this.installIfCandidates(chosen)) {
+      for (const candidate of this.installIfCandidates(chosen, pinnings)) {
         chosen.set(candidate.pkg.name, candidate.pkg);
+        pinnings.set(candidate.pkg.name, candidate.pinning);
         reasons.set(candidate.pkg.name, `installed because ${candidate.because} ${candidate.because.includes(' and ') ? 'are' : 'is'}`);
         roots.push(candidate.pkg.name);
         takeDependencies(candidate.pkg);
@@ -151,10 +182,21 @@ class Solver {
     this.constraints.set(name, list);
   }
 
-  /** The best candidate for `dep` that meets every constraint learnt on its name. */
-  private choose(dep: ApkDependency, origin: string, chosen: Map<string, ApkPackage>): ApkPackage {
+  /** The best candidate for the dependency that meets every constraint learnt on its name and that its pinning allows. */
+  private choose(wanted: Wanted, chosen: Map<string, ApkPackage>): ApkPackage {
+    const { dep, origin } = wanted;
     const all = this.byName.get(dep.name) ?? [];
-    const matching = all.filter(({ pkg }) => packageMatches(dep, pkg) && (this.constraints.get(pkg.name) ?? []).every((c) => packageMatches(c, pkg)));
+    const unpinned = all.filter(({ pkg }) => packageMatches(dep, pkg) && (this.constraints.get(pkg.name) ?? []).every((c) => packageMatches(c, pkg)));
+    const matching = unpinned.filter(({ pkg }) => this.tags.allowed(pkg, wanted.pinning));
+    if (matching.length === 0 && unpinned.length > 0) {
+      const tags = this.tags.pinsThatWouldAllow(unpinned.map((c) => c.pkg));
+      throw new UserError(`${dep.text} is only in the repositories tagged ${tags.map((t) => `@${t}`).join(', ')}, which are not used by default (asked for by ${origin})`, `pin it to the repository: packages.install = ["${dep.name}@${tags[0]}"]`);
+    }
+    const byPreference = (a: { pkg: ApkPackage; order: number }, b: { pkg: ApkPackage; order: number }) => {
+      const pa = this.tags.preferred(a.pkg, wanted.prefer) ? 0 : 1;
+      const pb = this.tags.preferred(b.pkg, wanted.prefer) ? 0 : 1;
+      return pa - pb || compareCandidates(dep.name, a, b);
+    };
     const selectable = matching.filter(({ pkg }) => {
       const kind = providerKind(pkg, dep.name);
       return kind === 'named' || kind === 'provides' || pkg.providerPriority !== undefined;
@@ -164,29 +206,35 @@ class Solver {
       if (virtual.length === 1) return (virtual[0] as { pkg: ApkPackage }).pkg;
       if (virtual.length > 1) {
         const names = [...new Set(virtual.map((v) => v.pkg.name))].sort();
-        if (names.length === 1) return virtual.sort((a, b) => compareCandidates(dep.name, a, b))[0]!.pkg;
+        if (names.length === 1) return virtual.sort(byPreference)[0]!.pkg;
         throw new UserError(`${dep.text} is a virtual name that ${names.join(', ')} provide, and none has a provider_priority (asked for by ${origin})`, `name the one you want in packages.install`);
       }
       const held = chosen.get(dep.name);
       const why = all.length ? `no version of ${dep.name} matches ${dep.text}${held ? ` (${held.name} ${held.version} is chosen)` : ''}` : `nothing provides ${dep.text}`;
       throw new UserError(`${why}, asked for by ${origin}`, all.length ? 'check the version constraint and the repositories' : 'check the package name, distribution.repositories and the architecture');
     }
-    selectable.sort((a, b) => compareCandidates(dep.name, a, b));
+    selectable.sort(byPreference);
     return (selectable[0] as { pkg: ApkPackage }).pkg;
   }
 
-  /** Packages not chosen whose install_if conditions all hold in `chosen`, newest of each name, by name. */
-  private installIfCandidates(chosen: Map<string, ApkPackage>): { pkg: ApkPackage; because: string }[] {
-    const out = new Map<string, { pkg: ApkPackage; because: string; order: number }>();
+  /**
+   * Packages not chosen whose install_if conditions all hold in `chosen`, newest of each name, by name;
+   * one from a tagged repository only when a package that meets a condition carries that tag's pinning.
+   */
+  private installIfCandidates(chosen: Map<string, ApkPackage>, pinnings: Map<string, Pinning>): { pkg: ApkPackage; because: string; pinning: Pinning }[] {
+    const out = new Map<string, { pkg: ApkPackage; because: string; order: number; pinning: Pinning }>();
     for (const list of this.byName.values()) {
       for (const { pkg, order } of list) {
         if (!pkg.installIf.length || chosen.has(pkg.name)) continue;
         const conditions = parseDependencies(pkg.installIf);
         const met = conditions.every((c) => (c.conflict ? ![...chosen.values()].some((p) => packageMatches(c, p)) : [...chosen.values()].some((p) => packageMatches(c, p))));
         if (!met) continue;
+        const meeting = [...chosen.values()].filter((p) => conditions.some((c) => !c.conflict && packageMatches(c, p)));
+        const pinning = meeting.reduce((acc, p) => joinPinning(acc, pinnings.get(p.name) ?? NO_PINNING), NO_PINNING);
+        if (!this.tags.allowed(pkg, pinning)) continue;
         const seen = out.get(pkg.name);
         if (!seen || compareCandidates(pkg.name, { pkg, order }, { pkg: seen.pkg, order: seen.order }) < 0) {
-          out.set(pkg.name, { pkg, order, because: conditions.filter((c) => !c.conflict).map((c) => c.name).join(' and ') });
+          out.set(pkg.name, { pkg, order, pinning, because: conditions.filter((c) => !c.conflict).map((c) => c.name).join(' and ') });
         }
       }
     }

@@ -33,5 +33,7 @@ export interface ApkPackage {
 
 export interface ApkRepository {
   name: string;
+  /** `@tag` in /etc/apk/repositories: used only for what is pinned to it (pinning.ts). */
+  tag?: string;
   packages: ApkPackage[];
 }

@@ -60,6 +60,7 @@ export function pacmanSources(config: Config): PacmanSource[] {
     return { name, url: fill(server, name), server, signed, third: false };
   });
   for (const extra of config['distribution.extra-repositories']) {
+    if (extra.tag !== undefined) throw new UserError(`distribution.extra-repositories: ${extra.name} has a tag, which only apk's repositories take`, 'leave tag out: pacman uses every configured repository');
     if (extra.architectures && !extra.architectures.includes(arch)) continue;
     sources.push({
       name: extra.name,

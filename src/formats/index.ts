@@ -21,6 +21,7 @@ import { planApk } from './apk/plan.ts';
 import { verifyApk } from './apk/verify.ts';
 import { configureApks, unpackApks } from './apk/install.ts';
 import { apkDatabase, inventoryApk } from './apk/inventory.ts';
+import { apkLocking } from './apk/lock.ts';
 import { APK_NORMALISATION } from './apk/normalise.ts';
 import { DEB_NORMALISATION } from './deb/normalise.ts';
 import { PACMAN_NORMALISATION } from './pacman/normalise.ts';
@@ -31,7 +32,7 @@ const format = <Plan extends InstallPlan, Unpacked>(f: PackageFormat<Plan, Unpac
 const MODULES = {
   deb: format({ plan: planDeb, unpack: unpackDebs, configure: configureDebs, inventory: inventoryDeb, database: debDatabase, lock: debLocking, normalise: DEB_NORMALISATION }),
   pacman: format({ plan: planPacman, verify: verifyPacman, unpack: unpackPacmans, configure: configurePacmans, inventory: inventoryPacman, database: pacmanDatabase, lock: pacmanLocking, normalise: PACMAN_NORMALISATION }),
-  apk: format({ plan: planApk, verify: verifyApk, unpack: unpackApks, configure: configureApks, inventory: inventoryApk, database: apkDatabase, normalise: APK_NORMALISATION }),
+  apk: format({ plan: planApk, verify: verifyApk, unpack: unpackApks, configure: configureApks, inventory: inventoryApk, database: apkDatabase, lock: apkLocking, normalise: APK_NORMALISATION }),
 } satisfies Record<FormatName, unknown>;
 
 /** A format's own types, read off its functions. */
@@ -88,9 +89,9 @@ export function canLock(format: FormatName): boolean {
   return FORMATS[format].lock !== undefined;
 }
 
-/** The plan's packages as kiln.lock writes them and its format's key fingerprints; undefined when the format cannot be locked yet. */
-export async function lockOf<F extends FormatName>(plan: PlanOf<F> & { format: F }, config: Config): Promise<{ packages: LockedPackage[]; keyringFingerprints: string[] } | undefined> {
+/** The plan's packages as kiln.lock writes them, its format's key fingerprints and index checksums; undefined when the format cannot be locked yet. */
+export async function lockOf<F extends FormatName>(plan: PlanOf<F> & { format: F }, config: Config): Promise<{ packages: LockedPackage[]; keyringFingerprints: string[]; repositoryIndexes: string[] } | undefined> {
   const lock = FORMATS[plan.format].lock;
   if (!lock) return undefined;
-  return { packages: lock.lockedPackages(plan), keyringFingerprints: await lock.keyFingerprints(config) };
+  return { packages: lock.lockedPackages(plan), keyringFingerprints: await lock.keyFingerprints(config, plan), repositoryIndexes: lock.indexChecksums?.(plan) ?? [] };
 }

@@ -94,11 +94,15 @@ export interface LockedSet {
 /**
  * What a format that can be locked adds: how its plan's packages are
  * written into kiln.lock (its plan, given a LockedSet, is what reads them
- * back), and the fingerprints of the keys its indexes are verified with.
+ * back), the fingerprints of the keys its indexes are verified with, and
+ * (where the format has them) the checksums of the indexes the set was
+ * resolved from.
  */
 export interface FormatLocking<Plan extends InstallPlan> {
   lockedPackages: (plan: Plan) => LockedPackage[];
-  keyFingerprints: (config: Config) => Promise<string[]>;
+  keyFingerprints: (config: Config, plan: Plan) => Promise<string[]>;
+  /** `REPOSITORY sha256:HEX` of each index read. */
+  indexChecksums?: (plan: Plan) => string[];
 }
 
 /** packages.install's items by name (`kiln.toml:7`, `board raspberrypi-4`, `--set`), and where packages.base was set. */

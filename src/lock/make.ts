@@ -82,6 +82,7 @@ export async function lockImage(loaded: LoadedConfig, opts: LockOptions): Promis
     ...(plan.newestPackageDate !== undefined ? { newestPackageDate: plan.newestPackageDate } : {}),
     mirrors: plan.mirrors ?? [],
     keyringFingerprints: locked.keyringFingerprints,
+    ...(locked.repositoryIndexes.length ? { repositoryIndexes: locked.repositoryIndexes } : {}),
     packages,
   };
   const lock: LockFile = { version: LOCK_VERSION, images: [...(existing?.images ?? []).filter((i) => i.id !== id), image] };

@@ -78,6 +78,7 @@ export function formatLock(lock: LockFile): string {
       ['newest-package-date', image.newestPackageDate],
       ['mirrors', image.mirrors],
       ['keyring-fingerprints', [...image.keyringFingerprints].sort()],
+      ['repository-indexes', image.repositoryIndexes],
     ];
     for (const [k, v] of scalars) if (v !== undefined) lines.push(`${k} = ${value(v)}`);
     lines.push('packages = [', ...[...image.packages].sort(byName).map(packageLine), ']');
@@ -140,6 +141,7 @@ function readImage(t: Record<string, unknown>, where: string): LockedImage {
     ...(t['newest-package-date'] !== undefined ? { newestPackageDate: n('newest-package-date') } : {}),
     mirrors: list('mirrors'),
     keyringFingerprints: list('keyring-fingerprints'),
+    ...(t['repository-indexes'] !== undefined ? { repositoryIndexes: list('repository-indexes') } : {}),
     packages: (t.packages as Record<string, unknown>[]).map((p, i) => readPackage(p, `${where}: package ${i + 1}`)),
   };
 }

@@ -33,5 +33,7 @@ export interface LockedImage {
   mirrors: string[];
   /** OpenPGP fingerprints (upper-case hex) of the keys the indexes were verified with; empty with signature checks off. */
   keyringFingerprints: string[];
+  /** apk: `REPOSITORY sha256:HEX` of each repository's index the set was resolved from; unset for the other formats. */
+  repositoryIndexes?: string[];
   packages: LockedPackage[];
 }

@@ -5,6 +5,7 @@
  * alpine-keys package of the first repository that has it, taken without a
  * signature check: its keys then check the indexes and every other package.
  */
+import { createHash, createPublicKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { posix } from 'node:path';
 import type { Config } from '../../config/index.ts';
@@ -42,15 +43,35 @@ export async function bootstrapKeys(ctx: PlanContext, indexes: { source: ApkSour
     const fileUrl = `${source.url}/${p.name}-${p.version}.apk`;
     const got = await downloadToStore(ctx.store, { urls: [fileUrl], name: `${p.name}-${p.version}.apk`, size: p.size }, { ...ctx.limits, emit: ctx.emit, signal: ctx.signal });
     const file = await readApkPackage(await readFile(got.path), { name: p.name, version: p.version, architecture: p.arch }, fileUrl, { checksum: p.checksum });
-    const keys = new Map<string, string>();
-    for await (const { entry, body } of readTar(file.data)) {
-      const path = entry.path.replace(/^\.\//, '');
-      const inArchDir = posix.dirname(path) === `usr/share/apk/keys/${arch}`;
-      if (entry.type !== 'file' || !path.endsWith('.rsa.pub') || !(inArchDir || posix.dirname(path) === 'etc/apk/keys')) continue;
-      keys.set(posix.basename(path), (await body.buffer()).toString('utf8'));
-    }
-    if (!keys.size) throw new UserError(`${fileUrl} holds no keys for ${arch}`, 'set distribution.keyring to the Alpine keys (*.rsa.pub) instead of keyring-bootstrap');
-    return { keys: [...keys].sort(([a], [b]) => (a < b ? -1 : 1)).map(([name, pem]) => ({ name, pem })), packageName, version: p.version, url: fileUrl };
+    return { keys: await keysInPackage(file.data, arch, fileUrl), packageName, version: p.version, url: fileUrl };
   }
   throw new UserError(`no repository has ${packageName}, which keyring-bootstrap = "trust-first-download" takes the keys from`, 'set distribution.keyring to the Alpine keys (*.rsa.pub): a directory or the files');
+}
+
+/** The keys in a keys package's data tar (`usr/share/apk/keys/ARCH/*.rsa.pub` and `etc/apk/keys/*.rsa.pub`), by name; `label` names the file. */
+export async function keysInPackage(data: Buffer, arch: string, label: string): Promise<PlanKey[]> {
+  const keys = new Map<string, string>();
+  for await (const { entry, body } of readTar(data)) {
+    const path = entry.path.replace(/^\.\//, '');
+    const inArchDir = posix.dirname(path) === `usr/share/apk/keys/${arch}`;
+    if (entry.type !== 'file' || !path.endsWith('.rsa.pub') || !(inArchDir || posix.dirname(path) === 'etc/apk/keys')) continue;
+    keys.set(posix.basename(path), (await body.buffer()).toString('utf8'));
+  }
+  if (!keys.size) throw new UserError(`${label} holds no keys for ${arch}`, 'set distribution.keyring to the Alpine keys (*.rsa.pub) instead of keyring-bootstrap');
+  return [...keys].sort(([a], [b]) => (a < b ? -1 : 1)).map(([name, pem]) => ({ name, pem }));
+}
+
+/** No trusted keys and no trust-first-download: the one line that says where none were found; `what` is the first file to check. */
+export function noKeysError(config: Config, what: string): UserError {
+  const named = config['distribution.keyring'];
+  return new UserError(
+    named.length ? `no trusted apk keys to check ${what}: no *.rsa.pub in ${named.join(', ')} (distribution.keyring)` : `no trusted apk keys to check ${what}: distribution.keyring is empty and this host has no /etc/apk/keys`,
+    'set distribution.keyring to Alpine\'s *.rsa.pub keys (a directory or the files), or distribution.keyring-bootstrap = "trust-first-download" to take them unverified from alpine-keys',
+  );
+}
+
+/** Who an apk key is: its file name (signatures name it so) and the SHA-256 of its DER public key (`openssl pkey -pubin -outform DER | sha256sum`). */
+export function apkKeyFingerprint(key: PlanKey): string {
+  const der = createPublicKey(key.pem).export({ type: 'spki', format: 'der' });
+  return `${key.name} sha256:${createHash('sha256').update(der).digest('hex')}`;
 }

@@ -15,13 +15,15 @@ import { downloadToStore, fetchMutableIndex, writeJsonAtomic } from '../../repo/
 import { mapLimit } from '../../util/concurrency.ts';
 import { UserError } from '../../util/errors.ts';
 import { memoizedPlan, planWarning, signatureChecksOff } from '../planning.ts';
-import type { InstallPlan, PlanContext, PlannedPackage } from '../types.ts';
+import type { InstallPlan, LockedSet, PlanContext, PlannedPackage } from '../types.ts';
 import { readApkIndex } from './apkindex.ts';
-import { bootstrapKeys, configuredKeys, type PlanKey } from './keys.ts';
+import { bootstrapKeys, configuredKeys, noKeysError, type PlanKey } from './keys.ts';
 import { readApkPackage } from './package.ts';
 import { resolveApk } from './resolve.ts';
 import { apkSources, type ApkSource } from './sources.ts';
 import { keysFromPlan } from './trust.ts';
+import { lockedApkPackages, lockedBootstrapKeys } from './lock.ts';
+import { apkWorld } from './world.ts';
 import type { ApkPackage, ApkRepository } from './types.ts';
 
 /** What verify() and install() need besides the package list (JSON-serialisable). */
@@ -34,6 +36,8 @@ export interface ApkPlanExtra {
   keys: PlanKey[];
   /** Packages taken without a signature check (the trust-first-download keys package). */
   unverified: string[];
+  /** The sha256 of each repository's APKINDEX.tar.gz the set was resolved from (none for a plan from kiln.lock). */
+  indexes: { repo: string; sha256: string }[];
 }
 
 /** What each planned package carries for verify() and install(). */
@@ -57,6 +61,8 @@ export async function planApk(ctx: PlanContext): Promise<ApkInstallPlan> {
   const sink = { warnings, emit };
   const signed = config['distribution.verify-signatures'];
   if (!signed) signatureChecksOff(sink, 'for the Alpine repositories: indexes and packages are installed unverified');
+  for (const s of sources) if (s.third && !s.signed) signatureChecksOff(sink, `for repository ${s.name}: its packages are installed unverified`);
+  if (ctx.lock) return planFromLock(ctx, ctx.lock, sources, sink);
 
   const files = await Promise.all(
     sources.map(async (s) => {
@@ -69,13 +75,7 @@ export async function planApk(ctx: PlanContext): Promise<ApkInstallPlan> {
   let keys = signed ? configuredKeys(config) : [];
   const unverified: string[] = [];
   if (signed && keys.length === 0) {
-    if (config['distribution.keyring-bootstrap'] !== 'trust-first-download') {
-      const named = config['distribution.keyring'];
-      throw new UserError(
-        named.length ? `no trusted apk keys to check ${files[0]?.url ?? 'the index'}: no *.rsa.pub in ${named.join(', ')} (distribution.keyring)` : `no trusted apk keys to check ${files[0]?.url ?? 'the index'}: distribution.keyring is empty and this host has no /etc/apk/keys`,
-        'set distribution.keyring to Alpine\'s *.rsa.pub keys (a directory or the files), or distribution.keyring-bootstrap = "trust-first-download" to take them unverified from alpine-keys',
-      );
-    }
+    if (config['distribution.keyring-bootstrap'] !== 'trust-first-download') throw noKeysError(config, files[0]?.url ?? 'the index');
     const boot = await bootstrapKeys(ctx, files.map((f) => ({ source: f.source, url: f.url, data: f.data })), distribution.keyringPackages?.[0] ?? 'alpine-keys', arch);
     keys = boot.keys;
     unverified.push(boot.packageName);
@@ -85,18 +85,11 @@ export async function planApk(ctx: PlanContext): Promise<ApkInstallPlan> {
   const repositories: ApkRepository[] = [];
   for (const f of files) {
     const anchors = !f.source.signed ? undefined : f.source.keyring ? keysFromPlan(configuredKeys(config, f.source.keyring)) : trusted;
-    if (f.source.third && !f.source.signed) signatureChecksOff(sink, `for repository ${f.source.name}: its packages are installed unverified`);
     const index = await readApkIndex(f.data, f.url, f.source.name, anchors);
     repositories.push({ name: f.source.name, ...(f.source.tag !== undefined ? { tag: f.source.tag } : {}), packages: index.packages.filter((p) => p.arch === arch || p.arch === 'noarch') });
   }
 
-  const variant = config['packages.base'];
-  const base = distribution.baseSets?.[variant] ?? [];
-  // The keys package the keys were taken from is installed too (its keys are the image's).
-  const world = [...new Set([...base, ...config['packages.install'], ...unverified])];
-  const origins = new Map<string, string>();
-  for (const name of base) origins.set(name, `${distribution.pretty}'s base set: packages.base = "${variant}" (${ctx.origins.base}); "none" installs exactly packages.install`);
-  for (const name of config['packages.install']) origins.set(name, `packages.install, ${ctx.origins.install[name] ?? 'the configuration'}`);
+  const { world, origins } = apkWorld(ctx, unverified);
   const bySource = new Map(sources.map((s) => [s.name, s]));
   const packages = await memoizedPlan(ctx, 'apk-plan', [arch, files.map((f) => [f.source.name, f.url, f.sha256, f.source.tag ?? null]), world, keys.map((k) => k.name)], async () => {
     const resolved = resolveApk({ repositories, targets: world, origins });
@@ -112,8 +105,33 @@ export async function planApk(ctx: PlanContext): Promise<ApkInstallPlan> {
   const dates = packages.map((p) => p.extra.record.buildTime);
   const newest = Math.max(0, ...dates.map((d) => d ?? 0));
   const newestPackageDate = packages.length && dates.every((d) => d !== undefined) ? newest : undefined;
-  const extra: ApkPlanExtra = { architecture: arch, sources, world, keys, unverified };
+  const extra: ApkPlanExtra = { architecture: arch, sources, world, keys, unverified, indexes: files.map((f) => ({ repo: f.source.name, sha256: f.sha256 })) };
   return { format: 'apk', packages, repositoryDate: newest, mirrors: sources.map((s) => s.url), ...(newestPackageDate !== undefined ? { newestPackageDate } : {}), extra, warnings };
+}
+
+/**
+ * Exactly kiln.lock's set: no index read, the keys configured (or, with
+ * trust-first-download, taken from the locked keys package), the world as
+ * configured.
+ */
+async function planFromLock(ctx: PlanContext, lock: LockedSet, sources: ApkSource[], sink: { warnings: string[]; emit: PlanContext['emit'] }): Promise<ApkInstallPlan> {
+  const { config, distribution } = ctx;
+  const arch = config['distribution.architecture'];
+  const signed = config['distribution.verify-signatures'];
+  const keysPackage = distribution.keyringPackages?.[0] ?? 'alpine-keys';
+  let keys = signed ? configuredKeys(config) : [];
+  const bootstrap = signed && keys.length === 0;
+  if (bootstrap && config['distribution.keyring-bootstrap'] !== 'trust-first-download') throw noKeysError(config, 'the packages of kiln.lock');
+  const unverified = bootstrap ? [keysPackage] : [];
+  const { world } = apkWorld(ctx, unverified);
+  const packages = lockedApkPackages(lock, sources, world, config['distribution.release'], arch);
+  if (bootstrap) {
+    keys = (await lockedBootstrapKeys(ctx, packages, keysPackage, arch)).keys;
+    planWarning(sink, `trust-first-download: the apk keys were taken from ${keysPackage} as kiln.lock pins it (by sha256); everything else is checked with them`);
+  }
+  const extra: ApkPlanExtra = { architecture: arch, sources, world, keys, unverified, indexes: [] };
+  const newest = lock.newestPackageDate !== undefined ? { newestPackageDate: lock.newestPackageDate } : {};
+  return { format: 'apk', packages, repositoryDate: lock.repositoryDate, mirrors: sources.map((s) => s.url), ...newest, extra, warnings: sink.warnings };
 }
 
 /**

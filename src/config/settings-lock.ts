@@ -15,7 +15,7 @@ export const LOCK_SETTINGS = {
   }),
   'lock.snapshot-mirror': setting({
     kind: string('a URL pattern'),
-    help: "Where a locked version is fetched from when the mirror no longer has it: a dated archive, with the lock's date as %Y %m %d %H %M %S (UTC) and, for pacman, $repo and $arch, e.g. https://snapshot.example/archive/debian/%Y%m%dT%H%M%SZ or https://archive.example/repos/%Y/%m/%d/$repo/os/$arch; empty: none",
+    help: "Where a locked version is fetched from when the mirror no longer has it: a dated archive, with the lock's date as %Y %m %d %H %M %S (UTC) and, for pacman, $repo and $arch (Alpine: $release, $repo and $arch), e.g. https://snapshot.example/archive/debian/%Y%m%dT%H%M%SZ or https://archive.example/repos/%Y/%m/%d/$repo/os/$arch; empty: none",
     default: '',
   }),
 } as const;

@@ -98,6 +98,8 @@ test('unpack writes the files and the installed entry as apk writes it', { skip:
     '', '',
   ].join('\n');
   assert.equal(entry, expected);
+  // From a tagged repository: s:TAG after r: and q:, as apk 2.x writes it.
+  assert.equal(installedEntry(planned.extra.record, u, (path) => owners.get(path)?.name === 'tool', 'edge'), expected.replace('r:oldtool\n', 'r:oldtool\ns:edge\n'));
   assert.equal(triggersFile([u]), `${tool.checksum} /usr/share/tool-hooks/*\n`);
   assert.deepEqual(triggerDirectories(['/usr/share/tool-hooks/*'], [u]), ['/usr/share/tool-hooks/a']);
 

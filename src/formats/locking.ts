@@ -13,6 +13,20 @@ export function relativeUrl(url: string, base: string): string {
   return url.startsWith(prefix) ? url.slice(prefix.length) : url;
 }
 
+/** A planned package as kiln.lock pins it: its URL relative to `base` (its mirror or repository), the format's facts, apk's index checksum. */
+export function lockedPackage(p: PlannedPackage, base: string, facts: LockedPackage['facts'], indexChecksum?: string): LockedPackage {
+  return {
+    name: p.name,
+    version: p.version,
+    architecture: p.architecture,
+    url: relativeUrl(p.urls[0] ?? '', base),
+    size: p.size,
+    sha256: p.sha256,
+    ...(indexChecksum !== undefined ? { indexChecksum } : {}),
+    facts,
+  };
+}
+
 /** Where a locked package is fetched from, in order: below the mirror, then below the snapshot mirror; an absolute URL as it is. */
 export function lockedUrls(url: string, mirror: string, snapshot: string | undefined): string[] {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) return [url];

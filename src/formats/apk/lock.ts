@@ -15,7 +15,7 @@
 import { readFile } from 'node:fs/promises';
 import { downloadToStore } from '../../repo/index.ts';
 import { UserError } from '../../util/errors.ts';
-import { lockedPlanned, relativeUrl } from '../locking.ts';
+import { lockedPackage, lockedPlanned } from '../locking.ts';
 import type { FormatLocking, LockedPackage, LockedSet, PlanContext, PlannedPackage } from '../types.ts';
 import { apkKeyFingerprint, configuredKeys, keysInPackage, type PlanKey } from './keys.ts';
 import { readApkPackage } from './package.ts';
@@ -47,16 +47,10 @@ function recordFacts(r: ApkPackage): Record<string, string | number> {
 
 function lockedPackages(plan: ApkInstallPlan): LockedPackage[] {
   const sources = new Map(plan.extra.sources.map((s) => [s.name, s]));
-  return plan.packages.map((p) => ({
-    name: p.name,
-    version: p.version,
-    architecture: p.architecture,
-    url: relativeUrl(p.urls[0] ?? '', sources.get(p.extra.repo)?.url ?? ''),
-    size: p.size,
-    sha256: p.sha256,
-    indexChecksum: p.extra.checksum,
-    facts: { repo: p.extra.repo, ...(p.extra.tag !== undefined ? { tag: p.extra.tag } : {}), ...recordFacts(p.extra.record) },
-  }));
+  return plan.packages.map((p) => {
+    const facts = { repo: p.extra.repo, ...(p.extra.tag !== undefined ? { tag: p.extra.tag } : {}), ...recordFacts(p.extra.record) };
+    return lockedPackage(p, sources.get(p.extra.repo)?.url ?? '', facts, p.extra.checksum);
+  });
 }
 
 /** The keys the plan's indexes were checked with (the configured ones, or those trust-first-download took), and third-party repositories' own. */

@@ -7,26 +7,20 @@
  */
 import type { Config } from '../../config/index.ts';
 import { UserError } from '../../util/errors.ts';
-import { keyringFingerprints, lockedPlanned, relativeUrl } from '../locking.ts';
+import { keyringFingerprints, lockedPackage, lockedPlanned } from '../locking.ts';
 import type { FormatLocking, LockedPackage, LockedSet, PlannedPackage } from '../types.ts';
 import type { MultiArch } from './packages.ts';
 import type { DebInstallPlan, DebPackageExtra } from './plan.ts';
 
 function lockedPackages(plan: DebInstallPlan): LockedPackage[] {
-  return plan.packages.map((p) => ({
-    name: p.name,
-    version: p.version,
-    architecture: p.architecture,
-    url: relativeUrl(p.urls[0] ?? '', plan.extra.mirror),
-    size: p.size,
-    sha256: p.sha256,
-    facts: {
+  return plan.packages.map((p) =>
+    lockedPackage(p, plan.extra.mirror, {
       'multi-arch': p.extra.multiArch,
       source: p.extra.source.name,
       'source-version': p.extra.source.version,
       ...(p.installedSize !== undefined ? { 'installed-size': p.installedSize } : {}),
-    },
-  }));
+    }),
+  );
 }
 
 async function keyFingerprints(config: Config): Promise<string[]> {

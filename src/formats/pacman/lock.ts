@@ -9,27 +9,21 @@
  */
 import type { Config } from '../../config/index.ts';
 import { UserError } from '../../util/errors.ts';
-import { keyringFingerprints, lockedPlanned, relativeUrl } from '../locking.ts';
+import { keyringFingerprints, lockedPackage, lockedPlanned } from '../locking.ts';
 import type { FormatLocking, LockedPackage, LockedSet, PlannedPackage } from '../types.ts';
 import { pacmanSources, type PacmanInstallPlan, type PacmanPackageExtra, type PacmanSource } from './plan.ts';
 
 function lockedPackages(plan: PacmanInstallPlan): LockedPackage[] {
   const sources = new Map(plan.extra.sources.map((s) => [s.name, s]));
-  return plan.packages.map((p) => ({
-    name: p.name,
-    version: p.version,
-    architecture: p.architecture,
-    url: relativeUrl(p.urls[0] ?? '', sources.get(p.extra.repo)?.url ?? ''),
-    size: p.size,
-    sha256: p.sha256,
-    facts: {
+  return plan.packages.map((p) =>
+    lockedPackage(p, sources.get(p.extra.repo)?.url ?? '', {
       repo: p.extra.repo,
       explicit: p.extra.explicit,
       ...(p.installedSize !== undefined ? { 'installed-size': p.installedSize } : {}),
       ...(p.extra.builddate !== undefined ? { builddate: p.extra.builddate } : {}),
       ...(p.extra.pgpsig ? { pgpsig: p.extra.pgpsig } : {}),
-    },
-  }));
+    }),
+  );
 }
 
 async function keyFingerprints(config: Config): Promise<string[]> {

@@ -13,7 +13,7 @@ import { downloadToStore } from '../../repo/index.ts';
 import { UserError } from '../../util/errors.ts';
 import type { PlanContext } from '../types.ts';
 import { readApkIndex } from './apkindex.ts';
-import { readApkPackage } from './package.ts';
+import { dataTar, readApkPackage } from './package.ts';
 import type { ApkSource } from './sources.ts';
 import { compareApkVersions } from './version.ts';
 import { loadApkKeys, type PlanKey } from './trust.ts';
@@ -43,7 +43,7 @@ export async function bootstrapKeys(ctx: PlanContext, indexes: { source: ApkSour
     const got = await downloadToStore(ctx.store, { urls: [fileUrl], name: `${p.name}-${p.version}.apk`, size: p.size }, { ...ctx.limits, emit: ctx.emit, signal: ctx.signal });
     const file = await readApkPackage(await readFile(got.path), { name: p.name, version: p.version, architecture: p.arch }, fileUrl, { checksum: p.checksum });
     const keys = new Map<string, string>();
-    for await (const { entry, body } of readTar(file.data)) {
+    for await (const { entry, body } of readTar(dataTar(file, fileUrl))) {
       const path = entry.path.replace(/^\.\//, '');
       const inArchDir = posix.dirname(path) === `usr/share/apk/keys/${arch}`;
       if (entry.type !== 'file' || !path.endsWith('.rsa.pub') || !(inArchDir || posix.dirname(path) === 'etc/apk/keys')) continue;

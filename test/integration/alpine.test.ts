@@ -154,6 +154,25 @@ describe('Alpine Linux, rootless, from a local signed apk repository', { skip },
     assert.equal(sums[0], sums[1]);
   });
 
+  test('OpenRC service in its runlevel, prune presets say what they removed, kiln inspect lists the largest packages and files', async () => {
+    const extra = ['[services]', 'enable = ["hello@boot"]', '', '[prune]', 'presets = ["docs", "apk-cache"]', ''].join('\n');
+    const dir = imageDir(`${toml({ arch: 'x86_64' })}\n${extra}`);
+    const r = await kiln(['build', '-C', dir, '--rebuild']);
+    assert.equal(r.code, 0, r.stderr);
+    const root = join(dir, 'out/image');
+    assert.equal(readlinkSync(join(root, 'etc/runlevels/boot/hello')), '/etc/init.d/hello', 'as rc-update add hello boot links it');
+    assert.ok(!existsSync(join(root, 'etc/runlevels/default/hello')), 'in the runlevel asked for only');
+    assert.match(r.stderr, /^\[prune\] docs: [1-9]\d* paths, [\d.]+ (B|KiB|MiB)$/m);
+    assert.match(r.stderr, /^\[prune\] apk-cache: \d+ paths, [\d.]+ (B|KiB|MiB)$/m);
+    assert.ok(!existsSync(join(root, 'usr/share/doc/hello/README')), 'docs removed hello-doc\'s README');
+    assert.match(r.stderr, /^configure +[\d.]+ s {2}[\d.]+ (KiB|MiB), \d+ paths$/m, 'the tree size after the stage');
+    const i = await kiln(['inspect', '--top', '3', root]);
+    assert.equal(i.code, 0, i.stderr);
+    assert.equal(i.stdout.match(/largest packages:\n((?:  .*\n)+)/)?.[1]?.trim().split('\n').length, 3, i.stdout);
+    assert.match(i.stdout, /largest packages:\n {2}.*busybox/, `busybox is the largest package:\n${i.stdout}`);
+    assert.equal(i.stdout.match(/largest files:\n((?:  \s*[\d.]+ (?:B|KiB|MiB) {2}\/.*\n)+)/)?.[1]?.trim().split('\n').length, 3, i.stdout);
+  });
+
   test('kiln shell --stage configure with the mirror gone: from the checkpoint alone, left unchanged; two --save of one fix are the same bytes', async () => {
     const own = await startMirror(repos.root);
     let closed = false;

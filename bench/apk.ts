@@ -109,6 +109,8 @@ export async function runApk(bench: Bench, cases: string[]): Promise<DiskBenchRe
       const argv = [...NAMESPACE, 'sh', '-c', 'mkdir -p "$1" && exec "$2" --root "$1" --initdb --keys-dir "$3" --repository "$4" --arch "$5" --no-cache --quiet add alpine-base', 'sh', root, real, keys, `${served.urls.apk}/alpine/v3.21/main`, machine];
       paths.push({ tool: { name: `apk-${machine}`, output: join(bench.userDir, `apk-real-${machine}`), argv, env: bench.baseEnv, cwd: bench.userDir }, count: () => apkCount(root) });
     }
+    const skipped = real ? undefined : `  ${`apk-${machine}`.padEnd(16)} skipped: KILN_BENCH_APK is not set (the path of a static apk-tools to run on the same fixture)`;
+    if (skipped) console.log(`bench: ${skipped.trim()}`);
     const results = new Map<Path, RunResult[]>(paths.map((p) => [p, []]));
     for (const p of paths) await measureRun(bench, c, p.tool, 'warm-up');
     for (let i = 1; i <= bench.runs; i++) for (const p of paths) (results.get(p) as RunResult[]).push(await measureRun(bench, c, p.tool, `run ${i}`));
@@ -126,6 +128,7 @@ export async function runApk(bench: Bench, cases: string[]): Promise<DiskBenchRe
       const verdict = p === alpine ? `  target < ${APK_WALL_TARGET[machine]} s ${wall !== undefined && wall < APK_WALL_TARGET[machine] ? 'PASS' : 'FAIL'}, <= ${APK_MEMORY_TARGET_MB} MB ${peak !== undefined && peak <= APK_MEMORY_TARGET_MB ? 'PASS' : 'FAIL'}` : '';
       lines.push(`  ${p.tool.name.padEnd(16)} ${f(wall)} s  ${String(packages).padStart(4)} pkgs  ${f(mb, 1).padStart(6)} MB  ${f(row.secondsPerPackage, 3)} s/pkg  ${f(row.secondsPerMB, 3)} s/MB  peak ${f(peak, 0)} MB${verdict}`);
     }
+    if (skipped) lines.push(skipped);
     lines.push('');
     (section.cases as Record<string, unknown>)[c] = rows;
   }

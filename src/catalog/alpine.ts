@@ -40,6 +40,8 @@ export const alpine: Distribution = {
     s390x: 's390x',
     loongarch64: 'loongarch64',
   },
+  // armhf is ARMv6 with hardware floating point (the Raspberry Pi Zero and 1), armv7 ARMv7-A.
+  armVersions: { armhf: 'v6', armv7: 'v7' },
   architectureAliases: { amd64: 'x86_64', arm64: 'aarch64', i386: 'x86', i686: 'x86', armv7h: 'armv7', armel: 'armhf', ppc64el: 'ppc64le', loong64: 'loongarch64' },
   releases: ['edge'],
   defaultRelease: 'edge',

@@ -48,6 +48,7 @@ export const archlinuxarm = pacman({
   aliases: ['alarm', 'archarm'],
   pretty: 'Arch Linux ARM',
   architectures: { aarch64: 'aarch64', armv7h: 'arm' },
+  armVersions: { armv7h: 'v7' },
   architectureAliases: { arm64: 'aarch64', armhf: 'armv7h', armv7: 'armv7h' },
   defaultMirror: () => 'http://mirror.archlinuxarm.org/$arch/$repo',
   repositories: ['core', 'extra', 'alarm'],

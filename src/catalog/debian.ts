@@ -14,6 +14,9 @@ const DEB_ARCHITECTURES = {
   loong64: 'loongarch64',
 } as const;
 
+/** armhf is ARMv7 with hardware floating point; armel ARMv5TE (the arm32v5 images). */
+const DEB_ARM_VERSIONS = { armhf: 'v7', armel: 'v5' } as const;
+
 /** The lib* directories each Debian architecture links into /usr, besides bin, sbin and lib. */
 const EXTRA_LIB_LINKS: Record<string, string[]> = {
   amd64: ['lib32', 'lib64', 'libx32'],
@@ -33,6 +36,7 @@ export const debian: Distribution = {
   pretty: 'Debian',
   format: 'deb',
   architectures: DEB_ARCHITECTURES,
+  armVersions: DEB_ARM_VERSIONS,
   architectureAliases: DEB_ALIASES,
   releases: ['bullseye', 'bookworm', 'trixie', 'forky', 'sid', 'unstable', 'testing', 'stable'],
   defaultRelease: 'bookworm',
@@ -48,6 +52,7 @@ export const ubuntu: Distribution = {
   aliases: [],
   pretty: 'Ubuntu',
   format: 'deb',
+  armVersions: { armhf: DEB_ARM_VERSIONS.armhf },
   architectures: { amd64: 'x86_64', arm64: 'aarch64', armhf: 'arm', i386: 'i386', riscv64: 'riscv64', ppc64el: 'ppc64le', s390x: 's390x' },
   architectureAliases: DEB_ALIASES,
   releases: ['jammy', 'noble', 'plucky', 'questing'],

@@ -6,6 +6,9 @@ export type FormatName = 'deb' | 'pacman' | 'apk';
 /** The base sets a user picks from (packages.base); `none` is packages.install alone; `tiny` is Alpine's smallest working set. */
 export type BaseSetName = 'essential' | 'minimal' | 'standard' | 'tiny' | 'none';
 
+/** An ARM architecture version as the OCI platform's variant spells it. */
+export type ArmVersion = 'v5' | 'v6' | 'v7';
+
 /** A distribution is data: where its packages live and what a base system is. */
 export interface Distribution {
   name: string;
@@ -14,6 +17,13 @@ export interface Distribution {
   format: FormatName;
   /** The distribution's own architecture names, and the machine each runs on. */
   architectures: Record<string, Machine>;
+  /**
+   * The ARM version each 32-bit arm architecture builds for, which the name
+   * alone does not say (Debian's armhf is ARMv7, Alpine's is ARMv6): the
+   * variant of the OCI platform (GOARM). Every architecture on the `arm`
+   * machine has one.
+   */
+  armVersions?: Readonly<Record<string, ArmVersion>>;
   /** Other spellings users type for an architecture (x86_64 -> amd64). */
   architectureAliases: Record<string, string>;
   releases: string[];

@@ -1,7 +1,8 @@
 /**
  * `kiln shell --stage STAGE [--save [NAME]]`, the host side: the stage's
- * checkpoint for the current configuration (found by its key, checked
- * before use, only ever read), and, after a saved shell, the layer named by
+ * checkpoint for the current configuration (found by its key, which the
+ * last build recorded, so that no mirror is needed; checked before use,
+ * only ever read), and, after a saved shell, the layer named by
  * its content (or NAME) in the image directory's overlays/ with a drop-in
  * in kiln.conf.d/ that adds it to overlay.layers. The user's kiln.toml is
  * never edited: the drop-in is a file of its own, for git.
@@ -10,7 +11,9 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CONFIG_DROPINS, type LoadedConfig } from '../config/index.ts';
-import { build } from '../pipeline/build.ts';
+import { build, stageOverlays } from '../pipeline/build.ts';
+import { collectHooks } from '../pipeline/hooks.ts';
+import { recallStageKeys } from '../pipeline/stage-record.ts';
 import { CheckpointStore } from '../pipeline/checkpoints.ts';
 import { CHECKPOINTED, shortKey, type TreeStage } from '../pipeline/stages.ts';
 import { UserError } from '../util/errors.ts';
@@ -18,8 +21,12 @@ import type { Emit } from '../util/events.ts';
 
 export const LAYER_DIR = 'overlays';
 
-/** The checkpoint of `stage` for this configuration, verified. */
-export async function stageCheckpoint(loaded: LoadedConfig, stage: string, cache: string, emit: Emit): Promise<{ dir: string; owner: string; key: string }> {
+/**
+ * The checkpoint of `stage` for this configuration, verified, and the
+ * build's SOURCE_DATE_EPOCH: by the keys the last build of this
+ * configuration recorded (no resolve, no mirror), else by resolving again.
+ */
+export async function stageCheckpoint(loaded: LoadedConfig, stage: string, cache: string, emit: Emit): Promise<{ checkpoint: { dir: string; owner: string; key: string }; sourceDateEpoch: number }> {
   if (!(CHECKPOINTED as readonly string[]).includes(stage)) {
     throw new UserError(`--stage ${stage}: no such stage with a checkpoint`, `use one of ${CHECKPOINTED.join(', ')}`);
   }
@@ -27,14 +34,21 @@ export async function stageCheckpoint(loaded: LoadedConfig, stage: string, cache
   const notBuilt = () =>
     new UserError(`--stage ${stage}: no ${stage} checkpoint for this configuration`, `build it first: kiln build (with build.checkpoints = true, the default), then run kiln shell --stage ${stage} again`);
   if (!loaded.config['build.checkpoints']) throw notBuilt();
-  // Quiet: only warnings of the resolve (a plan it had made is reused) are shown.
-  const quiet: Emit = (e) => (e.kind === 'log' && e.level === 'warn' ? emit(e) : undefined);
-  const { keys } = await build(loaded, { emit: quiet, dryRun: true });
-  const key = keys?.[stage as TreeStage];
+  const inputs = { imageDir: loaded.dir, config: loaded.config, hooks: collectHooks(loaded.dir, loaded.config), overlayDigests: stageOverlays(loaded).overlayDigests };
+  const recalled = recallStageKeys(cache, inputs);
+  const recalledKey = recalled?.keys[stage as TreeStage];
+  let record = recalledKey && store.find(recalledKey) ? recalled : undefined;
+  if (!record) {
+    // Quiet: only warnings of the resolve (a plan it had made is reused) are shown.
+    const quiet: Emit = (e) => (e.kind === 'log' && e.level === 'warn' ? emit(e) : undefined);
+    const { keys, sourceDateEpoch } = await build(loaded, { emit: quiet, dryRun: true });
+    record = keys && sourceDateEpoch !== undefined ? { keys, sourceDateEpoch } : undefined;
+  }
+  const key = record?.keys[stage as TreeStage];
   const found = key ? store.find(key) : undefined;
-  if (!key || !found) throw notBuilt();
+  if (!record || !key || !found) throw notBuilt();
   if (!(await store.verify(found))) throw new UserError(`--stage ${stage}: the ${stage} checkpoint ${shortKey(key)} was damaged and is removed`, 'build again to make it anew');
-  return { dir: store.dir, owner: store.owner, key };
+  return { checkpoint: { dir: store.dir, owner: store.owner, key }, sourceDateEpoch: record.sourceDateEpoch };
 }
 
 /** Where the shell writes its layer before it has a name (in the image directory's overlays/). */

@@ -25,9 +25,11 @@ export function shellCommand() {
       const cache = cacheDirectory(c);
       const emit = createReporter({ tty: false, debug: Boolean(opts.debug) });
       if (opts.save !== undefined && !opts.stage) throw new UserError('--save needs --stage', 'e.g. kiln shell --stage configure --save');
-      const tree = opts.stage ? { checkpoint: await stageCheckpoint(loaded, opts.stage, cache, emit) } : findTree(dir, c['output.name'], c['output.format']);
+      const staged = opts.stage ? await stageCheckpoint(loaded, opts.stage, cache, emit) : undefined;
+      const tree = staged ? { checkpoint: staged.checkpoint } : findTree(dir, c['output.name'], c['output.format']);
       const saveName = typeof opts.save === 'string' ? opts.save : undefined;
-      const save = opts.save !== undefined ? pendingLayer(loaded.dir) : undefined;
+      const pending = opts.save !== undefined ? pendingLayer(loaded.dir) : undefined;
+      const save = pending && staged ? { path: pending, sourceDateEpoch: staged.sourceDateEpoch } : undefined;
       const machine = loaded.distribution.architectures[c['distribution.architecture']];
       const emulation = machine ? await planEmulation(machine, c['build.binfmt'], emulatorSource(loaded, cache, emit)) : undefined;
       const workDir = join(cache, 'work', `shell-${process.pid}`);
@@ -35,10 +37,10 @@ export function shellCommand() {
       try {
         const argv = command.length ? command : ['/bin/sh', '-c', 'if [ -x /bin/bash ]; then exec /bin/bash -l; else exec /bin/sh -l; fi'];
         process.exitCode = await runJob({ kind: 'shell', tree, save, workDir, argv, emulation, network: c['build.network'], processLimit: c['build.process-limit'] }, { emit, interactive: true });
-        if (save) process.stderr.write(`kiln: ${keepLayer(loaded.dir, save, saveName) ?? 'the shell changed nothing: nothing saved'}\n`);
+        if (save) process.stderr.write(`kiln: ${keepLayer(loaded.dir, save.path, saveName) ?? 'the shell changed nothing: nothing saved'}\n`);
       } finally {
         await rm(workDir, { recursive: true, force: true }).catch(() => {});
-        if (save) await rm(save, { force: true }).catch(() => {});
+        if (save) await rm(save.path, { force: true }).catch(() => {});
       }
     });
 }

@@ -1,10 +1,11 @@
 /**
  * The OCI platform of a target: the architecture and variant in the Go
  * spelling OCI images use (GOARCH, and GOARM's v5/v6/v7, v8 for arm64),
- * from the machine and, for 32-bit arm, the distribution's architecture
- * name, which says which ARM it builds for.
+ * from the machine and, for 32-bit arm, the ARM version the distribution's
+ * catalog entry gives its architecture (the same name means different ARMs:
+ * Debian's armhf is v7, Alpine's v6).
  */
-import type { Machine } from '../catalog/machines.ts';
+import type { ArmVersion, Machine } from '../catalog/index.ts';
 
 export interface OciPlatform {
   architecture: string;
@@ -25,23 +26,9 @@ const GOARCH: Record<Machine, { architecture: string; variant?: string }> = {
   mips64el: { architecture: 'mips64le' },
 };
 
-/**
- * The ARM version a 32-bit arm distribution architecture targets: Debian's
- * armhf and Arch Linux ARM's armv7h are ARMv7 with hardware floating point,
- * Debian's armel is ARMv5TE (the arm32v5 images), Arch Linux ARM's
- * retired armv6h ARMv6.
- */
-const ARM_VARIANT: Readonly<Record<string, string>> = {
-  armhf: 'v7',
-  armv7h: 'v7',
-  armv7: 'v7',
-  armel: 'v5',
-  armv6h: 'v6',
-  armv5: 'v5',
-};
-
-export function ociPlatform(machine: Machine, architecture: string): OciPlatform {
+/** `armVersion` is the catalog's word for a 32-bit arm architecture (Distribution.armVersions); other machines have none. */
+export function ociPlatform(machine: Machine, armVersion: ArmVersion | undefined): OciPlatform {
   const go = GOARCH[machine];
-  const variant = machine === 'arm' ? ARM_VARIANT[architecture] : go.variant;
+  const variant = machine === 'arm' ? armVersion : go.variant;
   return { architecture: go.architecture, os: 'linux', ...(variant ? { variant } : {}) };
 }

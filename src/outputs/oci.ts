@@ -18,6 +18,7 @@ import { UserError } from '../util/errors.ts';
 import { VERSION } from '../version.ts';
 import { GETFATTR, GZIP } from './host-tools.ts';
 import { canonicalJson, describeBlob, imageAnnotations, imageConfig, imageIndex, imageManifest, MEDIA_TYPES, OCI_LAYOUT, type Descriptor } from './oci-json.ts';
+import { findDistribution } from '../catalog/index.ts';
 import { ociPlatform } from './oci-platform.ts';
 import type { OutputDetails, OutputWriter, WriterInput } from './writer.ts';
 
@@ -84,7 +85,7 @@ export const ociWriter: OutputWriter<never> = {
     const blobs = join(input.tmp, 'blobs/sha256');
     await mkdir(blobs, { recursive: true });
     const { layer, diffId } = await writeLayer(input, blobs);
-    const platform = ociPlatform(input.machine, input.architecture);
+    const platform = ociPlatform(input.machine, findDistribution(c['distribution.name'])?.armVersions?.[input.architecture]);
     const imageConfigBytes = canonicalJson(
       imageConfig({
         platform,

@@ -30,6 +30,7 @@ import { planStages, STAGE_ORDER, type PlannedStages, type StagePlan } from './s
 import { BuildLog } from './build-log.ts';
 import { overlayDigest } from './overlay.ts';
 import { resolveSourceDateEpoch } from './source-date-epoch.ts';
+import { rememberStageKeys } from './stage-record.ts';
 import { buildId, VERSION } from '../version.ts';
 import { lockForBuild } from '../lock/index.ts';
 
@@ -52,6 +53,8 @@ export interface BuildResult {
   upToDate: boolean;
   /** Every stage's key (kiln shell --stage finds its checkpoint by it). */
   keys?: StageKeys;
+  /** The build's SOURCE_DATE_EPOCH (kiln shell --save clamps the layer's times to it); set by --dry-run. */
+  sourceDateEpoch?: number;
 }
 
 export async function build(loaded: LoadedConfig, opts: BuildOptions): Promise<BuildResult> {
@@ -133,21 +136,9 @@ interface PreparedBuild {
   idMapping: ReturnType<typeof planNamespace> | undefined;
 }
 
-/** Resolve, keys, what to reuse, fetch and verify: everything before the namespace. */
-async function prepareStages(loaded: LoadedConfig, opts: BuildOptions, b: BuildContext, signal: AbortSignal): Promise<PreparedBuild | { result: BuildResult }> {
-  const { config, distribution } = loaded;
-  const { emit, cache, store, checkpoints, hooks, outputDir, outputs } = b;
-  const machine = distribution.architectures[config['distribution.architecture']];
-  if (!machine) throw new Error(`no machine for ${config['distribution.architecture']}`);
-  const idMapping = opts.dryRun ? undefined : planNamespace();
-  const limits = downloadLimits(config);
-  const origins = { install: loaded.itemOrigins['packages.install'] ?? {}, base: loaded.origins['packages.base'] ?? 'default' };
-  const locked = lockForBuild(loaded);
-  if (locked) emit({ kind: 'log', level: 'info', message: `installing the ${locked.image.packages.length} packages of kiln.lock (${locked.image.id}, locked ${new Date(locked.image.locked * 1000).toISOString()})` });
-  const planContext = { config, distribution, store, memoDir: join(cache, 'plans'), kilnVersion: VERSION, emit, signal, limits, origins, lock: locked?.set };
-  // Before resolve: a missing host tool of an output, or an overlay that cannot be read, stops the build before any download.
-  checkOutputTools(config['output.format']);
-  checkDisk(config, loaded.dir, config['output.format']);
+/** Each stage's overlay directory, and the digest of its overlay and layers (part of its key). */
+export function stageOverlays(loaded: LoadedConfig): { overlays: BuildJob['overlays']; overlayDigests: Partial<Record<KeyedStage, string>> } {
+  const { config } = loaded;
   const overlays: BuildJob['overlays'] = {};
   const overlayDigests: Partial<Record<KeyedStage, string>> = {};
   for (const { name, reads } of STAGE_ORDER) {
@@ -164,17 +155,37 @@ async function prepareStages(loaded: LoadedConfig, opts: BuildOptions, b: BuildC
     const digests = layers.map((l) => overlayDigest(resolve(loaded.dir, l), `${reads.layers} "${l}"`));
     overlayDigests[name] = createHash('sha256').update(JSON.stringify([overlayDigests[name] ?? null, digests])).digest('hex');
   }
+  return { overlays, overlayDigests };
+}
+
+/** Resolve, keys, what to reuse, fetch and verify: everything before the namespace. */
+async function prepareStages(loaded: LoadedConfig, opts: BuildOptions, b: BuildContext, signal: AbortSignal): Promise<PreparedBuild | { result: BuildResult }> {
+  const { config, distribution } = loaded;
+  const { emit, cache, store, checkpoints, hooks, outputDir, outputs } = b;
+  const machine = distribution.architectures[config['distribution.architecture']];
+  if (!machine) throw new Error(`no machine for ${config['distribution.architecture']}`);
+  const idMapping = opts.dryRun ? undefined : planNamespace();
+  const limits = downloadLimits(config);
+  const origins = { install: loaded.itemOrigins['packages.install'] ?? {}, base: loaded.origins['packages.base'] ?? 'default' };
+  const locked = lockForBuild(loaded);
+  if (locked) emit({ kind: 'log', level: 'info', message: `installing the ${locked.image.packages.length} packages of kiln.lock (${locked.image.id}, locked ${new Date(locked.image.locked * 1000).toISOString()})` });
+  const planContext = { config, distribution, store, memoDir: join(cache, 'plans'), kilnVersion: VERSION, emit, signal, limits, origins, lock: locked?.set };
+  // Before resolve: a missing host tool of an output, or an overlay that cannot be read, stops the build before any download.
+  checkOutputTools(config['output.format']);
+  checkDisk(config, loaded.dir, config['output.format']);
+  const { overlays, overlayDigests } = stageOverlays(loaded);
   const plan = await step(emit, 'resolve', () => makePlan(planContext), (p) => `${p.packages.length} packages`);
   const sde = resolveSourceDateEpoch(config['build.source-date-epoch'], loaded.origins['build.source-date-epoch'] ?? 'default', plan);
   const sourceDateEpoch = (b.resolved.sourceDateEpoch = sde.value);
   const keys = stageKeys({ loaded, plan, hooks, sourceDateEpoch, kilnVersion: buildId(), overlays: overlayDigests, hidePrivate: privateHasher(cache) });
+  if (!opts.dryRun) await rememberStageKeys(cache, { imageDir: loaded.dir, config, hooks, overlayDigests }, { keys, sourceDateEpoch });
   const planned = await planReuse(keys, opts, b, config);
   const { stages, resume } = planned;
   if (planned.upToDate) {
     emit({ kind: 'log', level: 'info', message: `nothing changed: every stage reused, outputs up to date (${shortKey(keys.output)})` });
     return { result: { plan, outputs, stages, upToDate: true, keys } };
   }
-  if (opts.dryRun) return { result: { plan, outputs, stages, upToDate: false, keys } };
+  if (opts.dryRun) return { result: { plan, outputs, stages, upToDate: false, keys, sourceDateEpoch } };
   if (resume) {
     emit({ kind: 'log', level: 'info', message: `reusing ${stages.filter((s) => s.action === 'reuse').map((s) => s.name).join(', ')} (the ${resume.stage} checkpoint ${shortKey(resume.key)})` });
   }

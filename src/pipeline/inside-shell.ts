@@ -28,7 +28,7 @@ export async function runShellJob(job: ShellJob): Promise<number> {
   const status = await withEmulation(root, job.emulation, undefined, (emulation) => runInRoot({ root, argv: job.argv, interactive: true, network: job.network, processLimit: job.processLimit, ...emulation }));
   if (job.save && before) {
     if (status !== 0) process.stderr.write(`kiln: the shell exited with status ${status}: nothing saved\n`);
-    else await writeShellLayer(root, before, treeState(root), job.save);
+    else await writeShellLayer(root, before, treeState(root), job.save.path, job.save.sourceDateEpoch);
   }
   return status;
 }

@@ -61,8 +61,8 @@ export interface ShellJob {
   kind: 'shell';
   /** A directory tree, a tar to unpack into a throw-away tmpfs, or a checkpoint restored into one (never changed). */
   tree: { directory: string } | { tar: string } | { checkpoint: { dir: string; owner: string; key: string } };
-  /** kiln shell --save: write what the command changed as an overlay layer here (a tar), when it exits 0. */
-  save?: string;
+  /** kiln shell --save: write what the command changed as an overlay layer to `path` (a tar, its times clamped to `sourceDateEpoch`), when it exits 0. */
+  save?: { path: string; sourceDateEpoch: number };
   workDir: string;
   argv: string[];
   emulation?: Emulation;

@@ -1,8 +1,9 @@
 /**
  * `kiln shell --save`: what a shell changed in a throw-away copy of a tree,
  * as an overlay layer (overlay-layers.ts). Paths new or changed are written
- * with their owners, modes, times, links and extended attributes (GNU tar,
- * as checkpoints are); a path removed, or replaced by another type of file,
+ * with their owners, modes, times (none after the build's
+ * SOURCE_DATE_EPOCH), links and extended attributes (GNU tar, as
+ * checkpoints are), the same bytes for the same change; a path removed, or replaced by another type of file,
  * becomes an empty `.wh.NAME` beside it, listed first. The copy is made
  * with those whiteout files in it, which is why it must be a throw-away.
  */
@@ -15,7 +16,7 @@ import { treeChanges, type TreeState } from './checkpoints.ts';
 import { WHITEOUT } from './overlay-layers.ts';
 
 /** Writes the layer to `out`; returns how many paths it changed and removed (none of either: nothing is written). */
-export async function writeShellLayer(root: string, before: TreeState, after: TreeState, out: string): Promise<{ changed: number; removed: number }> {
+export async function writeShellLayer(root: string, before: TreeState, after: TreeState, out: string, sourceDateEpoch: number): Promise<{ changed: number; removed: number }> {
   const { changed, deleted } = treeChanges(before, after);
   // A directory only touched because something in it changed is in `changed` too; what counts is what else is.
   const real = [...changed].filter((rel) => rel !== '' && before.get(rel) !== after.get(rel));
@@ -24,13 +25,18 @@ export async function writeShellLayer(root: string, before: TreeState, after: Tr
   const whiteouts = deleted.map((rel) => {
     const slash = rel.lastIndexOf('/');
     const name = slash < 0 ? `${WHITEOUT}${rel}` : `${rel.slice(0, slash)}/${WHITEOUT}${rel.slice(slash + 1)}`;
-    tree.write(name, '', { mode: 0o644, uid: 0, gid: 0 });
+    tree.write(name, '', { mode: 0o644, uid: 0, gid: 0, mtime: sourceDateEpoch });
     return name;
   });
   const names = [...whiteouts.sort(), ...[...changed].filter((rel) => rel !== '').sort()];
   const child = spawn(
     'tar',
-    ['--create', '--file=-', '--format=posix', '--pax-option=delete=atime,delete=ctime', '--xattrs', '--xattrs-include=*', '--numeric-owner', '--directory', root, '--no-recursion', '--null', '--verbatim-files-from', '--files-from=-'],
+    // Reproducible: the names in byte order (given so, no recursion), no times after the build's SOURCE_DATE_EPOCH, numeric
+    // owners, and pax headers named without tar's process id (exthdr.name) and without atime and ctime.
+    [
+      '--create', '--file=-', '--format=posix', '--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime', `--mtime=@${sourceDateEpoch}`, '--clamp-mtime',
+      '--xattrs', '--xattrs-include=*', '--numeric-owner', '--directory', root, '--no-recursion', '--null', '--verbatim-files-from', '--files-from=-',
+    ],
     { stdio: ['pipe', 'pipe', 'pipe'] },
   );
   const errors: string[] = [];

@@ -10,7 +10,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync, chmodSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { imageDir, integrationSkipReason, kiln } from '../helpers/kiln.ts';
@@ -154,6 +154,56 @@ describe('Alpine Linux, rootless, from a local signed apk repository', { skip },
     assert.equal(sums[0], sums[1]);
   });
 
+  test('OpenRC service in its runlevel, prune presets say what they removed, kiln inspect lists the largest packages and files', async () => {
+    const extra = ['[services]', 'enable = ["hello@boot"]', '', '[prune]', 'presets = ["docs", "apk-cache"]', ''].join('\n');
+    const dir = imageDir(`${toml({ arch: 'x86_64' })}\n${extra}`);
+    const r = await kiln(['build', '-C', dir, '--rebuild']);
+    assert.equal(r.code, 0, r.stderr);
+    const root = join(dir, 'out/image');
+    assert.equal(readlinkSync(join(root, 'etc/runlevels/boot/hello')), '/etc/init.d/hello', 'as rc-update add hello boot links it');
+    assert.ok(!existsSync(join(root, 'etc/runlevels/default/hello')), 'in the runlevel asked for only');
+    assert.match(r.stderr, /^\[prune\] docs: [1-9]\d* paths, [\d.]+ (B|KiB|MiB)$/m);
+    assert.match(r.stderr, /^\[prune\] apk-cache: \d+ paths, [\d.]+ (B|KiB|MiB)$/m);
+    assert.ok(!existsSync(join(root, 'usr/share/doc/hello/README')), 'docs removed hello-doc\'s README');
+    assert.match(r.stderr, /^configure +[\d.]+ s {2}[\d.]+ (KiB|MiB), \d+ paths$/m, 'the tree size after the stage');
+    const i = await kiln(['inspect', '--top', '3', root]);
+    assert.equal(i.code, 0, i.stderr);
+    assert.equal(i.stdout.match(/largest packages:\n((?:  .*\n)+)/)?.[1]?.trim().split('\n').length, 3, i.stdout);
+    assert.match(i.stdout, /largest packages:\n {2}.*busybox/, `busybox is the largest package:\n${i.stdout}`);
+    assert.equal(i.stdout.match(/largest files:\n((?:  \s*[\d.]+ (?:B|KiB|MiB) {2}\/.*\n)+)/)?.[1]?.trim().split('\n').length, 3, i.stdout);
+  });
+
+  test('kiln shell --stage configure with the mirror gone: from the checkpoint alone, left unchanged; two --save of one fix are the same bytes', async () => {
+    const own = await startMirror(repos.root);
+    let closed = false;
+    try {
+      const dir = imageDir(toml({ arch: 'x86_64', mirrorUrl: `${own.url}/alpine` }));
+      const r = await kiln(['build', '-C', dir]);
+      assert.equal(r.code, 0, r.stderr);
+      await own.close();
+      closed = true;
+      const checkpoints = () => checkpointDigests(join(cache, 'checkpoints'));
+      const untouched = checkpoints();
+      const fix = ['/bin/busybox', 'sh', '-c', 'echo fixed > /etc/fixed; rm /etc/apk/arch'];
+      const saves: Buffer[] = [];
+      for (const name of ['one', 'two']) {
+        const s = await kiln(['shell', '-C', dir, '--stage', 'configure', '--save', name, '--', ...fix]);
+        assert.equal(s.code, 0, s.stderr);
+        assert.match(s.stderr, new RegExp(`saved the shell's changes as overlays/${name}\\.tar`));
+        saves.push(readFileSync(join(dir, 'overlays', `${name}.tar`)));
+        // Back to the configuration the build recorded (the drop-in adds the layer to overlay.layers).
+        rmSync(join(dir, 'kiln.conf.d', `50-layer-${name}.toml`));
+      }
+      assert.ok((saves[0] as Buffer).equals(saves[1] as Buffer), 'two saves of the same change: the same bytes');
+      const again = await kiln(['shell', '-C', dir, '--stage', 'configure', '--', '/bin/busybox', 'sh', '-c', 'test ! -e /etc/fixed && cat /etc/apk/arch']);
+      assert.equal(again.code, 0, again.stderr);
+      assert.equal(again.stdout, 'x86_64\n', 'the checkpoint does not have the shells\' changes');
+      assert.deepEqual(checkpoints(), untouched, 'no checkpoint file changed');
+    } finally {
+      if (!closed) await own.close();
+    }
+  });
+
   for (const kind of APK_VARIANTS) {
     test(`refused with exit 2 and one line naming the file: ${kind}`, async () => {
       const variant = await repos.variant(kind);
@@ -190,6 +240,15 @@ describe('Alpine Linux, rootless, from a local signed apk repository', { skip },
     assert.ok(!existsSync(join(dir, 'out/image/bin/busybox')), 'nothing unpacked');
   });
 });
+
+/** Every file under `dir` with its size and SHA256 (not its time: using a checkpoint marks its meta.json used, for pruning). */
+function checkpointDigests(dir: string): string[] {
+  return (readdirSync(dir, { recursive: true }) as string[])
+    .map((rel) => [rel, lstatSync(join(dir, rel))] as const)
+    .filter(([, st]) => st.isFile())
+    .map(([rel, st]) => `${rel} ${st.size} ${createHash('sha256').update(readFileSync(join(dir, rel))).digest('hex')}`)
+    .sort();
+}
 
 /** A user-facing refusal: exactly one error line, and it names the file (a hint line may follow); no stack trace. */
 function assertOneLineNaming(stderr: string, ...files: string[]): void {

@@ -227,20 +227,39 @@ test('umoci unpacks the layout into the tree', { skip: have('umoci') ? undefined
   assert.equal(readlinkSync(join(bundle, 'rootfs/bin')), 'usr/bin');
 });
 
-test('every machine has an OCI platform in the Go spelling, and 32-bit ARM its variant', () => {
+test('an Alpine armhf image is labelled arm/v6 and an armv7 one arm/v7, in the index and the image config', async (t) => {
+  const dir = tempDir(t, 'oci-arm');
+  const root = join(dir, 'root');
+  tinyTree(root);
+  for (const [architecture, variant] of [['armhf', 'v6'], ['armv7', 'v7']] as const) {
+    const layout = join(dir, `${architecture}.oci`);
+    await ociWriter.write({ ...input(root, layout, settings({ 'distribution.name': 'alpine', 'distribution.architecture': architecture })), machine: 'arm', architecture });
+    const m = JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8')).manifests[0];
+    assert.deepEqual(m.platform, { architecture: 'arm', os: 'linux', variant }, architecture);
+    const config = JSON.parse(blob(layout, JSON.parse(blob(layout, m.digest).toString()).config.digest).toString());
+    assert.deepEqual([config.architecture, config.variant], ['arm', variant], architecture);
+  }
+});
+
+test('every machine has an OCI platform in the Go spelling, and 32-bit ARM the variant its catalog entry gives', () => {
   const expected: Record<Machine, string> = { x86_64: 'amd64', i386: '386', aarch64: 'arm64/v8', arm: 'arm', riscv64: 'riscv64', loongarch64: 'loong64', ppc64le: 'ppc64le', s390x: 's390x', mips64el: 'mips64le' };
   for (const machine of MACHINES) {
-    const p = ociPlatform(machine, 'unknown');
+    const p = ociPlatform(machine, undefined);
     assert.equal(p.os, 'linux');
     assert.equal([p.architecture, p.variant].filter(Boolean).join('/'), expected[machine], machine);
   }
-  // Each distribution architecture kiln knows.
-  const arm: Record<string, string> = { armhf: 'v7', armv7h: 'v7', armv7: 'v7', armel: 'v5' };
+  // Each distribution architecture kiln knows; the same name is not the same ARM everywhere (armhf).
+  const arm: Record<string, string> = { 'debian armhf': 'arm/v7', 'debian armel': 'arm/v5', 'ubuntu armhf': 'arm/v7', 'archlinuxarm armv7h': 'arm/v7', 'alpine armhf': 'arm/v6', 'alpine armv7': 'arm/v7' };
+  const seen: string[] = [];
   for (const d of Object.values(DISTRIBUTIONS)) {
     for (const [arch, machine] of Object.entries(d.architectures)) {
-      const p = ociPlatform(machine, arch);
-      if (machine === 'arm') assert.equal(p.variant, arm[arch], `${d.name} ${arch}`);
-      else assert.equal([p.architecture, p.variant].filter(Boolean).join('/'), expected[machine], `${d.name} ${arch}`);
+      const p = ociPlatform(machine, d.armVersions?.[arch]);
+      const got = [p.architecture, p.variant].filter(Boolean).join('/');
+      if (machine === 'arm') seen.push(`${d.name} ${arch}`);
+      assert.equal(got, machine === 'arm' ? arm[`${d.name} ${arch}`] : expected[machine], `${d.name} ${arch}`);
     }
+    // A version only for an arm architecture of the distribution.
+    for (const arch of Object.keys(d.armVersions ?? {})) assert.equal(d.architectures[arch], 'arm', `${d.name} armVersions.${arch}`);
   }
+  assert.deepEqual(seen.sort(), Object.keys(arm).sort());
 });

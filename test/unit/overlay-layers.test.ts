@@ -3,10 +3,14 @@ import assert from 'node:assert/strict';
 import { createWriteStream, chmodSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { TarWriter } from '../../src/archive/index.ts';
 import { treeState } from '../../src/pipeline/checkpoints.ts';
 import { applyLayer, whiteoutOf } from '../../src/pipeline/overlay-layers.ts';
 import { writeShellLayer } from '../../src/pipeline/shell-layer.ts';
+
+/** The build's SOURCE_DATE_EPOCH, before today: a shell's changes are clamped to it. */
+const SDE = 1_700_000_000;
 
 function scratch(t: { after(fn: () => void): void }, name: string): string {
   const dir = mkdtempSync(join(tmpdir(), `kiln-layer-${name}-`));
@@ -48,7 +52,7 @@ test('a shell\'s changes round-trip as a layer: added, changed, removed, retyped
   mkdirSync(join(copy, 'etc/was-file'));
   symlinkSync('../keep', join(copy, 'etc/was-file/link'));
   const layer = join(scratch(t, 'out'), 'shell.tar');
-  const counts = await writeShellLayer(copy, before, treeState(copy), layer);
+  const counts = await writeShellLayer(copy, before, treeState(copy), layer, SDE);
   assert.equal(counts.removed, 3, 'motd, b, and was-file (a file before, a directory now)');
 
   const target = scratch(t, 'target');
@@ -85,6 +89,35 @@ test('an opaque whiteout empties the directory before the layer fills it; no cha
   lower(same);
   const state = treeState(same);
   const out = join(scratch(t, 'none'), 'none.tar');
-  assert.deepEqual(await writeShellLayer(same, state, treeState(same), out), { changed: 0, removed: 0 });
+  assert.deepEqual(await writeShellLayer(same, state, treeState(same), out, SDE), { changed: 0, removed: 0 });
   assert.equal(lstatSync(out, { throwIfNoEntry: false }), undefined);
+});
+
+test('two saves of the same change give the same bytes: sorted names, times clamped, numeric owners, no pid in pax headers', async (t) => {
+  const { chownSync, utimesSync } = await import('node:fs');
+  const save = async (name: string, when: number) => {
+    const copy = scratch(t, name);
+    lower(copy);
+    // The checkpoint's own times (before the epoch) stay as they are; the shell's are later.
+    for (const p of ['etc', 'etc/app', 'etc/app/a', 'etc/keep']) utimesSync(join(copy, p), 1_600_000_000.25, 1_600_000_000.25);
+    const before = treeState(copy);
+    for (const f of ['etc/zeta', 'etc/alpha', 'etc/app/mid']) writeFileSync(join(copy, f), f);
+    chownSync(join(copy, 'etc/alpha'), 4242, 4343);
+    writeFileSync(join(copy, 'etc/app/a'), 'changed');
+    rmSync(join(copy, 'etc/motd'));
+    for (const f of ['etc/zeta', 'etc/alpha', 'etc/app/mid', 'etc/app/a', 'etc/app', 'etc']) utimesSync(join(copy, f), when, when);
+    const out = join(scratch(t, `${name}-out`), 'layer.tar');
+    await writeShellLayer(copy, before, treeState(copy), out, SDE);
+    return readFileSync(out);
+  };
+  // A second apart and a fraction off, as two shells are, in other directories.
+  const one = await save('one', SDE + 1000.5);
+  const two = await save('two', SDE + 2001.75);
+  assert.ok(one.equals(two), 'the same bytes');
+  const listing = execFileSync('tar', ['--numeric-owner', '--full-time', '-tvf', '-'], { input: one, encoding: 'utf8', env: { ...process.env, TZ: 'UTC' } }).trim().split('\n');
+  const names = listing.map((l) => l.split(/\s+/).at(-1));
+  assert.deepEqual(names, ['./etc/.wh.motd', './etc/', './etc/alpha', './etc/app/', './etc/app/a', './etc/app/mid', './etc/zeta'], 'whiteouts first, then the paths in order');
+  assert.match(listing.find((l) => l.endsWith('./etc/alpha')) ?? '', /^-\S+ 4242\/4343 /, 'numeric owners');
+  for (const line of listing) assert.match(line, /2023-11-14 22:13:20 /, `clamped to SOURCE_DATE_EPOCH: ${line}`);
+  assert.ok(!one.includes(Buffer.from(`PaxHeaders.`)), 'no process id in the pax header names');
 });

@@ -14,7 +14,7 @@ import { downloadToStore } from '../../repo/index.ts';
 import { UserError } from '../../util/errors.ts';
 import type { PlanContext } from '../types.ts';
 import { readApkIndex } from './apkindex.ts';
-import { readApkPackage } from './package.ts';
+import { dataTar, readApkPackage, type ApkPackageFile } from './package.ts';
 import type { ApkSource } from './sources.ts';
 import { compareApkVersions } from './version.ts';
 import { loadApkKeys, type PlanKey } from './trust.ts';
@@ -43,15 +43,15 @@ export async function bootstrapKeys(ctx: PlanContext, indexes: { source: ApkSour
     const fileUrl = `${source.url}/${p.name}-${p.version}.apk`;
     const got = await downloadToStore(ctx.store, { urls: [fileUrl], name: `${p.name}-${p.version}.apk`, size: p.size }, { ...ctx.limits, emit: ctx.emit, signal: ctx.signal });
     const file = await readApkPackage(await readFile(got.path), { name: p.name, version: p.version, architecture: p.arch }, fileUrl, { checksum: p.checksum });
-    return { keys: await keysInPackage(file.data, arch, fileUrl), packageName, version: p.version, url: fileUrl };
+    return { keys: await keysInPackage(file, arch, fileUrl), packageName, version: p.version, url: fileUrl };
   }
   throw new UserError(`no repository has ${packageName}, which keyring-bootstrap = "trust-first-download" takes the keys from`, 'set distribution.keyring to the Alpine keys (*.rsa.pub): a directory or the files');
 }
 
 /** The keys in a keys package's data tar (`usr/share/apk/keys/ARCH/*.rsa.pub` and `etc/apk/keys/*.rsa.pub`), by name; `label` names the file. */
-export async function keysInPackage(data: Buffer, arch: string, label: string): Promise<PlanKey[]> {
+export async function keysInPackage(file: ApkPackageFile, arch: string, label: string): Promise<PlanKey[]> {
   const keys = new Map<string, string>();
-  for await (const { entry, body } of readTar(data)) {
+  for await (const { entry, body } of readTar(dataTar(file, label))) {
     const path = entry.path.replace(/^\.\//, '');
     const inArchDir = posix.dirname(path) === `usr/share/apk/keys/${arch}`;
     if (entry.type !== 'file' || !path.endsWith('.rsa.pub') || !(inArchDir || posix.dirname(path) === 'etc/apk/keys')) continue;

@@ -123,5 +123,5 @@ export async function lockedBootstrapKeys(ctx: PlanContext, packages: readonly P
   const got = await downloadToStore(ctx.store, { urls: p.urls, name: `${p.name}-${p.version}.apk`, size: p.size, sha256: p.sha256 }, { ...ctx.limits, emit: ctx.emit, signal: ctx.signal });
   const label = got.url ?? p.urls[0] ?? p.name;
   const file = await readApkPackage(await readFile(got.path), p, label, { checksum: p.extra.checksum });
-  return { keys: await keysInPackage(file.data, arch, label), packageName };
+  return { keys: await keysInPackage(file, arch, label), packageName };
 }

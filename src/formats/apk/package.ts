@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { UserError } from '../../util/errors.ts';
 import { checkPackageIdentity } from '../package-identity.ts';
 import type { PlannedPackage } from '../types.ts';
-import { readSlice, splitGzipStreams, StreamError, type GzipStream, type SmallMember } from './streams.ts';
+import { gzipStreamAt, inflateData, readSlice, StreamError, type GzipStream, type SmallMember } from './streams.ts';
 import { checkApkSignature, type TrustedKey } from './trust.ts';
 
 /** The scripts a control stream may hold, as apk names them. */
@@ -22,7 +22,7 @@ export interface ApkPackageFile {
   /** .PKGINFO as key -> values, in file order. */
   pkginfo: Map<string, string[]>;
   scripts: Partial<Record<ScriptName, Buffer>>;
-  /** The data stream's tar (decompressed), with its end blocks. */
+  /** The data stream, still compressed and already checked against the datahash: inflate it with dataTar() while unpacking. */
   data: Buffer;
   /** `Q1` + base64 SHA1 of the control stream: the package's checksum. */
   checksum: string;
@@ -42,30 +42,43 @@ export interface ReadApkOptions {
   checksum?: string;
 }
 
-/** Takes `file` (the whole .apk of `planned`) apart and checks it; `label` names it in messages. */
+/**
+ * Takes `file` (the whole .apk of `planned`) apart and checks it; `label`
+ * names it in messages. Only the small signature and control streams are
+ * inflated here: the data stream is checked by the SHA256 of its compressed
+ * bytes (the datahash), so every byte of the package is vouched for before
+ * one is unpacked, and it is inflated once, while it is unpacked (dataTar).
+ */
 export async function readApkPackage(file: Buffer, planned: Pick<PlannedPackage, 'name' | 'version' | 'architecture'>, label: string, opts: ReadApkOptions): Promise<ApkPackageFile> {
-  let streams: GzipStream[];
+  const notApk = (err: unknown) => (err instanceof StreamError ? new UserError(`${label}: not an apk package (${err.message})`, BROKEN) : err);
+  let signature: SmallMember[] | undefined;
+  let control: GzipStream;
+  let controlStart = 0;
   try {
-    streams = splitGzipStreams(file);
+    const first = gzipStreamAt(file, 0);
+    const firstMembers = await members(first, label);
+    // A signed package's first stream holds only its .SIGN.* files; an unsigned one starts with the control stream.
+    signature = firstMembers[0]?.entry.path.startsWith('.SIGN.') ? firstMembers : undefined;
+    if (signature) controlStart = first.raw.length;
+    control = signature ? gzipStreamAt(file, controlStart) : first;
   } catch (err) {
-    if (err instanceof StreamError) throw new UserError(`${label}: not an apk package (${err.message})`, BROKEN);
-    throw err;
+    throw notApk(err);
   }
-  if (streams.length < 2 || streams.length > 3) throw new UserError(`${label}: not an apk package (${streams.length} gzip streams, not signature, control and data)`, BROKEN);
-  const [signature, control, data] = (streams.length === 3 ? streams : [undefined, ...streams]) as [GzipStream | undefined, GzipStream, GzipStream];
+  const data = file.subarray(controlStart + control.raw.length);
   const checksum = q1(control.raw);
   if (opts.checksum !== undefined && checksum !== opts.checksum) throw new UserError(`${label}: checksum ${checksum} is not the index's ${opts.checksum}`, BROKEN);
   if (opts.keys) {
     if (!signature) throw new UserError(`${label} is not signed`, 'Alpine packages carry a .SIGN.RSA signature stream first: ' + BROKEN);
-    checkApkSignature(label, await members(signature, label), control.raw, opts.keys);
+    checkApkSignature(label, signature, control.raw, opts.keys);
   }
+  if (data.length === 0) throw new UserError(`${label}: not an apk package (no data stream after the control stream)`, BROKEN);
   const controlMembers = await members(control, label);
   if (controlMembers[0]?.entry.path !== '.PKGINFO') throw new UserError(`${label}: .PKGINFO does not come first in the control stream`, BROKEN);
   const pkginfo = parsePkginfo(controlMembers[0].content);
   const one = (key: string) => pkginfo.get(key)?.[0];
   checkPackageIdentity(planned, { name: one('pkgname'), version: one('pkgver'), architecture: one('arch') }, { name: 'pkgname', version: 'pkgver', architecture: 'arch' });
   const datahash = one('datahash');
-  const actual = createHash('sha256').update(data.raw).digest('hex');
+  const actual = createHash('sha256').update(data).digest('hex');
   if (datahash === undefined) throw new UserError(`${label}: .PKGINFO has no datahash`, BROKEN);
   if (datahash.toLowerCase() !== actual) throw new UserError(`${label}: data does not match its datahash (sha256 ${actual}, .PKGINFO says ${datahash})`, BROKEN);
   const scripts: ApkPackageFile['scripts'] = {};
@@ -73,7 +86,17 @@ export async function readApkPackage(file: Buffer, planned: Pick<PlannedPackage,
     const name = entry.path.startsWith('.') ? entry.path.slice(1) : '';
     if ((SCRIPT_NAMES as readonly string[]).includes(name)) scripts[name as ScriptName] = content;
   }
-  return { pkginfo, scripts, data: data.data, checksum };
+  return { pkginfo, scripts, data, checksum };
+}
+
+/** The data stream's tar, inflated as it is read; a damaged stream is one line naming the file. */
+export async function* dataTar(pkg: ApkPackageFile, label: string): AsyncGenerator<Buffer> {
+  try {
+    yield* inflateData(pkg.data);
+  } catch (err) {
+    if (err instanceof StreamError) throw new UserError(`${label}: not an apk package (${err.message})`, BROKEN);
+    throw err;
+  }
 }
 
 async function members(stream: GzipStream, label: string): Promise<SmallMember[]> {

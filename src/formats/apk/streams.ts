@@ -6,7 +6,7 @@
  * stream is taken apart here with its exact byte range, then unpacked.
  */
 import { crc32 } from '../../util/crc32.ts';
-import { inflateRawSync } from 'node:zlib';
+import { createGunzip, inflateRawSync } from 'node:zlib';
 import { readTar, type TarEntry } from '../../archive/index.ts';
 
 export interface GzipStream {
@@ -27,35 +27,54 @@ export class StreamError extends Error {}
 /** The gzip streams of `file`, in order; a damaged stream (bad header, data or CRC) is a StreamError. */
 export function splitGzipStreams(file: Buffer): GzipStream[] {
   const out: GzipStream[] = [];
-  let at = 0;
-  while (at < file.length) {
-    const start = at;
-    if (file.length - at < 18 || file[at] !== 0x1f || file[at + 1] !== 0x8b || file[at + 2] !== 8) throw new StreamError(`no gzip stream at byte ${at}`);
-    const flags = file[at + 3] as number;
-    at += 10;
-    if (flags & FLAG_EXTRA) at += 2 + file.readUInt16LE(at);
-    for (const flag of [FLAG_NAME, FLAG_COMMENT]) {
-      if (!(flags & flag)) continue;
-      const end = file.indexOf(0, at);
-      if (end < 0) throw new StreamError(`truncated gzip header at byte ${start}`);
-      at = end + 1;
-    }
-    if (flags & FLAG_HCRC) at += 2;
-    let inflated: { buffer: Buffer; engine: { bytesWritten: number } };
-    try {
-      inflated = inflateRawSync(file.subarray(at), { info: true }) as unknown as typeof inflated;
-    } catch (err) {
-      throw new StreamError(`damaged gzip stream at byte ${start}: ${(err as Error).message}`);
-    }
-    at += inflated.engine.bytesWritten;
-    if (at + 8 > file.length) throw new StreamError(`truncated gzip stream at byte ${start}`);
-    const crc = file.readUInt32LE(at);
-    const size = file.readUInt32LE(at + 4);
-    if (crc !== crc32(inflated.buffer) || size !== (inflated.buffer.length >>> 0)) throw new StreamError(`gzip stream at byte ${start} fails its CRC`);
-    at += 8;
-    out.push({ raw: file.subarray(start, at), data: inflated.buffer });
-  }
+  for (let at = 0; at < file.length; at += (out.at(-1) as GzipStream).raw.length) out.push(gzipStreamAt(file, at));
   return out;
+}
+
+/** The one gzip stream that starts at byte `start` of `file`, whole (small ones: the large data stream is inflateData's). */
+export function gzipStreamAt(file: Buffer, start: number): GzipStream {
+  let at = start;
+  if (file.length - at < 18 || file[at] !== 0x1f || file[at + 1] !== 0x8b || file[at + 2] !== 8) throw new StreamError(`no gzip stream at byte ${at}`);
+  const flags = file[at + 3] as number;
+  at += 10;
+  if (flags & FLAG_EXTRA) at += 2 + file.readUInt16LE(at);
+  for (const flag of [FLAG_NAME, FLAG_COMMENT]) {
+    if (!(flags & flag)) continue;
+    const end = file.indexOf(0, at);
+    if (end < 0) throw new StreamError(`truncated gzip header at byte ${start}`);
+    at = end + 1;
+  }
+  if (flags & FLAG_HCRC) at += 2;
+  let inflated: { buffer: Buffer; engine: { bytesWritten: number } };
+  try {
+    inflated = inflateRawSync(file.subarray(at), { info: true }) as unknown as typeof inflated;
+  } catch (err) {
+    throw new StreamError(`damaged gzip stream at byte ${start}: ${(err as Error).message}`);
+  }
+  at += inflated.engine.bytesWritten;
+  if (at + 8 > file.length) throw new StreamError(`truncated gzip stream at byte ${start}`);
+  const crc = file.readUInt32LE(at);
+  const size = file.readUInt32LE(at + 4);
+  if (crc !== crc32(inflated.buffer) || size !== (inflated.buffer.length >>> 0)) throw new StreamError(`gzip stream at byte ${start} fails its CRC`);
+  return { raw: file.subarray(start, at + 8), data: inflated.buffer };
+}
+
+/**
+ * The data stream `raw` inflated as it is read, in chunks of 64 KiB (CRC
+ * and length checked at its end), so a large package never sits in memory
+ * decompressed. Gzip members after the first continue it, as apk's own
+ * gzip reader reads on through them (the datahash covers them all).
+ */
+export async function* inflateData(raw: Buffer): AsyncGenerator<Buffer> {
+  const gunzip = createGunzip({ chunkSize: 64 * 1024 });
+  gunzip.end(raw);
+  try {
+    for await (const chunk of gunzip) yield chunk as Buffer;
+  } catch (err) {
+    throw new StreamError(`damaged data stream: ${(err as Error).message}`);
+  } finally {
+    gunzip.destroy();
+  }
 }
 
 /** One member of a stream's tar slice, its content whole (control parts are small). */

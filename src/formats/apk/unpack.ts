@@ -17,7 +17,7 @@ import { posix } from 'node:path';
 import { readTar, type Extractor, type TarEntry } from '../../archive/index.ts';
 import { UserError } from '../../util/errors.ts';
 import type { PlannedPackage } from '../types.ts';
-import { BROKEN, readApkPackage, type ApkPackageFile } from './package.ts';
+import { BROKEN, dataTar, readApkPackage, type ApkPackageFile } from './package.ts';
 import type { ApkPackageExtra } from './plan.ts';
 import type { TrustedKey } from './trust.ts';
 
@@ -124,7 +124,7 @@ export async function unpackApk(file: Buffer, planned: PlannedPackage<ApkPackage
     return d;
   };
   const fileChecksums = new Map<string, string>();
-  for await (const { entry, body } of readTar(pkg.data)) {
+  for await (const { entry, body } of readTar(dataTar(pkg, label))) {
     const path = entry.path.replace(/^\.\//, '').replace(/\/$/, '');
     if (path === '' || path === '.') continue;
     if (entry.type === 'dir') {

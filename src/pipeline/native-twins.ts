@@ -32,7 +32,7 @@ export interface TwinSelection {
  * depends on (each also at the tree's version). A package whose twin, or one
  * of whose libraries' twins, differs in version is skipped: it stays emulated.
  */
-export function selectTwins(tree: readonly { name: string; version: string }[], index: TwinIndex, format: Pick<FormatTwins, 'rules' | 'libraryByName'>): TwinSelection {
+export function selectTwins(tree: readonly { name: string; version: string }[], index: TwinIndex, format: Pick<FormatTwins, 'rules' | 'libraryByName' | 'loaderPackage'>): TwinSelection {
   const hostArch = index.architecture;
   const treeVersions = new Map(tree.map((p) => [p.name, p.version]));
   const host = new Map<string, TwinCandidate[]>();
@@ -58,6 +58,9 @@ export function selectTwins(tree: readonly { name: string; version: string }[], 
     chosen.set(name, { ...twin, role: 'programs' });
     for (const lib of libraries.packages) if (!chosen.has(lib.name)) chosen.set(lib.name, { ...lib, role: 'library' });
   }
+  // The loader runs every twin, a static one too (busybox), which depends on no library package.
+  const loader = chosen.size > 0 && !chosen.has(format.loaderPackage) ? exact(format.loaderPackage) : undefined;
+  if (loader) chosen.set(loader.name, { ...loader, role: 'library' });
   return { twins: [...chosen.values()], skipped };
 }
 

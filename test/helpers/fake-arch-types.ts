@@ -71,6 +71,9 @@ export interface FakeArchRepos {
   baseSet: Partial<Record<FakeArchMachine, string[]>>;
   /** Builds (once) a copy of a layout where `package` (default busybox) is changed in every architecture. */
   variant(kind: FakeArchVariantKind, opts?: { package?: string; layout?: FakeArchLayoutName }): Promise<FakeArchVariant>;
-  /** Builds (once) a copy of a layout where one architecture's `package` is at `version` instead (signed and indexed as genuine); returns its root. */
-  reversioned(opts: { layout?: FakeArchLayoutName; machine: FakeArchMachine; package: string; version: string }): Promise<string>;
+  /**
+   * Builds (once) a copy of a layout where one architecture's `package` is repacked: at `version` (default: its own, then it
+   * also ships /etc/kiln-tampered), signed with `key` (default the packager's, genuine) and indexed; returns its root.
+   */
+  repacked(opts: { layout?: FakeArchLayoutName; machine: FakeArchMachine; package: string; version?: string; key?: 'packager' | 'unknown' }): Promise<string>;
 }

@@ -147,13 +147,13 @@ async function makeVariant(dir: string, layout: FakeArchLayout, kind: FakeArchVa
 }
 
 /**
- * A copy of a layout where one architecture's `name` has another version:
- * its .PKGINFO's pkgver changed, repacked, signed with the packager key
- * and indexed in place of the original (a genuine package, at a version
- * no other architecture has).
+ * A copy of a layout where one architecture's `name` is repacked with
+ * `version` in its .PKGINFO, signed with `key` (the packager's: a genuine
+ * package, at a version no other architecture has; the unknown key's: one
+ * the keyring refuses) and indexed in place of the original.
  */
-async function makeReversioned(dir: string, layout: FakeArchLayout, machine: FakeArchMachine, name: string, version: string): Promise<string> {
-  const root = `${layout.root}-${machine}-${name}-${version.replace(/[^\w.+-]/g, '_')}`;
+async function makeRepacked(dir: string, layout: FakeArchLayout, machine: FakeArchMachine, name: string, version: string, key: 'packager' | 'unknown'): Promise<string> {
+  const root = `${layout.root}-${machine}-${name}-${version.replace(/[^\w.+-]/g, '_')}-${key}`;
   await rm(root, { recursive: true, force: true });
   await cp(layout.root, root, { recursive: true, verbatimSymlinks: true });
   const pkg = layout.packages[machine]?.find((p) => p.name === name);
@@ -165,10 +165,11 @@ async function makeReversioned(dir: string, layout: FakeArchLayout, machine: Fak
   const pkginfo = join(work, '.PKGINFO');
   await writeFile(pkginfo, (await readFile(pkginfo, 'utf8')).replace(/^pkgver = .*$/m, `pkgver = ${version}`));
   const filename = pkg.filename.replace(`-${pkg.version}-`, `-${version}-`);
-  await pack(work, join(repoDir, filename));
-  await signDetached(join(repoDir, filename), await readSecretKey(join(dir, 'keys'), 'packager'));
+  if (filename === pkg.filename) await writeEntry(work, TAMPER_PATH, tamperEntry(name, 'unknown-key'));
   await rm(join(repoDir, pkg.filename));
   await rm(join(repoDir, `${pkg.filename}.sig`));
+  await pack(work, join(repoDir, filename));
+  await signDetached(join(repoDir, filename), await readSecretKey(join(dir, 'keys'), key));
   await repoAdd(repoDir, pkg.repo, [filename]);
   await rm(work, { recursive: true, force: true });
   return root;
@@ -208,7 +209,7 @@ function assemble(dir: string, manifest: Manifest): FakeArchRepos {
   const arch = layout('arch');
   const alarm = manifest.layouts.alarm ? layout('alarm') : undefined;
   const variants = new Map<string, Promise<FakeArchVariant>>();
-  const reversioned = new Map<string, Promise<string>>();
+  const repacked = new Map<string, Promise<string>>();
   return {
     root: arch.root,
     alarmRoot: alarm?.root,
@@ -227,12 +228,14 @@ function assemble(dir: string, manifest: Manifest): FakeArchRepos {
       if (!variants.has(id)) variants.set(id, makeVariant(dir, which, kind, opts.package ?? 'busybox'));
       return variants.get(id) as Promise<FakeArchVariant>;
     },
-    reversioned(opts) {
+    repacked(opts) {
       const which = opts.layout === 'alarm' ? alarm : arch;
       if (!which) return Promise.reject(new Error('the alarm layout needs aarch64 among the architectures'));
-      const id = `${which.name}/${opts.machine}/${opts.package}/${opts.version}`;
-      if (!reversioned.has(id)) reversioned.set(id, makeReversioned(dir, which, opts.machine, opts.package, opts.version));
-      return reversioned.get(id) as Promise<string>;
+      const original = which.packages[opts.machine]?.find((p) => p.name === opts.package)?.version ?? '';
+      const version = opts.version ?? original;
+      const id = `${which.name}/${opts.machine}/${opts.package}/${version}/${opts.key ?? 'packager'}`;
+      if (!repacked.has(id)) repacked.set(id, makeRepacked(dir, which, opts.machine, opts.package, version, opts.key ?? 'packager'));
+      return repacked.get(id) as Promise<string>;
     },
   };
 }

@@ -108,7 +108,7 @@ describe('native twins: Arch Linux ARM aarch64 from the fixture repositories', {
   test('busybox at another version in the x86_64 repository is never used: it runs under QEMU, with the same results', async () => {
     const tree = repos.layouts.alarm?.packages.aarch64?.find((p) => p.name === 'busybox')?.version as string;
     const other = tree.replace(/-(\d+)$/, (_, rel: string) => `-${Number(rel) + 1}`);
-    const root = await repos.reversioned({ layout: 'alarm', machine: 'x86_64', package: 'busybox', version: other });
+    const root = await repos.repacked({ layout: 'alarm', machine: 'x86_64', package: 'busybox', version: other });
     const mirror = await startMirror(root);
     try {
       const at = imageDir(toml(mirror.url));
@@ -120,6 +120,18 @@ describe('native twins: Arch Linux ARM aarch64 from the fixture repositories', {
       assert.equal(r.ledger['kiln-hook'], 'fully emulated');
       // busybox ran (under QEMU) and computed the same (the tar itself names this mirror in its mirrorlist).
       for (const path of ['var/lib/kiln-test/kiln-hook-description', 'var/lib/kiln-test/hook-ran-count']) assert.equal(member(at, path), member(dir, path), path);
+    } finally {
+      await mirror.close();
+    }
+  });
+
+  test('a twin is verified like every package: an x86_64 busybox signed by a key not in the keyring fails the build, naming it', async () => {
+    const root = await repos.repacked({ layout: 'alarm', machine: 'x86_64', package: 'busybox', key: 'unknown' });
+    const mirror = await startMirror(root);
+    try {
+      const r = await kiln(['build', '-C', imageDir(toml(mirror.url)), '--rebuild'], { env: { SOURCE_DATE_EPOCH: EPOCH } });
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /signature check failed for twin busybox .* x86_64/);
     } finally {
       await mirror.close();
     }

@@ -11,7 +11,7 @@ import { decompress, extractTar, readDeb } from '../../archive/index.ts';
 import { readVerified } from '../../repo/index.ts';
 import { hostMachine } from '../../catalog/index.ts';
 import type { Tree } from '../../tree/index.ts';
-import type { FormatTwins, TwinContext, TwinRule, TwinTreeFacts } from '../twins.ts';
+import type { FormatTwins, TwinCandidate, TwinContext, TwinRule, TwinTreeFacts } from '../twins.ts';
 import { fetchPackagesIndex, fetchRelease, type ArchiveAccess } from './archive.ts';
 import { field, parseStanzas } from './control.ts';
 import type { DebPackage } from './packages.ts';
@@ -71,7 +71,7 @@ function access(ctx: TwinContext): ArchiveAccess {
 const mirrorOf = (ctx: TwinContext) => ctx.config['distribution.mirror'].replace(/\/+$/, '');
 
 /** A Packages entry as a twin candidate. */
-export function debTwinCandidate(p: DebPackage, mirror: string): Parameters<FormatTwins['extract']>[1] {
+export function debTwinCandidate(p: DebPackage, mirror: string): TwinCandidate {
   return {
     name: p.name,
     version: p.version,

@@ -7,15 +7,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { mtreeDigests, pacmanTwins } from '../../src/formats/pacman/twins.ts';
 import type { TwinCandidate } from '../../src/formats/twins.ts';
 import { selectTwins } from '../../src/pipeline/native-twins.ts';
 import { twinTable } from '../../src/pipeline/twin-dispatch.ts';
 import { scriptLedger } from '../../src/pipeline/script-ledger.ts';
+import { ELF, twinFixtureDirs } from './twin-fixture.ts';
 
 const candidate = (name: string, version: string, architecture: string, depends: string[] = []): TwinCandidate => ({
   name, version, architecture, sha256: 'a'.repeat(64), size: 10, urls: [`http://mirror.invalid/${name}`], depends: depends.map((d) => [d.replace(/[<>=].*$/, '')]), library: architecture !== 'any',
@@ -47,17 +46,10 @@ test('selectTwins (pacman): busybox and coreutils at the tree’s versions with 
   assert.deepEqual(skipped, [{ name: 'sed', why: 'x86_64 has 4.9-2, the tree 4.9-1' }]);
 });
 
-const ELF = Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46]), Buffer.alloc(60)]);
 
 /** A tree with pacman's local database for busybox and coreutils (desc, .MTREE) and a store with their x86_64 programs. */
 function fixture(opts: { busyboxVersion?: string; busyboxReplaced?: boolean } = {}) {
-  const base = mkdtempSync(join(tmpdir(), 'kiln-twins-pacman-'));
-  const root = join(base, 'root');
-  const store = join(base, 'store');
-  const put = (path: string, data: Buffer | string, mode = 0o755) => {
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, data, { mode });
-  };
+  const { root, store, put } = twinFixtureDirs('kiln-twins-pacman-');
   const foreign = (f: string) => Buffer.concat([ELF, Buffer.from(`aarch64 ${f}`)]);
   const packages: Record<string, { version: string; files: string[]; install?: boolean }> = {
     busybox: { version: '1:1.35.0-4', files: ['usr/bin/busybox'] },

@@ -17,6 +17,7 @@ import { debTwinCandidate, debTwins } from '../../src/formats/deb/twins.ts';
 import { selectTwins as selectFor } from '../../src/pipeline/native-twins.ts';
 import { countExecutions, dispatcherScript as dispatcherFor, twinTable as tableFor, DISPATCH_BASE, type TwinTable } from '../../src/pipeline/twin-dispatch.ts';
 import type { TwinSet } from '../../src/pipeline/twin-store.ts';
+import { ELF, twinFixtureDirs } from './twin-fixture.ts';
 
 // The Debian format's twins (src/formats/deb/twins.ts) through the format-neutral mechanism.
 const selectTwins = (tree: { name: string; version: string }[], host: DebPackage[], architecture: string) =>
@@ -63,18 +64,11 @@ test('selectTwins: a wrong-version twin is never chosen, nor a program whose lib
   ]);
 });
 
-const ELF = Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46]), Buffer.alloc(60)]);
 const md5 = (data: Buffer) => createHash('md5').update(data).digest('hex');
 
 /** A tree with dpkg's status and md5sums for coreutils, dpkg and sed, and a twin store with their host programs. */
 function fixture(opts: { sedVersion?: string; sedReplaced?: boolean } = {}) {
-  const base = mkdtempSync(join(tmpdir(), 'kiln-twins-'));
-  const root = join(base, 'root');
-  const store = join(base, 'store');
-  const put = (path: string, data: Buffer | string, mode = 0o755) => {
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, data, { mode });
-  };
+  const { root, store, put } = twinFixtureDirs('kiln-twins-');
   const foreign = (name: string) => Buffer.concat([ELF, Buffer.from(`arm64 ${name}`)]);
   const packages: Record<string, { version: string; files: string[] }> = {
     coreutils: { version: '9.1-1', files: ['bin/cat', 'bin/uname', 'usr/bin/basename'] },

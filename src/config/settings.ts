@@ -315,7 +315,7 @@ export const SETTINGS = {
   }),
   'build.emulation': setting({
     kind: oneOf(['native-twins', 'full'] as const),
-    help: "Foreign Debian trees: run the programs package scripts start most (sh, coreutils, sed, grep, ...) from native twins of exactly the tree's versions, everything else under QEMU (native-twins), or everything under QEMU (full). The image is the same either way (tested)",
+    help: "Foreign Debian and Arch-family trees: run the programs package scripts start most (sh, coreutils, sed, grep, busybox's pure applets, ...) from native twins of exactly the tree's versions, everything else under QEMU (native-twins), or everything under QEMU (full). The image is the same either way (tested)",
     default: 'native-twins',
   }),
   'build.native-perl': setting({

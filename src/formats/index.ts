@@ -25,13 +25,15 @@ import { apkLocking } from './apk/lock.ts';
 import { APK_NORMALISATION } from './apk/normalise.ts';
 import { DEB_NORMALISATION } from './deb/normalise.ts';
 import { PACMAN_NORMALISATION } from './pacman/normalise.ts';
+import { debTwins } from './deb/twins.ts';
+import { pacmanTwins } from './pacman/twins.ts';
 
 /** Checks one format's functions against each other (the plan plan() makes is the one unpack() takes). */
 const format = <Plan extends InstallPlan, Unpacked>(f: PackageFormat<Plan, Unpacked>) => f;
 
 const MODULES = {
-  deb: format({ plan: planDeb, unpack: unpackDebs, configure: configureDebs, inventory: inventoryDeb, database: debDatabase, lock: debLocking, normalise: DEB_NORMALISATION }),
-  pacman: format({ plan: planPacman, verify: verifyPacman, unpack: unpackPacmans, configure: configurePacmans, inventory: inventoryPacman, database: pacmanDatabase, lock: pacmanLocking, normalise: PACMAN_NORMALISATION }),
+  deb: format({ plan: planDeb, unpack: unpackDebs, configure: configureDebs, inventory: inventoryDeb, database: debDatabase, lock: debLocking, normalise: DEB_NORMALISATION, twins: debTwins }),
+  pacman: format({ plan: planPacman, verify: verifyPacman, unpack: unpackPacmans, configure: configurePacmans, inventory: inventoryPacman, database: pacmanDatabase, lock: pacmanLocking, normalise: PACMAN_NORMALISATION, twins: pacmanTwins }),
   apk: format({ plan: planApk, verify: verifyApk, unpack: unpackApks, configure: configureApks, inventory: inventoryApk, database: apkDatabase, lock: apkLocking, normalise: APK_NORMALISATION }),
 } satisfies Record<FormatName, unknown>;
 

@@ -10,6 +10,7 @@ import type { BlobStore, DownloadLimits } from '../repo/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Distribution, FormatName } from '../catalog/index.ts';
 import type { RootRunOptions } from '../sandbox/index.ts';
+import type { FormatTwins } from './twins.ts';
 
 /** `PackageData`: the format's own facts about one package (JSON-serialisable), for its verify and install. */
 export interface PlannedPackage<PackageData = unknown> {
@@ -184,6 +185,8 @@ export interface PackageFormat<Plan extends InstallPlan, Unpacked> {
   lock?: FormatLocking<Plan>;
   /** What finalize normalises in this format's trees, before the common items (src/formats/FORMAT/normalise.ts). */
   normalise: readonly NormaliseItem[];
+  /** Native twins for a foreign tree's scripts (src/formats/FORMAT/twins.ts): absent for a format without them yet (everything emulated). */
+  twins?: FormatTwins;
 }
 
 /** A format's package database as kiln diff reads it from a finished tree. */

@@ -4,7 +4,7 @@
  * host's registration. Says exactly what is missing when none works.
  */
 import { release } from 'node:os';
-import { elfMagic, hostMachine, qemuName, runsNatively, type FormatName, type Machine } from '../catalog/index.ts';
+import { elfMagic, hostMachine, qemuName, runsNatively, type Distribution, type FormatName, type Machine } from '../catalog/index.ts';
 import type { Config } from '../config/index.ts';
 import { FORMAT_FACTS } from '../formats/facts.ts';
 import type { DownloadLimits } from '../repo/index.ts';
@@ -13,7 +13,7 @@ import type { Emit } from '../util/events.ts';
 import { escapesToHex, hostBinfmtFor } from '../sandbox/index.ts';
 import { UserError } from '../util/errors.ts';
 import type { Emulation } from './job.ts';
-import type { AnyPlan } from '../formats/index.ts';
+import { FORMATS, type AnyPlan } from '../formats/index.ts';
 import type { BlobStore } from '../repo/index.ts';
 import { prepareTwins } from './twin-store.ts';
 
@@ -91,29 +91,31 @@ export function emulatorSource(loaded: { config: Config; distribution: { format:
 
 /**
  * The emulation with native twins for package scripts, when
- * build.emulation = "native-twins" and the target's archive is a Debian
- * archive. Only with QEMU in the build's own binfmt_misc: with the host's
- * registration the dispatcher cannot take QEMU's place (said once).
+ * build.emulation = "native-twins" and the tree's format has twins
+ * (FORMATS[format].twins). Only with QEMU in the build's own binfmt_misc:
+ * with the host's registration the dispatcher cannot take QEMU's place
+ * (said once).
  */
 export async function addNativeTwins(
   emulation: Emulation | undefined,
-  loaded: { config: Config; distribution: { format: FormatName } },
+  loaded: { config: Config; distribution: Distribution },
   plan: AnyPlan,
   source: { cacheDir: string; store: BlobStore; emit: Emit; signal?: AbortSignal; limits?: DownloadLimits },
 ): Promise<Emulation | undefined> {
   const c = loaded.config;
-  if (!emulation || c['build.emulation'] !== 'native-twins' || !FORMAT_FACTS[loaded.distribution.format].emulatorFromArchive) return emulation;
+  const format = loaded.distribution.format;
+  const formatTwins = FORMATS[format].twins;
+  if (!emulation || c['build.emulation'] !== 'native-twins' || !formatTwins) return emulation;
   if (emulation.mode !== 'namespace') {
     source.emit({ kind: 'log', level: 'info', message: 'native twins are not used: QEMU comes from the host\'s binfmt_misc registration (build.binfmt), so every foreign program runs under QEMU' });
     return emulation;
   }
-  const twins = await prepareTwins(plan.packages, {
-    access: { store: source.store, emit: source.emit, signal: source.signal, limits: source.limits, keyring: c['distribution.verify-signatures'] ? c['distribution.keyring'] : undefined, warnings: [] },
-    mirror: c['distribution.mirror'].replace(/\/+$/, ''),
-    release: c['distribution.release'],
-    components: c['distribution.repositories'],
-    cacheDir: source.cacheDir,
-    emit: source.emit,
+  const twins = await prepareTwins(plan.packages, formatTwins, {
+    ...source,
+    config: c,
+    distribution: loaded.distribution,
+    format,
+    debianArchive: emulatorSource(loaded, source.cacheDir, source.emit).debianArchive,
   });
   return twins ? { ...emulation, twins } : emulation;
 }

@@ -82,6 +82,7 @@ async function stageContext(job: BuildJob, emit: Emit, temporaries: Set<string>)
   // Twins the tree's packages do not match, said once each; executions per package, for the script ledger.
   const unusedSaid = new Set<string>();
   const byPackage: ExecutionCounts['byPackage'] = new Map();
+  const ledgerFacts = FORMATS[job.plan.format].twins?.tree;
   const install: InstallEnvironment = {
     root,
     blobs: job.blobs,
@@ -114,7 +115,7 @@ async function stageContext(job: BuildJob, emit: Emit, temporaries: Set<string>)
           emit({ kind: 'log', level: 'info', source: opts.source ?? argv[0], message: summary });
           emit({ kind: 'log', level: 'debug', source: opts.source ?? argv[0], message: detail });
         }
-        if (opts.packageScripts && job.emulation) await writeScriptLedger(fragments, scriptLedger(root, job.plan.packages, byPackage));
+        if (opts.packageScripts && job.emulation && ledgerFacts) await writeScriptLedger(fragments, scriptLedger(root, job.plan.packages, byPackage, ledgerFacts));
       }
     },
   };

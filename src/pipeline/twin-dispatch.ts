@@ -9,22 +9,22 @@
  * would give; otherwise, or when LD_PRELOAD or LD_LIBRARY_PATH is set (they
  * name libraries of the tree's architecture), it execs QEMU as before. Each
  * execution appends a line to a log kiln reads afterwards: n (native) or e
- * (emulated), the package whose maintainer script is running (dpkg's
- * DPKG_MAINTSCRIPT_PACKAGE, `-` outside one) and the program's path.
+ * (emulated), the package whose script is running (`-` outside one) and
+ * the program's path.
  *
  * The table is made afresh for every command from the tree as it is: a
- * program is twinned only when dpkg's status has its package at the twin's
- * version and the tree's file is still the one its package shipped (dpkg's
- * md5sums), so a wrong-version twin, a diverted or replaced program, never
- * runs.
+ * program is twinned only when the tree's package database (dpkg's status,
+ * pacman's local database) has its package at the twin's version and the
+ * tree's file is still the one its package shipped (dpkg's md5sums, the
+ * package's .MTREE), so a wrong-version twin, a diverted or replaced
+ * program, never runs. Which variable names the package whose script runs
+ * is the format's (DPKG_MAINTSCRIPT_PACKAGE, kiln's own for pacman).
  */
-import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { field, parseStanzas } from '../formats/deb/index.ts';
+import type { FormatTwins } from '../formats/twins.ts';
 import { shellQuote } from '../formats/script-batch.ts';
 import { Tree } from '../tree/index.ts';
-import { NEVER_NATIVE, TWIN_RULES } from './native-twins.ts';
 import type { TwinSet } from './twin-store.ts';
 
 /** One program a twin runs: the path in the tree, the twin's file (relative to the store) and the names it is started by. */
@@ -45,9 +45,9 @@ export interface TwinTable {
 const PROGRAM_DIRS = ['bin', 'sbin', 'usr/bin', 'usr/sbin'];
 
 /** The twinned programs of the tree as it is now. */
-export function twinTable(root: string, twins: Pick<TwinSet, 'storeDir' | 'programs'>): TwinTable {
+export function twinTable(root: string, twins: Pick<TwinSet, 'storeDir' | 'programs'>, format: Pick<FormatTwins, 'rules' | 'neverNative' | 'tree'>): TwinTable {
   const tree = new Tree(root);
-  const installed = installedVersions(tree);
+  const installed = format.tree.installed(tree);
   const programs: TwinnedProgram[] = [];
   const unused: TwinTable['unused'] = [];
   for (const pkg of twins.programs) {
@@ -56,48 +56,17 @@ export function twinTable(root: string, twins: Pick<TwinSet, 'storeDir' | 'progr
       unused.push({ name: pkg.name, why: version === undefined ? 'not installed in the tree' : `the tree has ${version}, the twin is ${pkg.version}` });
       continue;
     }
-    const sums = md5sums(tree, pkg.name);
-    const rule = TWIN_RULES[pkg.name] ?? {};
+    const shipped = format.tree.shipped(tree, pkg.name, pkg.version);
+    const rule = format.rules[pkg.name] ?? {};
     for (const rel of elfPrograms(join(twins.storeDir, pkg.dir))) {
       const name = basename(rel);
       const firstArgs = rule.firstArgs?.[name];
-      if ((NEVER_NATIVE.has(name) && !firstArgs) || rule.except?.includes(name) || (rule.only && !rule.only.includes(name))) continue;
-      if (!sums.has(rel) || treeMd5(tree, rel) !== sums.get(rel)) continue;
+      if ((format.neverNative.has(name) && !firstArgs) || rule.except?.includes(name) || (rule.only && !rule.only.includes(name))) continue;
+      if (!shipped(rel)) continue;
       programs.push({ path: `/${rel}`, twin: `${pkg.dir}/${rel}`, names: [name, ...(rule.aliases?.[name] ?? [])], ...(firstArgs ? { firstArgs } : {}) });
     }
   }
   return { programs, unused };
-}
-
-/** Package -> version of every package dpkg's status lists as present. */
-function installedVersions(tree: Tree): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const stanza of parseStanzas(tree.readTextIfExists('var/lib/dpkg/status') ?? '')) {
-    const get = (name: string) => field(stanza, name);
-    const name = get('Package');
-    const version = get('Version');
-    const status = get('Status') ?? '';
-    if (name && version && !/ (not-installed|config-files)$/.test(status)) out.set(name, version);
-  }
-  return out;
-}
-
-/** dpkg's md5sums of a package: path (relative, as shipped) -> md5. */
-function md5sums(tree: Tree, name: string): Map<string, string> {
-  const arch = tree.readTextIfExists('var/lib/dpkg/arch')?.split('\n')[0]?.trim();
-  const text = tree.readTextIfExists(`var/lib/dpkg/info/${name}.md5sums`) ?? (arch ? tree.readTextIfExists(`var/lib/dpkg/info/${name}:${arch}.md5sums`) : undefined) ?? '';
-  const out = new Map<string, string>();
-  for (const line of text.split('\n')) {
-    const m = /^([0-9a-f]{32}) {2}(.+)$/.exec(line);
-    if (m) out.set((m[2] as string).replace(/^\.?\//, ''), m[1] as string);
-  }
-  return out;
-}
-
-function treeMd5(tree: Tree, rel: string): string | undefined {
-  const st = tree.stat(rel);
-  if (!st?.isFile()) return undefined;
-  return createHash('md5').update(tree.readBytes(rel)).digest('hex');
 }
 
 /** The ELF programs of an unpacked package (regular files only), relative to it, sorted. */
@@ -125,7 +94,14 @@ function elfPrograms(dir: string): string[] {
 export const DISPATCH_BASE = '/run/kiln-native';
 
 /** The dispatcher script (for busybox's sh, at BASE/busybox; QEMU at BASE/qemu, the store at BASE/twins, the log at BASE/log/execs). */
-export function dispatcherScript(table: TwinTable, twins: Pick<TwinSet, 'loader' | 'libraryPath'>, base = DISPATCH_BASE, shell = `${base}/busybox sh`): string {
+export function dispatcherScript(
+  table: TwinTable,
+  twins: Pick<TwinSet, 'loader' | 'libraryPath'>,
+  base: string,
+  shell: string,
+  /** The variable naming the package whose script runs (the format's: FormatTwins.tree.scriptPackageVariable). */
+  scriptPackage: string,
+): string {
   const store = `${base}/twins`;
   const log = shellQuote(`${base}/log/execs`);
   const libraryPath = shellQuote(twins.libraryPath.map((d) => `${store}/${d}`).join(':'));
@@ -136,7 +112,7 @@ export function dispatcherScript(table: TwinTable, twins: Pick<TwinSet, 'loader'
     // $2 is the program's first argument.
     const only = (p: TwinnedProgram) => (p.firstArgs ? ` && { ${p.firstArgs.map((a) => `[ "$2" = ${shellQuote(a)} ]`).join(' || ')}; }` : '');
     const tries = programs.map(
-      (p) => `    if [ "$f" -ef ${shellQuote(p.path)} ]${only(p)}; then echo "n \${DPKG_MAINTSCRIPT_PACKAGE:--} "${shellQuote(p.path)} >> ${log}; shift; exec ${loader} --library-path ${libraryPath} --argv0 "$f" ${shellQuote(`${store}/${p.twin}`)} "$@"; fi`,
+      (p) => `    if [ "$f" -ef ${shellQuote(p.path)} ]${only(p)}; then echo "n \${${scriptPackage}:--} "${shellQuote(p.path)} >> ${log}; shift; exec ${loader} --library-path ${libraryPath} --argv0 "$f" ${shellQuote(`${store}/${p.twin}`)} "$@"; fi`,
     );
     return `  ${shellQuote(name)})\n${tries.join('\n')}\n    ;;`;
   });
@@ -149,7 +125,7 @@ export function dispatcherScript(table: TwinTable, twins: Pick<TwinSet, 'loader'
     ...branches,
     '  esac',
     'fi',
-    `echo "e \${DPKG_MAINTSCRIPT_PACKAGE:--} $f" >> ${log}`,
+    `echo "e \${${scriptPackage}:--} $f" >> ${log}`,
     `exec ${shellQuote(`${base}/qemu`)} "$@"`,
     '',
   ].join('\n');

@@ -8,6 +8,7 @@
  */
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { FORMATS } from '../formats/index.ts';
 import type { BinfmtEntry } from '../sandbox/index.ts';
 import { countExecutions, DISPATCH_BASE, dispatcherScript, twinTable, type ExecutionCounts, type TwinTable } from './twin-dispatch.ts';
 import type { TwinSet } from './twin-store.ts';
@@ -24,11 +25,13 @@ let runs = 0;
 
 /** `qemu`: the ELF entry QEMU would have had (its magic, mask and interpreter on the host). */
 export async function prepareTwinRun(root: string, twins: TwinSet, qemu: BinfmtEntry, workDir: string): Promise<TwinRun> {
-  const table = twinTable(root, twins);
+  const format = FORMATS[twins.format].twins;
+  if (!format) throw new Error(`twins for a ${twins.format} tree, whose format has none`);
+  const table = twinTable(root, twins, format);
   const dir = join(workDir, 'twins', String(++runs));
   await mkdir(join(dir, 'log'), { recursive: true });
   const dispatcher = join(dir, 'dispatch');
-  await writeFile(dispatcher, dispatcherScript(table, twins), { mode: 0o755 });
+  await writeFile(dispatcher, dispatcherScript(table, twins, DISPATCH_BASE, `${DISPATCH_BASE}/busybox sh`, format.tree.scriptPackageVariable), { mode: 0o755 });
   await writeFile(join(dir, 'log', 'execs'), '');
   const inside = DISPATCH_BASE.replace(/^\/run\//, '');
   return {

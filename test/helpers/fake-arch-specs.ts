@@ -1,7 +1,8 @@
 /**
  * What the fake Arch repositories hold: filesystem, glibc, bash and busybox
  * from Debian binaries, toybox (conflicts with busybox), an alpm hook and the
- * files that trigger it, a group of two, the keyring package with the
+ * files that trigger it (its scriptlet and hook start busybox's sed, sha256sum
+ * and wc: what native twins run natively in a foreign build), a group of two, the keyring package with the
  * throwaway key, `base`, and one package per member of a Debian set.
  */
 import type { DebianSetPackage } from './fake-arch-debian-set.ts';
@@ -29,7 +30,7 @@ Target = usr/share/kiln-marks/*
 [Action]
 Description = Recording the kiln-marks files for the kiln tests...
 When = PostTransaction
-Exec = /bin/sh -c 'while read -r f; do echo "$f"; done > /var/lib/kiln-test/hook-ran'
+Exec = /bin/sh -c 'while read -r f; do echo "$f"; done > /var/lib/kiln-test/hook-ran; [ ! -x /usr/bin/busybox ] || /usr/bin/busybox wc -l < /var/lib/kiln-test/hook-ran > /var/lib/kiln-test/hook-ran-count'
 NeedsTargets
 `;
 
@@ -45,6 +46,8 @@ const HOOK_INSTALL = `pre_install() {
 
 post_install() {
   echo "kiln-hook post_install $1" > /var/lib/kiln-test/kiln-hook-post-install
+  # Programs a scriptlet starts (native twins run them natively in a foreign build); with packages.base = "none" there is no busybox.
+  [ ! -x /usr/bin/busybox ] || /usr/bin/busybox sed -n 's/^Description = //p' /usr/share/libalpm/hooks/50-kiln-test.hook | /usr/bin/busybox sha256sum > /var/lib/kiln-test/kiln-hook-description
 }
 `;
 

@@ -53,7 +53,7 @@ export interface FakeArchVariant {
 export interface FakeArchRepos {
   /** dir/repo: serve it, mirror = `${url}/$repo/os/$arch`. */
   root: string;
-  /** dir/repo-alarm (only with aarch64): mirror = `${url}/$arch/$repo`. */
+  /** dir/repo-alarm (only with aarch64; it has x86_64 too then): mirror = `${url}/$arch/$repo`. */
   alarmRoot?: string;
   layouts: { arch: FakeArchLayout; alarm?: FakeArchLayout };
   /** Armored public key that signs every package: the trust anchor. */
@@ -71,4 +71,9 @@ export interface FakeArchRepos {
   baseSet: Partial<Record<FakeArchMachine, string[]>>;
   /** Builds (once) a copy of a layout where `package` (default busybox) is changed in every architecture. */
   variant(kind: FakeArchVariantKind, opts?: { package?: string; layout?: FakeArchLayoutName }): Promise<FakeArchVariant>;
+  /**
+   * Builds (once) a copy of a layout where one architecture's `package` is repacked: at `version` (default: its own, then it
+   * also ships /etc/kiln-tampered), signed with `key` (default the packager's, genuine) and indexed; returns its root.
+   */
+  repacked(opts: { layout?: FakeArchLayoutName; machine: FakeArchMachine; package: string; version?: string; key?: 'packager' | 'unknown' }): Promise<string>;
 }

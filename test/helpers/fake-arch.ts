@@ -93,7 +93,8 @@ async function build(dir: string, debs: Map<FakeArchMachine, FixtureDeb[]>): Pro
   // A Debian set has a hundred packages or more: not all of their bsdtar and zstd at once.
   const slot = limiter(Math.max(2, availableParallelism()));
   const manifest: Manifest = { keyFingerprint: key.fingerprint, unknownKeyFingerprint: unknown.fingerprint, layouts: {} };
-  const jobs: [FakeArchLayoutName, FakeArchMachine][] = [...debs.keys()].flatMap((m) => (m === 'aarch64' ? [['arch', m], ['alarm', m]] : [['arch', m]]) as [FakeArchLayoutName, FakeArchMachine][]);
+  // Arch Linux ARM's layout for x86_64 too, beside aarch64: where an aarch64 build's native twins come from (the same repositories for the host's architecture).
+  const jobs: [FakeArchLayoutName, FakeArchMachine][] = [...debs.keys()].flatMap((m) => (debs.has('aarch64') ? [['arch', m], ['alarm', m]] : [['arch', m]]) as [FakeArchLayoutName, FakeArchMachine][]);
   await Promise.all(
     jobs.map(async ([layout, machine]) => {
       const packages = await Promise.all(
@@ -145,6 +146,35 @@ async function makeVariant(dir: string, layout: FakeArchLayout, kind: FakeArchVa
   return { kind, root, changed };
 }
 
+/**
+ * A copy of a layout where one architecture's `name` is repacked with
+ * `version` in its .PKGINFO, signed with `key` (the packager's: a genuine
+ * package, at a version no other architecture has; the unknown key's: one
+ * the keyring refuses) and indexed in place of the original.
+ */
+async function makeRepacked(dir: string, layout: FakeArchLayout, machine: FakeArchMachine, name: string, version: string, key: 'packager' | 'unknown'): Promise<string> {
+  const root = `${layout.root}-${machine}-${name}-${version.replace(/[^\w.+-]/g, '_')}-${key}`;
+  await rm(root, { recursive: true, force: true });
+  await cp(layout.root, root, { recursive: true, verbatimSymlinks: true });
+  const pkg = layout.packages[machine]?.find((p) => p.name === name);
+  if (!pkg) throw new Error(`no package ${name} in the ${layout.name} layout for ${machine}`);
+  const repoDir = join(root, LAYOUTS[layout.name].dir(machine, pkg.repo));
+  const work = await mkdtemp(join(dir, 'reversion-'));
+  await run('bsdtar', ['-xpf', join(repoDir, pkg.filename), '-C', work]);
+  await rm(join(work, '.MTREE'));
+  const pkginfo = join(work, '.PKGINFO');
+  await writeFile(pkginfo, (await readFile(pkginfo, 'utf8')).replace(/^pkgver = .*$/m, `pkgver = ${version}`));
+  const filename = pkg.filename.replace(`-${pkg.version}-`, `-${version}-`);
+  if (filename === pkg.filename) await writeEntry(work, TAMPER_PATH, tamperEntry(name, 'unknown-key'));
+  await rm(join(repoDir, pkg.filename));
+  await rm(join(repoDir, `${pkg.filename}.sig`));
+  await pack(work, join(repoDir, filename));
+  await signDetached(join(repoDir, filename), await readSecretKey(join(dir, 'keys'), key));
+  await repoAdd(repoDir, pkg.repo, [filename]);
+  await rm(work, { recursive: true, force: true });
+  return root;
+}
+
 // ------------------------------------------------------------------- entry
 
 /**
@@ -179,6 +209,7 @@ function assemble(dir: string, manifest: Manifest): FakeArchRepos {
   const arch = layout('arch');
   const alarm = manifest.layouts.alarm ? layout('alarm') : undefined;
   const variants = new Map<string, Promise<FakeArchVariant>>();
+  const repacked = new Map<string, Promise<string>>();
   return {
     root: arch.root,
     alarmRoot: alarm?.root,
@@ -196,6 +227,15 @@ function assemble(dir: string, manifest: Manifest): FakeArchRepos {
       const id = `${which.name}/${kind}/${opts.package ?? 'busybox'}`;
       if (!variants.has(id)) variants.set(id, makeVariant(dir, which, kind, opts.package ?? 'busybox'));
       return variants.get(id) as Promise<FakeArchVariant>;
+    },
+    repacked(opts) {
+      const which = opts.layout === 'alarm' ? alarm : arch;
+      if (!which) return Promise.reject(new Error('the alarm layout needs aarch64 among the architectures'));
+      const original = which.packages[opts.machine]?.find((p) => p.name === opts.package)?.version ?? '';
+      const version = opts.version ?? original;
+      const id = `${which.name}/${opts.machine}/${opts.package}/${version}/${opts.key ?? 'packager'}`;
+      if (!repacked.has(id)) repacked.set(id, makeRepacked(dir, which, opts.machine, opts.package, version, opts.key ?? 'packager'));
+      return repacked.get(id) as Promise<string>;
     },
   };
 }

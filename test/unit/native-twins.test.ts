@@ -12,9 +12,19 @@ import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { parsePackages } from '../../src/formats/deb/index.ts';
-import { selectTwins } from '../../src/pipeline/native-twins.ts';
-import { countExecutions, dispatcherScript, twinTable, type TwinTable } from '../../src/pipeline/twin-dispatch.ts';
+import { parsePackages, type DebPackage } from '../../src/formats/deb/index.ts';
+import { debTwinCandidate, debTwins } from '../../src/formats/deb/twins.ts';
+import { selectTwins as selectFor } from '../../src/pipeline/native-twins.ts';
+import { countExecutions, dispatcherScript as dispatcherFor, twinTable as tableFor, DISPATCH_BASE, type TwinTable } from '../../src/pipeline/twin-dispatch.ts';
+import type { TwinSet } from '../../src/pipeline/twin-store.ts';
+import { ELF, twinFixtureDirs } from './twin-fixture.ts';
+
+// The Debian format's twins (src/formats/deb/twins.ts) through the format-neutral mechanism.
+const selectTwins = (tree: { name: string; version: string }[], host: DebPackage[], architecture: string) =>
+  selectFor(tree, { architecture, candidates: host.map((p) => debTwinCandidate(p, 'http://mirror.invalid/debian')) }, debTwins);
+const twinTable = (root: string, twins: Pick<TwinSet, 'storeDir' | 'programs'>) => tableFor(root, twins, debTwins);
+const dispatcherScript = (table: TwinTable, twins: Pick<TwinSet, 'loader' | 'libraryPath'>, base = DISPATCH_BASE, shell = `${base}/busybox sh`) =>
+  dispatcherFor(table, twins, base, shell, debTwins.tree.scriptPackageVariable);
 
 const stanza = (name: string, version: string, arch: string, depends = '') =>
   `Package: ${name}\nVersion: ${version}\nArchitecture: ${arch}\nFilename: pool/${name}_${version}_${arch}.deb\nSize: 10\nSHA256: ${'a'.repeat(64)}\n${depends ? `Depends: ${depends}\n` : ''}`;
@@ -54,18 +64,11 @@ test('selectTwins: a wrong-version twin is never chosen, nor a program whose lib
   ]);
 });
 
-const ELF = Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46]), Buffer.alloc(60)]);
 const md5 = (data: Buffer) => createHash('md5').update(data).digest('hex');
 
 /** A tree with dpkg's status and md5sums for coreutils, dpkg and sed, and a twin store with their host programs. */
 function fixture(opts: { sedVersion?: string; sedReplaced?: boolean } = {}) {
-  const base = mkdtempSync(join(tmpdir(), 'kiln-twins-'));
-  const root = join(base, 'root');
-  const store = join(base, 'store');
-  const put = (path: string, data: Buffer | string, mode = 0o755) => {
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, data, { mode });
-  };
+  const { root, store, put } = twinFixtureDirs('kiln-twins-');
   const foreign = (name: string) => Buffer.concat([ELF, Buffer.from(`arm64 ${name}`)]);
   const packages: Record<string, { version: string; files: string[] }> = {
     coreutils: { version: '9.1-1', files: ['bin/cat', 'bin/uname', 'usr/bin/basename'] },
@@ -233,7 +236,7 @@ test('countExecutions and the script ledger: native helpers, fully emulated, no 
   const root = mkdtempSync(join(tmpdir(), 'kiln-ledger-'));
   mkdirSync(join(root, 'var/lib/dpkg/info'), { recursive: true });
   for (const f of ['base-files.postinst', 'passwd.preinst', 'libc6:arm64.postinst', 'gzip.md5sums']) writeFileSync(join(root, 'var/lib/dpkg/info', f), '');
-  const ledger = scriptLedger(root, [{ name: 'passwd' }, { name: 'gzip' }, { name: 'base-files' }, { name: 'libc6' }], counts.byPackage);
+  const ledger = scriptLedger(root, ['passwd', 'gzip', 'base-files', 'libc6'].map((name) => ({ name, version: '1' })), counts.byPackage, debTwins.tree);
   assert.deepEqual(ledger, { 'base-files': 'native helpers', gzip: 'no scripts', libc6: 'fully emulated', passwd: 'fully emulated' });
 });
 

@@ -50,8 +50,8 @@ export interface PacmanPackageExtra {
 
 export type PacmanInstallPlan = InstallPlan<'pacman', PacmanPlanExtra, PacmanPackageExtra>;
 
-export function pacmanSources(config: Config): PacmanSource[] {
-  const arch = config['distribution.architecture'];
+/** The configured repositories for `arch` (default: the build's architecture; native twins ask for the host's). */
+export function pacmanSources(config: Config, arch = config['distribution.architecture']): PacmanSource[] {
   const fill = (pattern: string, repo: string) => pattern.replaceAll('$repo', repo).replaceAll('$arch', arch).replace(/\/+$/, '');
   const mirrors = config['distribution.repository-mirrors'];
   const signed = config['distribution.verify-signatures'];
@@ -95,10 +95,8 @@ export async function planPacman(ctx: PlanContext): Promise<PacmanInstallPlan> {
   // Databases change with every repository update: asked for each build, like `pacman -Sy`, but only downloaded again when changed (fetchMutableIndex).
   const databases = await Promise.all(
     sources.map(async (s) => {
-      const url = `${s.url}/${s.name}.db`;
-      const data = await fetchMutableIndex(ctx, { url, name: `${s.name}.db`, recordKind: 'pacman-db' });
-      if (!data) throw new UserError(`${url} not found: no repository "${s.name}" for ${arch} at this mirror`, 'check distribution.mirror (a pattern with $repo and $arch), distribution.repositories and the architecture');
-      await checkDatabaseSignature(ctx, s, url, data);
+      const data = await fetchDatabase(ctx, s);
+      if (!data) throw new UserError(`${databaseUrl(s)} not found: no repository "${s.name}" for ${arch} at this mirror`, 'check distribution.mirror (a pattern with $repo and $arch), distribution.repositories and the architecture');
       return { source: s, data, sha256: createHash('sha256').update(data).digest('hex') };
     }),
   );
@@ -132,13 +130,25 @@ function keyringPackagesOf(ctx: PlanContext, sources: PacmanSource[]): { thirdKe
   return { thirdKeyrings, keyringPackages: [...(ctx.distribution.keyringPackages ?? []), ...thirdKeyrings] };
 }
 
+export const databaseUrl = (s: PacmanSource) => `${s.url}/${s.name}.db`;
+
+/** A repository's database, its published signature checked; undefined when the mirror has none. */
+export async function fetchDatabase(ctx: DatabaseContext, source: PacmanSource): Promise<Buffer | undefined> {
+  const url = databaseUrl(source);
+  const data = await fetchMutableIndex(ctx, { url, name: `${source.name}.db`, recordKind: 'pacman-db' });
+  if (data) await checkDatabaseSignature(ctx, source, url, data);
+  return data;
+}
+
+type DatabaseContext = Pick<PlanContext, 'config' | 'store' | 'memoDir' | 'emit' | 'signal' | 'limits'>;
+
 /**
  * pacman's DatabaseOptional: a database signature, where the repository
  * publishes one, must be good; without one the packages' own signatures
  * carry the trust. (With keyring-bootstrap, the keys come only after the
  * download: the packages' signatures are checked then.)
  */
-async function checkDatabaseSignature(ctx: PlanContext, source: PacmanSource, url: string, data: Buffer): Promise<void> {
+async function checkDatabaseSignature(ctx: DatabaseContext, source: PacmanSource, url: string, data: Buffer): Promise<void> {
   const anchors = source.keyring ?? ctx.config['distribution.keyring'];
   if (!source.signed || !anchors.length) return;
   const signature = await fetchBytes(`${url}.sig`, { ...ctx.limits, emit: ctx.emit, signal: ctx.signal, name: `${source.name}.db.sig`, missingOk: true, maxBytes: 1 << 16 });
@@ -146,7 +156,7 @@ async function checkDatabaseSignature(ctx: PlanContext, source: PacmanSource, ur
   await anchorsFrom(anchors).verifyDetached(data, signature, url);
 }
 
-async function readDb(data: Buffer, repo: string, url: string): Promise<PacmanPackage[]> {
+export async function readDb(data: Buffer, repo: string, url: string): Promise<PacmanPackage[]> {
   try {
     return await readRepoDb(data, repo);
   } catch (err) {

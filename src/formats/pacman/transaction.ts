@@ -18,6 +18,13 @@ import type { UnpackedPacman } from './unpack.ts';
 import { packageSatisfies, parseRelation, type Satisfier } from './version.ts';
 
 const HOOK_DIRS = ['usr/share/libalpm/hooks', 'etc/pacman.d/hooks'];
+/**
+ * Names the package whose scriptlet runs, in the scriptlet's environment
+ * (pacman names none): the native-twin dispatcher's log counts executions
+ * per package by it (twins.ts), for the script ledger. Set with or without
+ * twins, so the scriptlets see the same environment either way.
+ */
+export const SCRIPT_PACKAGE_VARIABLE = 'KILN_SCRIPT_PACKAGE';
 const WORK = 'tmp/.kiln-transaction';
 
 interface Scriptlet {
@@ -45,7 +52,7 @@ export async function runTransaction(ctx: InstallContext, unpacked: UnpackedPacm
   const steps: ScriptStep[] = [
     ...scriptlets.map((s) => ({
       banner: `:: ${s.name} ${s.fn}`,
-      command: { shell: `. ${shellQuote(s.script)}; ${s.fn} ${shellQuote(s.version)}` },
+      command: { shell: `${SCRIPT_PACKAGE_VARIABLE}=${shellQuote(s.name)}; export ${SCRIPT_PACKAGE_VARIABLE}; . ${shellQuote(s.script)}; ${s.fn} ${shellQuote(s.version)}` },
       label: `scriptlet ${s.name} ${s.fn}`,
       source: s.name,
     })),

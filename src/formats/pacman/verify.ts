@@ -35,7 +35,8 @@ export async function verifyPacman(ctx: VerifyContext<PacmanInstallPlan>): Promi
   emit({ kind: 'log', level: 'info', message: `${checked} package signatures good` });
 }
 
-async function fetchSignature(ctx: VerifyContext, url: string, name: string): Promise<Buffer> {
+/** A package's detached signature beside it (URL.sig), when the database carries none. */
+export async function fetchSignature(ctx: Pick<VerifyContext, 'limits' | 'emit' | 'signal'>, url: string, name: string): Promise<Buffer> {
   const sig = await fetchBytes(`${url}.sig`, { ...ctx.limits, emit: ctx.emit, signal: ctx.signal, name: `${name}.sig`, missingOk: true, maxBytes: 1 << 16 });
   if (!sig) throw new UserError(`package ${name} has no signature (no %PGPSIG% in the database and no ${url}.sig)`, 'the repository must sign its packages; for a repository you trust without, set signature-level = "never" in its extra-repositories entry');
   return sig;

@@ -17,6 +17,7 @@ import { buildCycloneDx, buildManifest, buildSbom } from '../../src/outputs/inde
 import { readImageInventory } from '../../src/outputs/image-inventory.ts';
 import { bootTree } from './boot-tree.ts';
 import { cyclonedxProblems } from '../helpers/cyclonedx.ts';
+import { TEST_IMAGE_FACTS } from '../helpers/image-facts.ts';
 import { spdxProblems } from '../helpers/spdx.ts';
 
 const stanza = (name: string, version: string, more = '', status = 'install ok installed') =>
@@ -109,18 +110,7 @@ test('both SBOMs made from the inventory are valid and carry the files and the g
   const t = debianTree();
   try {
     const image = await readImageInventory(t.root, FORMATS.deb, () => {});
-    const facts = {
-      kilnVersion: '0.0.0-test',
-      key: 'f'.repeat(64),
-      image: { name: 'image', distribution: 'debian', release: 'bookworm', architecture: 'amd64', board: null, profiles: [] },
-      config: {},
-      sourceDateEpoch: 1_700_000_000,
-      sourceDateEpochFrom: 'release (default)',
-      mirrors: [],
-      installed: image.packages,
-      planned: [],
-      fragments: {},
-    };
+    const facts = { ...TEST_IMAGE_FACTS, mirrors: [], installed: image.packages, planned: [] };
     const m = buildManifest(facts, [{ file: 'image.tar', format: 'tar', size: 1, sha256: 'a'.repeat(64) }], 'image.spdx.json', 'image.cdx.json');
     type Spdx = { packages: { SPDXID: string; name: string; filesAnalyzed: boolean }[]; files: { SPDXID: string; fileName: string; checksums: unknown[]; comment: string }[]; relationships: { spdxElementId: string; relationshipType: string; relatedSpdxElement: string }[] };
     const spdx = buildSbom(m, image, 'deb', 'Debian') as unknown as Spdx;

@@ -4,14 +4,10 @@ import assert from 'node:assert/strict';
 import { buildCycloneDx, buildManifest, buildSbom } from '../../src/outputs/index.ts';
 import { derivedUuid } from '../../src/outputs/sbom-cyclonedx.ts';
 import { cyclonedxProblems } from '../helpers/cyclonedx.ts';
+import { TEST_IMAGE_FACTS } from '../helpers/image-facts.ts';
 
 const facts = {
-  kilnVersion: '0.0.0-test',
-  key: 'f'.repeat(64),
-  image: { name: 'image', distribution: 'debian', release: 'bookworm', architecture: 'amd64', board: null, profiles: [] },
-  config: {},
-  sourceDateEpoch: 1_700_000_000,
-  sourceDateEpochFrom: 'release (default)',
+  ...TEST_IMAGE_FACTS,
   mirrors: ['http://127.0.0.1:9/debian'],
   installed: [
     { name: 'coreutils', version: '9.1-1', architecture: 'amd64', source: 'coreutils', licenses: ['GPL-3+', 'BSD-4-clause'] },
@@ -22,7 +18,6 @@ const facts = {
     { name: 'coreutils', version: '9.1-1', architecture: 'amd64', size: 2_900_000, sha256: 'c'.repeat(64), urls: ['http://127.0.0.1:9/debian/pool/c.deb'], reason: 'base set' },
     { name: 'libc6', version: '2.36-9', architecture: 'amd64', size: 2_700_000, sha256: 'd'.repeat(64), urls: ['http://127.0.0.1:9/debian/pool/l.deb'], reason: 'base set' },
   ],
-  fragments: {},
 };
 const outputs = [{ file: 'image.tar', format: 'tar', size: 123, sha256: 'a'.repeat(64) }];
 const NO_CONTENTS = { files: [], dependencies: new Map<string, string[]>() };

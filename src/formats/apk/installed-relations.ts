@@ -7,24 +7,15 @@
  */
 import { Tree } from '../../tree/index.ts';
 import { packageFromRecord, parseRecords } from './apkindex.ts';
-import { candidatesByName } from '../installed-relations.ts';
+import { dependencyGraph } from '../installed-relations.ts';
 import { packageMatches, parseDependencies, parseProvide } from './deps.ts';
 import { INSTALLED } from './installed-db.ts';
 
 export function apkDependencies(root: string): Map<string, string[]> {
-  const installed = parseRecords(new Tree(root).readTextIfExists(INSTALLED) ?? '')
-    .flatMap((r) => packageFromRecord(r, 'installed') ?? [])
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const candidates = candidatesByName(installed, (p) => p.provides.map((text) => parseProvide(text).name));
-  const graph = new Map<string, string[]>();
-  for (const pkg of installed) {
-    const on = new Set<string>();
-    for (const wanted of parseDependencies(pkg.depends)) {
-      if (wanted.conflict) continue;
-      const by = candidates(wanted.name).find((p) => packageMatches(wanted, p));
-      if (by && by.name !== pkg.name) on.add(by.name);
-    }
-    graph.set(pkg.name, [...on].sort());
-  }
-  return graph;
+  const installed = parseRecords(new Tree(root).readTextIfExists(INSTALLED) ?? '').flatMap((r) => packageFromRecord(r, 'installed') ?? []);
+  return dependencyGraph(installed, {
+    provided: (p) => p.provides.map((text) => parseProvide(text).name),
+    requirements: (p) => parseDependencies(p.depends).flatMap((wanted) => (wanted.conflict ? [] : [[wanted]])),
+    satisfies: (p, wanted) => packageMatches(wanted, p),
+  });
 }

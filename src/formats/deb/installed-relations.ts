@@ -8,7 +8,7 @@
  * the package; the graph says only what is there).
  */
 import { Tree } from '../../tree/index.ts';
-import { candidatesByName } from '../installed-relations.ts';
+import { dependencyGraph } from '../installed-relations.ts';
 import { field, parseStanzas } from './control.ts';
 import { parseRelations, type Relation } from './relations.ts';
 import { satisfiesVersion } from './version.ts';
@@ -38,20 +38,5 @@ export function debDependencies(root: string): Map<string, string[]> {
       provides: relations('Provides').flat(),
     });
   }
-  installed.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const candidates = candidatesByName(installed, (p) => p.provides.map((r) => r.name));
-  const graph = new Map<string, string[]>();
-  for (const pkg of installed) {
-    const on = new Set<string>();
-    for (const group of pkg.depends) {
-      for (const wanted of group) {
-        const by = candidates(wanted.name).find((p) => satisfies(p, wanted));
-        if (!by) continue;
-        if (by.name !== pkg.name) on.add(by.name);
-        break;
-      }
-    }
-    graph.set(pkg.name, [...on].sort());
-  }
-  return graph;
+  return dependencyGraph(installed, { provided: (p) => p.provides.map((r) => r.name), requirements: (p) => p.depends, satisfies });
 }

@@ -7,7 +7,7 @@
 import { Tree } from '../../tree/index.ts';
 import { parseDesc } from './db.ts';
 import { LOCAL_DB } from './localdb.ts';
-import { candidatesByName } from '../installed-relations.ts';
+import { dependencyGraph } from '../installed-relations.ts';
 import type { PacmanRelation } from './types.ts';
 import { packageSatisfies, parseRelation, type Satisfier } from './version.ts';
 
@@ -22,16 +22,5 @@ export function pacmanDependencies(root: string): Map<string, string[]> {
     if (!name || !version) continue;
     installed.push({ name, version, provides: (desc.get('PROVIDES') ?? []).map(parseRelation), depends: (desc.get('DEPENDS') ?? []).map(parseRelation) });
   }
-  installed.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const candidates = candidatesByName(installed, (p) => p.provides.map((r) => r.name));
-  const graph = new Map<string, string[]>();
-  for (const pkg of installed) {
-    const on = new Set<string>();
-    for (const wanted of pkg.depends) {
-      const by = candidates(wanted.name).find((p) => packageSatisfies(p, wanted));
-      if (by && by.name !== pkg.name) on.add(by.name);
-    }
-    graph.set(pkg.name, [...on].sort());
-  }
-  return graph;
+  return dependencyGraph(installed, { provided: (p) => p.provides.map((r) => r.name), requirements: (p) => p.depends.map((r) => [r]), satisfies: packageSatisfies });
 }

@@ -12,12 +12,12 @@
  * not. A path counts as owned when a package lists it with its directories
  * resolved inside the tree (a package that lists /bin/sh owns usr/bin/sh
  * when /bin links to usr/bin). Files are in tree order (names in byte
- * order, a directory's entries after it) and hashed one at a time as
- * streams, so that the result is the same on every machine and memory
- * stays small whatever the files' sizes.
+ * order, a directory's entries after it) and hashed one at a time (a file
+ * over 1 MiB as a stream), so that the result is the same on every machine
+ * and memory stays small whatever the files' sizes.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, readlinkSync } from 'node:fs';
+import { createReadStream, readFileSync, readlinkSync } from 'node:fs';
 import { relative } from 'node:path';
 import { NotADirectoryError } from '../archive/index.ts';
 import type { InstalledPackage, PackageFormat } from '../formats/types.ts';
@@ -107,12 +107,12 @@ function ownedPaths(root: string, owners: Map<string, string[]>): Set<string> {
 }
 
 async function unownedFiles(root: string, owned: Set<string>, databaseDir: string): Promise<ImageFile[]> {
-  const found: { path: string; host: string; kind: ImageFileKind; link: boolean }[] = [];
+  const found: { path: string; host: string; kind: ImageFileKind; link: boolean; size: number }[] = [];
   walkTree(root, (rel, st, host) => {
     if (!st.isFile() && !st.isSymbolicLink()) return;
     const inDatabase = rel.startsWith(`${databaseDir}/`);
     if (!inDatabase && owned.has(rel)) return;
-    found.push({ path: rel, host, kind: inDatabase ? 'package-database' : 'unowned', link: st.isSymbolicLink() });
+    found.push({ path: rel, host, kind: inDatabase ? 'package-database' : 'unowned', link: st.isSymbolicLink(), size: st.size });
   });
   const files: ImageFile[] = [];
   for (const f of found) {
@@ -120,9 +120,17 @@ async function unownedFiles(root: string, owned: Set<string>, databaseDir: strin
       const target = readlinkSync(f.host);
       const bytes = Buffer.from(target);
       files.push({ path: f.path, kind: f.kind, size: bytes.length, sha1: digest('sha1', bytes), sha256: digest('sha256', bytes), target });
-    } else files.push({ path: f.path, kind: f.kind, ...(await fileHashes(f.host)) });
+    } else files.push({ path: f.path, kind: f.kind, ...(f.size <= SMALL ? smallFileHashes(f.host) : await fileHashes(f.host)) });
   }
   return files;
+}
+
+/** Files up to this size are read whole (a stream costs more than the read); larger ones are streamed. */
+const SMALL = 1 << 20;
+
+function smallFileHashes(path: string): { size: number; sha1: string; sha256: string } {
+  const data = readFileSync(path);
+  return { size: data.length, sha1: digest('sha1', data), sha256: digest('sha256', data) };
 }
 
 function digest(algorithm: string, data: Buffer): string {

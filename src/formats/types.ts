@@ -189,7 +189,7 @@ export interface PackageFormat<Plan extends InstallPlan, Unpacked> {
   twins?: FormatTwins;
 }
 
-/** A format's package database as kiln diff reads it from a finished tree. */
+/** A format's package database as kiln diff and the SBOMs read it from a finished tree. */
 export interface PackageDatabase {
   /** The file or directory whose presence says a tree uses this format. */
   marker: string;
@@ -197,4 +197,8 @@ export interface PackageDatabase {
   paths: RegExp;
   /** Each owned path (relative, no leading `/`) with the names of the packages that list it. */
   ownedFiles: (root: string) => Map<string, string[]>;
+  /** The directory (relative) that is the database itself: the SBOM lists what is under it as the package database, not as files no package owns. */
+  directory: string;
+  /** Each installed package's name with the names of the installed packages its dependencies resolve to, sorted (the SBOM's dependency graph). */
+  dependencies: (root: string) => Map<string, string[]>;
 }

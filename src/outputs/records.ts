@@ -1,14 +1,16 @@
 /**
- * The records written beside the outputs: NAME.manifest.json and
- * NAME.spdx.json. The installed packages are read from the tree's own
- * package database first (a writer may take the tree away); the records are
- * made once the outputs are complete, with their sizes and checksums.
+ * The records written beside the outputs: NAME.manifest.json, NAME.spdx.json
+ * and NAME.cdx.json. What the image holds (its packages from the tree's own
+ * package database, their dependency graph, the files no package owns) is
+ * read first, once (a writer may take the tree away); the records are made
+ * once the outputs are complete, with their sizes and checksums.
  */
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { FormatName } from '../catalog/index.ts';
-import type { InstalledPackage, PackageFormat, PlannedPackage } from '../formats/types.ts';
+import type { PlannedPackage } from '../formats/types.ts';
 import type { Emit } from '../util/events.ts';
+import { readImageInventory, type InventoryFormat } from './image-inventory.ts';
 import { buildManifest, cyclonedxPath, fileDigest, manifestPath, sbomPath, type Manifest, type ManifestOutput } from './manifest.ts';
 import { buildCycloneDx } from './sbom-cyclonedx.ts';
 import { buildSbom } from './sbom.ts';
@@ -16,8 +18,8 @@ import type { OutputRecord, Written } from './write.ts';
 
 export interface ImageFacts {
   root: string;
-  /** The plan's format's reading of the tree's package database (PackageFormat.inventory). */
-  inventory: PackageFormat<never, never>['inventory'];
+  /** The plan's format's reading of the tree's package database (its inventory, owned files and relations). */
+  packageDatabase: InventoryFormat;
   plan: { format: FormatName; packages: PlannedPackage[] };
   kilnVersion: string;
   /** The output stage's key. */
@@ -42,7 +44,8 @@ export interface ImageFacts {
 
 /** Reads what the records need from the tree now, and returns the function that makes them from the written outputs. */
 export async function imageRecords(facts: ImageFacts): Promise<(written: Written[]) => Promise<OutputRecord[]>> {
-  const installed = await readInventory(facts);
+  const warn = (message: string) => facts.emit({ kind: 'log', level: 'warn', source: 'manifest', message });
+  const image = await readImageInventory(facts.root, facts.packageDatabase, warn);
   return async (written) => {
     const described: ManifestOutput[] = [];
     for (const o of written) {
@@ -61,7 +64,7 @@ export async function imageRecords(facts: ImageFacts): Promise<(written: Written
         sourceDateEpochFrom: facts.sourceDateEpochFrom,
         mirrors: facts.mirrors,
         lock: facts.lock,
-        installed,
+        installed: image.packages,
         planned: facts.plan.packages,
         fragments: await facts.fragments(),
       },
@@ -69,21 +72,12 @@ export async function imageRecords(facts: ImageFacts): Promise<(written: Written
       basename(sbomFile),
       basename(cyclonedxFile),
     );
-    const sbom = buildSbom(manifest, facts.plan.format, facts.supplier);
+    const sbom = buildSbom(manifest, image, facts.plan.format, facts.supplier);
     return [
       { final: manifestPath(facts.directory, facts.name), content: JSON.stringify(manifest, null, 2) + '\n' },
       { final: sbomFile, content: JSON.stringify(sbom, null, 2) + '\n' },
       // Both SBOMs from the one inventory (the manifest's packages, read once from the tree).
-      { final: cyclonedxFile, content: JSON.stringify(buildCycloneDx(manifest, facts.plan.format, facts.supplier), null, 2) + '\n' },
+      { final: cyclonedxFile, content: JSON.stringify(buildCycloneDx(manifest, image, facts.plan.format, facts.supplier), null, 2) + '\n' },
     ];
   };
-}
-
-/** The packages in the finished tree, from its own package database. */
-async function readInventory({ inventory, root, emit }: ImageFacts): Promise<InstalledPackage[]> {
-  const warn = (message: string) => emit({ kind: 'log', level: 'warn', source: 'manifest', message });
-  return inventory(root, warn).catch((err: Error) => {
-    emit({ kind: 'log', level: 'warn', message: `the manifest lists no packages: the image's package database cannot be read (${err.message})` });
-    return [];
-  });
 }

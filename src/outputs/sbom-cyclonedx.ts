@@ -7,15 +7,18 @@
  * the names as written), SHA-256 and download location where the plan knew
  * them. The timestamp is SOURCE_DATE_EPOCH and the serial number a UUID
  * derived from the image's identity (its name and stage key), so that the
- * same inputs give the same SBOM on every machine. The inventory holds no
- * package relations yet: the dependency graph says only that the image
- * contains every package.
+ * same inputs give the same SBOM on every machine. The dependencies say
+ * that the image depends on every package and each package on the
+ * installed packages its dependencies resolve to (an empty list: none);
+ * every file no package owns and those of the package database are
+ * components of type file, with SHA-1 and SHA-256 and a kiln:file property
+ * saying which they are (the image inventory, image-inventory.ts).
  */
 import { createHash } from 'node:crypto';
 import type { FormatName } from '../catalog/index.ts';
 import { FORMAT_FACTS } from '../formats/facts.ts';
 import type { Manifest, ManifestPackage } from './manifest.ts';
-import { licenseExpression, purl } from './sbom.ts';
+import { fileComment, licenseExpression, purl, type SbomContents } from './sbom.ts';
 
 const IMAGE_REF = 'image';
 
@@ -41,13 +44,15 @@ function licenses(p: ManifestPackage): Licenses | undefined {
   return [...new Set(p.licenses)].map((name) => ({ license: { name } }));
 }
 
-export function buildCycloneDx(manifest: Manifest, format: FormatName, supplier: string): Record<string, unknown> {
+export function buildCycloneDx(manifest: Manifest, contents: SbomContents, format: FormatName, supplier: string): Record<string, unknown> {
   const seen = new Set<string>();
+  const byName = new Map<string, string>();
   const components = manifest.packages.map((p) => {
     const locator = purl(format, manifest.image.distribution, p);
     let ref = locator;
     while (seen.has(ref)) ref += '#';
     seen.add(ref);
+    if (!byName.has(p.name)) byName.set(p.name, ref);
     const declared = licenses(p);
     return {
       type: 'library',
@@ -67,6 +72,14 @@ export function buildCycloneDx(manifest: Manifest, format: FormatName, supplier:
       ],
     };
   });
+  const files = contents.files.map((f) => ({
+    type: 'file',
+    'bom-ref': `file:/${f.path}`,
+    name: `/${f.path}`,
+    hashes: [{ alg: 'SHA-1', content: f.sha1 }, { alg: 'SHA-256', content: f.sha256 }],
+    description: fileComment(f, format),
+    properties: [{ name: 'kiln:file', value: f.kind }, ...(f.target !== undefined ? [{ name: 'kiln:symlink-target', value: f.target }] : [])],
+  }));
   const image = manifest.outputs.find((o) => o.sha256);
   const timestamp = new Date(manifest.sourceDateEpoch * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
   return {
@@ -87,7 +100,13 @@ export function buildCycloneDx(manifest: Manifest, format: FormatName, supplier:
       },
       properties: [{ name: 'kiln:timestamp', value: "the image's SOURCE_DATE_EPOCH, so that the same image has the same SBOM" }],
     },
-    components,
-    dependencies: [{ ref: IMAGE_REF, dependsOn: components.map((c) => c['bom-ref']) }],
+    components: [...components, ...files],
+    dependencies: [
+      { ref: IMAGE_REF, dependsOn: components.map((c) => c['bom-ref']) },
+      ...manifest.packages.map((p, i) => ({
+        ref: components[i]!['bom-ref'],
+        dependsOn: [...new Set((contents.dependencies.get(p.name) ?? []).flatMap((name) => byName.get(name) ?? []))],
+      })),
+    ],
   };
 }

@@ -3,11 +3,18 @@
  * CONTAINS every installed package, each with its version, package URL,
  * download location and checksum, and its declared license as an SPDX
  * expression where the distribution's license names map to SPDX ids (a
- * LicenseRef carrying the distribution's own words where they do not).
+ * LicenseRef carrying the distribution's own words where they do not);
+ * each package DEPENDS_ON the installed packages its dependencies resolve
+ * to; the image also CONTAINS every file no package owns and those of the
+ * package database, as SPDX files with SHA-1 and SHA-256 (the image
+ * inventory, image-inventory.ts), so its files are analysed and its
+ * verification code is that of the files listed.
  */
+import { createHash } from 'node:crypto';
 import licenseIds from 'spdx-license-ids/index.json' with { type: 'json' };
 import type { FormatName } from '../catalog/index.ts';
 import { FORMAT_FACTS } from '../formats/facts.ts';
+import type { ImageFile, ImageInventory } from './image-inventory.ts';
 import type { Manifest, ManifestPackage } from './manifest.ts';
 
 const KNOWN = new Map((licenseIds as string[]).map((id) => [id.toLowerCase(), id]));
@@ -109,7 +116,21 @@ function spdxRef(...parts: string[]): string {
   return `SPDXRef-${parts.join('-').replace(/[^A-Za-z0-9.-]+/g, '-')}`;
 }
 
-export function buildSbom(manifest: Manifest, format: FormatName, supplier: string): Record<string, unknown> {
+/** What the SBOMs take from the image inventory besides the manifest's packages. */
+export type SbomContents = Pick<ImageInventory, 'files' | 'dependencies'>;
+
+/** What a listed file is, in words, for the SBOMs. */
+export function fileComment(f: ImageFile, format: FormatName): string {
+  const what = f.kind === 'unowned' ? 'no package owns this file (a package script, a hook, an overlay or kiln made it)' : `part of the package database (${format})`;
+  return f.target === undefined ? what : `${what}; a symbolic link to ${f.target}, its checksums those of the link's target text`;
+}
+
+/** The package verification code (SPDX 2.3 clause 7.9) of the listed files: SHA-1 of their sorted SHA-1s. */
+function verificationCode(files: readonly ImageFile[]): string {
+  return createHash('sha1').update(files.map((f) => f.sha1).sort().join('')).digest('hex');
+}
+
+export function buildSbom(manifest: Manifest, contents: SbomContents, format: FormatName, supplier: string): Record<string, unknown> {
   const extracted = new Map<string, string>();
   const declared = (p: ManifestPackage): string => {
     if (!p.licenses.length) return 'NOASSERTION';
@@ -128,7 +149,8 @@ export function buildSbom(manifest: Manifest, format: FormatName, supplier: stri
     name: manifest.image.name,
     versionInfo: manifest.key.slice(0, 12),
     downloadLocation: 'NOASSERTION',
-    filesAnalyzed: false,
+    filesAnalyzed: contents.files.length > 0,
+    ...(contents.files.length ? { packageVerificationCode: { packageVerificationCodeValue: verificationCode(contents.files) } } : {}),
     licenseConcluded: 'NOASSERTION',
     licenseDeclared: 'NOASSERTION',
     copyrightText: 'NOASSERTION',
@@ -137,10 +159,15 @@ export function buildSbom(manifest: Manifest, format: FormatName, supplier: stri
     comment: `${manifest.image.distribution} ${manifest.image.release} ${manifest.image.architecture}, built by kiln ${manifest.kiln.version}`,
   };
   const seen = new Set<string>();
-  const packages = manifest.packages.map((p): SpdxPackage => {
-    let id = spdxRef('Package', p.name, p.version, p.architecture);
+  const unique = (id: string) => {
     while (seen.has(id)) id += '-x';
     seen.add(id);
+    return id;
+  };
+  const byName = new Map<string, string>();
+  const packages = manifest.packages.map((p): SpdxPackage => {
+    const id = unique(spdxRef('Package', p.name, p.version, p.architecture));
+    if (!byName.has(p.name)) byName.set(p.name, id);
     return {
       SPDXID: id,
       name: p.name,
@@ -157,6 +184,20 @@ export function buildSbom(manifest: Manifest, format: FormatName, supplier: stri
       ...(p.source !== p.name ? { sourceInfo: `built from the ${FORMAT_FACTS[format].sourceKind} ${p.source}` } : {}),
     };
   });
+  const files = contents.files.map((f) => ({
+    SPDXID: unique(spdxRef('File', f.path)),
+    fileName: `./${f.path}`,
+    checksums: [{ algorithm: 'SHA1', checksumValue: f.sha1 }, { algorithm: 'SHA256', checksumValue: f.sha256 }],
+    licenseConcluded: 'NOASSERTION',
+    copyrightText: 'NOASSERTION',
+    comment: fileComment(f, format),
+  }));
+  const dependsOn = packages.flatMap((p) =>
+    (contents.dependencies.get(p.name) ?? []).flatMap((name) => {
+      const on = byName.get(name);
+      return on ? [{ spdxElementId: p.SPDXID, relationshipType: 'DEPENDS_ON', relatedSpdxElement: on }] : [];
+    }),
+  );
   const created = new Date(manifest.sourceDateEpoch * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
   return {
     spdxVersion: 'SPDX-2.3',
@@ -166,9 +207,12 @@ export function buildSbom(manifest: Manifest, format: FormatName, supplier: stri
     documentNamespace: `https://spdx.kiln.invalid/${encodeURIComponent(manifest.image.name)}-${manifest.key}`,
     creationInfo: { created, creators: [`Tool: kiln-${manifest.kiln.version}`], comment: 'created is the image\'s SOURCE_DATE_EPOCH, so that the same image has the same SBOM' },
     packages: [image, ...packages],
+    ...(files.length ? { files } : {}),
     relationships: [
       { spdxElementId: 'SPDXRef-DOCUMENT', relationshipType: 'DESCRIBES', relatedSpdxElement: imageId },
       ...packages.map((p) => ({ spdxElementId: imageId, relationshipType: 'CONTAINS', relatedSpdxElement: p.SPDXID })),
+      ...files.map((f) => ({ spdxElementId: imageId, relationshipType: 'CONTAINS', relatedSpdxElement: f.SPDXID })),
+      ...dependsOn,
     ],
     ...(extracted.size
       ? { hasExtractedLicensingInfos: [...extracted].map(([licenseId, text]) => ({ licenseId, name: text, extractedText: `The distribution names this license "${text}"; it has no SPDX identifier.` })) }

@@ -119,7 +119,7 @@ async function stageContext(job: BuildJob, emit: Emit, temporaries: Set<string>)
       }
     },
   };
-  return { job, root, install, installer: installerFor(job.plan, install), inventory: FORMATS[job.plan.format].inventory, emit, temporaries, fragments };
+  return { job, root, install, installer: installerFor(job.plan, install), packageDatabase: FORMATS[job.plan.format], emit, temporaries, fragments };
 }
 
 /**

@@ -15,6 +15,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { imageDir, integrationSkipReason, kiln } from '../helpers/kiln.ts';
 import { skipOrFail } from '../helpers/host-tools.ts';
+import { cyclonedxProblems } from '../helpers/cyclonedx.ts';
+import { cyclonedxContents, spdxContents } from '../helpers/sbom-contents.ts';
+import { spdxProblems } from '../helpers/spdx.ts';
 import { startMirror, type Mirror } from '../helpers/mirror-server.ts';
 import {
   APK_VARIANTS, apkFixtureSkipReason, apkPackage, HOOKS_DIR, makeApkRepos, MINIMAL_HELLO_PLAN, NEWEST, readableApkKeys, SERVICE_USER, TAMPERED_FILE,
@@ -123,6 +126,17 @@ describe('Alpine Linux, rootless, from a local signed apk repository', { skip },
     const r = await kiln(['build', '-C', dir]);
     assert.equal(r.code, 0, r.stderr);
     assertHealthyAlpine(join(dir, 'out/image'), 'x86_64');
+    // Both SBOMs: valid, alike, the scripts' files listed as unowned, apk's database as such, hello's dependencies through so:, cmd: and a virtual name.
+    const spdx = JSON.parse(readFileSync(join(dir, 'out/image.spdx.json'), 'utf8')) as unknown;
+    const bom = JSON.parse(readFileSync(join(dir, 'out/image.cdx.json'), 'utf8')) as unknown;
+    assert.deepEqual([...spdxProblems(spdx), ...cyclonedxProblems(bom)], []);
+    const listed = spdxContents(spdx);
+    assert.deepEqual(cyclonedxContents(bom), listed);
+    assert.equal(listed.files.get('/var/lib/kiln-marks/busybox.post-install')?.kind, 'unowned');
+    assert.equal(listed.files.get('/bin/ls')?.kind, 'unowned', 'busybox --install -s made it');
+    assert.equal(listed.files.get('/lib/apk/db/installed')?.kind, 'package-database');
+    assert.equal(listed.files.has('/usr/bin/hello'), false, 'hello owns it');
+    assert.deepEqual(listed.dependsOn.get('hello'), ['greeter-fancy', 'kiln-printf', 'kiln-snapshot', 'kiln-tricky', 'libhello']);
   });
 
   test('aarch64 (the alias arm64), emulated: busybox runs inside the root, and the tree is what the packages carry', async () => {

@@ -9,13 +9,15 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, lstatSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { imageDir, integrationSkipReason, isRoot, kiln, TEST_USER } from '../helpers/kiln.ts';
 import { missingTools, skipOrFail } from '../helpers/host-tools.ts';
 import { type FakeArchRepos, fakeArchSkipReason, makeFakeArchRepos, readableKeyring } from '../helpers/fake-arch.ts';
 import { startMirror, type Mirror } from '../helpers/mirror-server.ts';
+import { cyclonedxProblems } from '../helpers/cyclonedx.ts';
+import { cyclonedxContents, spdxContents } from '../helpers/sbom-contents.ts';
 import { spdxProblems } from '../helpers/spdx.ts';
 import type { Manifest } from '../../src/outputs/index.ts';
 
@@ -114,6 +116,30 @@ describe('Arch Linux family, rootless, from a local signed repository', { skip }
     assert.equal(manifest.outputs[0]?.format, 'directory');
     const sbom = JSON.parse(readFileSync(join(dir, 'out/image.spdx.json'), 'utf8')) as { packages: { name: string; externalRefs?: { referenceLocator: string }[] }[] };
     assert.deepEqual(spdxProblems(sbom), []);
+    // Both SBOMs list what the scriptlet, the ALPM hook and kiln made, and the package graph; pacman agrees with them.
+    const bom = JSON.parse(readFileSync(join(dir, 'out/image.cdx.json'), 'utf8')) as unknown;
+    assert.deepEqual(cyclonedxProblems(bom), []);
+    const listed = spdxContents(sbom);
+    assert.deepEqual(cyclonedxContents(bom), listed);
+    const unowned = [...listed.files].filter(([, f]) => f.kind === 'unowned').map(([path]) => path);
+    for (const made of ['/var/lib/kiln-test/bash-post-install', '/var/lib/kiln-test/hook-ran', '/etc/systemd/system/pacman-init.service', '/etc/systemd/system/multi-user.target.wants/pacman-init.service']) assert.ok(unowned.includes(made), `${made} in ${unowned.join(' ')}`);
+    assert.equal(listed.files.get('/var/lib/pacman/local/ALPM_DB_VERSION')?.kind, 'package-database');
+    const regular = unowned.filter((path) => lstatSync(join(root, path)).isFile());
+    const owners = await pacman(root, ['-Qqo', ...regular.map((path) => join(root, path))]);
+    assert.deepEqual(owners.out.trim().split('\n').filter((line) => !/^error: No package owns /.test(line)), [], 'pacman says a package owns files listed as unowned');
+    const info = await pacman(root, ['-Qi']);
+    let edges = 0;
+    const installed = new Set(listed.dependsOn.keys());
+    for (const block of info.out.split(/\n\n+/)) {
+      const name = /^Name +: (\S+)$/m.exec(block)?.[1];
+      const depends = /^Depends On +: (.*)$/m.exec(block)?.[1];
+      if (!name || !depends || depends === 'None') continue;
+      for (const on of depends.split(/\s+/).map((d) => d.replace(/[<>=].*$/, '')).filter((d) => installed.has(d) && d !== name)) {
+        assert.ok(listed.dependsOn.get(name)?.includes(on), `${name} depends on ${on}: ${listed.dependsOn.get(name)?.join(' ')}`);
+        edges++;
+      }
+    }
+    assert.ok(edges > 0 && listed.dependsOn.get('bash')?.includes('glibc'), `${edges} edges checked; bash: ${listed.dependsOn.get('bash')?.join(' ')}`);
     assert.match(sbom.packages.find((p) => p.name === 'kiln-hook')?.externalRefs?.[0]?.referenceLocator ?? '', /^pkg:alpm\/archlinux\/kiln-hook@[^?]+\?arch=any$/);
   });
 

@@ -99,10 +99,11 @@ describe('kiln lock with the Arch fixture', { skip: skipOrFail(integrationSkipRe
     assert.deepEqual(local, before.packages.map((p) => `${p.name}-${p.version}`).sort(), 'exactly the locked set');
     const manifest = JSON.parse(readFileSync(join(dir, 'out/image.manifest.json'), 'utf8')) as Manifest;
     assert.equal(manifest.lock?.configDigest, before.configDigest);
-    // The CycloneDX SBOM beside it: valid 1.6, the locked packages with their alpm package URLs.
-    const bom = JSON.parse(readFileSync(join(dir, 'out/image.cdx.json'), 'utf8')) as { components: { purl: string }[] };
+    // The CycloneDX SBOM beside it: valid 1.6, the locked packages with their alpm package URLs (the files no package owns besides them).
+    const bom = JSON.parse(readFileSync(join(dir, 'out/image.cdx.json'), 'utf8')) as { components: { type: string; purl?: string }[] };
     assert.deepEqual(cyclonedxProblems(bom), []);
-    assert.deepEqual(bom.components.map((c) => c.purl).sort(), before.packages.map((p) => `pkg:alpm/archlinux/${p.name}@${encodeURIComponent(p.version)}?arch=${p.architecture}`).sort());
+    assert.ok(bom.components.some((c) => c.type === 'file'));
+    assert.deepEqual(bom.components.filter((c) => c.type !== 'file').map((c) => c.purl).sort(), before.packages.map((p) => `pkg:alpm/archlinux/${p.name}@${encodeURIComponent(p.version)}?arch=${p.architecture}`).sort());
 
     const changed = await kiln(['build', '-C', dir, '--set', 'packages.install+=kiln-marks', '--dry-run']);
     assert.equal(changed.code, 2, changed.stderr);

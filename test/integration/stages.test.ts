@@ -14,6 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { imageDir, integrationSkipReason, isRoot, kiln, TEST_USER, writeAs } from '../helpers/kiln.ts';
 import { skipOrFail } from '../helpers/host-tools.ts';
+import { cyclonedxProblems } from '../helpers/cyclonedx.ts';
+import { cyclonedxContents, spdxContents, type SbomContentsView } from '../helpers/sbom-contents.ts';
 import { spdxProblems } from '../helpers/spdx.ts';
 import { hostMirrorFor } from '../../src/catalog/index.ts';
 import type { Manifest } from '../../src/outputs/index.ts';
@@ -32,6 +34,50 @@ function ownedTempDir(prefix: string): string {
 function fromTar(tar: string, member: string): string | undefined {
   const r = spawnSync('tar', ['-xOf', tar, `./${member}`], { encoding: 'utf8' });
   return r.status === 0 ? r.stdout : undefined;
+}
+
+/**
+ * The SBOMs' files and graph against the image's own dpkg database, read
+ * by dpkg-query: no file listed as unowned is one a package owns; every
+ * file and symlink under /etc is owned or listed; every Depends or
+ * Pre-Depends group whose first alternative is an installed package gives
+ * that edge.
+ */
+function assertContentsMatchDpkg(tar: string, listed: SbomContentsView): void {
+  const db = mkdtempSync(join(tmpdir(), 'kiln-sbom-dpkg-'));
+  try {
+    assert.equal(spawnSync('tar', ['-xf', tar, '-C', db, './var/lib/dpkg']).status, 0);
+    const query = (...args: string[]) => spawnSync('dpkg-query', ['--admindir', join(db, 'var/lib/dpkg'), ...args], { encoding: 'utf8' });
+    const unowned = [...listed.files].filter(([, f]) => f.kind === 'unowned').map(([path]) => path);
+    assert.ok(unowned.includes('/etc/passwd') && unowned.includes('/etc/hostname'), unowned.join(' '));
+    const owners = query('-S', ...unowned);
+    assert.equal(owners.stdout.trim(), '', 'dpkg says a package owns these files listed as unowned');
+    const etc = spawnSync('tar', ['-tvf', tar, './etc'], { encoding: 'utf8' })
+      .stdout.split('\n')
+      .filter((line) => line.startsWith('-') || line.startsWith('l'))
+      .map((line) => `/${line.split(/\s+/)[5]!.replace(/^\.\//, '').replace(/ -> .*$/, '')}`);
+    const notListed = etc.filter((path) => !listed.files.has(path));
+    assert.ok(etc.length > notListed.length && notListed.length > 10, `${etc.length} files under /etc, ${notListed.length} of them owned`);
+    const found = query('-S', ...notListed);
+    assert.equal(found.status, 0, `files under /etc neither owned nor listed: ${found.stderr}`);
+    const installed = new Map(
+      query('-W', '-f', '${db:Status-Status}\t${Package}\t${Pre-Depends}, ${Depends}\n')
+        .stdout.split('\n')
+        .filter((line) => line.startsWith('installed\t'))
+        .map((line) => line.split('\t').slice(1) as [string, string]),
+    );
+    assert.deepEqual([...listed.dependsOn.keys()].sort(), [...installed.keys()].sort());
+    let edges = 0;
+    for (const [name, relations] of installed) {
+      const first = relations.split(',').map((group) => group.split('|')[0]!.trim().split(/[\s(:]/)[0]!).filter((n) => n && installed.has(n) && n !== name);
+      for (const on of first) assert.ok(listed.dependsOn.get(name)?.includes(on), `${name} depends on ${on}: ${listed.dependsOn.get(name)?.join(' ')}`);
+      edges += first.length;
+    }
+    assert.ok(edges > installed.size, `${edges} edges checked`);
+    assert.ok(listed.dependsOn.get('bash')?.includes('libc6'), 'bash Pre-Depends on libc6');
+  } finally {
+    rmSync(db, { recursive: true, force: true });
+  }
 }
 
 const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
@@ -126,6 +172,15 @@ describe('stages and checkpoints', { skip }, () => {
     assert.equal(fromTar(tar, 'etc/hostname'), 'very-private-name\n');
     const sbomText = readFileSync(join(dir, 'out/image.spdx.json'), 'utf8');
     assert.deepEqual(spdxProblems(JSON.parse(sbomText)), []);
+    // Both SBOMs list the files no package owns (the database as such) and the package graph alike; dpkg-query agrees with them.
+    const bom = JSON.parse(readFileSync(join(dir, 'out/image.cdx.json'), 'utf8')) as unknown;
+    assert.deepEqual(cyclonedxProblems(bom), []);
+    const listed = spdxContents(JSON.parse(sbomText));
+    assert.deepEqual(cyclonedxContents(bom), listed);
+    assert.deepEqual(listed.files.get('/var/lib/dpkg/status'), { kind: 'package-database', sha256: createHash('sha256').update(fromTar(tar, 'var/lib/dpkg/status') ?? '').digest('hex') });
+    assert.deepEqual(listed.files.get('/etc/hostname'), { kind: 'unowned', sha256: createHash('sha256').update('very-private-name\n').digest('hex') });
+    assert.equal(listed.files.has('/usr/bin/bash') || listed.files.has('/bin/bash'), false);
+    assertContentsMatchDpkg(tar, listed);
     assert.equal(sbomText.includes('very-private-name'), false, 'private values stay out of the SBOM');
     assert.equal(readFileSync(join(dir, 'out/image.manifest.json'), 'utf8').replace(/"buildInfo"[^}]*}/, '').includes('very-private-name'), false);
     const inspect = await kiln(['inspect', join(dir, 'out/image.tar')]);

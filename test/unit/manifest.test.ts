@@ -31,6 +31,7 @@ const facts = {
   fragments: { '10-ci.json': { ci: { job: 42 } }, '20-ci.json': { ci: { url: 'http://127.0.0.1/42' }, team: 'os' } },
 };
 const outputs = [{ file: 'image.tar', format: 'tar', size: 123, sha256: 'a'.repeat(64) }];
+const NO_CONTENTS = { files: [], dependencies: new Map<string, string[]>() };
 
 test('distribution license names become SPDX expressions, or LicenseRefs where they have no SPDX id', () => {
   assert.deepEqual(licenseExpression('GPL-2+'), { expression: 'GPL-2.0-or-later' });
@@ -63,14 +64,14 @@ test('the manifest joins the tree’s packages with the plan and merges the hook
 
 test('the SBOM is a valid SPDX 2.3 document; a broken one is caught', () => {
   const m = buildManifest(facts, outputs, 'image.spdx.json');
-  const sbom = buildSbom(m, 'deb', 'Debian') as Record<string, unknown> & { packages: Record<string, unknown>[]; relationships: Record<string, unknown>[] };
+  const sbom = buildSbom(m, NO_CONTENTS, 'deb', 'Debian') as Record<string, unknown> & { packages: Record<string, unknown>[]; relationships: Record<string, unknown>[] };
   assert.deepEqual(spdxProblems(sbom), []);
   const coreutils = sbom.packages.find((p) => p.name === 'coreutils')!;
   assert.equal(coreutils.licenseDeclared, 'GPL-3.0-or-later AND (GPL-3.0-or-later AND BSD-4-Clause-UC)');
   assert.deepEqual(coreutils.externalRefs, [{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: 'pkg:deb/debian/coreutils@9.1-1?arch=amd64' }]);
   assert.equal(sbom.packages.find((p) => p.name === 'libc6')!.sourceInfo, 'built from the source package glibc');
   assert.equal(sbom.relationships.length, 1 + facts.installed.length);
-  assert.equal(JSON.stringify(buildSbom(m, 'deb', 'Debian')), JSON.stringify(sbom), 'the same image makes the same SBOM');
+  assert.equal(JSON.stringify(buildSbom(m, NO_CONTENTS, 'deb', 'Debian')), JSON.stringify(sbom), 'the same image makes the same SBOM');
   const broken = structuredClone(sbom);
   delete broken.packages[1]!.downloadLocation;
   broken.relationships.push({ spdxElementId: 'SPDXRef-DOCUMENT', relationshipType: 'CONTAINS', relatedSpdxElement: 'SPDXRef-nothing' });

@@ -2,6 +2,7 @@
 import { Tree } from '../../tree/index.ts';
 import type { InstalledPackage, PackageDatabase } from '../types.ts';
 import { parseRecords } from './apkindex.ts';
+import { apkDependencies } from './installed-relations.ts';
 import { INSTALLED } from './installed-db.ts';
 
 export async function inventoryApk(root: string): Promise<InstalledPackage[]> {
@@ -52,4 +53,7 @@ export const apkDatabase: PackageDatabase = {
   marker: INSTALLED,
   paths: /^lib\/apk\/db\/installed$/,
   ownedFiles,
+  // installed, scripts.tar, triggers, lock: apk's state.
+  directory: 'lib/apk/db',
+  dependencies: apkDependencies,
 };

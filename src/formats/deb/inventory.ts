@@ -6,6 +6,7 @@
 import { Tree, TreeError } from '../../tree/index.ts';
 import type { InstalledPackage, PackageDatabase } from '../types.ts';
 import { field, parseStanzas } from './control.ts';
+import { debDependencies } from './installed-relations.ts';
 
 export async function inventoryDeb(root: string, warn: (message: string) => void = () => {}): Promise<InstalledPackage[]> {
   const tree = new Tree(root);
@@ -66,6 +67,9 @@ export const debDatabase: PackageDatabase = {
     }
     return owners;
   },
+  // status, info/, diversions, statoverride, triggers/, alternatives/: dpkg's state, none of it a package's.
+  directory: 'var/lib/dpkg',
+  dependencies: debDependencies,
 };
 
 /** Records `pkg` as an owner of the path `line` names (leading and trailing slashes dropped; the root left out). */

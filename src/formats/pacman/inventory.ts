@@ -3,6 +3,7 @@ import { Tree } from '../../tree/index.ts';
 import { addOwner } from '../deb/inventory.ts';
 import type { InstalledPackage, PackageDatabase } from '../types.ts';
 import { parseDesc } from './db.ts';
+import { pacmanDependencies } from './installed-relations.ts';
 import { LOCAL_DB } from './localdb.ts';
 
 export async function inventoryPacman(root: string): Promise<InstalledPackage[]> {
@@ -41,4 +42,6 @@ export const pacmanDatabase: PackageDatabase = {
     }
     return owners;
   },
+  directory: LOCAL_DB,
+  dependencies: pacmanDependencies,
 };

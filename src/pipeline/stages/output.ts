@@ -15,7 +15,7 @@ import type { StageModule } from './types.ts';
 export const output: StageModule<'output'> = {
   name: 'output',
   reads: {},
-  async run({ job, root, inventory, emit, temporaries, fragments }) {
+  async run({ job, root, packageDatabase, emit, temporaries, fragments }) {
     prepareDiskTree(root, job.config, job.imageDir, job.sourceDateEpoch, emit);
     if (job.config['disk.seed'] !== undefined) emit({ kind: 'log', level: 'warn', message: 'disk.seed is the old name of build.seed, which it sets: rename it to build.seed in the [build] section' });
     // The bootloader, kernels and initramfs go into the tree before any writer makes the partitions; raw boot code (GRUB for BIOS) waits in the output directory, as the writers' temporaries do, for the disk.
@@ -33,7 +33,7 @@ export const output: StageModule<'output'> = {
       const records = await imageRecords({
         ...job.manifest,
         root,
-        inventory,
+        packageDatabase,
         plan: job.plan,
         kilnVersion: job.kilnVersion,
         sourceDateEpoch: job.sourceDateEpoch,

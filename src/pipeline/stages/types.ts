@@ -6,7 +6,7 @@
  */
 import type { SettingKey } from '../../config/index.ts';
 import type { InstallEnvironment } from '../../formats/index.ts';
-import type { InstalledPackage } from '../../formats/types.ts';
+import type { InventoryFormat } from '../../outputs/image-inventory.ts';
 import type { Emit } from '../../util/events.ts';
 import type { BuildJob } from '../job.ts';
 import type { KeyedStage, StageName } from '../stage-names.ts';
@@ -27,8 +27,6 @@ export interface StageReads {
   sourceDateEpoch?: true;
 }
 
-/** A format's reading of a finished tree's package database (PackageFormat.inventory). */
-export type InstalledInventory = (root: string, warn: (message: string) => void) => Promise<InstalledPackage[]>;
 
 /** Everything a stage works with inside the namespace. */
 export interface StageContext {
@@ -39,8 +37,8 @@ export interface StageContext {
   install: InstallEnvironment;
   /** The plan's own format's unpack and configure, bound to the plan. */
   installer: { unpack(): Promise<void>; configure(): Promise<void> };
-  /** The plan's format's reading of the finished tree's package database. */
-  inventory: InstalledInventory;
+  /** The plan's format's reading of the finished tree's package database (its inventory, owned files and relations). */
+  packageDatabase: InventoryFormat;
   emit: Emit;
   /** Paths to remove if the build is stopped (the worker's, passed in). */
   temporaries: Set<string>;

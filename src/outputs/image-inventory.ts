@@ -9,7 +9,9 @@
  *
  * Only regular files and symbolic links are listed (a link's checksums are
  * those of its target's text); directories, devices, FIFOs and sockets are
- * not. A path counts as owned when a package lists it with its directories
+ * not, nor a file that others may not read (/etc/shadow, debconf's
+ * passwords.dat, a key): a published SBOM must not carry even a hash of
+ * what the image keeps private, which would let anyone test a guess. A path counts as owned when a package lists it with its directories
  * resolved inside the tree (a package that lists /bin/sh owns usr/bin/sh
  * when /bin links to usr/bin). Files are in tree order (names in byte
  * order, a directory's entries after it) and hashed one at a time (a file
@@ -110,6 +112,7 @@ async function unownedFiles(root: string, owned: Set<string>, databaseDir: strin
   const found: { path: string; host: string; kind: ImageFileKind; link: boolean; size: number }[] = [];
   walkTree(root, (rel, st, host) => {
     if (!st.isFile() && !st.isSymbolicLink()) return;
+    if (st.isFile() && (st.mode & 0o004) === 0) return;
     const inDatabase = rel.startsWith(`${databaseDir}/`);
     if (!inDatabase && owned.has(rel)) return;
     found.push({ path: rel, host, kind: inDatabase ? 'package-database' : 'unowned', link: st.isSymbolicLink(), size: st.size });

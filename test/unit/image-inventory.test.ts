@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdirSync, symlinkSync } from 'node:fs';
+import { chmodSync, mkdirSync, symlinkSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { FORMATS } from '../../src/formats/index.ts';
@@ -49,7 +49,9 @@ function debianTree() {
     'usr/lib/libc.so.6': 'elf',
     'etc/passwd': 'root:x:0:0::/root:/bin/sh\n',
     'etc/big': big.toString(),
+    'etc/shadow': 'root:$y$j9T$secret:19700::::::\n',
   });
+  chmodSync(join(t.root, 'etc/shadow'), 0o640);
   symlinkSync('usr/bin', join(t.root, 'bin'));
   symlinkSync('/usr/share/zoneinfo/UTC', join(t.root, 'etc/localtime'));
   mkdirSync(join(t.root, 'etc/empty.d'));
@@ -94,7 +96,7 @@ test('the image inventory lists every file no package owns and the package datab
         'package-database var/lib/dpkg/info/libc6:amd64.list',
         'package-database var/lib/dpkg/status',
       ],
-      'usr/bin/sh is owned through /bin/sh; no directory, FIFO or owned file is listed',
+      'usr/bin/sh is owned through /bin/sh; no directory, FIFO, owned file or file others may not read (etc/shadow) is listed',
     );
     const file = (path: string) => image.files.find((f) => f.path === path)!;
     assert.deepEqual(file('etc/big'), { path: 'etc/big', kind: 'unowned', size: big.length, sha1: sha('sha1', big), sha256: sha('sha256', big) });

@@ -7,8 +7,9 @@
  * directory a partition is mounted at (every one but the root's) is made
  * as the output stage would make it (src/outputs/partition-stage.ts) and
  * bound onto itself in the command's sandbox: `mountpoint` and findmnt see
- * a mount point, the files stay in the tree. Tools that look further (the
- * filesystem's type, as bootctl does for an ESP) still see the tree's.
+ * a mount point, the files stay in the tree. A tool that looks further sees
+ * the tree's filesystem: statfs gives its type, not vfat (bootctl checks
+ * that of an ESP).
  */
 import type { Config } from '../config/index.ts';
 import { diskPartitions } from '../outputs/index.ts';

@@ -77,8 +77,9 @@ export const FORMAT_FACTS: Readonly<Record<FormatName, FormatFacts>> = {
       'aarch64-uefi': ['linux-image-arm64', 'systemd-sysv', 'udev', 'systemd-boot-efi'],
       'aarch64-uboot': ['linux-image-arm64', 'systemd-sysv', 'udev'],
       'riscv64-uboot': ['linux-image-riscv64', 'systemd-sysv', 'udev'],
-      'raspberrypi-4': ['linux-image-arm64', 'raspi-firmware'],
-      'raspberrypi-2': ['linux-image-armmp', 'raspi-firmware'],
+      // An init too: Debian's minimal base has none (the board would stop at "No working init found").
+      'raspberrypi-4': ['linux-image-arm64', 'systemd-sysv', 'udev', 'raspi-firmware'],
+      'raspberrypi-2': ['linux-image-armmp', 'systemd-sysv', 'udev', 'raspi-firmware'],
     },
     // Debian's raspi-firmware (and Raspberry Pi OS) keep /boot for the kernel packages and copy the firmware to /boot/firmware.
     raspberryPiFirmwareDirectory: '/boot/firmware',

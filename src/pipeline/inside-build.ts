@@ -12,6 +12,7 @@ import type { RunInTreeOptions } from '../formats/types.ts';
 import { runInRoot, type RootRunOptions } from '../sandbox/index.ts';
 import { nativePerlFor, type NativeInterpreter } from './native-perl.ts';
 import { prepareBinds } from './binds.ts';
+import { scriptMountPoints } from './partition-mounts.ts';
 import { describeCounts, prepareTwinRun, type TwinRun } from './twin-run.ts';
 import { noExecutions, type ExecutionCounts } from './twin-dispatch.ts';
 import { scriptLedger, writeScriptLedger } from './script-ledger.ts';
@@ -93,7 +94,11 @@ async function stageContext(job: BuildJob, emit: Emit, temporaries: Set<string>)
     sourceDateEpoch: job.sourceDateEpoch,
     run: async (argv, opts = {}) => {
       const helpers = opts.packageScripts ? await nativeHelpers() : undefined;
-      const sandbox = { network: config['build.network'], processLimit: config['build.process-limit'] };
+      const sandbox = {
+        network: config['build.network'],
+        processLimit: config['build.process-limit'],
+        ...(opts.packageScripts ? { mountPoints: scriptMountPoints(root, config, job.sourceDateEpoch) } : {}),
+      };
       const twins = opts.packageScripts && job.emulation?.twins ? await prepareTwinRun(root, job.emulation.twins, job.emulation.entry, job.workDir) : undefined;
       for (const { name, why } of twins?.table.unused ?? []) {
         if (unusedSaid.has(name)) continue;
@@ -190,7 +195,7 @@ export async function mountTmpfs(dir: string): Promise<void> {
 let scriptEntries = 0;
 
 type EmulationOptions = Pick<RootRunOptions, 'binfmt' | 'binds' | 'runBinds' | 'scriptBinfmt'>;
-type SandboxOptions = EmulationOptions & Pick<RootRunOptions, 'network' | 'processLimit'>;
+type SandboxOptions = EmulationOptions & Pick<RootRunOptions, 'network' | 'processLimit' | 'mountPoints'>;
 
 /**
  * Runs `fn` with the sandbox options for emulation: the QEMU entry, the

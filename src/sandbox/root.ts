@@ -40,6 +40,13 @@ export interface RootRunOptions {
    * directory inside the root (the caller resolves and creates it safely).
    */
   binds?: { source: string; target: string }[];
+  /**
+   * Directories of the root (absolute paths inside it; the caller checks
+   * that each component is a real directory) bound onto themselves,
+   * writable, parents first: mount points for the command, as the image's
+   * partitions are on the running system (scripts test them with mountpoint).
+   */
+  mountPoints?: string[];
   /** Bind mounts of host paths under the command's own /run (relative paths there); read-only unless `writable`. */
   runBinds?: { source: string; target: string; writable?: boolean }[];
   /**
@@ -82,6 +89,13 @@ printf '%s\n' "$outer_pid" >&3
 read -r answer <&3 || answer=
 if [ "$answer" != mapped ]; then echo "kiln: cannot map ids into the command's user namespace: $answer" >&2; exit 125; fi
 mount --bind "$root" "$root"
+if [ -n "$KILN_MOUNT_POINTS" ]; then
+  printf '%s\n' "$KILN_MOUNT_POINTS" | while read -r dir; do
+    [ -n "$dir" ] || continue
+    [ -d "$root$dir" ] && [ ! -L "$root$dir" ] || { echo "kiln: $dir is not a directory of the tree" >&2; exit 125; }
+    mount --bind "$root$dir" "$root$dir"
+  done
+fi
 mount -t proc -o nosuid,nodev,noexec proc "$root/proc"
 mount -t tmpfs -o mode=755,nosuid,size=$KILN_DEV_SIZE kiln-dev "$root/dev"
 for n in null zero full random urandom tty; do
@@ -133,7 +147,7 @@ if [ -n "$KILN_SCRIPT_BINFMT" ]; then
   [ -e "$root$bfm/register" ] || mount -t binfmt_misc kiln-binfmt "$root$bfm"
   printf '%s\n' "$KILN_SCRIPT_BINFMT" | while read -r line; do printf '%s' "$line" > "$root$bfm/register"; done
 fi
-unset KILN_SCRIPT_BINFMT KILN_BINFMT KILN_BINFMT_MODE KILN_BINFMT_NAME KILN_BINDS KILN_RUN_BINDS KILN_NETWORK KILN_DEV_SIZE KILN_SHM_SIZE KILN_RUN_SIZE
+unset KILN_MOUNT_POINTS KILN_SCRIPT_BINFMT KILN_BINFMT KILN_BINFMT_MODE KILN_BINFMT_NAME KILN_BINDS KILN_RUN_BINDS KILN_NETWORK KILN_DEV_SIZE KILN_SHM_SIZE KILN_RUN_SIZE
 if [ -n "$KILN_CWD" ]; then cwd=$KILN_CWD; else cwd=/; fi
 unset KILN_CWD
 cd "$root"
@@ -173,6 +187,7 @@ export function runInRoot(opts: RootRunOptions): Promise<number> {
   if (opts.network) env.KILN_NETWORK = 'host';
   if (opts.cwd) env.KILN_CWD = opts.cwd;
   if (opts.binds?.length) env.KILN_BINDS = opts.binds.map((b) => `${b.source}|${b.target}`).join('\n');
+  if (opts.mountPoints?.length) env.KILN_MOUNT_POINTS = opts.mountPoints.join('\n');
   if (opts.runBinds?.length) env.KILN_RUN_BINDS = opts.runBinds.map((b) => `${b.source}|${b.target}|${b.writable ? 'rw' : 'ro'}`).join('\n');
   if (opts.scriptBinfmt?.length) {
     env.KILN_SCRIPT_BINFMT = opts.scriptBinfmt.map((e) => `:${e.name}:M::${e.magic}:${e.mask}:${e.interpreter}:`).join('\n');

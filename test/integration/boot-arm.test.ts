@@ -4,19 +4,18 @@
  * booted under TCG to the serial console's login prompt; aarch64-uboot
  * (extlinux.conf read by the host's U-Boot for QEMU virt) booted the same
  * way, behind KILN_TEST_SLOW_BOOT=1 (a second arm64 build and boot under
- * TCG do not fit the CI's time on 2 cores); the raspberrypi-4 disk checked
- * with other tools (sfdisk, mtools) since QEMU cannot boot it; and the Pi
- * board without the component of its firmware package refused in one line
- * before anything is downloaded. Build and boot times are in the output.
+ * TCG do not fit the CI's time on 2 cores). Build and boot times are in
+ * the output. The Raspberry Pi boards, which QEMU cannot boot, are checked
+ * in boot-raspberrypi.test.ts.
  */
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { imageDir, integrationSkipReason, kiln, TEST_USER } from '../helpers/kiln.ts';
 import { skipOrFail } from '../helpers/host-tools.ts';
 import { hostMirrorFor } from '../../src/catalog/index.ts';
+import { fatListing, fatRead, sfdiskJson } from './disk-checks.ts';
 
 const PASSWORD = 'kiln-boot-test';
 const has = (tool: string) => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
@@ -25,10 +24,10 @@ const baseSkip = integrationSkipReason() ?? (hostMirrorFor('debian') ? undefined
 const bootSkip = (firmware: string, pkg: string) =>
   skipOrFail(baseSkip ?? (has('qemu-system-aarch64') ? undefined : 'qemu-system-aarch64 missing: install qemu-system-arm') ?? (readable(firmware) ? undefined : `${firmware} missing: install ${pkg}`));
 
-const toml = (board: string, extra = '') => `[distribution]
+const toml = (board: string) => `[distribution]
 name = "debian"
 release = "bookworm"
-${extra}
+
 [board]
 name = "${board}"
 
@@ -43,7 +42,6 @@ format = ["disk"]
 `;
 
 const seconds = (since: number) => `${((Date.now() - since) / 1000).toFixed(0)} s`;
-const errorLines = (stderr: string) => stderr.split('\n').filter((l) => /^kiln: error/.test(l));
 const BUILD_MS = 2_400_000;
 
 /** Builds DIR, asserting success and the loader's log line; returns the time it took. */
@@ -90,13 +88,13 @@ describe('boot: Debian bookworm arm64, aarch64-uboot (U-Boot distro boot, extlin
 
   test('the first partition is FAT, legacy-bios-bootable, with /extlinux/extlinux.conf naming the kernel in it', () => {
     const disk = join(dir, 'out/image.raw');
-    const table = sfdisk(disk);
+    const table = sfdiskJson(disk);
     const first = table.partitions[0]!;
     assert.match(first.attrs ?? '', /LegacyBIOSBootable/);
-    const conf = mtoolsRead(disk, first.start * 512, '::/extlinux/extlinux.conf');
+    const conf = fatRead(disk, first.start * 512, '::/extlinux/extlinux.conf');
     const kernel = /^ {2}LINUX \/(vmlinuz-\S+)$/m.exec(conf)?.[1];
     assert.ok(kernel, conf);
-    assert.match(mdir(disk, first.start * 512), new RegExp(`::/${kernel.replace(/\./g, '\\.')}\\b`));
+    assert.match(fatListing(disk, first.start * 512), new RegExp(`::/${kernel.replace(/\./g, '\\.')}\\b`));
   });
 
   test('kiln boot --expect login: boots through U-Boot and extlinux.conf', async (t) => {
@@ -104,81 +102,3 @@ describe('boot: Debian bookworm arm64, aarch64-uboot (U-Boot distro boot, extlin
     await bootToLogin(t, dir);
   });
 });
-
-// Behind the flag too: Debian's raspi-firmware hooks stop the configure stage ("missing /boot/firmware, did you forget to mount it?": ischroot is false in kiln's namespace), so this build does not finish yet.
-const piSkip = slow ? skipOrFail(baseSkip ?? (has('mcopy') && has('sfdisk') ? undefined : 'mtools or fdisk missing: install mtools, fdisk')) : "raspberrypi-4 arm64 build: set KILN_TEST_SLOW_BOOT=1 (raspi-firmware's hooks still fail in configure)";
-
-describe('raspberrypi-4: Debian bookworm arm64 SD-card image, structure (QEMU cannot boot it)', { skip: piSkip }, () => {
-  const dir = imageDir(toml('raspberrypi-4', 'repositories = ["main", "non-free-firmware"]\n'));
-  let buildTime = '';
-  before(async () => {
-    buildTime = await build(dir, /\[boot\] raspberrypi: \S+-arm64; options root=UUID=\S+ rw console=serial0,115200; \d+ files in \/boot\/firmware/);
-  });
-
-  test('MBR with a bootable FAT32 partition holding config.txt, cmdline.txt with the root partition, the kernel, its initramfs, the firmware and bcm2711-rpi-4-b.dtb', (t) => {
-    t.diagnostic(`build: ${buildTime}`);
-    const disk = join(dir, 'out/image.raw');
-    const table = sfdisk(disk);
-    assert.equal(table.label, 'dos');
-    const [boot, root] = table.partitions;
-    assert.equal(boot!.bootable, true);
-    assert.equal(boot!.type, 'c');
-    assert.notEqual(root!.bootable, true);
-    const offset = boot!.start * 512;
-    const listing = mdir(disk, offset);
-    for (const name of ['config.txt', 'cmdline.txt', 'start4.elf', 'fixup4.dat', 'bcm2711-rpi-4-b.dtb']) assert.match(listing, new RegExp(`^::/${name.replace(/\./g, '\\.')}$`, 'm'), listing);
-    const config = mtoolsRead(disk, offset, '::/config.txt');
-    assert.match(config, /^arm_64bit=1$/m);
-    const kernel = /^kernel=(\S+)$/m.exec(config)?.[1];
-    const initrd = /^initramfs (\S+)/m.exec(config)?.[1];
-    assert.ok(kernel && initrd, config);
-    assert.match(listing, new RegExp(`^::/${kernel.replace(/\./g, '\\.')}$`, 'm'));
-    assert.match(listing, new RegExp(`^::/${initrd.replace(/\./g, '\\.')}$`, 'm'));
-    const manifest = JSON.parse(readFileSync(join(dir, 'out/image.manifest.json'), 'utf8')) as { outputs: { details?: { partitions?: { filesystem: string; filesystemUuid?: string; partUuid?: string }[] } }[] };
-    const rootRecord = manifest.outputs.find((o) => o.details?.partitions)!.details!.partitions!.find((p) => p.filesystem === 'ext4')!;
-    const cmdline = mtoolsRead(disk, offset, '::/cmdline.txt');
-    assert.equal(cmdline.split('\n').filter(Boolean).length, 1, cmdline);
-    const rootSpec = /(?:^|\s)root=(\S+)/.exec(cmdline)?.[1];
-    // The root partition as blkid sees it (another tool than kiln), by filesystem UUID or by PARTUUID (MBR: disk id - partition number).
-    const partuuid = `${table.id.replace(/^0x/, '')}-02`;
-    assert.ok(rootSpec === `UUID=${rootRecord.filesystemUuid}` || rootSpec === `PARTUUID=${partuuid}`, `${cmdline} names ${rootSpec}, not the root partition`);
-    assert.match(cmdline, /console=serial0,115200/);
-    assert.match(cmdline, /rootwait/);
-  });
-});
-
-describe('raspberrypi-4 without the non-free-firmware component', { skip: skipOrFail(baseSkip) }, () => {
-  test('one line naming the package and the board, exit 2, before any package is downloaded', async () => {
-    const dir = imageDir(toml('raspberrypi-4'));
-    const r = await kiln(['build', '-C', dir]);
-    assert.equal(r.code, 2, r.stderr + r.stdout);
-    assert.deepEqual(errorLines(r.stderr), ['kiln: error: unknown package "raspi-firmware" (asked for by packages.install, board raspberrypi-4)']);
-    assert.doesNotMatch(r.stdout + r.stderr, /^fetch /m);
-  });
-});
-
-interface SfdiskTable {
-  label: string;
-  id: string;
-  partitions: { start: number; size: number; type: string; bootable?: boolean; attrs?: string }[];
-}
-
-function sfdisk(disk: string): SfdiskTable {
-  const r = spawnSync('sfdisk', ['--json', disk], { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-  return (JSON.parse(r.stdout) as { partitiontable: SfdiskTable }).partitiontable;
-}
-
-const MTOOLS_ENV = { ...process.env, MTOOLS_SKIP_CHECK: '1' };
-
-function mdir(disk: string, offset: number): string {
-  const r = spawnSync('mdir', ['-b', '-i', `${disk}@@${offset}`, '::/'], { encoding: 'utf8', env: MTOOLS_ENV });
-  assert.equal(r.status, 0, r.stderr);
-  return r.stdout;
-}
-
-function mtoolsRead(disk: string, offset: number, file: string): string {
-  const r = spawnSync('mcopy', ['-n', '-i', `${disk}@@${offset}`, file, '-'], { encoding: 'utf8', env: MTOOLS_ENV });
-  assert.equal(r.status, 0, r.stderr);
-  return r.stdout;
-}

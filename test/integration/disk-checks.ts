@@ -25,10 +25,28 @@ export interface SfdiskPartition {
   uuid?: string;
   name?: string;
   bootable?: boolean;
+  /** GPT attributes as sfdisk names them (LegacyBIOSBootable, ...). */
+  attrs?: string;
 }
 
 export function sfdiskJson(image: string): { label: string; id: string; partitions: SfdiskPartition[] } {
   return (JSON.parse(tool('sfdisk', ['--json', image]).out) as { partitiontable: { label: string; id: string; partitions: SfdiskPartition[] } }).partitiontable;
+}
+
+const MTOOLS_ENV = { PATH: process.env.PATH, LC_ALL: 'C', TZ: 'UTC', MTOOLS_SKIP_CHECK: '1' };
+
+/** mdir -b of a FAT filesystem's top directory, at `offset` bytes into `disk`: one ::/NAME a line. */
+export function fatListing(disk: string, offset: number): string {
+  const r = spawnSync('mdir', ['-b', '-i', `${disk}@@${offset}`, '::/'], { encoding: 'utf8', env: MTOOLS_ENV });
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout;
+}
+
+/** A file of a FAT filesystem at `offset` bytes into `disk` (mcopy), as text. */
+export function fatRead(disk: string, offset: number, file: string): string {
+  const r = spawnSync('mcopy', ['-n', '-i', `${disk}@@${offset}`, file, '-'], { encoding: 'utf8', env: MTOOLS_ENV });
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout;
 }
 
 export function sha256(file: string): string {

@@ -53,6 +53,8 @@ test('the config knows where each item of packages.install came from: file:line,
   const loaded = loadConfig({ dir, env: {}, profiles: ['dev'] });
   assert.deepEqual(loaded.itemOrigins['packages.install'], {
     'linux-image-arm64': 'board raspberrypi-4',
+    'systemd-sysv': 'board raspberrypi-4',
+    udev: 'board raspberrypi-4',
     'raspi-firmware': 'board raspberrypi-4',
     hello: `${relative(process.cwd(), join(dir, 'kiln.toml'))}:10`,
     gdb: `${relative(process.cwd(), join(dir, 'profiles/dev.toml'))}:3`,

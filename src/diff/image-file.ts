@@ -1,0 +1,67 @@
+/**
+ * Reads of a filesystem image at a byte offset of a file (a whole image, or
+ * a disk's partition): small metadata reads go through a few cached 1 MiB
+ * pages, file contents stream past in 1 MiB pieces and are never held.
+ */
+import { open, type FileHandle } from 'node:fs/promises';
+import { BuildError } from '../util/errors.ts';
+
+const PAGE = 1 << 20;
+const PAGES_KEPT = 32;
+
+export class ImageFile {
+  private readonly pages = new Map<number, Buffer>();
+
+  private constructor(
+    private readonly fd: FileHandle,
+    readonly name: string,
+    /** Where the filesystem starts in the file. */
+    readonly base: number,
+  ) {}
+
+  static async open(file: string, base = 0): Promise<ImageFile> {
+    return new ImageFile(await open(file, 'r'), file, base);
+  }
+
+  private async page(n: number): Promise<Buffer> {
+    let p = this.pages.get(n);
+    if (p) return p;
+    if (this.pages.size >= PAGES_KEPT) this.pages.delete(this.pages.keys().next().value as number);
+    p = Buffer.alloc(PAGE);
+    const { bytesRead } = await this.fd.read(p, 0, PAGE, this.base + n * PAGE);
+    p = p.subarray(0, bytesRead);
+    this.pages.set(n, p);
+    return p;
+  }
+
+  /** `length` bytes at `offset` into the filesystem (metadata: through the cache); short at the file's end is an error. */
+  async bytes(offset: number, length: number): Promise<Buffer> {
+    const out = Buffer.alloc(length);
+    let done = 0;
+    while (done < length) {
+      const at = offset + done;
+      const page = await this.page(Math.floor(at / PAGE));
+      const from = at % PAGE;
+      const n = page.copy(out, done, from, Math.min(page.length, from + length - done));
+      if (n === 0) throw new BuildError(`${this.name}: the filesystem at offset ${this.base} is cut short (needs byte ${at})`);
+      done += n;
+    }
+    return out;
+  }
+
+  /** Hands `length` bytes at `offset` to `each`, in pieces, bypassing the cache. */
+  async stream(offset: number, length: number, each: (piece: Buffer) => void): Promise<void> {
+    const buf = Buffer.alloc(Math.min(PAGE, Math.max(length, 1)));
+    let done = 0;
+    while (done < length) {
+      const { bytesRead } = await this.fd.read(buf, 0, Math.min(buf.length, length - done), this.base + offset + done);
+      if (bytesRead === 0) throw new BuildError(`${this.name}: the filesystem at offset ${this.base} is cut short (needs byte ${offset + done})`);
+      each(buf.subarray(0, bytesRead));
+      done += bytesRead;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.fd.close();
+  }
+}

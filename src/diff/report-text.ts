@@ -66,7 +66,7 @@ export function reportJson(r: DiffReport): unknown {
     const unread = new Set(e.unread ?? []);
     const { unread: _, ...rest } = e;
     const owner = unread.has('owner') ? { uid: null, gid: null } : {};
-    return { ...rest, ...owner, mode: unread.has('mode') ? null : octal(e.mode), xattrs: unread.has('xattrs') ? null : e.xattrs ? e.xattrs.split('\n') : [] };
+    return { ...rest, ...owner, mode: unread.has('mode') ? null : octal(e.mode), mtime: unread.has('time') ? null : e.mtime, xattrs: unread.has('xattrs') ? null : e.xattrs ? e.xattrs.split('\n') : [] };
   };
   return {
     a: r.a,

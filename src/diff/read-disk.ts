@@ -50,6 +50,7 @@ async function uuidAt(file: string, offset: number, at: number): Promise<string>
 
 /** A filesystem a partition may hold: recognised by its content, listed in place, and the UUID= fstab may name it by. */
 interface PartitionReader {
+  name: string;
   is(file: string, offset: number): Promise<boolean>;
   list(file: string, offset: number): Promise<ListedInput>;
   uuid?(file: string, offset: number): Promise<string>;
@@ -57,10 +58,10 @@ interface PartitionReader {
 
 /** Tried in order; the magic numbers sit at different places (ext and erofs at 1024 on, squashfs and FAT at 0), so none mistakes another. */
 const PARTITION_READERS: readonly PartitionReader[] = [
-  { is: isExt, list: listExtInput, uuid: (f, o) => uuidAt(f, o, 1024 + 104) },
-  { is: isErofs, list: listErofsInput, uuid: (f, o) => uuidAt(f, o, 1024 + 48) },
-  { is: isSquashfs, list: listSquashfsInput },
-  { is: isVfat, list: listVfatInput, uuid: vfatUuid },
+  { name: 'ext', is: isExt, list: listExtInput, uuid: (f, o) => uuidAt(f, o, 1024 + 104) },
+  { name: 'erofs', is: isErofs, list: listErofsInput, uuid: (f, o) => uuidAt(f, o, 1024 + 48) },
+  { name: 'squashfs', is: isSquashfs, list: listSquashfsInput },
+  { name: 'vfat', is: isVfat, list: listVfatInput, uuid: vfatUuid },
 ];
 
 async function partitionReader(file: string, offset: number): Promise<PartitionReader | undefined> {
@@ -88,11 +89,11 @@ function fstabMounts(text: string): Map<string, string> {
 async function listRawDisk(file: string, cleanup: () => Promise<void>): Promise<ListedInput> {
   const table = await readPartitionTable(file);
   if (!table) throw new BuildError(`${file}: no partition table`);
-  const parts: { p: TablePartition; input?: ListedInput; uuid?: string }[] = [];
+  const parts: { p: TablePartition; input?: ListedInput; uuid?: string; kind?: string }[] = [];
   try {
     for (const p of table.partitions) {
       const reader = await partitionReader(file, p.offset);
-      if (reader) parts.push({ p, input: await reader.list(file, p.offset), uuid: await reader.uuid?.(file, p.offset) });
+      if (reader) parts.push({ p, input: await reader.list(file, p.offset), uuid: await reader.uuid?.(file, p.offset), kind: reader.name });
       else parts.push({ p });
     }
   } catch (err) {
@@ -125,7 +126,8 @@ async function listRawDisk(file: string, cleanup: () => Promise<void>): Promise<
   }
   return {
     listing,
-    header: describeTable(table),
+    // A filesystem's own id is in no file (fstab may name it): the header carries it.
+    header: [...describeTable(table), ...parts.filter((x) => x.kind).map((x) => `partition ${x.p.number} filesystem: ${x.kind}${x.uuid ? ` UUID ${x.uuid}` : ''}`)],
     databaseRoot: root?.input?.databaseRoot ?? (noDatabase as DatabaseCopy).root,
     readFiles: async (wanted, maxBytes) => {
       const out = new Map<string, Buffer>();

@@ -233,6 +233,7 @@ test('a disk with a vfat ESP and a squashfs or erofs root is diffed by partition
     assert.equal(listed.listing.get('boot/efi/EFI/BOOT/BOOTX64.EFI')?.size, 70000);
     assert.equal(listed.listing.get('etc/os-release')?.type, 'file');
     assert.equal(listed.listing.has('.partitions/1'), false);
+    assert.deepEqual(listed.header?.filter((l) => l.includes('filesystem')), ['partition 1 filesystem: vfat UUID 1234-5678', 'partition 2 filesystem: squashfs']);
   } finally {
     await listed.dispose();
   }
@@ -243,5 +244,7 @@ test('a disk with a vfat ESP and a squashfs or erofs root is diffed by partition
   assert.deepEqual(loose?.filter((l) => l.startsWith('boot/')), ['boot/efi/loader/entries/Debian Linux.conf content', 'boot/efi/loader/loader.conf time']);
   // The same trees on an erofs root: the same files (squashfs's unread xattrs aside).
   const e = diskOf(t, erofsOf(t, tree(t, false)), guids, espA);
-  assert.equal((await diffImages(a, e)).identical, true);
+  const ae = await diffImages(a, e);
+  assert.deepEqual(ae.groups, []);
+  assert.deepEqual(ae.header, { removed: ['partition 2 filesystem: squashfs'], added: ['partition 2 filesystem: erofs UUID 11111111-2222-4333-8444-555555555555'] });
 });

@@ -8,9 +8,14 @@ import { BuildError } from '../util/errors.ts';
 
 const PAGE = 1 << 20;
 const PAGES_KEPT = 32;
+/** Ranges up to this size are read through the page cache. */
+const SMALL = 256 << 10;
 
 export class ImageFile {
+  /** Page number to its bytes (short at the file's end); evicted pages' buffers are reused, so reading allocates little. */
   private readonly pages = new Map<number, Buffer>();
+  private readonly spare: Buffer[] = [];
+  private streamBuffer: Buffer | undefined;
 
   private constructor(
     private readonly fd: FileHandle,
@@ -26,10 +31,14 @@ export class ImageFile {
   private async page(n: number): Promise<Buffer> {
     let p = this.pages.get(n);
     if (p) return p;
-    if (this.pages.size >= PAGES_KEPT) this.pages.delete(this.pages.keys().next().value as number);
-    p = Buffer.alloc(PAGE);
-    const { bytesRead } = await this.fd.read(p, 0, PAGE, this.base + n * PAGE);
-    p = p.subarray(0, bytesRead);
+    if (this.pages.size >= PAGES_KEPT) {
+      const [oldest, old] = this.pages.entries().next().value as [number, Buffer];
+      this.pages.delete(oldest);
+      this.spare.push(Buffer.from(old.buffer, old.byteOffset, PAGE));
+    }
+    const whole = this.spare.pop() ?? Buffer.allocUnsafe(PAGE);
+    const { bytesRead } = await this.fd.read(whole, 0, PAGE, this.base + n * PAGE);
+    p = whole.subarray(0, bytesRead);
     this.pages.set(n, p);
     return p;
   }
@@ -49,9 +58,14 @@ export class ImageFile {
     return out;
   }
 
-  /** Hands `length` bytes at `offset` to `each`, in pieces, bypassing the cache. */
+  /**
+   * Hands `length` bytes at `offset` to `each`, in pieces that are only valid
+   * during the call: a small range through the cache (files read in data
+   * order then share their pages), a large one in 1 MiB reads past it.
+   */
   async stream(offset: number, length: number, each: (piece: Buffer) => void): Promise<void> {
-    const buf = Buffer.alloc(Math.min(PAGE, Math.max(length, 1)));
+    if (length <= SMALL) return each(await this.bytes(offset, length));
+    const buf = (this.streamBuffer ??= Buffer.allocUnsafe(PAGE));
     let done = 0;
     while (done < length) {
       const { bytesRead } = await this.fd.read(buf, 0, Math.min(buf.length, length - done), this.base + offset + done);

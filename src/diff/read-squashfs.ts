@@ -35,7 +35,8 @@ export async function isSquashfs(file: string, offset = 0): Promise<boolean> {
 function unsquashfs(file: string, offset: number, args: string[], onStdout: (stdout: Readable) => Promise<void>): Promise<void> {
   return new Promise((resolve, reject) => {
     // Node's stdout is a socket, which unsquashfs cannot open as /dev/stdout: a pipe through cat is one it can.
-    const command = ['unsquashfs', '-n', ...(offset ? ['-o', String(offset)] : []), ...args];
+    // -da/-fr: 16 MB data and fragment queues, not 256 MB each (what would make unsquashfs the biggest part of kiln diff's memory).
+    const command = ['unsquashfs', '-n', '-da', '16', '-fr', '16', ...(offset ? ['-o', String(offset)] : []), ...args];
     const child = spawn('bash', ['-o', 'pipefail', '-c', '"$@" | cat', 'bash', ...command], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (b: Buffer) => {

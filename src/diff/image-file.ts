@@ -1,10 +1,21 @@
 /**
  * Reads of a filesystem image at a byte offset of a file (a whole image, or
  * a disk's partition): small metadata reads go through a few cached 1 MiB
- * pages, file contents stream past in 1 MiB pieces and are never held.
+ * pages, file contents stream past in 1 MiB pieces and are never held; and
+ * the ListedInput of a filesystem kiln reads in place (erofs, vfat): its
+ * reader lists paths and where each file's bytes lie, this hashes them.
  */
+import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import { BuildError } from '../util/errors.ts';
+import { DatabaseCopy, isDatabasePath } from './package-database.ts';
+import type { ListedInput, Listing } from './types.ts';
+
+/** Bytes `at` into the filesystem. */
+export interface Range {
+  at: number;
+  length: number;
+}
 
 const PAGE = 1 << 20;
 const PAGES_KEPT = 32;
@@ -75,7 +86,67 @@ export class ImageFile {
     }
   }
 
+  /** The bytes of some ranges, joined. */
+  async read(ranges: readonly Range[]): Promise<Buffer> {
+    const parts: Buffer[] = [];
+    for (const r of ranges) parts.push(await this.bytes(r.at, r.length));
+    return Buffer.concat(parts);
+  }
+
   async close(): Promise<void> {
     await this.fd.close();
+  }
+}
+
+/** A listing and, for each regular file, where its bytes lie (hard links: the same array). */
+export interface InPlaceListing {
+  listing: Listing;
+  contents: Map<string, readonly Range[]>;
+}
+
+/**
+ * The filesystem at `offset` of `file` as a ListedInput: `list` walks it;
+ * then each file's bytes are hashed in data order (once per content, so hard
+ * links share it) and the package database's files copied aside.
+ */
+export async function inPlaceInput(file: string, offset: number, list: (img: ImageFile) => Promise<InPlaceListing>): Promise<ListedInput> {
+  const db = new DatabaseCopy();
+  try {
+    const img = await ImageFile.open(file, offset);
+    let listed: InPlaceListing;
+    try {
+      listed = await list(img);
+      const digests = new Map<readonly Range[], string>();
+      const order = [...new Set(listed.contents.values())].sort((a, b) => (a[0]?.at ?? 0) - (b[0]?.at ?? 0));
+      for (const ranges of order) {
+        const hash = createHash('sha256');
+        for (const r of ranges) await img.stream(r.at, r.length, (piece) => hash.update(piece));
+        digests.set(ranges, hash.digest('hex'));
+      }
+      for (const [path, ranges] of listed.contents) {
+        (listed.listing.get(path) as { sha256?: string }).sha256 = digests.get(ranges);
+        if (isDatabasePath(path)) db.add(path, await img.read(ranges));
+      }
+    } finally {
+      await img.close();
+    }
+    const { listing, contents } = listed;
+    const readFiles = async (wanted: ReadonlySet<string>, maxBytes: number) => {
+      const out = new Map<string, Buffer>();
+      const img = await ImageFile.open(file, offset);
+      try {
+        for (const path of wanted) {
+          const ranges = contents.get(path);
+          if (ranges && (listing.get(path)?.size ?? 0) <= maxBytes) out.set(path, await img.read(ranges));
+        }
+      } finally {
+        await img.close();
+      }
+      return out;
+    };
+    return { listing, databaseRoot: db.root, readFiles, dispose: () => db.dispose() };
+  } catch (err) {
+    await db.dispose();
+    throw err;
   }
 }

@@ -7,13 +7,11 @@
  * or 64 bytes at `meta_blkaddr` by nid (a compact inode's time is the
  * superblock's build time), their inline and shared xattrs, and data flat
  * in blocks with an optional inline tail. Directories are walked from the
- * root nid; each regular file is hashed as it streams, a hard link shares
- * its inode's digest. Compressed and chunk-based files are refused clearly.
+ * root nid; each regular file is hashed as it streams (image-file.ts), a
+ * hard link shares its inode's digest. Compressed and chunk-based files are refused clearly.
  */
-import { createHash } from 'node:crypto';
 import { BuildError } from '../util/errors.ts';
-import { ImageFile } from './image-file.ts';
-import { DatabaseCopy, isDatabasePath } from './package-database.ts';
+import { ImageFile, inPlaceInput, type InPlaceListing, type Range } from './image-file.ts';
 import type { DiffEntry, DiffEntryType, InputReader, ListedInput, Listing } from './types.ts';
 
 const MAGIC = 0xe0f5e1e2;
@@ -50,7 +48,7 @@ interface Inode {
   rdev: number;
   xattrs: string;
   /** Where the content lies: byte ranges into the filesystem, in order. */
-  ranges: { at: number; length: number }[];
+  ranges: Range[];
 }
 
 async function readSuper(img: ImageFile): Promise<Super> {
@@ -122,13 +120,9 @@ async function readInode(img: ImageFile, sb: Super, nid: number): Promise<Inode>
   return inode;
 }
 
-async function content(img: ImageFile, inode: Inode): Promise<Buffer> {
-  return Buffer.concat(await Promise.all(inode.ranges.map((r) => img.bytes(r.at, r.length))));
-}
-
 /** A directory's entries (`.` and `..` left out): name and nid, from its blocks of dirents. */
 async function readDirectory(img: ImageFile, sb: Super, dir: Inode): Promise<{ name: string; nid: number }[]> {
-  const data = await content(img, dir);
+  const data = await img.read(dir.ranges);
   const out: { name: string; nid: number }[] = [];
   for (let block = 0; block < data.length; block += sb.blockSize) {
     const b = data.subarray(block, Math.min(data.length, block + sb.blockSize));
@@ -148,72 +142,31 @@ async function readDirectory(img: ImageFile, sb: Super, dir: Inode): Promise<{ n
 /** Linux's new_decode_dev. */
 const device = (rdev: number) => `${(rdev & 0xfff00) >>> 8},${(rdev & 0xff) | ((rdev >>> 12) & 0xfff00)}`;
 
-/** Lists the erofs at `offset` of `file`; database files are copied into `db`. Returns the inodes by path for readFiles. */
-export async function listErofs(file: string, offset: number, db: DatabaseCopy): Promise<{ listing: Listing; inodes: Map<string, Inode> }> {
-  const img = await ImageFile.open(file, offset);
-  try {
-    const sb = await readSuper(img);
-    const listing: Listing = new Map();
-    const inodes = new Map<string, Inode>();
-    const byNid = new Map<number, Inode>();
-    const inodeOf = async (nid: number) => byNid.get(nid) ?? byNid.set(nid, await readInode(img, sb, nid)).get(nid) as Inode;
-    const walk: { path: string; nid: number }[] = [{ path: '.', nid: sb.rootNid }];
-    for (let i = 0; i < walk.length; i++) {
-      const { path, nid } = walk[i] as { path: string; nid: number };
-      const inode = await inodeOf(nid);
-      const type = TYPES[inode.mode & 0o170000];
-      if (!type) continue; // sockets
-      const entry: DiffEntry = { path, type, mode: inode.mode & 0o7777, uid: inode.uid, gid: inode.gid, mtime: inode.mtime, size: type === 'file' ? inode.size : 0, xattrs: inode.xattrs };
-      if (type === 'symlink') entry.target = (await content(img, inode)).toString('utf8');
-      if (type === 'char' || type === 'block') entry.device = device(inode.rdev);
-      listing.set(path, entry);
-      inodes.set(path, inode);
-      if (type === 'dir') for (const d of await readDirectory(img, sb, inode)) walk.push({ path: path === '.' ? d.name : `${path}/${d.name}`, nid: d.nid });
-    }
-    // Contents in data order, one digest per inode.
-    const files = [...new Set([...listing.values()].filter((e) => e.type === 'file').map((e) => inodes.get(e.path) as Inode))].sort((a, b) => (a.ranges[0]?.at ?? 0) - (b.ranges[0]?.at ?? 0));
-    const digests = new Map<number, string>();
-    for (const inode of files) {
-      const hash = createHash('sha256');
-      for (const r of inode.ranges) await img.stream(r.at, r.length, (piece) => hash.update(piece));
-      digests.set(inode.nid, hash.digest('hex'));
-    }
-    for (const e of listing.values()) {
-      if (e.type !== 'file') continue;
-      const inode = inodes.get(e.path) as Inode;
-      e.sha256 = digests.get(inode.nid);
-      if (isDatabasePath(e.path)) db.add(e.path, await content(img, inode));
-    }
-    return { listing, inodes };
-  } finally {
-    await img.close();
+/** Lists the erofs in `img`: every path, and where each regular file's bytes lie. */
+async function listErofs(img: ImageFile): Promise<InPlaceListing> {
+  const sb = await readSuper(img);
+  const listing: Listing = new Map();
+  const contents = new Map<string, readonly Range[]>();
+  const byNid = new Map<number, Inode>();
+  const inodeOf = async (nid: number) => byNid.get(nid) ?? (byNid.set(nid, await readInode(img, sb, nid)).get(nid) as Inode);
+  const walk: { path: string; nid: number }[] = [{ path: '.', nid: sb.rootNid }];
+  for (let i = 0; i < walk.length; i++) {
+    const { path, nid } = walk[i] as { path: string; nid: number };
+    const inode = await inodeOf(nid);
+    const type = TYPES[inode.mode & 0o170000];
+    if (!type) continue; // sockets
+    const entry: DiffEntry = { path, type, mode: inode.mode & 0o7777, uid: inode.uid, gid: inode.gid, mtime: inode.mtime, size: type === 'file' ? inode.size : 0, xattrs: inode.xattrs };
+    if (type === 'symlink') entry.target = (await img.read(inode.ranges)).toString('utf8');
+    if (type === 'char' || type === 'block') entry.device = device(inode.rdev);
+    if (type === 'file') contents.set(path, inode.ranges);
+    listing.set(path, entry);
+    if (type === 'dir') for (const d of await readDirectory(img, sb, inode)) walk.push({ path: path === '.' ? d.name : `${path}/${d.name}`, nid: d.nid });
   }
+  return { listing, contents };
 }
 
 /** An erofs image at `offset` of `file` as a ListedInput (a disk's partition, or the whole file). */
-export async function listErofsInput(file: string, offset: number): Promise<ListedInput> {
-  const db = new DatabaseCopy();
-  try {
-    const { listing, inodes } = await listErofs(file, offset, db);
-    const readFiles = async (wanted: ReadonlySet<string>, maxBytes: number) => {
-      const img = await ImageFile.open(file, offset);
-      try {
-        const out = new Map<string, Buffer>();
-        for (const path of wanted) {
-          const inode = inodes.get(path);
-          if (inode && listing.get(path)?.type === 'file' && inode.size <= maxBytes) out.set(path, await content(img, inode));
-        }
-        return out;
-      } finally {
-        await img.close();
-      }
-    };
-    return { listing, databaseRoot: db.root, readFiles, dispose: () => db.dispose() };
-  } catch (err) {
-    await db.dispose();
-    throw err;
-  }
-}
+export const listErofsInput = (file: string, offset: number): Promise<ListedInput> => inPlaceInput(file, offset, listErofs);
 
 export const erofsReader: InputReader = {
   name: 'erofs image',

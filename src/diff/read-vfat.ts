@@ -11,10 +11,8 @@
  * extended attributes, and the root directory no time: those are marked
  * unread and not compared.
  */
-import { createHash } from 'node:crypto';
 import { BuildError } from '../util/errors.ts';
-import { ImageFile } from './image-file.ts';
-import { DatabaseCopy, isDatabasePath } from './package-database.ts';
+import { ImageFile, inPlaceInput, type InPlaceListing, type Range } from './image-file.ts';
 import type { DiffEntry, InputReader, ListedInput, Listing, Unread } from './types.ts';
 
 const UNREAD: readonly Unread[] = ['owner', 'mode', 'xattrs'];
@@ -54,7 +52,7 @@ interface Layout {
   fat: Buffer;
   bits: 12 | 16 | 32;
   /** FAT12/16: the fixed root directory region; FAT32: undefined (the root is a cluster chain). */
-  root?: { at: number; length: number };
+  root?: Range;
   rootCluster: number;
 }
 
@@ -98,8 +96,8 @@ function nextCluster(l: Layout, c: number): number | undefined {
 }
 
 /** The byte ranges of a cluster chain, adjacent clusters merged, cut to `size` bytes (undefined: the whole chain). */
-function chainRanges(l: Layout, first: number, size: number | undefined, name: string): { at: number; length: number }[] {
-  const ranges: { at: number; length: number }[] = [];
+function chainRanges(l: Layout, first: number, size: number | undefined, name: string): Range[] {
+  const ranges: Range[] = [];
   let left = size ?? Number.POSITIVE_INFINITY;
   const seen = new Set<number>();
   for (let c: number | undefined = first; c !== undefined && c >= 2 && left > 0; c = nextCluster(l, c)) {
@@ -115,8 +113,6 @@ function chainRanges(l: Layout, first: number, size: number | undefined, name: s
   if (size !== undefined && left > 0) throw new BuildError(`${name}: a FAT cluster chain is ${left} bytes short of its file's size`);
   return ranges;
 }
-
-const bytesOf = async (img: ImageFile, ranges: { at: number; length: number }[]) => Buffer.concat(await Promise.all(ranges.map((r) => img.bytes(r.at, r.length))));
 
 function shortName(raw: Buffer, caseFlags: number): string {
   const bytes = Buffer.from(raw);
@@ -183,67 +179,29 @@ function parseDirectory(data: Buffer): Found[] {
   return out;
 }
 
-interface Placed {
-  entry: DiffEntry;
-  ranges: { at: number; length: number }[];
-}
-
-/** Lists the FAT filesystem at `offset` of `file`; database files are copied into `db`. */
-export async function listVfat(file: string, offset: number, db: DatabaseCopy): Promise<{ listing: Listing; files: Map<string, Placed> }> {
-  const img = await ImageFile.open(file, offset);
-  try {
-    const l = await readLayout(img);
-    const listing: Listing = new Map();
-    const files = new Map<string, Placed>();
-    const base = { uid: 0, gid: 0, mode: 0, xattrs: '', unread: UNREAD };
-    listing.set('.', { ...base, path: '.', type: 'dir', mtime: 0, size: 0, unread: [...UNREAD, 'time'] });
-    const dirs: { path: string; ranges: { at: number; length: number }[] }[] = [{ path: '.', ranges: l.root ? [l.root] : chainRanges(l, l.rootCluster, undefined, file) }];
-    for (let i = 0; i < dirs.length; i++) {
-      const d = dirs[i] as (typeof dirs)[number];
-      for (const f of parseDirectory(await bytesOf(img, d.ranges))) {
-        const path = d.path === '.' ? f.name : `${d.path}/${f.name}`;
-        const entry: DiffEntry = { ...base, path, type: f.dir ? 'dir' : 'file', mtime: f.mtime, size: f.dir ? 0 : f.size };
-        listing.set(path, entry);
-        if (f.dir) dirs.push({ path, ranges: chainRanges(l, f.cluster, undefined, file) });
-        else files.set(path, { entry, ranges: f.size ? chainRanges(l, f.cluster, f.size, file) : [] });
-      }
+/** Lists the FAT filesystem in `img`: every path, and where each file's bytes lie. */
+async function listVfat(img: ImageFile): Promise<InPlaceListing> {
+  const l = await readLayout(img);
+  const listing: Listing = new Map();
+  const contents = new Map<string, readonly Range[]>();
+  const base = { uid: 0, gid: 0, mode: 0, xattrs: '', unread: UNREAD };
+  listing.set('.', { ...base, path: '.', type: 'dir', mtime: 0, size: 0, unread: [...UNREAD, 'time'] });
+  const dirs: { path: string; ranges: Range[] }[] = [{ path: '.', ranges: l.root ? [l.root] : chainRanges(l, l.rootCluster, undefined, img.name) }];
+  for (let i = 0; i < dirs.length; i++) {
+    const d = dirs[i] as (typeof dirs)[number];
+    for (const f of parseDirectory(await img.read(d.ranges))) {
+      const path = d.path === '.' ? f.name : `${d.path}/${f.name}`;
+      const entry: DiffEntry = { ...base, path, type: f.dir ? 'dir' : 'file', mtime: f.mtime, size: f.dir ? 0 : f.size };
+      listing.set(path, entry);
+      if (f.dir) dirs.push({ path, ranges: chainRanges(l, f.cluster, undefined, img.name) });
+      else contents.set(path, f.size ? chainRanges(l, f.cluster, f.size, img.name) : []);
     }
-    for (const { entry, ranges } of [...files.values()].sort((a, b) => (a.ranges[0]?.at ?? 0) - (b.ranges[0]?.at ?? 0))) {
-      const hash = createHash('sha256');
-      for (const r of ranges) await img.stream(r.at, r.length, (piece) => hash.update(piece));
-      entry.sha256 = hash.digest('hex');
-      if (isDatabasePath(entry.path)) db.add(entry.path, await bytesOf(img, ranges));
-    }
-    return { listing, files };
-  } finally {
-    await img.close();
   }
+  return { listing, contents };
 }
 
 /** A FAT filesystem at `offset` of `file` as a ListedInput (a disk's partition, or the whole file). */
-export async function listVfatInput(file: string, offset: number): Promise<ListedInput> {
-  const db = new DatabaseCopy();
-  try {
-    const { listing, files } = await listVfat(file, offset, db);
-    const readFiles = async (wanted: ReadonlySet<string>, maxBytes: number) => {
-      const img = await ImageFile.open(file, offset);
-      try {
-        const out = new Map<string, Buffer>();
-        for (const path of wanted) {
-          const f = files.get(path);
-          if (f && f.entry.size <= maxBytes) out.set(path, await bytesOf(img, f.ranges));
-        }
-        return out;
-      } finally {
-        await img.close();
-      }
-    };
-    return { listing, databaseRoot: db.root, readFiles, dispose: () => db.dispose() };
-  } catch (err) {
-    await db.dispose();
-    throw err;
-  }
-}
+export const listVfatInput = (file: string, offset: number): Promise<ListedInput> => inPlaceInput(file, offset, listVfat);
 
 export const vfatReader: InputReader = {
   name: 'vfat image',

@@ -27,9 +27,12 @@ const ASPECT_TEST: Record<Aspect, (a: DiffEntry, b: DiffEntry) => boolean> = {
   device: (a, b) => a.type === b.type && a.device !== b.device,
 };
 
+/** An aspect either entry's input cannot give is not compared (a vfat file has no owner to differ in). */
+const readable = (aspect: Aspect, a: DiffEntry, b: DiffEntry) => ![a, b].some((e) => (e.unread as readonly Aspect[] | undefined)?.includes(aspect));
+
 /** The aspects in which two entries of one path differ. */
 export function differingAspects(a: DiffEntry, b: DiffEntry): Aspect[] {
-  return ASPECTS.filter((aspect) => ASPECT_TEST[aspect](a, b));
+  return ASPECTS.filter((aspect) => readable(aspect, a, b) && ASPECT_TEST[aspect](a, b));
 }
 
 /** Every path that differs, byte-wise sorted; `ignore` aspects do not count. */

@@ -3,14 +3,17 @@ import { statSync } from 'node:fs';
 import { UserError } from '../util/errors.ts';
 import { directoryReader } from './read-directory.ts';
 import { cpioReader } from './read-cpio.ts';
+import { erofsReader } from './read-erofs.ts';
 import { ext4Reader } from './read-ext4.ts';
 import { diskReader } from './read-disk.ts';
 import { ociReader } from './read-oci.ts';
+import { squashfsReader } from './read-squashfs.ts';
 import { readHead, tarReader } from './read-tar.ts';
+import { vfatReader } from './read-vfat.ts';
 import type { InputReader, ListedInput } from './types.ts';
 
 /** Most specific first: an OCI layout is also a directory; a compressed file is a tar unless it holds a cpio archive. */
-export const INPUT_READERS: readonly InputReader[] = [ociReader, directoryReader, cpioReader, ext4Reader, diskReader, tarReader];
+export const INPUT_READERS: readonly InputReader[] = [ociReader, directoryReader, cpioReader, ext4Reader, erofsReader, squashfsReader, vfatReader, diskReader, tarReader];
 
 /** The reader for `path`; a missing path or one of no known type is a UserError. */
 export async function readerFor(path: string): Promise<InputReader> {

@@ -18,7 +18,10 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { BuildError } from '../util/errors.ts';
 import { describeTable, readPartitionTable, type TablePartition } from './partition-table.ts';
+import { isErofs, listErofsInput } from './read-erofs.ts';
 import { isExt, listExtInput } from './read-ext4.ts';
+import { isSquashfs, listSquashfsInput } from './read-squashfs.ts';
+import { isFatBootSector, isVfat, listVfatInput, vfatUuid } from './read-vfat.ts';
 import { DatabaseCopy } from './package-database.ts';
 import { readHead } from './read-tar.ts';
 import type { DiffEntry, InputReader, ListedInput, Listing } from './types.ts';
@@ -28,21 +31,42 @@ const isQcow2 = (head: Buffer) => head.length >= 4 && head.readUInt32BE(0) === 0
 /** A raw disk: a GPT, or an MBR with partitions that is not a FAT boot sector. */
 async function isRawDisk(file: string, head: Buffer): Promise<boolean> {
   if (head.length < 512 || head.readUInt16LE(510) !== 0xaa55) return false;
-  if (head.toString('latin1', 54, 57) === 'FAT' || head.toString('latin1', 82, 85) === 'FAT') return false;
+  if (isFatBootSector(head)) return false;
   return ((await readPartitionTable(file))?.partitions.length ?? 0) > 0;
 }
 
-/** The filesystem UUID an ext superblock records, as fstab writes it. */
-async function extUuid(file: string, offset: number): Promise<string> {
+/** The 16-byte filesystem UUID at `at` bytes into the partition, as fstab writes it. */
+async function uuidAt(file: string, offset: number, at: number): Promise<string> {
   const fd = await open(file, 'r');
   try {
     const b = Buffer.alloc(16);
-    await fd.read(b, 0, 16, offset + 1024 + 104);
+    await fd.read(b, 0, 16, offset + at);
     const h = b.toString('hex');
     return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
   } finally {
     await fd.close();
   }
+}
+
+/** A filesystem a partition may hold: recognised by its content, listed in place, and the UUID= fstab may name it by. */
+interface PartitionReader {
+  name: string;
+  is(file: string, offset: number): Promise<boolean>;
+  list(file: string, offset: number): Promise<ListedInput>;
+  uuid?(file: string, offset: number): Promise<string>;
+}
+
+/** Tried in order; the magic numbers sit at different places (ext and erofs at 1024 on, squashfs and FAT at 0), so none mistakes another. */
+const PARTITION_READERS: readonly PartitionReader[] = [
+  { name: 'ext', is: isExt, list: listExtInput, uuid: (f, o) => uuidAt(f, o, 1024 + 104) },
+  { name: 'erofs', is: isErofs, list: listErofsInput, uuid: (f, o) => uuidAt(f, o, 1024 + 48) },
+  { name: 'squashfs', is: isSquashfs, list: listSquashfsInput },
+  { name: 'vfat', is: isVfat, list: listVfatInput, uuid: vfatUuid },
+];
+
+async function partitionReader(file: string, offset: number): Promise<PartitionReader | undefined> {
+  for (const r of PARTITION_READERS) if (await r.is(file, offset)) return r;
+  return undefined;
 }
 
 async function hashRange(file: string, offset: number, size: number): Promise<string> {
@@ -65,10 +89,11 @@ function fstabMounts(text: string): Map<string, string> {
 async function listRawDisk(file: string, cleanup: () => Promise<void>): Promise<ListedInput> {
   const table = await readPartitionTable(file);
   if (!table) throw new BuildError(`${file}: no partition table`);
-  const parts: { p: TablePartition; input?: ListedInput; uuid?: string }[] = [];
+  const parts: { p: TablePartition; input?: ListedInput; uuid?: string; kind?: string }[] = [];
   try {
     for (const p of table.partitions) {
-      if (await isExt(file, p.offset)) parts.push({ p, input: await listExtInput(file, p.offset), uuid: await extUuid(file, p.offset) });
+      const reader = await partitionReader(file, p.offset);
+      if (reader) parts.push({ p, input: await reader.list(file, p.offset), uuid: await reader.uuid?.(file, p.offset), kind: reader.name });
       else parts.push({ p });
     }
   } catch (err) {
@@ -101,7 +126,8 @@ async function listRawDisk(file: string, cleanup: () => Promise<void>): Promise<
   }
   return {
     listing,
-    header: describeTable(table),
+    // A filesystem's own id is in no file (fstab may name it): the header carries it.
+    header: [...describeTable(table), ...parts.filter((x) => x.kind).map((x) => `partition ${x.p.number} filesystem: ${x.kind}${x.uuid ? ` UUID ${x.uuid}` : ''}`)],
     databaseRoot: root?.input?.databaseRoot ?? (noDatabase as DatabaseCopy).root,
     readFiles: async (wanted, maxBytes) => {
       const out = new Map<string, Buffer>();
@@ -121,7 +147,7 @@ async function listRawDisk(file: string, cleanup: () => Promise<void>): Promise<
 
 
 export const diskReader: InputReader = {
-  name: 'disk image (raw or qcow2; ext partitions by file)',
+  name: 'disk image (raw or qcow2; ext, erofs, squashfs and vfat partitions by file)',
   recognises: async (path, head, isDirectory) => !isDirectory && (isQcow2(head) || (await isRawDisk(path, head))),
   async list(file: string): Promise<ListedInput> {
     if (!isQcow2(await readHead(file))) return listRawDisk(file, async () => {});

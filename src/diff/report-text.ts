@@ -61,7 +61,13 @@ export function formatTextReport(r: DiffReport): string {
 
 /** The report as plain data (for `--json`). */
 export function reportJson(r: DiffReport): unknown {
-  const entry = (e: DiffEntry | undefined) => e && { ...e, mode: octal(e.mode), xattrs: e.xattrs ? e.xattrs.split('\n') : [] };
+  const entry = (e: DiffEntry | undefined) => {
+    if (!e) return undefined;
+    const unread = new Set(e.unread ?? []);
+    const { unread: _, ...rest } = e;
+    const owner = unread.has('owner') ? { uid: null, gid: null } : {};
+    return { ...rest, ...owner, mode: unread.has('mode') ? null : octal(e.mode), mtime: unread.has('time') ? null : e.mtime, xattrs: unread.has('xattrs') ? null : e.xattrs ? e.xattrs.split('\n') : [] };
+  };
   return {
     a: r.a,
     b: r.b,

@@ -28,7 +28,16 @@ export interface DiffEntry {
   device?: string;
   /** Extended attributes as `name=hex` lines, sorted; '' when none. */
   xattrs: string;
+  /**
+   * What this entry's input cannot tell (vfat stores no owner, mode or
+   * xattrs, nor its root's time; unsquashfs 4.5 lists no xattrs): those fields hold 0 or '' and
+   * are not compared, nor reported as values.
+   */
+  unread?: readonly Unread[];
 }
+
+/** The aspects an input may be unable to give for its entries. */
+export type Unread = 'owner' | 'mode' | 'time' | 'xattrs';
 
 /** Every entry of one input, by path. Metadata and digests only: small beside the trees. */
 export type Listing = Map<string, DiffEntry>;

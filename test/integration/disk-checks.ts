@@ -31,9 +31,7 @@ export function sfdiskJson(image: string): { label: string; id: string; partitio
   return (JSON.parse(tool('sfdisk', ['--json', image]).out) as { partitiontable: { label: string; id: string; partitions: SfdiskPartition[] } }).partitiontable;
 }
 
-export function sha256(file: string): string {
-  return createHash('sha256').update(readFileSync(file)).digest('hex');
-}
+export { sha256 } from '../helpers/repro.ts';
 
 /** debugfs's view of one inode: mode, owner, group. */
 export function debugfsStat(image: string, path: string): { mode: number; uid: number; gid: number } {

@@ -8,6 +8,7 @@
  * secret), another image directory, umask 022 then 002, TZ and LANG changed.
  */
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
@@ -192,4 +193,24 @@ export async function buildTwice(title: string, images: readonly ReproImage[], o
   const each = pairs.map((p) => `${p.label} ${p.first.seconds.toFixed(0)} s cold, ${p.second.seconds.toFixed(0)} s warm`).join('; ');
   process.stderr.write(`${title}: ${each}; ${((Date.now() - started) / 1000).toFixed(0)} s in all\n`);
   return pairs;
+}
+
+/** Every output format that is reproducible and fits a Linux tree: not btrfs (not reproducible upstream) nor vfat (no symlinks, no owners). */
+export const MATRIX_FORMATS = ['directory', ...Object.keys(OUTPUT_FILES)];
+
+/** An image definition (its [distribution] and [packages]) with an ESP and an ext4 root, written as every one of MATRIX_FORMATS. */
+export const matrixToml = (head: string): string =>
+  `${head}\n[[partition]]\ntype = "esp"\nsize = "64M"\nfilesystem = "vfat"\ncontents = "/efi"\n\n[[partition]]\ntype = "root"\nfilesystem = "ext4"\nsize = "auto"\n\n[output]\nformat = ${JSON.stringify(MATRIX_FORMATS)}\n`;
+
+/** The matrix's tests of pairs of builds of matrixToml images, one test per kind of check, each over every pair. */
+export function matrixTests(pairs: () => readonly ReproPair[]): void {
+  test('every output file has the same sha256 (tars, cpios, filesystems, disk and its compressed copies, qcow2, vagrant box, partitions, OCI)', () => {
+    for (const p of pairs()) assertSameOutputs(p.first.out, p.second.out, Object.values(OUTPUT_FILES));
+  });
+  test('the directory output has the same content listing (paths, types, modes, owners, times, sizes, targets, digests)', () => {
+    for (const p of pairs()) assert.deepEqual(treeListing(join(p.second.out, 'image')), treeListing(join(p.first.out, 'image')), p.label);
+  });
+  test('manifest and SBOMs are identical apart from the build time', () => {
+    for (const p of pairs()) assertSameRecords(p.first.out, p.second.out);
+  });
 }

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { imageDir, isRoot, kiln, TEST_USER } from './kiln.ts';
@@ -162,6 +162,8 @@ export async function buildIn(dir: string, cache: string, opts: { env?: Record<s
   const started = Date.now();
   const r = await kiln(['build', '-C', dir, ...(opts.args ?? [])], { env: { XDG_CACHE_HOME: cache, ...opts.env }, umask: opts.umask, timeoutMs: 30 * 60_000 });
   assert.equal(r.code, 0, `${dir}: ${r.stderr.slice(-4000)}`);
+  // Each step's time is in it: where a slow matrix spends it (KILN_KEEP_TEST_TMP=1 keeps it).
+  writeFileSync(join(dir, 'kiln-build.log'), r.stderr);
   return { dir, out: join(dir, 'out'), cache, seconds: (Date.now() - started) / 1000 };
 }
 

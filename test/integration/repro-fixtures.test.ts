@@ -10,6 +10,12 @@
  * same apart from the build time. Not built: btrfs (not reproducible
  * upstream, as the README says) and vfat (a FAT root cannot hold a Linux
  * tree's symlinks and owners).
+ *
+ * Cost, measured under a load of about 20 on 2 cores: Arch 541 s (four
+ * builds, 122-148 s each, 113-141 s of it writing the outputs, xz the
+ * most), Alpine 195 s; both describes together 170 s of CPU (user+sys,
+ * fixture repositories included), so roughly 1-1.5 min (Arch) and 30-40 s
+ * (Alpine) on an idle machine.
  */
 import { after, before, describe } from 'node:test';
 import { mkdtempSync, rmSync } from 'node:fs';

@@ -11,7 +11,8 @@
  * directory the same content listing, manifest and SBOMs the same apart
  * from the build time.
  *
- * Slow (measured under CI-like load: 551 s cold, 797 s warm; most of it
+ * Slow (measured under a load of 15-20 on 2 cores: 1062 s cold, 551 s
+ * warm, 27 min in all, 434 s of CPU, so some 4-7 min idle; most of it
  * writing the outputs, xz of the tar and the disk the longest), so it runs
  * only with KILN_TEST_SLOW=1.
  */

@@ -157,17 +157,6 @@ describe('Alpine Linux, rootless, from a local signed apk repository', { skip },
     assert.deepEqual(names, ['alpine-keys', 'apk-tools', 'busybox', 'kiln-printf', 'musl']);
   });
 
-  test('building twice gives the same tar', async () => {
-    const sums: string[] = [];
-    for (const i of [1, 2]) {
-      const dir = imageDir(toml({ arch: 'x86_64', format: 'tar', cacheDir: imageDir() }));
-      const r = await kiln(['build', '-C', dir]);
-      assert.equal(r.code, 0, `build ${i}: ${r.stderr}`);
-      sums.push(createHash('sha256').update(readFileSync(join(dir, 'out/image.tar'))).digest('hex'));
-    }
-    assert.equal(sums[0], sums[1]);
-  });
-
   test('OpenRC service in its runlevel, prune presets say what they removed, kiln inspect lists the largest packages and files', async () => {
     const extra = ['[services]', 'enable = ["hello@boot"]', '', '[prune]', 'presets = ["docs", "apk-cache"]', ''].join('\n');
     const dir = imageDir(`${toml({ arch: 'x86_64' })}\n${extra}`);

@@ -49,9 +49,7 @@ export function fatRead(disk: string, offset: number, file: string): string {
   return r.stdout;
 }
 
-export function sha256(file: string): string {
-  return createHash('sha256').update(readFileSync(file)).digest('hex');
-}
+export { sha256 } from '../helpers/repro.ts';
 
 /** debugfs's view of one inode: mode, owner, group. */
 export function debugfsStat(image: string, path: string): { mode: number; uid: number; gid: number } {

@@ -7,8 +7,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +15,7 @@ import { imageDir, integrationSkipReason, kiln, writeAs } from '../helpers/kiln.
 import { skipOrFail } from '../helpers/host-tools.ts';
 import { type FakeArchRepos, fakeArchSkipReason, makeFakeArchRepos, readableKeyring } from '../helpers/fake-arch.ts';
 import { startMirror, type Mirror } from '../helpers/mirror-server.ts';
+import { freshCache, readJson, sha256 } from '../helpers/repro.ts';
 
 const skip = skipOrFail(integrationSkipReason() ?? fakeArchSkipReason(['x86_64']));
 
@@ -55,12 +55,9 @@ describe('Arch Linux x86_64: reproducible across caches', { skip }, () => {
   }
 
   async function buildIn(dir: string, env: Record<string, string>): Promise<{ manifest: Record<string, unknown>; tarSha256: string }> {
-    const r = await kiln(['build', '-C', dir], { env: { XDG_CACHE_HOME: imageDir(), ...env } });
+    const r = await kiln(['build', '-C', dir], { env: { XDG_CACHE_HOME: freshCache(), ...env } });
     assert.equal(r.code, 0, r.stderr);
-    return {
-      manifest: JSON.parse(readFileSync(join(dir, 'out/image.manifest.json'), 'utf8')) as Record<string, unknown>,
-      tarSha256: createHash('sha256').update(readFileSync(join(dir, 'out/image.tar'))).digest('hex'),
-    };
+    return { manifest: readJson(join(dir, 'out/image.manifest.json')), tarSha256: sha256(join(dir, 'out/image.tar')) };
   }
 
   test('ALPM hooks see SOURCE_DATE_EPOCH; two caches give the same tar and manifest key; the manifest names the date\'s origin and the mirrors', async () => {

@@ -8,11 +8,10 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { imageDir, integrationSkipReason, isRoot, kiln, TEST_USER } from '../helpers/kiln.ts';
+import { imageDir, integrationSkipReason, kiln } from '../helpers/kiln.ts';
+import { assertSameManifest, freshCache, readJson, sha256 } from '../helpers/repro.ts';
 import { skipOrFail } from '../helpers/host-tools.ts';
 import { hostMirrorFor } from '../../src/catalog/index.ts';
 
@@ -26,21 +25,6 @@ const TOML = (mirrorUrl: string) =>
 const DAY = Math.floor(Date.now() / 86_400_000) - 2;
 const SDE = DAY * 86_400 + 12 * 3600;
 
-/**
- * A cache directory of its own (its own private-key secret, no checkpoints),
- * with the test user's downloaded packages linked in so they are not
- * downloaded again (the store is content-addressed and hashed on every read).
- */
-function freshCache(): string {
-  const parent = imageDir();
-  const cache = join(parent, 'cache');
-  const shared = join(isRoot ? `/home/${TEST_USER}` : homedir(), '.cache/kiln/downloads');
-  mkdirSync(join(cache, 'kiln'), { recursive: true });
-  if (existsSync(shared)) spawnSync('cp', ['-al', shared, join(cache, 'kiln/downloads')]);
-  if (isRoot) spawnSync('chown', ['-R', `${TEST_USER}:`, parent]);
-  return cache;
-}
-
 interface Built {
   dir: string;
   cache: string;
@@ -53,9 +37,7 @@ async function buildIn(cache: string): Promise<Built> {
   const dir = imageDir(TOML(mirror as string));
   const r = await kiln(['build', '-C', dir], { env: { XDG_CACHE_HOME: cache, SOURCE_DATE_EPOCH: String(SDE) } });
   assert.equal(r.code, 0, r.stderr);
-  const read = (name: string) => JSON.parse(readFileSync(join(dir, 'out', name), 'utf8')) as Record<string, unknown>;
-  const tarSha256 = createHash('sha256').update(readFileSync(join(dir, 'out/image.tar'))).digest('hex');
-  return { dir, cache, manifest: read('image.manifest.json'), sbom: read('image.spdx.json'), tarSha256 };
+  return { dir, cache, manifest: readJson(join(dir, 'out/image.manifest.json')), sbom: readJson(join(dir, 'out/image.spdx.json')), tarSha256: sha256(join(dir, 'out/image.tar')) };
 }
 
 /** The stage keys `kiln build --dry-run --rebuild` prints (12 hex digits each), by stage; --rebuild: a stage the outputs stand in for shows none. */
@@ -87,10 +69,7 @@ describe('Debian bookworm: reproducible across caches and days', { skip }, () =>
     assert.equal(a.manifest.key, b.manifest.key);
     assert.deepEqual(b.sbom, a.sbom);
     assert.equal(b.tarSha256, a.tarSha256);
-    const { built: builtA, ...restA } = a.manifest;
-    const { built: builtB, ...restB } = b.manifest;
-    assert.ok(builtA && builtB);
-    assert.deepEqual(restB, restA);
+    assertSameManifest(a.manifest, b.manifest);
   });
 
   test('the manifest says where SOURCE_DATE_EPOCH came from and which mirror the packages came from', () => {

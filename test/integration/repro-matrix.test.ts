@@ -1,10 +1,10 @@
 /**
  * The reproducibility matrix (issue 14) for Debian bookworm amd64: one
- * configuration with every output, built twice: first from a cache with no
- * checkpoints (downloads linked in, as repro-debian.test.ts does; that file
- * covers two separate caches), umask 022, TZ=UTC, LANG=C.UTF-8; then a
- * minute later in another directory from the now warm cache, under umask
- * 002 with another TZ and LANG. Every output must have the same sha256 (the
+ * configuration with every output, built twice by test/helpers/repro.ts:
+ * first from a cache with no checkpoints (downloads linked in), umask 022,
+ * TZ=UTC, LANG=C.UTF-8; then a minute later in another directory from a
+ * warm copy of that cache in another cache directory (its own secret),
+ * under umask 002 with another TZ and LANG. Every output must have the same sha256 (the
  * directory by a listing of its content), the manifest and SBOM the same
  * apart from the build time, and the image must carry none of what
  * finalize's normalisation removes. Then `kiln diff` on disk images (each
@@ -16,11 +16,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { imageDir, integrationSkipReason, isRoot, kiln, TEST_USER } from '../helpers/kiln.ts';
+import { imageDir, integrationSkipReason, kiln } from '../helpers/kiln.ts';
+import { assertSameOutputs, assertSameRecords, buildIn, buildTwice, OUTPUT_FILES, type ReproBuild, treeListing } from '../helpers/repro.ts';
 import { skipOrFail } from '../helpers/host-tools.ts';
 import { hostMirrorFor } from '../../src/catalog/index.ts';
 
@@ -53,54 +52,6 @@ size = "auto"
 format = ${JSON.stringify(formats)}
 ${extra}`;
 
-/** A cache of its own with the test user's downloads linked in (content-addressed, hashed on every read). */
-function freshCache(): string {
-  const parent = imageDir();
-  const cache = join(parent, 'cache');
-  const shared = join(isRoot ? `/home/${TEST_USER}` : homedir(), '.cache/kiln/downloads');
-  mkdirSync(join(cache, 'kiln'), { recursive: true });
-  if (existsSync(shared)) spawnSync('cp', ['-al', shared, join(cache, 'kiln/downloads')]);
-  if (isRoot) spawnSync('chown', ['-R', `${TEST_USER}:`, parent]);
-  return cache;
-}
-
-const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
-
-/** Every file under `dir` by relative path: its sha256 (a symlink: its target). */
-function digests(dir: string, prefix = ''): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const name of readdirSync(dir).sort()) {
-    const abs = join(dir, name);
-    const st = lstatSync(abs);
-    const rel = `${prefix}${name}`;
-    if (st.isDirectory()) for (const [k, v] of digests(abs, `${rel}/`)) out.set(k, v);
-    else out.set(rel, st.isSymbolicLink() ? `-> ${readlinkSync(abs)}` : sha256(abs));
-  }
-  return out;
-}
-
-/** The directory output as a listing of its content: path, type, mode, owner, mtime, size, target and sha256 of each file. */
-function treeListing(root: string): string[] {
-  const r = spawnSync('find', ['.', '-printf', '%p %y %m %U:%G %T@ %s %l\\n'], { cwd: root, encoding: 'utf8', maxBuffer: 1 << 28 });
-  assert.equal(r.status, 0, r.stderr);
-  const files = spawnSync('sh', ['-c', 'find . -type f -print0 | sort -z | xargs -0 sha256sum'], { cwd: root, encoding: 'utf8', maxBuffer: 1 << 28 });
-  assert.equal(files.status, 0, files.stderr);
-  return [...r.stdout.split('\n').sort(), ...files.stdout.split('\n')];
-}
-
-interface Built {
-  dir: string;
-  out: string;
-  seconds: number;
-}
-
-async function build(dir: string, cache: string, env: Record<string, string>, umask: string, args: string[] = []): Promise<Built> {
-  const started = Date.now();
-  const r = await kiln(['build', '-C', dir, ...args], { env: { XDG_CACHE_HOME: cache, ...env }, umask, timeoutMs: 30 * 60_000 });
-  assert.equal(r.code, 0, r.stderr.slice(-4000));
-  return { dir, out: join(dir, 'out'), seconds: (Date.now() - started) / 1000 };
-}
-
 /** `kiln diff --json A B` under /usr/bin/time: the report, the exit status, seconds and peak memory (MB). */
 async function diffJson(a: string, b: string): Promise<{ code: number; report: { identical: boolean; header: { removed: string[]; added: string[] }; packages: { name: string | null; status: string; changes: { path: string }[] }[] }; seconds: number; peakMb: number }> {
   const timing = join(imageDir(), 'time');
@@ -110,33 +61,21 @@ async function diffJson(a: string, b: string): Promise<{ code: number; report: {
   return { code: r.code, report: JSON.parse(r.stdout), seconds: (Date.now() - started) / 1000, peakMb: Number(readFileSync(timing, 'utf8').trim().split('\n').at(-1)) / 1024 };
 }
 
-describe('Debian bookworm amd64: every output bit-identical across builds, directories, umasks, TZ and LANG', { skip }, () => {
-  const cache = freshCache();
-  let first: Built;
-  let second: Built;
+describe('Debian bookworm amd64: every output bit-identical across builds, directories, caches, umasks, TZ and LANG', { skip }, () => {
+  let first: ReproBuild;
+  let second: ReproBuild;
   const dirs: string[] = [];
   before(async () => {
-    const started = Date.now();
-    dirs.push(imageDir(toml(FORMATS)), imageDir(toml(FORMATS)));
-    first = await build(dirs[0] as string, cache, { TZ: 'UTC', LANG: 'C.UTF-8' }, '022');
-    // A minute apart: the wall clock differs; SOURCE_DATE_EPOCH (the Release date) does not.
-    await new Promise((resolve) => setTimeout(resolve, 60_000));
-    second = await build(dirs[1] as string, cache, { TZ: 'Pacific/Auckland', LANG: 'de_DE.UTF-8', LC_ALL: 'de_DE.UTF-8' }, '002');
-    process.stderr.write(`repro matrix: builds took ${first.seconds.toFixed(0)} s (cold) and ${second.seconds.toFixed(0)} s (warm), ${((Date.now() - started) / 1000).toFixed(0)} s in all\n`);
+    const [pair] = await buildTwice('repro matrix (Debian bookworm amd64)', [{ label: 'amd64', toml: toml(FORMATS) }]);
+    ({ first, second } = pair!);
+    dirs.push(first.dir, second.dir);
   });
   after(() => {
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   });
 
   test('every output file has the same sha256 (tar, compressed tars, ext4, erofs, squashfs, GPT disk, qcow2, each partition image, cpio, OCI)', () => {
-    const skipDir = (d: Map<string, string>) => new Map([...d].filter(([k]) => !k.startsWith('image/') && !k.endsWith('.manifest.json') && !k.endsWith('.spdx.json')));
-    const a = skipDir(digests(first.out));
-    const b = skipDir(digests(second.out));
-    for (const expected of ['image.tar', 'image.tar.gz', 'image.tar.xz', 'image.tar.zst', 'image.ext4', 'image.erofs', 'image.squashfs', 'image.raw', 'image.qcow2', 'image.cpio', 'image.oci/index.json']) {
-      assert.ok(a.has(expected), `${expected} is among the outputs: ${[...a.keys()].join(' ')}`);
-    }
-    assert.ok([...a.keys()].some((k) => k.startsWith('image.partitions/')), 'the partition images are there');
-    assert.deepEqual(b, a);
+    assertSameOutputs(first.out, second.out, FORMATS.filter((f) => f !== 'directory').map((f) => OUTPUT_FILES[f] as string));
   });
 
   test('the directory output has the same content listing (paths, types, modes, owners, times, sizes, targets, digests)', () => {
@@ -144,12 +83,7 @@ describe('Debian bookworm amd64: every output bit-identical across builds, direc
   });
 
   test('manifest and SBOM are identical apart from the build time', () => {
-    const read = (b: Built, name: string) => JSON.parse(readFileSync(join(b.out, name), 'utf8')) as Record<string, unknown>;
-    const { built: ba, ...ma } = read(first, 'image.manifest.json');
-    const { built: bb, ...mb } = read(second, 'image.manifest.json');
-    assert.ok(ba && bb && ba !== bb);
-    assert.deepEqual(mb, ma);
-    assert.deepEqual(read(second, 'image.spdx.json'), read(first, 'image.spdx.json'));
+    assertSameRecords(first.out, second.out);
   });
 
   test("the image carries none of what finalize's normalisation removes, and makes its ssh host keys on first boot", () => {
@@ -175,7 +109,7 @@ describe('Debian bookworm amd64: every output bit-identical across builds, direc
   test('another build.seed: the partition table ids and the fstab that names them differ, nothing else', async () => {
     const dir = imageDir(toml(['disk'], ['openssh-server'], '\n[build]\nseed = "another seed"\n'));
     dirs.push(dir);
-    const other = await build(dir, cache, {}, '022');
+    const other = await buildIn(dir, first.cache, { umask: '022' });
     const d = await diffJson(join(first.out, 'image.raw'), join(other.out, 'image.raw'));
     assert.equal(d.code, 1);
     const changed = d.report.packages.flatMap((p) => p.changes.map((c) => c.path)).sort();
@@ -193,7 +127,7 @@ describe('Debian bookworm amd64: every output bit-identical across builds, direc
   test('one package more: kiln diff of the two disk images names the package and its files (time and peak memory printed)', async (t) => {
     const dir = imageDir(toml(['disk'], ['openssh-server', 'hello']));
     dirs.push(dir);
-    const more = await build(dir, cache, {}, '022');
+    const more = await buildIn(dir, first.cache, { umask: '022' });
     const d = await diffJson(join(first.out, 'image.raw'), join(more.out, 'image.raw'));
     t.diagnostic(`kiln diff of two ${(lstatSync(join(first.out, 'image.raw')).size / 2 ** 20).toFixed(0)} MiB disk images: ${d.seconds.toFixed(1)} s, peak ${d.peakMb.toFixed(0)} MB`);
     process.stderr.write(`kiln diff of two disk images: ${d.seconds.toFixed(1)} s, peak ${d.peakMb.toFixed(0)} MB\n`);

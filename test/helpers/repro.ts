@@ -212,7 +212,7 @@ export const matrixToml = (head: string): string =>
 /** The matrix's tests of pairs of builds of matrixToml images, one test per kind of check, each over every pair. */
 export function matrixTests(pairs: () => readonly ReproPair[]): void {
   test('every output file has the same sha256 (tars, cpios, filesystems, disk and its compressed copies, qcow2, vagrant box, partitions, OCI)', () => {
-    for (const p of pairs()) assertSameOutputs(p.first.out, p.second.out, Object.values(OUTPUT_FILES));
+    for (const p of pairs()) assertSameOutputs(p.first.out, p.second.out, MATRIX_FORMATS.filter((f) => f !== 'directory').map((f) => OUTPUT_FILES[f] as string));
   });
   test('the directory output has the same content listing (paths, types, modes, owners, times, sizes, targets, digests)', () => {
     for (const p of pairs()) assert.deepEqual(treeListing(join(p.second.out, 'image')), treeListing(join(p.first.out, 'image')), p.label);

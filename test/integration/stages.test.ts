@@ -39,7 +39,8 @@ function fromTar(tar: string, member: string): string | undefined {
 /**
  * The SBOMs' files and graph against the image's own dpkg database, read
  * by dpkg-query: no file listed as unowned is one a package owns; every
- * file and symlink under /etc is owned or listed; every Depends or
+ * file others may read and every symlink under /etc is owned or listed,
+ * and no file others may not read (/etc/shadow) is listed; every Depends or
  * Pre-Depends group whose first alternative is an installed package gives
  * that edge.
  */
@@ -52,10 +53,13 @@ function assertContentsMatchDpkg(tar: string, listed: SbomContentsView): void {
     assert.ok(unowned.includes('/etc/passwd') && unowned.includes('/etc/hostname'), unowned.join(' '));
     const owners = query('-S', ...unowned);
     assert.equal(owners.stdout.trim(), '', 'dpkg says a package owns these files listed as unowned');
-    const etc = spawnSync('tar', ['-tvf', tar, './etc'], { encoding: 'utf8' })
-      .stdout.split('\n')
-      .filter((line) => line.startsWith('-') || line.startsWith('l'))
-      .map((line) => `/${line.split(/\s+/)[5]!.replace(/^\.\//, '').replace(/ -> .*$/, '')}`);
+    const lines = spawnSync('tar', ['-tvf', tar, './etc'], { encoding: 'utf8' }).stdout.split('\n');
+    const pathOf = (line: string) => `/${line.split(/\s+/)[5]!.replace(/^\.\//, '').replace(/ -> .*$/, '')}`;
+    // A file others may not read (-rw-r----- /etc/shadow) is left out of the SBOMs: not even its hash is published.
+    const secret = lines.filter((line) => line.startsWith('-') && line[7] !== 'r').map(pathOf);
+    assert.ok(secret.includes('/etc/shadow'), secret.join(' '));
+    assert.deepEqual(secret.filter((path) => listed.files.has(path)), [], 'files others may not read are not in the SBOM');
+    const etc = lines.filter((line) => line.startsWith('l') || (line.startsWith('-') && line[7] === 'r')).map(pathOf);
     const notListed = etc.filter((path) => !listed.files.has(path));
     assert.ok(etc.length > notListed.length && notListed.length > 10, `${etc.length} files under /etc, ${notListed.length} of them owned`);
     const found = query('-S', ...notListed);

@@ -119,7 +119,7 @@ test('a condition may depend on what another condition sets (a board sets the ar
   const byBoard = load(tree({ 'kiln.toml': `[distribution]\nname = "debian"\nmirror = "${MIRROR}"\n[board]\nname = "raspberrypi-4"\n\n[[when]]\nmatch = { architecture = "arm64" }\nsystem.hostname = "pi"\n` }));
   assert.equal(byBoard.config['distribution.architecture'], 'arm64');
   assert.equal(byBoard.origins['distribution.architecture'], 'board raspberrypi-4');
-  assert.deepEqual(byBoard.config['packages.install'], ['linux-image-arm64', 'raspi-firmware']);
+  assert.deepEqual(byBoard.config['packages.install'], ['linux-image-arm64', 'systemd-sysv', 'udev', 'raspi-firmware']);
   assert.equal(byBoard.config['system.hostname'], 'pi');
   assert.equal(byBoard.board?.name, 'raspberrypi-4');
 

@@ -6,6 +6,7 @@
  */
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { imageDir, integrationSkipReason, kiln } from '../helpers/kiln.ts';
@@ -56,7 +57,9 @@ describe('embedded workflow', { skip }, () => {
   });
 
   test('kiln shell --stage configure --save: the next build has the fix, the checkpoint is unchanged', async () => {
-    const saved = await inImage('echo x > /etc/fixed; rm /etc/motd', ['--stage', 'configure', '--save']);
+    // A fix of this run's own: saved layers are reproducible, so the same fix saved by an earlier run (its checkpoints still in the test user's cache) would be found built already.
+    const token = randomUUID();
+    const saved = await inImage(`echo ${token} > /etc/fixed; rm /etc/motd`, ['--stage', 'configure', '--save']);
     assert.match(saved.stderr, /saved the shell's changes as overlays\/shell-[0-9a-f]{16}\.tar, added to overlay\.layers by kiln\.conf\.d\/50-layer-shell-[0-9a-f]{16}\.toml/);
     const layer = readdirSync(join(dir, 'overlays')).filter((n) => n.endsWith('.tar'));
     assert.equal(layer.length, 1);
@@ -69,7 +72,7 @@ describe('embedded workflow', { skip }, () => {
     assert.match(r.stderr, /^reusing .*configure \(the configure checkpoint [0-9a-f]+\)$/m, 'resumed from the configure checkpoint');
     assert.match(r.stderr, /^layer .*overlays\/shell-[0-9a-f]+\.tar: \d+ entries, 1 removals$/m);
     assert.ok(existsSync(join(dir, 'out/image/etc/fixed')));
-    assert.equal(readFileSync(join(dir, 'out/image/etc/fixed'), 'utf8'), 'x\n');
+    assert.equal(readFileSync(join(dir, 'out/image/etc/fixed'), 'utf8'), `${token}\n`);
     assert.ok(!existsSync(join(dir, 'out/image/etc/motd')));
   });
 

@@ -150,14 +150,20 @@ export class Resolver {
     const def = SETTINGS[key] as AnySetting;
     if (!('default' in def) || def.default === undefined) return undefined;
     const derived = typeof def.default === 'function';
+    // A default derived from a private value is private too.
+    let tainted = false;
     const ctx = {
-      get: (k: string) => (isSettingKey(k) ? this.get(k)?.value : undefined),
+      get: (k: string) => {
+        const got = isSettingKey(k) ? this.get(k) : undefined;
+        tainted ||= Boolean(got?.private);
+        return got?.value;
+      },
       distribution: () => this.distribution(),
     };
     const value = derived ? (def.default as (c: typeof ctx) => unknown)(ctx) : def.default;
     if (value === undefined) return undefined;
     const origin = derived && 'defaultOrigin' in def ? `default (${def.defaultOrigin})` : 'default';
-    return { value, origin, private: Boolean(def.kind.secret), fromUser: false };
+    return { value, origin, private: Boolean(def.kind.secret) || tainted, fromUser: false };
   }
 
   /** Replaces `${section.key}` (and `${profiles}`) in every string of a raw value; `$${` is a literal `${`. */

@@ -318,6 +318,14 @@ export const SETTINGS = {
     help: "Foreign Debian and Arch-family trees: run the programs package scripts start most (sh, coreutils, sed, grep, busybox's pure applets, ...) from native twins of exactly the tree's versions, everything else under QEMU (native-twins), or everything under QEMU (full). The image is the same either way (tested)",
     default: 'native-twins',
   }),
+  'build.twin-mirror': optional({
+    kind: urlPattern(),
+    help: "Where native twins come from: the same repositories for the host's architecture, as a mirror URL (the Arch family: a pattern with $repo and $arch). Unset: distribution.mirror, or, when that is the distribution's default for the target's architecture, its default for the host's (Ubuntu: the archive for amd64 beside ports). Arch Linux ARM's mirrors have no x86_64: point this at an Arch Linux mirror and build.twin-keyring at its keyring to have twins there",
+  }),
+  'build.twin-keyring': optional({
+    kind: stringList(path('any'), 'a list of keyring file paths'),
+    help: "OpenPGP keyring files trusted to sign the native twins and their repositories (unset: distribution.keyring; with build.twin-mirror on another distribution's mirror, that distribution's keyring)",
+  }),
   'build.native-perl': setting({
     kind: boolean(),
     help: "Foreign trees: run #!/usr/bin/perl scripts (debconf, deb-systemd-helper) with the host's perl when it is the same Perl version (much faster than emulating them)",

@@ -11,7 +11,7 @@
  */
 import type { BlobStore, DownloadLimits } from '../repo/index.ts';
 import type { Config } from '../config/index.ts';
-import type { Distribution } from '../catalog/index.ts';
+import { hostMachine, type Distribution } from '../catalog/index.ts';
 import type { Emit } from '../util/events.ts';
 import type { Tree } from '../tree/index.ts';
 
@@ -79,6 +79,13 @@ export interface FormatTwins {
   hostIndex: (ctx: TwinContext) => Promise<TwinIndex | undefined>;
   /** The whole package file of a twin, checked as the format checks every package (sha256, and signature where it has them). */
   read: (ctx: TwinContext, twin: TwinCandidate) => Promise<Buffer>;
+  /**
+   * A twin already unpacked in the store (its package's sha256 is the host
+   * index's): the checks that depend on this build's trust, where the index
+   * does not carry it (pacman: the package's signature against
+   * build.twin-keyring). Without it, the index's sha256 is the whole check.
+   */
+  recheck?: (ctx: TwinContext, twin: TwinCandidate) => Promise<void>;
   /** Unpacks a twin's files (not its metadata) into `dir`. */
   extract: (data: Buffer, twin: TwinCandidate, dir: string) => Promise<void>;
   /** The tree's package database, in the worker. */
@@ -95,3 +102,15 @@ export interface TwinTreeFacts {
   /** The environment variable naming the package whose script is running, for the dispatcher's log. */
   scriptPackageVariable: string;
 }
+
+/** The twins' mirror: build.twin-mirror, else the target's, or the distribution's default for the host's architecture where its default differs by architecture (Ubuntu's ports). */
+export function twinMirror(config: Config, distribution: Distribution): string {
+  const set = config['build.twin-mirror'];
+  if (set !== undefined) return set;
+  const mirror = config['distribution.mirror'];
+  const host = Object.entries(distribution.architectures).find(([, machine]) => machine === hostMachine())?.[0];
+  return host && mirror === distribution.defaultMirror(config['distribution.architecture']) ? (distribution.defaultMirror(host) ?? mirror) : mirror;
+}
+
+/** The keyrings the twins are checked against: build.twin-keyring, else distribution.keyring. */
+export const twinKeyring = (config: Config): string[] => config['build.twin-keyring'] ?? config['distribution.keyring'];

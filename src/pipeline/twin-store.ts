@@ -78,7 +78,10 @@ const STAMP = '.kiln-twin.json';
 /** Unpacks the twin's data into the store unless an entry from the same package is there. */
 async function ensureUnpacked(twin: TwinPackage, storeDir: string, formatTwins: FormatTwins, source: TwinContext): Promise<void> {
   const dir = join(storeDir, twinDirName(twin));
-  if (readStamp(dir) === twin.sha256) return;
+  if (readStamp(dir) === twin.sha256) {
+    await formatTwins.recheck?.(source, twin);
+    return;
+  }
   const data = await formatTwins.read(source, twin);
   const tmp = `${dir}.${process.pid}.tmp`;
   await rm(tmp, { recursive: true, force: true });

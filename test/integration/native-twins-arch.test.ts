@@ -11,7 +11,7 @@ import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { imageDir, integrationSkipReason, kiln } from '../helpers/kiln.ts';
@@ -122,6 +122,45 @@ describe('native twins: Arch Linux ARM aarch64 from the fixture repositories', {
       for (const path of ['var/lib/kiln-test/kiln-hook-description', 'var/lib/kiln-test/hook-ran-count']) assert.equal(member(at, path), member(dir, path), path);
     } finally {
       await mirror.close();
+    }
+  });
+
+  test('a mirror with no x86_64 (as Arch Linux ARM\'s): the build says so and emulates everything; build.twin-mirror gives the twins from another mirror, checked against build.twin-keyring', async () => {
+    // Two mirrors from the one fixture: the target's architecture alone, and the host's alone.
+    const split = mkdtempSync(join(tmpdir(), 'kiln-twins-split-'));
+    for (const arch of ['aarch64', 'x86_64']) {
+      mkdirSync(join(split, arch));
+      symlinkSync(join(repos.alarmRoot as string, arch), join(split, arch, arch));
+    }
+    const target = await startMirror(join(split, 'aarch64'));
+    const host = await startMirror(join(split, 'x86_64'));
+    try {
+      const alone = await build(imageDir(toml(target.url)));
+      assert.equal(alone.code, 0, alone.stderr);
+      assert.match(alone.stderr, /no x86_64 twins from \w+: .* not found/);
+      assert.equal(alone.ledger['kiln-hook'], 'fully emulated');
+
+      const withMirror = (keyrings: string[]) =>
+        toml(target.url).replace('[build]\n', `[build]\ntwin-mirror = "${host.url}/$arch/$repo"\ntwin-keyring = ${JSON.stringify(keyrings)}\n`);
+      const at = imageDir(withMirror([keyring]));
+      const r = await build(at);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /\[transaction\] native twins: [1-9]\d* executions ran natively/);
+      assert.equal(r.ledger['kiln-hook'], 'native helpers');
+      for (const path of ['var/lib/kiln-test/kiln-hook-description', 'var/lib/kiln-test/hook-ran-count']) assert.equal(member(at, path), member(dir, path), path);
+
+      // The twins' keyring is build.twin-keyring, not the target's: with only another key there, the host's repositories are refused.
+      const other = join(split, 'other.asc');
+      copyFileSync(repos.unknownKeyring, other);
+      chmodSync(split, 0o755);
+      chmodSync(other, 0o644);
+      const refused = await kiln(['build', '-C', imageDir(withMirror([other])), '--rebuild'], { env: { SOURCE_DATE_EPOCH: EPOCH } });
+      assert.equal(refused.code, 2, refused.stderr);
+      // The twin unpacked by the builds before is checked again under this build's keyring.
+      assert.match(refused.stderr, /signature check failed for twin busybox .* x86_64/);
+    } finally {
+      await target.close();
+      await host.close();
     }
   });
 

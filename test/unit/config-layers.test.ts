@@ -155,6 +155,11 @@ test('the private layer: values never printed; a value built from a private one 
   const text = formatConfig(loaded) + JSON.stringify(configToJson(loaded));
   assert.doesNotMatch(text, /s3cret/);
   assert.match(formatConfig(loaded), /^mirror = "\(private\)"\s+# .*kiln\.private\.toml:2$/m);
+  // A default derived from a private value (build.seed from disk.seed) is private as well.
+  const seeded = load(tree({ 'kiln.toml': BASE, 'kiln.private.toml': '[disk]\nseed = "s3cret-seed"\n' }));
+  assert.equal(seeded.config['build.seed'], 's3cret-seed');
+  assert.ok(seeded.private.includes('build.seed'));
+  assert.doesNotMatch(formatConfig(seeded) + JSON.stringify(configToJson(seeded)), /s3cret-seed/);
   const elsewhere = tree({ 'secrets.toml': '[system]\nroot-password-hash = "$6$x$y"\n' });
   const viaOption = load(tree({ 'kiln.toml': BASE }), { privateFile: join(elsewhere, 'secrets.toml') });
   assert.equal(viaOption.config['system.root-password-hash'], '$6$x$y');

@@ -11,7 +11,7 @@ import { decompress, extractTar, readDeb } from '../../archive/index.ts';
 import { readVerified } from '../../repo/index.ts';
 import { hostMachine } from '../../catalog/index.ts';
 import type { Tree } from '../../tree/index.ts';
-import type { FormatTwins, TwinCandidate, TwinContext, TwinRule, TwinTreeFacts } from '../twins.ts';
+import { twinKeyring, twinMirror, type FormatTwins, type TwinCandidate, type TwinContext, type TwinRule, type TwinTreeFacts } from '../twins.ts';
 import { fetchPackagesIndex, fetchRelease, type ArchiveAccess } from './archive.ts';
 import { field, parseStanzas } from './control.ts';
 import type { DebPackage } from './packages.ts';
@@ -65,10 +65,10 @@ function hostDebianArch(ctx: TwinContext): string | undefined {
 
 function access(ctx: TwinContext): ArchiveAccess {
   const c = ctx.config;
-  return { store: ctx.store, emit: ctx.emit, signal: ctx.signal, limits: ctx.limits, keyring: c['distribution.verify-signatures'] ? c['distribution.keyring'] : undefined, warnings: [] };
+  return { store: ctx.store, emit: ctx.emit, signal: ctx.signal, limits: ctx.limits, keyring: c['distribution.verify-signatures'] ? twinKeyring(c) : undefined, warnings: [] };
 }
 
-const mirrorOf = (ctx: TwinContext) => ctx.config['distribution.mirror'].replace(/\/+$/, '');
+const mirrorOf = (ctx: TwinContext) => twinMirror(ctx.config, ctx.distribution).replace(/\/+$/, '');
 
 /** A Packages entry as a twin candidate. */
 export function debTwinCandidate(p: DebPackage, mirror: string): TwinCandidate {

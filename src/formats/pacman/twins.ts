@@ -14,7 +14,7 @@ import { compressionFromName, decompressMember, extractTar } from '../../archive
 import { DISTRIBUTIONS, hostMachine, type Distribution } from '../../catalog/index.ts';
 import { checkSignature, readVerified } from '../../repo/index.ts';
 import type { Tree } from '../../tree/index.ts';
-import type { FormatTwins, TwinCandidate, TwinContext, TwinRule, TwinTreeFacts } from '../twins.ts';
+import { twinKeyring, twinMirror, type FormatTwins, type TwinCandidate, type TwinContext, type TwinRule, type TwinTreeFacts } from '../twins.ts';
 import { parseDesc } from './db.ts';
 import { LOCAL_DB } from './localdb.ts';
 import { SCRIPT_PACKAGE_VARIABLE } from './transaction.ts';
@@ -84,10 +84,15 @@ function candidate(p: PacmanPackage, source: PacmanSource): TwinCandidate {
 async function hostIndex(ctx: TwinContext): Promise<{ architecture: string; candidates: TwinCandidate[] } | undefined> {
   const architecture = hostPacmanArch(ctx.distribution);
   if (!architecture) return undefined;
-  const sources = pacmanSources(ctx.config, architecture);
+  const c = ctx.config;
+  // build.twin-mirror serves the distribution's repositories; a per-repository mirror of the target's stays with it only on the same mirror.
+  const mirror = twinMirror(c, ctx.distribution);
+  const own = mirror === c['distribution.mirror'];
+  const keyring = twinKeyring(c);
+  const sources = pacmanSources({ ...c, 'distribution.mirror': mirror, 'distribution.repository-mirrors': own ? c['distribution.repository-mirrors'] : {} }, architecture).map((s) => ({ ...s, keyring: s.keyring ?? keyring }));
   const candidates: TwinCandidate[] = [];
   for (const s of sources) {
-    if (s.signed && !(s.keyring ?? ctx.config['distribution.keyring']).length) {
+    if (s.signed && !s.keyring.length) {
       ctx.emit({ kind: 'log', level: 'info', source: 'twins', message: `no ${architecture} twins from ${s.name}: no keyring to check them with yet (keyring-bootstrap)` });
       continue;
     }
@@ -101,16 +106,23 @@ async function hostIndex(ctx: TwinContext): Promise<{ architecture: string; cand
   return { architecture, candidates };
 }
 
-/** The package by its database's sha256, then its signature (the database's %PGPSIG% or URL.sig) when its repository is signed. */
-async function read(ctx: TwinContext, twin: TwinCandidate): Promise<Buffer> {
-  const data = await readVerified(ctx.store, { urls: twin.urls, sha256: twin.sha256, size: twin.size, name: twin.name }, { ...ctx.limits, emit: ctx.emit, signal: ctx.signal });
+const fetchTwin = (ctx: TwinContext, twin: TwinCandidate) =>
+  readVerified(ctx.store, { urls: twin.urls, sha256: twin.sha256, size: twin.size, name: twin.name }, { ...ctx.limits, emit: ctx.emit, signal: ctx.signal });
+
+/** The twin's signature (the database's %PGPSIG% or URL.sig), when its repository is signed, against this build's twin keyring; memoized per key set. */
+async function checkTwinSignature(ctx: TwinContext, twin: TwinCandidate, data: () => Promise<Buffer>): Promise<void> {
   const extra = twin.extra ?? {};
-  if (extra.signed) {
-    const pgpsig = extra.pgpsig as string | undefined;
-    const signature = pgpsig ? Buffer.from(pgpsig, 'base64') : await fetchSignature(ctx, twin.urls[0] as string, twin.name);
-    const anchors = anchorsFrom((extra.keyring as string[] | undefined) ?? ctx.config['distribution.keyring']);
-    await checkSignature(memoDir(ctx), anchors, { kind: 'pacman-signature', sha256: twin.sha256, signature, read: async () => data, source: `twin ${twin.name} ${twin.version} ${twin.architecture} (${String(extra.repo)})` });
-  }
+  if (!extra.signed) return;
+  const pgpsig = extra.pgpsig as string | undefined;
+  const signature = pgpsig ? Buffer.from(pgpsig, 'base64') : await fetchSignature(ctx, twin.urls[0] as string, twin.name);
+  const anchors = anchorsFrom((extra.keyring as string[] | undefined) ?? twinKeyring(ctx.config));
+  await checkSignature(memoDir(ctx), anchors, { kind: 'pacman-signature', sha256: twin.sha256, signature, read: data, source: `twin ${twin.name} ${twin.version} ${twin.architecture} (${String(extra.repo)})` });
+}
+
+/** The package by its database's sha256, then its signature. */
+async function read(ctx: TwinContext, twin: TwinCandidate): Promise<Buffer> {
+  const data = await fetchTwin(ctx, twin);
+  await checkTwinSignature(ctx, twin, async () => data);
   return data;
 }
 
@@ -169,6 +181,8 @@ export const pacmanTwins: FormatTwins = {
   libraryByName: () => true,
   hostIndex,
   read,
+  // An unpacked twin was checked under the keyring of the build that fetched it: its signature again under this one's.
+  recheck: (ctx, twin) => checkTwinSignature(ctx, twin, () => fetchTwin(ctx, twin)),
   extract,
   tree: PACMAN_TREE,
 };

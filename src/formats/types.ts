@@ -146,6 +146,8 @@ export interface RunInTreeOptions extends Partial<Pick<RootRunOptions, 'env' | '
   input?: string;
   /** The command runs package scripts: native interpreters may stand in for emulated ones. */
   packageScripts?: boolean;
+  /** Host files bound read-only under the command's own /run (relative paths there), besides emulation's. */
+  runBinds?: { source: string; target: string }[];
 }
 
 /** A package as the tree's own package database records it (for manifests and SBOMs). */

@@ -107,7 +107,7 @@ async function stageContext(job: BuildJob, emit: Emit, temporaries: Set<string>)
       }
       const env = { ...treeCommandEnvironment(job), ...opts.env };
       try {
-        await withEmulation(root, job.emulation, helpers, (emulation) => runChecked(root, argv, { ...emulation, ...sandbox }, emit, { ...opts, env }), twins);
+        await withEmulation(root, job.emulation, helpers, (emulation) => runChecked(root, argv, { ...emulation, ...sandbox, runBinds: [...(emulation.runBinds ?? []), ...(opts.runBinds ?? [])] }, emit, { ...opts, env }), twins);
       } finally {
         if (twins) {
           const counts = noExecutions();

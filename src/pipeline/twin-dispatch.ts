@@ -93,42 +93,57 @@ function elfPrograms(dir: string): string[] {
 /** Where the dispatcher's files are inside the tree while a command runs (/run is private to it). */
 export const DISPATCH_BASE = '/run/kiln-native';
 
-/** The dispatcher script (for busybox's sh, at BASE/busybox; QEMU at BASE/qemu, the store at BASE/twins, the log at BASE/log/execs). */
-export function dispatcherScript(
+/** The dispatcher: its script, and for each program name the lines it runs for that name (BASE/names/NAME). */
+export interface Dispatcher {
+  script: string;
+  byName: Map<string, string>;
+}
+
+/**
+ * The dispatcher (for busybox's sh, at BASE/busybox; QEMU at BASE/qemu, the
+ * store at BASE/twins, the log at BASE/log/execs, the names at BASE/names).
+ * It runs for every foreign program the command starts, so it reads as
+ * little as it can: the shell parses a whole compound command before it
+ * runs any of it, and one case over every name (with the loader and library
+ * path written out in each branch) cost more than the program it started;
+ * the script only sources the small file of the program's own name.
+ */
+export function dispatcher(
   table: TwinTable,
   twins: Pick<TwinSet, 'loader' | 'libraryPath'>,
   base: string,
   shell: string,
   /** The variable naming the package whose script runs (the format's: FormatTwins.tree.scriptPackageVariable). */
   scriptPackage: string,
-): string {
+): Dispatcher {
   const store = `${base}/twins`;
   const log = shellQuote(`${base}/log/execs`);
   const libraryPath = shellQuote(twins.libraryPath.map((d) => `${store}/${d}`).join(':'));
   const loader = shellQuote(`${store}/${twins.loader}`);
-  const byName = new Map<string, TwinnedProgram[]>();
-  for (const p of table.programs) for (const name of p.names) byName.set(name, [...(byName.get(name) ?? []), p]);
-  const branches = [...byName].map(([name, programs]) => {
+  const programsByName = new Map<string, TwinnedProgram[]>();
+  for (const p of table.programs) for (const name of p.names) programsByName.set(name, [...(programsByName.get(name) ?? []), p]);
+  const byName = new Map<string, string>();
+  for (const [name, programs] of programsByName) {
     // $2 is the program's first argument.
     const only = (p: TwinnedProgram) => (p.firstArgs ? ` && { ${p.firstArgs.map((a) => `[ "$2" = ${shellQuote(a)} ]`).join(' || ')}; }` : '');
     const tries = programs.map(
-      (p) => `    if [ "$f" -ef ${shellQuote(p.path)} ]${only(p)}; then echo "n \${${scriptPackage}:--} "${shellQuote(p.path)} >> ${log}; shift; exec ${loader} --library-path ${libraryPath} --argv0 "$f" ${shellQuote(`${store}/${p.twin}`)} "$@"; fi`,
+      (p) => `if [ "$f" -ef ${shellQuote(p.path)} ]${only(p)}; then echo "n \${${scriptPackage}:--} "${shellQuote(p.path)} >> ${log}; shift; exec "$kiln_twin_loader" --library-path "$kiln_twin_libraries" --argv0 "$f" ${shellQuote(`${store}/${p.twin}`)} "$@"; fi`,
     );
-    return `  ${shellQuote(name)})\n${tries.join('\n')}\n    ;;`;
-  });
-  return [
+    byName.set(name, `${tries.join('\n')}\n`);
+  }
+  const names = `${base}/names`;
+  const script = [
     `#!${shell}`,
     '# kiln: a foreign program, $1, with its arguments: its native twin if it has one, else QEMU.',
     'f=$1',
-    'if [ -z "$LD_PRELOAD$LD_LIBRARY_PATH" ]; then',
-    '  case ${f##*/} in',
-    ...branches,
-    '  esac',
-    'fi',
+    `kiln_twin_loader=${loader}`,
+    `kiln_twin_libraries=${libraryPath}`,
+    `if [ -z "$LD_PRELOAD$LD_LIBRARY_PATH" ] && [ -f ${shellQuote(names)}/"\${f##*/}" ]; then . ${shellQuote(names)}/"\${f##*/}"; fi`,
     `echo "e \${${scriptPackage}:--} $f" >> ${log}`,
     `exec ${shellQuote(`${base}/qemu`)} "$@"`,
     '',
   ].join('\n');
+  return { script, byName };
 }
 
 export interface ExecutionCounts {

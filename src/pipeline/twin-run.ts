@@ -10,7 +10,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FORMATS } from '../formats/index.ts';
 import type { BinfmtEntry } from '../sandbox/index.ts';
-import { countExecutions, DISPATCH_BASE, dispatcherScript, twinTable, type ExecutionCounts, type TwinTable } from './twin-dispatch.ts';
+import { countExecutions, DISPATCH_BASE, dispatcher as makeDispatcher, twinTable, type ExecutionCounts, type TwinTable } from './twin-dispatch.ts';
 import type { TwinSet } from './twin-store.ts';
 
 export interface TwinRun {
@@ -31,7 +31,10 @@ export async function prepareTwinRun(root: string, twins: TwinSet, qemu: BinfmtE
   const dir = join(workDir, 'twins', String(++runs));
   await mkdir(join(dir, 'log'), { recursive: true });
   const dispatcher = join(dir, 'dispatch');
-  await writeFile(dispatcher, dispatcherScript(table, twins, DISPATCH_BASE, `${DISPATCH_BASE}/busybox sh`, format.tree.scriptPackageVariable), { mode: 0o755 });
+  const made = makeDispatcher(table, twins, DISPATCH_BASE, `${DISPATCH_BASE}/busybox sh`, format.tree.scriptPackageVariable);
+  await writeFile(dispatcher, made.script, { mode: 0o755 });
+  await mkdir(join(dir, 'names'));
+  for (const [name, lines] of made.byName) await writeFile(join(dir, 'names', name), lines);
   await writeFile(join(dir, 'log', 'execs'), '');
   const inside = DISPATCH_BASE.replace(/^\/run\//, '');
   return {
@@ -42,6 +45,7 @@ export async function prepareTwinRun(root: string, twins: TwinSet, qemu: BinfmtE
       { source: twins.busybox, target: `${inside}/busybox` },
       { source: qemu.interpreter, target: `${inside}/qemu` },
       { source: twins.storeDir, target: `${inside}/twins` },
+      { source: join(dir, 'names'), target: `${inside}/names` },
       { source: join(dir, 'log'), target: `${inside}/log`, writable: true },
     ],
     table,

@@ -15,7 +15,7 @@ import { dirname, join } from 'node:path';
 import { parsePackages, type DebPackage } from '../../src/formats/deb/index.ts';
 import { debTwinCandidate, debTwins } from '../../src/formats/deb/twins.ts';
 import { selectTwins as selectFor } from '../../src/pipeline/native-twins.ts';
-import { countExecutions, dispatcherScript as dispatcherFor, twinTable as tableFor, DISPATCH_BASE, type TwinTable } from '../../src/pipeline/twin-dispatch.ts';
+import { countExecutions, dispatcher as dispatcherFor, twinTable as tableFor, DISPATCH_BASE, type TwinTable } from '../../src/pipeline/twin-dispatch.ts';
 import type { TwinSet } from '../../src/pipeline/twin-store.ts';
 import { ELF, twinFixtureDirs } from './twin-fixture.ts';
 
@@ -23,7 +23,7 @@ import { ELF, twinFixtureDirs } from './twin-fixture.ts';
 const selectTwins = (tree: { name: string; version: string }[], host: DebPackage[], architecture: string) =>
   selectFor(tree, { architecture, candidates: host.map((p) => debTwinCandidate(p, 'http://mirror.invalid/debian')) }, debTwins);
 const twinTable = (root: string, twins: Pick<TwinSet, 'storeDir' | 'programs'>) => tableFor(root, twins, debTwins);
-const dispatcherScript = (table: TwinTable, twins: Pick<TwinSet, 'loader' | 'libraryPath'>, base = DISPATCH_BASE, shell = `${base}/busybox sh`) =>
+const dispatcher = (table: TwinTable, twins: Pick<TwinSet, 'loader' | 'libraryPath'>, base = DISPATCH_BASE, shell = `${base}/busybox sh`) =>
   dispatcherFor(table, twins, base, shell, debTwins.tree.scriptPackageVariable);
 
 const stanza = (name: string, version: string, arch: string, depends = '') =>
@@ -134,7 +134,10 @@ function dispatch(table: TwinTable, argv: string[], env: Record<string, string> 
   writeFileSync(join(base, 'twins/libc6/lib/ld.so'), '#!/bin/sh\necho loader "$@"\n', { mode: 0o755 });
   writeFileSync(join(base, 'qemu'), '#!/bin/sh\necho qemu "$@"\n', { mode: 0o755 });
   const script = join(base, 'dispatch');
-  writeFileSync(script, dispatcherScript(table, { loader: 'libc6/lib/ld.so', libraryPath: ['libc6/lib', 'libacl1/lib'] }, base, '/bin/sh'));
+  const made = dispatcher(table, { loader: 'libc6/lib/ld.so', libraryPath: ['libc6/lib', 'libacl1/lib'] }, base, '/bin/sh');
+  writeFileSync(script, made.script);
+  mkdirSync(join(base, 'names'));
+  for (const [name, lines] of made.byName) writeFileSync(join(base, 'names', name), lines);
   chmodSync(script, 0o755);
   const r = spawnSync('/bin/sh', [script, ...argv], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin', ...env } });
   return { out: r.stdout.trim(), log: readFileSync(join(base, 'log/execs'), 'utf8'), base };
@@ -166,6 +169,17 @@ test('the dispatcher: a twinned program (by any of its names) through the twin l
   assert.equal(counts.native, 2);
   assert.equal(counts.emulated, 2);
   assert.equal(counts.byPath.get(`e ${dir}/sed`), 1);
+});
+
+test('the dispatcher reads only the lines of the program’s own name: its script is the same however many programs are twinned', () => {
+  const twins = { loader: 'libc6/lib/ld.so', libraryPath: ['libc6/lib', 'libacl1/lib'] };
+  const program = (i: number) => ({ path: `/usr/bin/p${i}`, twin: `coreutils/usr/bin/p${i}`, names: [`p${i}`] });
+  const one = dispatcher({ programs: [program(0)], unused: [] }, twins);
+  const many = dispatcher({ programs: Array.from({ length: 200 }, (_, i) => program(i)), unused: [] }, twins);
+  assert.equal(many.script, one.script);
+  assert.equal(many.byName.size, 200);
+  assert.equal(many.byName.get('p7'), one.byName.get('p0')?.replace(/p0/g, 'p7'));
+  assert.doesNotMatch(one.script, /p0/);
 });
 
 test('the dispatcher: a program limited to some first arguments runs natively with those only (dpkg --compare-versions, not dpkg --print-architecture)', () => {

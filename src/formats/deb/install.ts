@@ -14,6 +14,8 @@ import { unpackDeb, type UnpackedDeb } from './unpack.ts';
 import { configurationOrder } from './order.ts';
 import { runPreinsts } from './preinst.ts';
 import { MAINTSCRIPT_ENV } from './maintscript.ts';
+import { DEFERRED_BIN, deferredPath, deferredWrapperFile, pendingCreates } from './deferred.ts';
+import { DEFAULT_PATH } from '../../sandbox/index.ts';
 
 /** Keeps daemons from starting while scripts run (the Debian policy-rc.d convention). */
 const POLICY_RC_D = '#!/bin/sh\nexit 101\n';
@@ -40,7 +42,21 @@ export async function configureDebs(ctx: InstallContext<DebInstallPlan>, unpacke
   const policy = 'usr/sbin/policy-rc.d';
   tree.write(policy, POLICY_RC_D, { mode: 0o755 });
   await step(emit, 'preinst', () => runPreinsts(ctx, order.map((name) => byName.get(name) as UnpackedDeb), extra.architecture));
-  await step(emit, 'dpkg', () => ctx.run(['dpkg', '--force-unsafe-io', '--configure', '-a'], { env: MAINTSCRIPT_ENV, source: 'dpkg', packageScripts: true }));
+  // Deferred hooks (deferred.ts): the kernel hook's update-initramfs -c is left to initramfs-tools' trigger.
+  const wrapper = await deferredWrapperFile(ctx.cacheDir);
+  await step(emit, 'dpkg', () =>
+    ctx.run(['dpkg', '--force-unsafe-io', '--configure', '-a'], {
+      env: { ...MAINTSCRIPT_ENV, PATH: deferredPath(DEFAULT_PATH) },
+      source: 'dpkg',
+      packageScripts: true,
+      runBinds: [{ source: wrapper, target: `${DEFERRED_BIN.replace(/^\/run\//, '')}/update-initramfs` }],
+    }),
+  );
+  for (const version of pendingCreates(tree)) {
+    emit({ kind: 'log', level: 'info', source: 'update-initramfs', message: `no trigger made the deferred initramfs of ${version}: making it now` });
+    tree.remove(`boot/initrd.img-${version}`);
+    await ctx.run(['update-initramfs', '-c', '-k', version], { env: MAINTSCRIPT_ENV, source: 'update-initramfs', packageScripts: true });
+  }
   tree.remove(policy);
   // What differs between runs is finalize's to remove (src/formats/deb/normalise.ts); apt's sources stay the plan's.
   tree.write('etc/apt/sources.list', aptSources(extra));

@@ -212,7 +212,7 @@ export async function withEmulation<T>(
   if (!emulation) return fn({});
   const prepared = await prepareBinds(root, emulation.bindInterpreter ? [emulation.entry.interpreter] : []);
   // A name of its own per command: commands running side by side each remove only theirs.
-  const perl = native ? [{ ...native.entry, name: `${native.entry.name}-${++scriptEntries}` }] : [];
+  const perl = (native?.entries ?? []).map((entry) => ({ ...entry, name: `${entry.name}-${++scriptEntries}` }));
   try {
     // With twins, their dispatcher takes QEMU's entry (and starts QEMU itself for the rest).
     return await fn({

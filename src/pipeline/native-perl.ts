@@ -2,8 +2,9 @@
  * Native Perl for a foreign tree. Much of a Debian install's emulated time
  * goes to Perl scripts (debconf, deb-systemd-helper). When the host's perl is
  * the same Perl version as the tree's, kiln runs the tree's `#!/usr/bin/perl`
- * scripts with the host's perl: a binfmt_misc entry for that `#!` line whose
- * interpreter is a small wrapper under the command's private /run, which
+ * (and `#! /usr/bin/perl`) scripts with the host's perl: a binfmt_misc entry
+ * for each way of writing that `#!` line, whose interpreter is a small
+ * wrapper under the command's private /run, which
  * starts the host perl through the host's dynamic loader with the host's
  * libraries and architecture-specific module directories (all bound under
  * /run/kiln-native, so nothing in the tree changes). The tree's pure-Perl
@@ -25,7 +26,8 @@ const execFileAsync = promisify(execFile);
 const INSIDE = '/run/kiln-native';
 
 export interface NativeInterpreter {
-  entry: BinfmtEntry;
+  /** One entry for each way the scripts' `#!` line is written. */
+  entries: BinfmtEntry[];
   /** Host paths bound under /run: relative target -> source. */
   runBinds: { source: string; target: string }[];
   version: string;
@@ -96,7 +98,11 @@ export async function nativePerlFor(root: string, cacheDir: string): Promise<Nat
     ...hostOnly.map((dir, i) => ({ source: dir, target: `kiln-native/inc/${i}` })),
   ];
   return {
-    entry: { name: 'kiln-perl', magic: escaped('#!/usr/bin/perl'), mask: '', interpreter: `${INSIDE}/perl` },
+    // `#! /usr/bin/perl` too (update-rc.d, which util-linux-extra's postinst runs, among others).
+    entries: [
+      { name: 'kiln-perl', magic: escaped('#!/usr/bin/perl'), mask: '', interpreter: `${INSIDE}/perl` },
+      { name: 'kiln-perl-spaced', magic: escaped('#! /usr/bin/perl'), mask: '', interpreter: `${INSIDE}/perl` },
+    ],
     runBinds,
     version,
   };

@@ -7,14 +7,16 @@
  * tree's side is dpkg's status and md5sums.
  */
 import { createHash } from 'node:crypto';
+import { join } from 'node:path';
 import { decompress, extractTar, readDeb } from '../../archive/index.ts';
-import { readVerified } from '../../repo/index.ts';
+import { memoized, memoKey, readVerified } from '../../repo/index.ts';
 import { hostMachine } from '../../catalog/index.ts';
 import type { Tree } from '../../tree/index.ts';
 import { twinKeyring, twinMirror, type FormatTwins, type TwinCandidate, type TwinContext, type TwinRule, type TwinTreeFacts } from '../twins.ts';
 import { fetchPackagesIndex, fetchRelease, type ArchiveAccess } from './archive.ts';
 import { field, parseStanzas } from './control.ts';
 import type { DebPackage } from './packages.ts';
+import { pickIndex } from './release.ts';
 
 /**
  * The twinned packages, chosen by counting executions during an emulated
@@ -54,6 +56,10 @@ export const DEB_TWIN_RULES: Readonly<Record<string, TwinRule>> = {
   // byte order; insmod, rmmod and lsmod (the running kernel's modules) stay emulated.
   kmod: { only: ['kmod'], aliases: { kmod: ['modinfo', 'modprobe', 'depmod'] } },
   cpio: { only: ['cpio'] },
+  // passwd's postinst (shadowconfig): pwconv and grpconv read and write /etc/passwd, group, shadow and
+  // gshadow with shadow's own file code (no NSS lookups), under its lock file. pwck and grpck, useradd and
+  // friends look users and groups up through NSS, whose modules in the tree a twin cannot load: emulated.
+  passwd: { only: ['pwconv', 'grpconv'] },
 };
 
 const NEVER_NATIVE: ReadonlySet<string> = new Set(['uname', 'arch', 'stdbuf', 'dpkg', 'dpkg-query', 'dpkg-architecture', 'ldconfig', 'bash']);
@@ -84,6 +90,15 @@ export function debTwinCandidate(p: DebPackage, mirror: string): TwinCandidate {
     library: p.name.startsWith('lib') || /(^|\/)libs$/.test(p.section),
   };
 }
+
+/**
+ * The candidates twin selection can choose (selectTwins): the twinned
+ * packages and libraries (the loader's libc6 is one). Kept between builds
+ * instead of the whole index: the xz and the parsing of bookworm's 63,000
+ * amd64 packages took about 1.5 s of every foreign build here (6 s under
+ * load), for a few dozen twins.
+ */
+const mayBeChosen = (c: TwinCandidate) => c.library || c.name in DEB_TWIN_RULES;
 
 /** Package -> version of every package dpkg's status lists as present. */
 function installedVersions(tree: Tree): Map<string, string> {
@@ -145,7 +160,13 @@ export const debTwins: FormatTwins = {
     const release = await fetchRelease(archive, mirror, c['distribution.release']);
     const candidates = [];
     for (const component of c['distribution.repositories']) {
-      for (const p of await fetchPackagesIndex(archive, mirror, c['distribution.release'], release, `${component}/binary-${hostArch}/Packages`)) candidates.push(debTwinCandidate(p, mirror));
+      const base = `${component}/binary-${hostArch}/Packages`;
+      // Keyed by the index's sha256 from the signed Release: the same index gives the same candidates.
+      const key = memoKey('deb-twin-candidates', 1, Object.keys(DEB_TWIN_RULES), mirror, base, pickIndex(release, base)?.file.sha256 ?? 'none');
+      const { value } = await memoized(join(ctx.cacheDir, 'plans'), key, async () =>
+        (await fetchPackagesIndex(archive, mirror, c['distribution.release'], release, base)).map((p) => debTwinCandidate(p, mirror)).filter(mayBeChosen),
+      );
+      candidates.push(...value);
     }
     return { architecture: hostArch, candidates };
   },

@@ -10,7 +10,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Board } from '../catalog/index.ts';
+import { findBoard, findDistribution, type Board } from '../catalog/index.ts';
 import type { Config } from '../config/index.ts';
 import { GPT_FIRST_USABLE_LBA } from '../disk/gpt.ts';
 import { alignUp, formatSize } from '../disk/sizes.ts';
@@ -67,4 +67,12 @@ export function addUbootBlobs(tree: Tree, board: Board | undefined, distribution
     return `${blob.file} (${data.length} bytes) at sector ${blob.sector}`;
   });
   return `U-Boot from ${source.package} (${source.directory}): ${placed.join(', ')}`;
+}
+
+/** For --dry-run: the board's blobs as they will be written (their sizes are known only from the built tree). */
+export function ubootPlanLines(config: Config): string[] {
+  const board = config['board.name'] ? findBoard(config['board.name']) : undefined;
+  const source = board?.uboot?.from[findDistribution(config['distribution.name'])?.name ?? config['distribution.name']];
+  if (!board?.uboot || !source) return [];
+  return board.uboot.blobs.map((b) => `  blob ${source.directory}/${b.file} of the image (${source.package}) at sector ${b.sector} (${formatSize(b.sector * SECTOR)})`);
 }

@@ -4,16 +4,19 @@
  * when none is) for /extlinux/extlinux.conf and /boot/extlinux/extlinux.conf
  * and boots its DEFAULT label. kiln writes extlinux/extlinux.conf into the
  * tree directory of that partition with one LABEL per kernel, newest first
- * and default, the kernel command line in APPEND, and FDTDIR when the board
- * needs a device tree from the disk (QEMU's virt passes its own). A kernel
- * that lies inside the partition's directory is named where it is (Debian:
- * /boot/vmlinuz-VERSION); one outside it (Arch: /usr/lib/modules/VERSION/vmlinuz)
- * is copied in under /ID/VERSION/. No bootloader package: U-Boot is the
+ * and default, the kernel command line in APPEND, and FDT when the board
+ * needs its device tree from the disk (QEMU's virt passes its own): the
+ * kernel's own build of it (Debian: /usr/lib/linux-image-VERSION/rockchip/
+ * rk3328-rock64.dtb). A kernel, initramfs or device tree that lies inside
+ * the partition's directory is named where it is (Debian:
+ * /boot/vmlinuz-VERSION); one outside it (Arch: /usr/lib/modules/VERSION/vmlinuz,
+ * Debian's device trees) is copied in under /ID/VERSION/. No bootloader package: U-Boot is the
  * machine's firmware (or a [[blob]] the board writes). Every time is
  * SOURCE_DATE_EPOCH.
  */
 import { utimesSync } from 'node:fs';
 import { posix } from 'node:path';
+import { BuildError } from '../util/errors.ts';
 import type { Kernel } from './kernels.ts';
 import { imageOsRelease, type OsRelease } from './systemd-boot.ts';
 import type { BootLoader, BootSetup } from './types.ts';
@@ -24,6 +27,7 @@ export interface ExtlinuxEntry {
   /** Paths as U-Boot reads them: from the partition's root. */
   linux: string;
   initrd?: string;
+  fdt?: string;
   fdtdir?: string;
   append: string;
 }
@@ -34,6 +38,7 @@ export function extlinuxConfText(entries: ExtlinuxEntry[]): string {
   for (const e of entries) {
     lines.push('', `LABEL ${e.label}`, `  MENU LABEL ${e.title}`, `  LINUX ${e.linux}`);
     if (e.initrd) lines.push(`  INITRD ${e.initrd}`);
+    if (e.fdt) lines.push(`  FDT ${e.fdt}`);
     if (e.fdtdir) lines.push(`  FDTDIR ${e.fdtdir}`);
     lines.push(`  APPEND ${e.append}`);
   }
@@ -50,6 +55,14 @@ export function onPartition(path: string, partitionDir: string): string | undefi
 /** Where the kernels' device trees are in the image (Debian: /usr/lib/linux-image-VERSION; Arch Linux ARM: /boot/dtbs). */
 export function deviceTreeDirectory(tree: BootSetup['tree'], version: string): string | undefined {
   return [`/usr/lib/linux-image-${version}`, `/boot/dtbs/${version}`, '/boot/dtbs'].find((d) => tree.isDirectory(d));
+}
+
+/** The board's device tree `name` as the kernel `version` built it; a kernel without it cannot boot the board. */
+export function deviceTreeFile(tree: BootSetup['tree'], version: string, name: string): string {
+  const dir = deviceTreeDirectory(tree, version);
+  const path = dir && `${dir}/${name}`;
+  if (!path || !tree.stat(path)?.isFile()) throw new BuildError(`Linux ${version} has no device tree ${name} (looked in ${dir ?? '/usr/lib/linux-image-VERSION and /boot/dtbs'}), which the board needs`, 'install a kernel built for the board (Debian: linux-image-arm64)');
+  return path;
 }
 
 const label = (os: OsRelease, k: Pick<Kernel, 'version'>) => `${os.id}-${k.version}`;
@@ -74,14 +87,13 @@ export const extlinux: BootLoader = {
         files.set(copy, tree.readBytes(path));
         return copy;
       };
-      const dtbs = setup.deviceTree ? deviceTreeDirectory(tree, k.version) : undefined;
-      if (setup.deviceTree && dtbs && !onPartition(dtbs, dir)) throw new Error(`the device trees ${dtbs} are outside the U-Boot partition ${dir}`);
+      const fdt = setup.deviceTree ? deviceTreeFile(tree, k.version, setup.deviceTree) : undefined;
       return {
         label: label(os, k),
         title: `${os.pretty}, Linux ${k.version}`,
         linux: place(k.kernel, 'linux'),
         ...(k.initrd ? { initrd: place(k.initrd, 'initrd') } : {}),
-        ...(dtbs ? { fdtdir: onPartition(dtbs, dir)! } : {}),
+        ...(fdt ? { fdt: place(fdt, posix.basename(fdt)) } : {}),
         append: cmdline,
       };
     });

@@ -7,7 +7,7 @@
  */
 import { relative } from 'node:path';
 import type { Config } from '../config/index.ts';
-import { findBoard } from '../catalog/index.ts';
+import { findBoard, findDistribution } from '../catalog/index.ts';
 import { rootIdentifiers } from '../outputs/fstab.ts';
 import { diskPartitions } from '../outputs/partition-plan.ts';
 import { Tree } from '../tree/index.ts';
@@ -16,6 +16,7 @@ import type { Emit } from '../util/events.ts';
 import type { BootDisk, DiskPiece } from './grub-disk.ts';
 import { findKernels } from './kernels.ts';
 import { chooseLoader } from './loaders.ts';
+import { addUbootBlobs } from './uboot-blobs.ts';
 import { ubootDirectory } from './uboot-partition.ts';
 
 /** The kernel command line: boot.cmdline with root= put in front when it has none. */
@@ -64,12 +65,16 @@ export function installBoot(root: string, config: Config, machine: string, sourc
   const board = config['board.name'] ? findBoard(config['board.name']) : undefined;
   const pieces: DiskPiece[] = [];
   const disk = bootDisk(config, piecesDirectory, pieces);
-  const base = { tree, machine, espDirectory: espDirectory(config), bootDirectory: ubootDirectory(config), deviceTree: board?.deviceTree ?? false, sourceDateEpoch, ...(disk ? { disk } : {}) };
-  const choice = chooseLoader(config['boot.loader'], board, base);
+  const base = { tree, machine, espDirectory: espDirectory(config), bootDirectory: ubootDirectory(config), ...(board?.deviceTree ? { deviceTree: board.deviceTree } : {}), sourceDateEpoch, ...(disk ? { disk } : {}) };
   const log = (message: string) => emit({ kind: 'log', level: 'info', source: 'boot', message });
+  // The board's own U-Boot goes on the disk whatever loader (or none) writes the files it reads.
+  const uboot = addUbootBlobs(tree, board, findDistribution(config['distribution.name'])?.name ?? config['distribution.name'], disk);
+  if (uboot) log(uboot);
+  const ubootPieces = pieces.length;
+  const choice = chooseLoader(config['boot.loader'], board, base);
   if (!choice.loader) {
     if (config['boot.loader'] === 'auto' && board?.firmware) log(`no bootloader written: ${choice.why}`);
-    return config;
+    return withDiskPieces(config, pieces, imageDir);
   }
   const loader = choice.loader;
   const missing = loader.missing(base);
@@ -78,7 +83,7 @@ export function installBoot(root: string, config: Config, machine: string, sourc
   if (kernels.length === 0) throw new UserError(`boot.loader = "${loader.name}": the image has no kernel (/boot/vmlinuz-* or /usr/lib/modules/*/vmlinuz)`, "add the distribution's kernel package (Debian: linux-image-amd64) to packages.install, or choose a board that brings one");
   const cmdline = kernelCmdline(config['boot.cmdline'], rootIdentifiers(config));
   const written = loader.install({ ...base, kernels, cmdline });
-  const raw = pieces.map((p) => (p.kind === 'blob' ? `boot code at byte ${p.offset}` : `core image in partition ${p.number}`));
+  const raw = pieces.slice(ubootPieces).map((p) => (p.kind === 'blob' ? `boot code at byte ${p.offset}` : `core image in partition ${p.number}`));
   log(`${loader.name}: ${kernels.map((k) => k.version + (k.initrd ? '' : ' (no initramfs)')).join(', ')}; options ${cmdline}; ${written.length} files in ${commonDirectory(written)}${raw.length ? `; ${raw.join(', ')}` : ''}`);
   return withDiskPieces(config, pieces, imageDir);
 }

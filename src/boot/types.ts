@@ -22,9 +22,9 @@ export interface BootSetup {
   machine: string;
   /** The tree directory that becomes the EFI system partition (/efi). */
   espDirectory?: string;
-  /** extlinux: the tree directory of the partition U-Boot reads (its first bootable one); "/" when that is the root; and the board's need of a device tree from the disk. */
+  /** extlinux: the tree directory of the partition U-Boot reads (its first bootable one); "/" when that is the root; and the board's device tree from the disk (below the kernel's device-tree directory, such as rockchip/rk3328-rock64.dtb). */
   bootDirectory?: string;
-  deviceTree?: boolean;
+  deviceTree?: string;
   sourceDateEpoch: number;
   /** The disk the tree goes on, and how a loader adds raw boot code to it (GRUB for BIOS); undefined: no disk. */
   disk?: BootDisk;

@@ -1,6 +1,7 @@
 /** What `kiln build --dry-run` prints (kept apart from the command, so it can be tested without starting the CLI). */
 import type { BuildResult } from '../pipeline/build.ts';
 import { diskPartitions, outputTools, writerOrder, type OutputFormat } from '../outputs/index.ts';
+import { ubootPlanLines } from '../boot/uboot-blobs.ts';
 import { formatSize } from '../disk/index.ts';
 import type { Config } from '../config/index.ts';
 import { formatBytes } from './reporter.ts';
@@ -46,5 +47,6 @@ export function diskPlanLines(config: Config, imageDir: string): string[] {
     lines.push(`  partition ${fields.join(', ')}`);
   }
   for (const b of config['disk.blobs']) lines.push(`  blob ${b.file} at ${formatSize(b.offset)}`);
+  lines.push(...ubootPlanLines(config));
   return lines;
 }

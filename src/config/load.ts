@@ -282,9 +282,19 @@ function checkCrossSettings(
     const owners = facts.ownSettings.includes(key) ? [] : settingOwners(key);
     if (owners.length && fromUser(key)) problems.push(`${origins[key]}: ${key}: only for ${owners.map((o) => o.family).join(' or ')}, not ${dist.pretty}`);
   }
+  const boardProblem = boardDistributionProblem(values.get('board.name'), dist);
+  if (boardProblem) problems.push(`${origins['board.name']}: board.name: ${boardProblem}`);
   if (values.has('system.root-password') && values.has('system.root-password-hash')) {
     problems.push(`${origins['system.root-password']}: system.root-password: set either root-password or root-password-hash, not both`);
   }
+}
+
+/** A board whose U-Boot package the distribution lacks (before anything is downloaded). */
+function boardDistributionProblem(name: unknown, dist: Distribution): string | undefined {
+  const board = typeof name === 'string' ? findBoard(name) : undefined;
+  if (!board?.uboot || board.uboot.from[dist.name]) return undefined;
+  const known = Object.entries(board.uboot.from).map(([d, f]) => `${findDistribution(d)?.pretty ?? d}'s ${f.package}`);
+  return `board ${board.name} writes its U-Boot from ${known.join(' or ')}, and ${dist.pretty} has no package kiln knows with it; use distribution.name = "${Object.keys(board.uboot.from)[0]}"`;
 }
 
 /** Problems in file order (file, then line); others (environment, --set) after. */

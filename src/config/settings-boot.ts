@@ -19,7 +19,7 @@ export const BOOT_SETTINGS = {
     help: "Kernel command line of the boot entries; kiln puts root=UUID= of the root filesystem in front unless it has a root=",
     default: (ctx) => {
       const board = typeof ctx.get('board.name') === 'string' ? findBoard(ctx.get('board.name') as string) : undefined;
-      return ['rw', ...(board?.console ? [`console=${board.console},115200`] : [])].join(' ');
+      return ['rw', ...(board?.console ? [`console=${board.console},${board.consoleBaud ?? 115200}`] : [])].join(' ');
     },
     defaultOrigin: "rw, and the board's serial console",
   }),

@@ -80,6 +80,8 @@ export const FORMAT_FACTS: Readonly<Record<FormatName, FormatFacts>> = {
       // An init too: Debian's minimal base has none (the board would stop at "No working init found").
       'raspberrypi-4': ['linux-image-arm64', 'systemd-sysv', 'udev', 'raspi-firmware'],
       'raspberrypi-2': ['linux-image-armmp', 'systemd-sysv', 'udev', 'raspi-firmware'],
+      // And u-boot-rockchip, the board's uboot package (src/catalog/boards/rockchip.ts).
+      'rock64-rk3328': ['linux-image-arm64', 'systemd-sysv', 'udev'],
     },
     // Debian's raspi-firmware (and Raspberry Pi OS) keep /boot for the kernel packages and copy the firmware to /boot/firmware.
     raspberryPiFirmwareDirectory: '/boot/firmware',
@@ -103,6 +105,8 @@ export const FORMAT_FACTS: Readonly<Record<FormatName, FormatFacts>> = {
       'riscv64-uboot': ['linux', 'mkinitcpio'],
       'raspberrypi-4': ['linux-rpi', 'raspberrypi-bootloader'],
       'raspberrypi-2': ['linux-rpi', 'raspberrypi-bootloader'],
+      // Refused before this is read: kiln knows the board's U-Boot package in Debian only (the board's uboot).
+      'rock64-rk3328': ['linux-aarch64', 'mkinitcpio'],
     },
     // Arch Linux ARM's linux-rpi and raspberrypi-bootloader install into /boot, which is the FAT partition itself.
     raspberryPiFirmwareDirectory: '/boot',
@@ -129,6 +133,8 @@ export const FORMAT_FACTS: Readonly<Record<FormatName, FormatFacts>> = {
       'riscv64-uboot': ['linux-lts'],
       'raspberrypi-4': ['linux-rpi', 'raspberrypi-bootloader'],
       'raspberrypi-2': ['linux-rpi', 'raspberrypi-bootloader'],
+      // Refused as on pacman: no U-Boot package kiln knows for the board.
+      'rock64-rk3328': ['linux-lts'],
     },
     // Alpine's Raspberry Pi images keep the firmware, config.txt and the kernel on the FAT partition mounted at /boot.
     raspberryPiFirmwareDirectory: '/boot',

@@ -5,8 +5,11 @@
  * empty directory where the tree has none, such as /efi) and /etc/fstab
  * names them, so a tar or directory output agrees with the disk.
  * checkDisk runs before resolve (and for --dry-run): the partitions' rules
- * (partition-plan.ts) and the host tools of the filesystems they make.
+ * (partition-plan.ts), room for the board's raw U-Boot (src/boot/uboot-blobs.ts)
+ * and the host tools of the filesystems they make.
  */
+import { checkUbootRoom } from '../boot/uboot-blobs.ts';
+import { findBoard } from '../catalog/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Emit } from '../util/events.ts';
 import { UserError } from '../util/errors.ts';
@@ -39,6 +42,7 @@ export function checkDisk(config: Config, imageDir: string, formats: readonly Ou
   }
   const disk = diskConfig(config, imageDir);
   if (!writerOrder(formats).includes('partitions')) return;
+  checkUbootRoom(config, config['board.name'] ? findBoard(config['board.name']) : undefined);
   for (const fs of diskFilesystems(disk.partitions)) {
     const missing = FILESYSTEMS[fs].tools.find((t) => find(t.command) === undefined);
     if (!missing) continue;

@@ -53,6 +53,8 @@ const TOOLS = {
   'mkfs.btrfs': ['btrfs-progs'],
   btrfs: ['btrfs-progs'],
   mkswap: ['util-linux'],
+  sfdisk: ['fdisk'],
+  sgdisk: ['gdisk'],
   blkid: ['util-linux'],
 } as const satisfies Record<string, ToolFacts>;
 

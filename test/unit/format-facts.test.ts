@@ -28,7 +28,7 @@ const EVERY_FACT = {
   sourceKind: 'source package',
   emulatorFromArchive: false,
   boardPackages: { 'x86_64-uefi': [], 'x86_64-bios': [], 'generic-x86_64': [], 'generic-aarch64': [],
-    'aarch64-uefi': [], 'aarch64-uboot': [], 'riscv64-uboot': [], 'raspberrypi-4': [], 'raspberrypi-2': [] },
+    'aarch64-uefi': [], 'aarch64-uboot': [], 'riscv64-uboot': [], 'raspberrypi-4': [], 'raspberrypi-2': [], 'rock64-rk3328': [] },
   raspberryPiFirmwareDirectory: '/boot',
 } satisfies Required<FormatFacts>;
 const FACT_NAMES = Object.keys(EVERY_FACT) as (keyof FormatFacts)[];

@@ -16,6 +16,7 @@ import { x86_64Bios } from './x86_64-bios.ts';
 import { aarch64Uefi } from './aarch64-uefi.ts';
 import { aarch64Uboot } from './aarch64-uboot.ts';
 import { riscv64Uboot } from './riscv64-uboot.ts';
+import { rock64Rk3328 } from './rockchip.ts';
 
 /** The boards, one file each (or a family per file): adding a board is a file and a line here. */
 export const BOARDS = {
@@ -28,18 +29,20 @@ export const BOARDS = {
   'riscv64-uboot': riscv64Uboot,
   'raspberrypi-4': raspberryPi4,
   'raspberrypi-2': raspberryPi2,
+  'rock64-rk3328': rock64Rk3328,
 } satisfies Record<string, Board>;
 
 export function findBoard(name: string): Board | undefined {
   return Object.values(BOARDS).find((b) => b.name === name);
 }
 
-/** What a board adds to the image for a distribution. */
+/** What a board adds to the image for a distribution: its packages, then the one with its U-Boot. */
 export function boardPackages(b: Board, distribution: { name: string; format: FormatName }): string[] {
   const byBoard: Readonly<Record<string, readonly string[]>> = FORMAT_FACTS[distribution.format].boardPackages;
-  return [...(b.packagesByDistribution?.[distribution.name] ?? byBoard[b.name] ?? [])];
+  const uboot = b.uboot?.from[distribution.name]?.package;
+  return [...(b.packagesByDistribution?.[distribution.name] ?? byBoard[b.name] ?? []), ...(uboot ? [uboot] : [])];
 }
 
 export type BoardName = keyof typeof BOARDS;
 
-export type { Board, BoardLayout, BoardQemu } from './types.ts';
+export type { Board, BoardLayout, BoardQemu, BoardUboot } from './types.ts';

@@ -36,6 +36,18 @@ export const ubootLayout = (): BoardLayout => ({
 });
 
 /**
+ * The same for a board whose U-Boot is written raw before the partitions
+ * (src/boot/uboot-blobs.ts): the first partition starts at `offset`, past
+ * the boot chain's area. A GPT's entry array (sectors 2 to 33) ends well
+ * before the first blob of such boards (Rockchip's at sector 64).
+ */
+export const ubootBlobsLayout =
+  (offset: string) => (): BoardLayout => {
+    const [boot, ...rest] = ubootLayout().partitions;
+    return { table: 'gpt', partitions: [{ ...boot!, offset }, ...rest] };
+  };
+
+/**
  * Raspberry Pi: the boot ROM reads only an MBR and loads config.txt, the
  * kernel and the device trees from the first FAT partition: a bootable
  * FAT32 (LBA, 0x0c) partition, mounted where the distribution's firmware

@@ -14,12 +14,17 @@ export interface Board {
   firmware?: 'uefi' | 'bios' | 'uboot' | 'raspberrypi';
   /** The serial console the kernel writes to (console= on its command line), such as ttyS0. */
   console?: string;
+  /** The console's speed in baud, when it is not 115200 (Rockchip's boot ROM and U-Boot talk at 1500000). */
+  consoleBaud?: number;
   /** How `kiln boot` starts the board in QEMU; undefined: QEMU cannot boot it. */
   qemu?: BoardQemu;
-  /** U-Boot in the image, for a board whose boot ROM loads it from the disk: the Debian package, its file and the byte offset it is written at ([[blob]]). */
-  uboot?: { package: string; file: string; offset: number };
-  /** extlinux: the kernel needs the board's device tree from the disk (FDTDIR), as real boards do (QEMU's virt passes its own). */
-  deviceTree?: boolean;
+  /** U-Boot written raw to the disk, for a board whose boot ROM loads it from there (src/boot/uboot-blobs.ts). */
+  uboot?: BoardUboot;
+  /**
+   * extlinux: the kernel needs the board's device tree from the disk, as real boards do (QEMU's virt passes
+   * its own): its path below the kernel's device-tree directory, such as rockchip/rk3328-rock64.dtb.
+   */
+  deviceTree?: string;
 }
 
 /** A board's QEMU machine: the system emulator, its -machine and the UEFI firmware (code read-only, variables copied). */
@@ -46,3 +51,17 @@ export interface BoardLayout {
 
 /** Checks a board literal against the type, keeping its own type. */
 export const board = (b: Board): Board => b;
+
+/**
+ * A board's U-Boot as raw blobs: the package of each distribution that has it (installed as one of the
+ * board's packages) and the directory it keeps the board's files in, and what goes at which sector. The
+ * files are copied from the built tree when the disk is written, never from the host.
+ */
+export interface BoardUboot {
+  /** By distribution name; a distribution not listed has no package with this board's U-Boot (refused in one line). */
+  from: Record<string, { package: string; directory: string }>;
+  /** Each file of `directory` and the sector it goes at; `sectors` is the room the boot ROM's layout leaves it. */
+  blobs: { file: string; sector: number; sectors: number }[];
+  /** The first sector a partition may use: the area before it is the boot chain's. */
+  firstPartitionSector: number;
+}

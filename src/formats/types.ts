@@ -90,6 +90,8 @@ export interface LockedSet {
   newestPackageDate?: number;
   /** lock.snapshot-mirror with the lock's date filled in (the format fills its own $repo, $arch), or undefined. */
   snapshotMirror?: string;
+  /** The fingerprints of the keys the lock was made with, as the format's keyFingerprints wrote them. */
+  keyringFingerprints?: string[];
 }
 
 /**

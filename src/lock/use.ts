@@ -63,6 +63,7 @@ export function lockForBuild(loaded: LoadedConfig): UsedLock | undefined {
     repositoryDate: image.repositoryDate,
     ...(image.newestPackageDate !== undefined ? { newestPackageDate: image.newestPackageDate } : {}),
     snapshotMirror: snapshotMirror(loaded.config['lock.snapshot-mirror'], image.locked),
+    keyringFingerprints: image.keyringFingerprints,
   };
   return { image, set };
 }

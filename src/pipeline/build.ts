@@ -15,7 +15,7 @@ import type { Config } from '../config/index.ts';
 import { InterruptGuard } from './interrupt.ts';
 import type { Emit } from '../util/events.ts';
 import { addNativeTwins, emulatorSource, planEmulation } from './emulation.ts';
-import { planNamespace, runJob } from './enter.ts';
+import { planNamespace, runJob, startWorker, type StartedWorker } from './enter.ts';
 import { UserError } from '../util/errors.ts';
 import { step } from './step.ts';
 import type { BuildJob } from './job.ts';
@@ -107,14 +107,17 @@ async function buildStages(loaded: LoadedConfig, opts: BuildOptions, b: BuildCon
   // From resolve to the end of fetch, a signal aborts kiln's own downloads (which clean up after
   // themselves); from then on the build worker's runJob handles signals.
   const interrupts = new InterruptGuard();
+  // The worker enters its namespace and loads while the plan is made (see startWorker); cancelled when not needed.
+  const worker = opts.dryRun ? undefined : startWorker(planNamespace());
   try {
     const prepared = await prepareStages(loaded, opts, b, interrupts.signal);
     interrupts.check();
     if ('result' in prepared) return prepared.result;
     interrupts.dispose();
-    return await runStages(loaded, opts, b, prepared);
+    return await runStages(loaded, opts, b, prepared, worker);
   } finally {
     interrupts.dispose();
+    await worker?.cancel();
   }
 }
 
@@ -236,7 +239,7 @@ async function planReuse(keys: StageKeys, opts: BuildOptions, b: BuildContext, c
 }
 
 /** The stages inside the namespace, then the checkpoint limit. */
-async function runStages(loaded: LoadedConfig, opts: BuildOptions, b: BuildContext, prepared: PreparedBuild): Promise<BuildResult> {
+async function runStages(loaded: LoadedConfig, opts: BuildOptions, b: BuildContext, prepared: PreparedBuild, worker?: StartedWorker): Promise<BuildResult> {
   const { config, distribution } = loaded;
   const { emit, cache, store, checkpoints, hooks, outputDir, outputs } = b;
   const { plan, stages, run, keys, resume, emulation, blobs, sourceDateEpoch, sourceDateEpochFrom, lock, overlays, idMapping } = prepared;
@@ -286,7 +289,7 @@ async function runStages(loaded: LoadedConfig, opts: BuildOptions, b: BuildConte
     },
   };
   try {
-    await runJob(job, { emit, interactive: false, mapping: idMapping });
+    await runJob(job, { emit, interactive: false, mapping: idMapping, ...(worker ? { started: worker } : {}) });
   } finally {
     // The tmpfs mount point is an empty directory on the host; the tree on it vanished with the namespace.
     if (config['build.workspace'] === 'tmpfs') await rm(workDir, { recursive: true, force: true }).catch(() => {});

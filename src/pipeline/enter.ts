@@ -4,7 +4,7 @@
  * cleanly on Ctrl-C (end the pipe: the worker removes its temporaries).
  */
 import { createInterface } from 'node:readline';
-import { planIdMapping, spawnInNamespace, NamespaceError, USERNS_HINT, type IdMapping } from '../sandbox/index.ts';
+import { planIdMapping, spawnInNamespace, NamespaceError, USERNS_HINT, type IdMapping, type NamespaceChild } from '../sandbox/index.ts';
 import { BuildError, CommandError, UserError } from '../util/errors.ts';
 import type { Emit } from '../util/events.ts';
 import type { Job } from './job.ts';
@@ -22,26 +22,70 @@ export function planNamespace(): IdMapping | undefined {
   return planned.mapping;
 }
 
-export async function runJob(job: Job, opts: { emit: Emit; interactive: boolean; mapping?: IdMapping }): Promise<number> {
-  const mapping = opts.mapping ?? planNamespace();
+/**
+ * A build worker started before its job is known: the namespace is entered and the worker loads while the
+ * host side resolves, fetches and verifies (the two overlap on a second core); runJob then hands it the job.
+ * A build that needs no worker (up to date, or failed before) cancels it: it is killed before it read anything.
+ */
+export interface StartedWorker {
+  /** The worker, for runJob; a taken worker is no longer cancelled. */
+  take(): Promise<NamespaceChild>;
+  /** Kills the worker unless runJob took it. */
+  cancel(): Promise<void>;
+}
+
+function spawnWorker(mapping: IdMapping | undefined, interactive: boolean, message?: string): Promise<NamespaceChild> {
   const entry = process.argv[1];
   if (!entry) throw new Error('cannot find kiln’s own entry point to start the worker');
-  let failure: WorkerFailure['kiln-error'] | undefined;
-  let ns;
-  try {
-    ns = await spawnInNamespace({
-      argv: [process.execPath, entry, '__worker'],
-      // One malloc arena: the thread pool's decompression would otherwise leave ~50 MB
-      // of freed arenas held through the long scripts that follow (measured: 162 -> 111 MB).
-      env: { ...process.env, MALLOC_ARENA_MAX: '1' },
-      mapping,
-      stdio: opts.interactive ? ['inherit', 'inherit', 'inherit'] : ['ignore', 'pipe', 'inherit'],
-      detached: !opts.interactive,
-      message: JSON.stringify(job) + '\n',
-    });
-  } catch (err) {
+  return spawnInNamespace({
+    argv: [process.execPath, entry, '__worker'],
+    // One malloc arena: the thread pool's decompression would otherwise leave ~50 MB
+    // of freed arenas held through the long scripts that follow (measured: 162 -> 111 MB).
+    env: { ...process.env, MALLOC_ARENA_MAX: '1' },
+    mapping,
+    stdio: interactive ? ['inherit', 'inherit', 'inherit'] : ['ignore', 'pipe', 'inherit'],
+    detached: !interactive,
+    ...(message !== undefined ? { message } : {}),
+  }).catch((err: unknown) => {
     if (err instanceof NamespaceError) throw new UserError(err.message, err.hint, { cause: err });
     throw err;
+  });
+}
+
+/** Starts a (non-interactive) build worker now; its errors surface when runJob takes it. */
+export function startWorker(mapping: IdMapping | undefined): StartedWorker {
+  const ready = spawnWorker(mapping, false);
+  ready.catch(() => {});
+  let done = false;
+  return {
+    take() {
+      done = true;
+      return ready;
+    },
+    async cancel() {
+      if (done) return;
+      done = true;
+      const ns = await ready.catch(() => undefined);
+      if (!ns) return;
+      try {
+        if (ns.child.pid) process.kill(-ns.child.pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+      ns.pipe.end();
+      await ns.exited.catch(() => {});
+    },
+  };
+}
+
+export async function runJob(job: Job, opts: { emit: Emit; interactive: boolean; mapping?: IdMapping; started?: StartedWorker }): Promise<number> {
+  let failure: WorkerFailure['kiln-error'] | undefined;
+  let ns: NamespaceChild;
+  if (opts.started && !opts.interactive) {
+    ns = await opts.started.take();
+    ns.pipe.write(JSON.stringify(job) + '\n');
+  } else {
+    ns = await spawnWorker(opts.mapping ?? planNamespace(), opts.interactive, JSON.stringify(job) + '\n');
   }
   const { child, exited, pipe } = ns;
   if (child.stdout) {

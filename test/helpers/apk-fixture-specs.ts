@@ -78,7 +78,32 @@ const BASE_DIRS: [string, number][] = [
   ['usr/local', 0o755], ['usr/share', 0o755], [HOOKS_DIR, 0o755], ['var/cache', 0o755], ['var/empty', 0o555], ['var/lib', 0o755], ['var/log', 0o755], ['var/tmp', 0o1777],
 ];
 
-function basePackages(machine: ApkMachine, bins: ApkFixtureBins, key: ApkFixtureKeyInfo): ApkSpec[] {
+/** The architectures the fixture's trusted key signs for; FOREIGN_ARCH is one it does not. */
+export const KEY_ARCHES: readonly ApkMachine[] = ['aarch64', 'x86_64'];
+export const FOREIGN_ARCH = 'riscv64';
+
+/**
+ * alpine-keys as aports builds it (main/alpine-keys/APKBUILD): every key once as
+ * usr/share/apk/keys/NAME.rsa.pub, each architecture's keys as symlinks
+ * usr/share/apk/keys/ARCH/NAME.rsa.pub -> ../NAME.rsa.pub, and the keys of the
+ * architecture it was built for in etc/apk/keys (here symlinks into
+ * usr/share/apk/keys, as newer releases have them). Per architecture, not noarch,
+ * since etc/apk/keys differs. `foreign` (the unknown key) is listed for
+ * FOREIGN_ARCH only: a build for x86_64 or aarch64 must not trust it.
+ */
+export function alpineKeys(machine: ApkMachine, key: ApkFixtureKeyInfo, foreign?: ApkFixtureKeyInfo): ApkSpec {
+  const share = 'usr/share/apk/keys';
+  const lists: [ApkFixtureKeyInfo, readonly string[]][] = [[key, KEY_ARCHES], ...(foreign ? [[foreign, [FOREIGN_ARCH]] as [ApkFixtureKeyInfo, readonly string[]]] : [])];
+  const entries: ApkEntry[] = [dir('etc/apk/keys')];
+  for (const [k, arches] of lists) {
+    entries.push(text(`${share}/${k.name}`, k.pem));
+    for (const a of arches) entries.push(link(`${share}/${a}/${k.name}`, `../${k.name}`));
+    if (arches.includes(machine)) entries.push(link(`etc/apk/keys/${k.name}`, `../../../${share}/${k.name}`));
+  }
+  return { name: 'alpine-keys', version: '2.5-r0', arch: machine, desc: 'Public keys for Alpine Linux packages', license: 'MIT', entries };
+}
+
+function basePackages(machine: ApkMachine, bins: ApkFixtureBins, key: ApkFixtureKeyInfo, foreign?: ApkFixtureKeyInfo): ApkSpec[] {
   const libc = `so:libc.musl-${machine}.so.1`;
   return [
     {
@@ -121,10 +146,7 @@ function basePackages(machine: ApkMachine, bins: ApkFixtureBins, key: ApkFixture
         text('etc/issue', 'Welcome to Alpine Linux 3.21 (kiln fixture)\n'),
       ],
     },
-    {
-      name: 'alpine-keys', version: '2.5-r0', arch: 'noarch', desc: 'Public keys for Alpine Linux packages', license: 'MIT',
-      entries: [text(`usr/share/apk/keys/${key.name}`, key.pem)],
-    },
+    alpineKeys(machine, key, foreign),
     {
       name: 'apk-tools', version: '2.14.6-r3', arch: machine, desc: 'Alpine Package Keeper - package manager for alpine (a stand-in script)', license: 'GPL-2.0-only',
       depends: ['musl>=1.2', libc], provides: ['cmd:apk=2.14.6-r3'],
@@ -175,7 +197,7 @@ function resolverPackages(machine: ApkMachine): ApkSpec[] {
 const BASE_DEPENDS = ['alpine-baselayout', 'alpine-keys', 'alpine-release', 'apk-tools', 'busybox', 'musl', 'openrc'];
 
 /** Every package of one architecture's repository. */
-export function apkSpecs(machine: ApkMachine, bins: ApkFixtureBins, key: ApkFixtureKeyInfo): ApkSpec[] {
+export function apkSpecs(machine: ApkMachine, bins: ApkFixtureBins, key: ApkFixtureKeyInfo, foreign?: ApkFixtureKeyInfo): ApkSpec[] {
   const realistic = [...(bins.staged ?? new Map()).entries()].map(([deb, entries]): ApkSpec => ({
     name: REALISTIC_DEBS[deb] ?? deb, version: '1.0-r0', arch: machine, desc: `Debian's ${deb}, repackaged for the kiln apk fixture`, depends: [`so:libc.musl-${machine}.so.1`], entries,
   }));
@@ -183,7 +205,7 @@ export function apkSpecs(machine: ApkMachine, bins: ApkFixtureBins, key: ApkFixt
     name: 'alpine-base', version: '3.21.3-r0', arch: 'noarch', desc: 'Meta package for minimal alpine base', entries: [],
     depends: [...BASE_DEPENDS, ...realistic.map((s) => s.name)],
   };
-  return [...basePackages(machine, bins, key), alpineBase, ...resolverPackages(machine), ...realistic];
+  return [...basePackages(machine, bins, key, foreign), alpineBase, ...resolverPackages(machine), ...realistic];
 }
 
 /** What base = "minimal" plus install = ["hello", "docs"] resolves to (the integration test's plan), sorted. */

@@ -175,7 +175,7 @@ async function build(dir: string, debs: Map<ApkMachine, FixtureDeb[]>, realistic
   const manifest: Manifest = { key: key.info, unknownKey: unknown.info, packages: {} };
   for (const [machine, list] of debs) {
     const bins = await binsFor(machine, list, work, realistic);
-    manifest.packages[machine] = await writeApkRepo(archDir(join(dir, 'mirror'), machine), apkSpecs(machine, bins, key.info), signerOf(key.info, key.secretPem));
+    manifest.packages[machine] = await writeApkRepo(archDir(join(dir, 'mirror'), machine), apkSpecs(machine, bins, key.info, unknown.info), signerOf(key.info, key.secretPem));
   }
   await rm(work, { recursive: true, force: true });
   return manifest;

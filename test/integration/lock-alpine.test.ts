@@ -14,7 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseLock, type LockedImage } from '../../src/lock/index.ts';
@@ -135,5 +135,42 @@ describe('kiln lock with the Alpine fixture and a tagged repository', { skip: sk
     const unlocked = await kiln(['build', '-C', dir, '--no-lock', '--dry-run']);
     assert.equal(unlocked.code, 0, unlocked.stderr);
     assert.match(unlocked.stdout, /^ {2}kiln-printf 1\.1-r0 /m, '--no-lock resolves afresh');
+  });
+  test('trust-first-download, locked: the warning in the build, the lock records the keys for the target architecture, the locked build checks them', async () => {
+    const trusting = (cache: string) =>
+      `[distribution]\nname = "alpine"\nrelease = "v3.21"\narchitecture = "x86_64"\nmirror = "${mirror.url}/mirror/alpine"\nrepositories = ["main"]\nkeyring = []\nkeyring-bootstrap = "trust-first-download"\n\n` +
+      `[packages]\nbase = "tiny"\ninstall = ["kiln-printf"]\n\n[output]\nformat = ["directory"]\n\n[build]\ncache-directory = "${cache}"\n`;
+    const cache = imageDir();
+    const dir = imageDir(trusting(cache));
+    const locked = await kiln(['lock', '-C', dir]);
+    assert.equal(locked.code, 0, locked.stderr);
+    assert.match(locked.stdout + locked.stderr, /trust-first-download: the apk keys were taken unverified from alpine-keys 2\.5-r0 \(.+alpine-keys-2\.5-r0\.apk\)/);
+    const image = parseLock(readFileSync(join(dir, 'kiln.lock'), 'utf8'), 'kiln.lock').images[0] as LockedImage;
+    // alpine-keys also lists the unknown key, for riscv64 only: the x86_64 lock records the trusted key alone (fingerprint as openssl gives it).
+    const der = execFileSync('openssl', ['pkey', '-pubin', '-in', join(keys, repos.keyName), '-outform', 'DER']);
+    assert.deepEqual(image.keyringFingerprints, [`${repos.keyName} sha256:${sha256(der)}`]);
+    assert.ok(image.packages.some((p) => p.name === 'alpine-keys'), 'the keys package is in the locked set');
+
+    const built = await kiln(['build', '-C', dir]);
+    assert.equal(built.code, 0, built.stderr);
+    assert.match(built.stdout + built.stderr, /trust-first-download: the apk keys were taken from alpine-keys as kiln\.lock pins it \(by sha256\)/, 'the warning is in the build');
+    const root = join(dir, 'out/image');
+    // The image's trust is alpine-keys' own layout: etc/apk/keys/NAME a symlink into usr/share/apk/keys.
+    assert.equal(readlinkSync(join(root, 'etc/apk/keys', repos.keyName)), `../../../usr/share/apk/keys/${repos.keyName}`);
+    assert.equal(readFileSync(join(root, 'etc/apk/keys', repos.keyName), 'utf8'), repos.publicKey);
+    assert.deepEqual(readdirSync(join(root, 'etc/apk/keys')), [repos.keyName], 'no key of another architecture');
+    const world = readFileSync(join(root, 'etc/apk/world'), 'utf8').trim().split('\n');
+    assert.ok(world.includes('alpine-keys'), world.join(' '));
+
+    // A lock whose recorded fingerprint is not the locked alpine-keys' key: the locked build refuses, one line.
+    const text = readFileSync(join(dir, 'kiln.lock'), 'utf8');
+    const forged = text.replace(sha256(der), sha256(Buffer.concat([der, Buffer.from('x')])));
+    assert.notEqual(forged, text);
+    writeAs(join(dir, 'kiln.lock'), forged);
+    const refused = await kiln(['build', '-C', dir, '--rebuild']);
+    assert.equal(refused.code, 2, refused.stderr);
+    const [line, ...more] = errorLines(refused.stderr);
+    assert.match(line ?? '', new RegExp(`^kiln: error: kiln\\.lock: alpine-keys as locked holds keys the lock did not record \\(${repos.keyName.replace(/[.+]/g, '\\$&')} sha256:${sha256(der)}\\)$`));
+    assert.deepEqual(more, []);
   });
 });

@@ -33,7 +33,7 @@ export interface BootstrappedKeys {
   url: string;
 }
 
-/** The keys of the keys package (`usr/share/apk/keys/ARCH/*.rsa.pub` and `etc/apk/keys/*.rsa.pub`), from the first repository that has it. */
+/** The keys of the keys package for `arch` (see keysInPackage), from the first repository that has it. */
 export async function bootstrapKeys(ctx: PlanContext, indexes: { source: ApkSource; url: string; data: Buffer }[], packageName: string, arch: string): Promise<BootstrappedKeys> {
   for (const { source, url, data } of indexes) {
     const index = await readApkIndex(data, url, source.name, undefined);
@@ -48,16 +48,50 @@ export async function bootstrapKeys(ctx: PlanContext, indexes: { source: ApkSour
   throw new UserError(`no repository has ${packageName}, which keyring-bootstrap = "trust-first-download" takes the keys from`, 'set distribution.keyring to the Alpine keys (*.rsa.pub): a directory or the files');
 }
 
-/** The keys in a keys package's data tar (`usr/share/apk/keys/ARCH/*.rsa.pub` and `etc/apk/keys/*.rsa.pub`), by name; `label` names the file. */
+const KEYS_SHARE = 'usr/share/apk/keys';
+const KEYS_ETC = 'etc/apk/keys';
+/** Symlinks followed from one key path before giving up (a loop, or a chain no package makes). */
+const MAX_LINKS = 8;
+
+/**
+ * The keys in a keys package's data tar, by name; `label` names the file. alpine-keys keeps every key once as
+ * usr/share/apk/keys/NAME.rsa.pub, lists the ones of each architecture as usr/share/apk/keys/ARCH/NAME.rsa.pub
+ * (symlinks to ../NAME.rsa.pub), and puts those of the architecture it was built for in etc/apk/keys (files in
+ * older releases, symlinks into usr/share/apk/keys in newer ones). The keys of `arch` are those two lists; a key
+ * elsewhere in usr/share/apk/keys (another architecture's) is not trusted. A link is followed inside the package
+ * (relative to its directory, or from the package's root when absolute); one that leads to no key file in it
+ * names no key.
+ */
 export async function keysInPackage(file: ApkPackageFile, arch: string, label: string): Promise<PlanKey[]> {
-  const keys = new Map<string, string>();
+  const files = new Map<string, Buffer>();
+  const links = new Map<string, string>();
   for await (const { entry, body } of readTar(dataTar(file, label))) {
-    const path = entry.path.replace(/^\.\//, '');
-    const inArchDir = posix.dirname(path) === `usr/share/apk/keys/${arch}`;
-    if (entry.type !== 'file' || !path.endsWith('.rsa.pub') || !(inArchDir || posix.dirname(path) === 'etc/apk/keys')) continue;
-    keys.set(posix.basename(path), (await body.buffer()).toString('utf8'));
+    const path = posix.normalize(entry.path.replace(/^\.\//, ''));
+    const under = path.startsWith(`${KEYS_SHARE}/`) || path.startsWith(`${KEYS_ETC}/`);
+    if (!under || !path.endsWith('.rsa.pub')) continue;
+    if (entry.type === 'file') files.set(path, await body.buffer());
+    else if (entry.type === 'symlink' && entry.linkpath !== undefined) links.set(path, entry.linkpath);
+    else if (entry.type === 'hardlink' && entry.linkpath !== undefined) links.set(path, `/${entry.linkpath.replace(/^\.\//, '')}`);
   }
-  if (!keys.size) throw new UserError(`${label} holds no keys for ${arch}`, 'set distribution.keyring to the Alpine keys (*.rsa.pub) instead of keyring-bootstrap');
+  const resolve = (path: string): Buffer | undefined => {
+    let at = path;
+    for (let i = 0; i <= MAX_LINKS; i++) {
+      const found = files.get(at);
+      if (found) return found;
+      const target = links.get(at);
+      if (target === undefined) return undefined;
+      at = posix.normalize(target.startsWith('/') ? target.slice(1) : posix.join(posix.dirname(at), target));
+    }
+    return undefined;
+  };
+  const keys = new Map<string, string>();
+  for (const path of [...files.keys(), ...links.keys()].sort()) {
+    const dir = posix.dirname(path);
+    if (dir !== `${KEYS_SHARE}/${arch}` && dir !== KEYS_ETC) continue;
+    const pem = resolve(path);
+    if (pem) keys.set(posix.basename(path), pem.toString('utf8'));
+  }
+  if (!keys.size) throw new UserError(`${label} holds no keys for ${arch} (in ${KEYS_SHARE}/${arch}/ or ${KEYS_ETC}/)`, 'set distribution.keyring to the Alpine keys (*.rsa.pub) instead of keyring-bootstrap');
   return [...keys].sort(([a], [b]) => (a < b ? -1 : 1)).map(([name, pem]) => ({ name, pem }));
 }
 

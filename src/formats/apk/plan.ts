@@ -17,7 +17,7 @@ import { UserError } from '../../util/errors.ts';
 import { memoizedPlan, planWarning, signatureChecksOff } from '../planning.ts';
 import type { InstallPlan, LockedSet, PlanContext, PlannedPackage } from '../types.ts';
 import { readApkIndex } from './apkindex.ts';
-import { bootstrapKeys, configuredKeys, noKeysError, type PlanKey } from './keys.ts';
+import { apkKeyFingerprint, bootstrapKeys, configuredKeys, noKeysError, type PlanKey } from './keys.ts';
 import { readApkPackage } from './package.ts';
 import { resolveApk } from './resolve.ts';
 import { apkSources, type ApkSource } from './sources.ts';
@@ -127,11 +127,19 @@ async function planFromLock(ctx: PlanContext, lock: LockedSet, sources: ApkSourc
   const packages = lockedApkPackages(lock, sources, world, config['distribution.release'], arch);
   if (bootstrap) {
     keys = (await lockedBootstrapKeys(ctx, packages, keysPackage, arch)).keys;
+    checkLockedKeys(lock, keys, keysPackage);
     planWarning(sink, `trust-first-download: the apk keys were taken from ${keysPackage} as kiln.lock pins it (by sha256); everything else is checked with them`);
   }
   const extra: ApkPlanExtra = { architecture: arch, sources, world, keys, unverified, indexes: [] };
   const newest = lock.newestPackageDate !== undefined ? { newestPackageDate: lock.newestPackageDate } : {};
   return { format: 'apk', packages, repositoryDate: lock.repositoryDate, mirrors: sources.map((s) => s.url), ...newest, extra, warnings: sink.warnings };
+}
+
+/** trust-first-download with a lock: every key the locked keys package gives must be one kiln.lock recorded (keyring-fingerprints). */
+function checkLockedKeys(lock: LockedSet, keys: readonly PlanKey[], keysPackage: string): void {
+  const recorded = new Set(lock.keyringFingerprints ?? []);
+  const unknown = keys.map(apkKeyFingerprint).filter((f) => !recorded.has(f));
+  if (unknown.length) throw new UserError(`kiln.lock: ${keysPackage} as locked holds keys the lock did not record (${unknown.join(', ')})`, 'run kiln lock --update to record them, after checking where they come from');
 }
 
 /**

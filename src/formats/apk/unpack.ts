@@ -93,6 +93,9 @@ function verifiedChecksum(label: string, path: string, entry: TarEntry, actual: 
   return `Q1${actual.toString('base64')}`;
 }
 
+/** Files up to this size are read whole before they are written; larger ones are hashed as they stream. */
+const WHOLE_FILE = 1 << 20;
+
 /** The body's chunks, each also fed to `hash`, so a file is hashed as it is written. */
 async function* hashing(body: AsyncIterable<Buffer>, hash: Hash): AsyncGenerator<Buffer> {
   for await (const chunk of body) {
@@ -139,7 +142,14 @@ export async function unpackApk(file: Buffer, planned: PlannedPackage<ApkPackage
     let checksum: string | undefined;
     if (entry.type === 'file') {
       const hash = createHash('sha1');
-      await extractor.apply(entry, hashing(body, hash));
+      if (entry.size <= WHOLE_FILE) {
+        // Most files are small: taken whole (one view of the inflated chunk), hashed and written in one go.
+        const data = await body.buffer();
+        hash.update(data);
+        await extractor.apply(entry, data);
+      } else {
+        await extractor.apply(entry, hashing(body, hash));
+      }
       checksum = verifiedChecksum(label, path, entry, hash.digest());
     } else {
       if (entry.type === 'symlink') checksum = verifiedChecksum(label, path, entry, createHash('sha1').update(entry.linkpath ?? '').digest());

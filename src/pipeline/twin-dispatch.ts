@@ -98,12 +98,15 @@ function elfPrograms(dir: string): string[] {
 /** Whether an ELF file names a program interpreter (PT_INTERP): a dynamically linked program, not a static one. */
 export function hasInterpreter(file: string): boolean {
   const elf = readFileSync(file);
+  if (elf.length < 52) return true;
   const wide = elf[4] === 2;
   const little = elf[5] === 1;
   const u16 = (at: number) => (little ? elf.readUInt16LE(at) : elf.readUInt16BE(at));
   const u32 = (at: number) => (little ? elf.readUInt32LE(at) : elf.readUInt32BE(at));
   const phoff = wide ? Number(little ? elf.readBigUInt64LE(32) : elf.readBigUInt64BE(32)) : u32(28);
   const [phentsize, phnum] = wide ? [u16(54), u16(56)] : [u16(42), u16(44)];
+  // A table past the end of the file: not one to run without the loader.
+  if (elf.length < (wide ? 64 : 52) || phoff + phnum * phentsize > elf.length) return true;
   for (let i = 0; i < phnum; i++) if (u32(phoff + i * phentsize) === 3) return true;
   return false;
 }

@@ -28,7 +28,8 @@ import { configuredKeys } from './keys.ts';
 import { dataTar, q1, readApkPackage } from './package.ts';
 import { APK_SCRIPT_PACKAGE_VARIABLE } from './scripts.ts';
 import { apkSources, type ApkSource } from './sources.ts';
-import { keysFromPlan } from './trust.ts';
+import { readSlice, splitGzipStreams, type GzipStream } from './streams.ts';
+import { keysFromPlan, signaturesIn } from './trust.ts';
 import type { ApkPackage } from './types.ts';
 
 /**
@@ -118,10 +119,27 @@ async function hostIndex(ctx: TwinContext): Promise<{ architecture: string; cand
       ctx.emit({ kind: 'log', level: 'info', source: 'twins', message: `no ${architecture} twins from ${s.name}: ${url} not found` });
       continue;
     }
-    const index = await readApkIndex(data, url, s.name, s.signed ? keysFromPlan(configuredKeys(ctx.config, keyring)) : undefined);
+    const keys = s.signed ? keysFromPlan(configuredKeys(ctx.config, keyring)) : undefined;
+    // Alpine signs each architecture's indexes with keys of its own: a keyring for the tree's architecture alone has no twins.
+    const signers = keys ? await indexSigners(data) : [];
+    if (keys && signers.length && !signers.some((name) => keys.some((k) => k.name === name))) {
+      ctx.emit({ kind: 'log', level: 'info', source: 'twins', message: `no ${architecture} twins from ${s.name}: its index is signed by ${signers.join(', ')}, not in distribution.keyring` });
+      continue;
+    }
+    const index = await readApkIndex(data, url, s.name, keys);
     candidates.push(...apkTwinCandidates(index.packages.filter((p) => p.arch === architecture || p.arch === 'noarch'), s));
   }
   return { architecture, candidates };
+}
+
+/** The names of the keys an index's signatures are by (none when it has no signature stream, or an unreadable one: readApkIndex says so). */
+async function indexSigners(data: Buffer): Promise<string[]> {
+  try {
+    const streams = splitGzipStreams(data);
+    return streams.length > 1 ? signaturesIn(await readSlice((streams[0] as GzipStream).data)).map((s) => s.keyName) : [];
+  } catch {
+    return [];
+  }
 }
 
 const label = (twin: TwinCandidate) => `twin ${twin.name} ${twin.version} ${twin.architecture} (${twin.urls[0] ?? ''})`;

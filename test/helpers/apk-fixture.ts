@@ -94,13 +94,15 @@ export interface ApkRepos {
 /**
  * One package of one architecture made again, the rest of the mirror as it
  * is, the index re-made and signed by the trusted key: at another
- * `version`, or signed by the unknown key (`key: 'unknown'`).
+ * `version`, or signed by the unknown key (`key: 'unknown'`); or that
+ * architecture's index signed by the unknown key instead (`indexKey`).
  */
 export interface ApkRepack {
   machine: ApkMachine;
   package: string;
   version?: string;
   key?: 'unknown';
+  indexKey?: 'unknown';
 }
 
 /** Why the repositories cannot be made here, or undefined when they can. */
@@ -244,7 +246,7 @@ async function makeVariant(dir: string, manifest: Manifest, kind: ApkVariantKind
 }
 
 async function repack(dir: string, manifest: Manifest, debs: FixtureDeb[], change: ApkRepack): Promise<string> {
-  const label = `${change.machine}-${change.package}-${change.version ?? ''}-${change.key ?? 'trusted'}`;
+  const label = `${change.machine}-${change.package}-${change.version ?? ''}-${change.key ?? 'trusted'}-${change.indexKey ?? 'trusted'}`;
   const root = join(dir, `mirror-repacked-${label}`);
   await rm(root, { recursive: true, force: true });
   await cp(join(dir, 'mirror'), root, { recursive: true });
@@ -261,7 +263,8 @@ async function repack(dir: string, manifest: Manifest, debs: FixtureDeb[], chang
   const old = packages.find((p) => p.name === change.package) as ApkBuilt;
   await rm(join(repo, old.filename));
   await writeFile(join(repo, built.filename), bytes);
-  await writeFile(join(repo, 'APKINDEX.tar.gz'), buildIndex(packages.map((p) => (p === old ? built : p)).sort(byName), INDEX_DESCRIPTION, trusted, APK_EPOCH));
+  const indexSigner = change.indexKey === 'unknown' ? await secret(manifest.unknownKey) : trusted;
+  await writeFile(join(repo, 'APKINDEX.tar.gz'), buildIndex(packages.map((p) => (p === old ? built : p)).sort(byName), INDEX_DESCRIPTION, indexSigner, APK_EPOCH));
   return root;
 }
 

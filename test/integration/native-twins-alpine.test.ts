@@ -159,4 +159,20 @@ describe('native twins: Alpine aarch64 from the fixture repositories', { skip },
       await mirror.close();
     }
   });
+
+  test('an x86_64 index signed by no key of the keyring (Alpine signs each architecture with keys of its own) gives no twins, said once: everything runs under QEMU', async () => {
+    const root = await repos.repacked({ machine: 'x86_64', package: 'busybox', indexKey: 'unknown' });
+    const mirror = await startMirror(root);
+    try {
+      const at = imageDir(toml(mirror.url, imageDir()));
+      const r = await build(at);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /no x86_64 twins from main: its index is signed by kiln-unknown@\S+, not in distribution\.keyring/);
+      assert.doesNotMatch(r.stderr, /native twins: \d+ executions ran natively/);
+      assert.equal(r.ledger['busybox'], 'fully emulated');
+      for (const path of MARKS) assert.equal(member(at, path), member(dir, path), path);
+    } finally {
+      await mirror.close();
+    }
+  });
 });

@@ -324,7 +324,7 @@ export const SETTINGS = {
   }),
   'build.twin-keyring': optional({
     kind: stringList(path('any'), 'a list of keyring file paths'),
-    help: "OpenPGP keyring files trusted to sign the native twins and their repositories (unset: distribution.keyring; with build.twin-mirror on another distribution's mirror, that distribution's keyring)",
+    help: "The keys trusted to sign the native twins and their repositories, as distribution.keyring takes them (OpenPGP keyring files; apk: directories or files of *.rsa.pub) (unset: distribution.keyring; with build.twin-mirror on another distribution's mirror, that distribution's keyring)",
   }),
   'build.native-perl': setting({
     kind: boolean(),

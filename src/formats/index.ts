@@ -27,6 +27,7 @@ import { DEB_NORMALISATION } from './deb/normalise.ts';
 import { PACMAN_NORMALISATION } from './pacman/normalise.ts';
 import { debTwins } from './deb/twins.ts';
 import { pacmanTwins } from './pacman/twins.ts';
+import { apkTwins } from './apk/twins.ts';
 
 /** Checks one format's functions against each other (the plan plan() makes is the one unpack() takes). */
 const format = <Plan extends InstallPlan, Unpacked>(f: PackageFormat<Plan, Unpacked>) => f;
@@ -34,7 +35,7 @@ const format = <Plan extends InstallPlan, Unpacked>(f: PackageFormat<Plan, Unpac
 const MODULES = {
   deb: format({ plan: planDeb, unpack: unpackDebs, configure: configureDebs, inventory: inventoryDeb, database: debDatabase, lock: debLocking, normalise: DEB_NORMALISATION, twins: debTwins }),
   pacman: format({ plan: planPacman, verify: verifyPacman, unpack: unpackPacmans, configure: configurePacmans, inventory: inventoryPacman, database: pacmanDatabase, lock: pacmanLocking, normalise: PACMAN_NORMALISATION, twins: pacmanTwins }),
-  apk: format({ plan: planApk, verify: verifyApk, unpack: unpackApks, configure: configureApks, inventory: inventoryApk, database: apkDatabase, lock: apkLocking, normalise: APK_NORMALISATION }),
+  apk: format({ plan: planApk, verify: verifyApk, unpack: unpackApks, configure: configureApks, inventory: inventoryApk, database: apkDatabase, lock: apkLocking, normalise: APK_NORMALISATION, twins: apkTwins }),
 } satisfies Record<FormatName, unknown>;
 
 /** A format's own types, read off its functions. */

@@ -36,6 +36,7 @@ export interface TwinCandidate {
   name: string;
   version: string;
   architecture: string;
+  /** The package file's sha256, by which the twin store knows it (apk, whose index has none: its C:, the control stream's SHA1, in hex). */
   sha256: string;
   size: number;
   /** Where to get it, in order of preference. */

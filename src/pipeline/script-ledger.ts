@@ -1,6 +1,6 @@
 /**
  * The script ledger of a foreign build, for the manifest: per package,
- * whether its scripts (maintainer scripts, .INSTALL scriptlets) ran with native helpers (at least one
+ * whether its scripts (maintainer scripts, .INSTALL scriptlets, apk's scripts and triggers) ran with native helpers (at least one
  * program they started ran from a native twin), fully emulated, or not at
  * all (it has none). Kept as a manifest fragment (`script-ledger`).
  */

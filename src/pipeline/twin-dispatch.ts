@@ -5,8 +5,9 @@
  * would start the tree's foreign sh and come back here). It gets the foreign
  * program's path as given to execve and its arguments; when that path is
  * (the same file as) a twinned program, it execs the twin through the
- * twin's own loader with the twins' libraries and the same argv[0] QEMU
- * would give; otherwise, or when LD_PRELOAD or LD_LIBRARY_PATH is set (they
+ * twins' loader (glibc's or musl's) with the twins' libraries and the same
+ * argv[0] QEMU would give (a static twin as it is, with that argv[0]);
+ * otherwise, or when LD_PRELOAD or LD_LIBRARY_PATH is set (they
  * name libraries of the tree's architecture), it execs QEMU as before. Each
  * execution appends a line to a log kiln reads afterwards: n (native) or e
  * (emulated), the package whose script is running (`-` outside one) and
@@ -14,9 +15,9 @@
  *
  * The table is made afresh for every command from the tree as it is: a
  * program is twinned only when the tree's package database (dpkg's status,
- * pacman's local database) has its package at the twin's version and the
- * tree's file is still the one its package shipped (dpkg's md5sums, the
- * package's .MTREE), so a wrong-version twin, a diverted or replaced
+ * pacman's local database, apk's installed database) has its package at
+ * the twin's version and the tree's file is still the one its package
+ * shipped (dpkg's md5sums, the package's .MTREE, apk's Z: checksums), so a wrong-version twin, a diverted or replaced
  * program, never runs. Which variable names the package whose script runs
  * is the format's (DPKG_MAINTSCRIPT_PACKAGE, kiln's own for pacman).
  */
@@ -32,8 +33,10 @@ export interface TwinnedProgram {
   path: string;
   twin: string;
   names: string[];
-  /** Only with one of these first arguments (otherwise under QEMU). */
+  /** Only with one of these first arguments, when started by its own name (otherwise under QEMU); by an alias, always. */
   firstArgs?: string[];
+  /** A static program (no PT_INTERP): run as it is, not through the twins' loader (musl's runs no static program). */
+  direct?: boolean;
 }
 
 export interface TwinTable {
@@ -63,7 +66,9 @@ export function twinTable(root: string, twins: Pick<TwinSet, 'storeDir' | 'progr
       const firstArgs = rule.firstArgs?.[name];
       if ((format.neverNative.has(name) && !firstArgs) || rule.except?.includes(name) || (rule.only && !rule.only.includes(name))) continue;
       if (!shipped(rel)) continue;
-      programs.push({ path: `/${rel}`, twin: `${pkg.dir}/${rel}`, names: [name, ...(rule.aliases?.[name] ?? [])], ...(firstArgs ? { firstArgs } : {}) });
+      const aliases = (rule.aliases?.[name] ?? []).filter((a) => !format.neverNative.has(a));
+      const direct = !hasInterpreter(join(twins.storeDir, pkg.dir, rel));
+      programs.push({ path: `/${rel}`, twin: `${pkg.dir}/${rel}`, names: [name, ...aliases], ...(firstArgs ? { firstArgs } : {}), ...(direct ? { direct } : {}) });
     }
   }
   return { programs, unused };
@@ -88,6 +93,22 @@ function elfPrograms(dir: string): string[] {
     }
   }
   return out;
+}
+
+/** Whether an ELF file names a program interpreter (PT_INTERP): a dynamically linked program, not a static one. */
+export function hasInterpreter(file: string): boolean {
+  const elf = readFileSync(file);
+  if (elf.length < 52) return true;
+  const wide = elf[4] === 2;
+  const little = elf[5] === 1;
+  const u16 = (at: number) => (little ? elf.readUInt16LE(at) : elf.readUInt16BE(at));
+  const u32 = (at: number) => (little ? elf.readUInt32LE(at) : elf.readUInt32BE(at));
+  const phoff = wide ? Number(little ? elf.readBigUInt64LE(32) : elf.readBigUInt64BE(32)) : u32(28);
+  const [phentsize, phnum] = wide ? [u16(54), u16(56)] : [u16(42), u16(44)];
+  // A table past the end of the file: not one to run without the loader.
+  if (elf.length < (wide ? 64 : 52) || phoff + phnum * phentsize > elf.length) return true;
+  for (let i = 0; i < phnum; i++) if (u32(phoff + i * phentsize) === 3) return true;
+  return false;
 }
 
 /** Where the dispatcher's files are inside the tree while a command runs (/run is private to it). */
@@ -125,9 +146,11 @@ export function dispatcher(
   const byName = new Map<string, string>();
   for (const [name, programs] of programsByName) {
     // $2 is the program's first argument.
-    const only = (p: TwinnedProgram) => (p.firstArgs ? ` && { ${p.firstArgs.map((a) => `[ "$2" = ${shellQuote(a)} ]`).join(' || ')}; }` : '');
+    const only = (p: TwinnedProgram) => (p.firstArgs && name === p.names[0] ? ` && { ${p.firstArgs.map((a) => `[ "$2" = ${shellQuote(a)} ]`).join(' || ')}; }` : '');
+    // busybox's exec -a: argv[0] as QEMU would give it, for a static program that runs without the loader.
+    const run = (p: TwinnedProgram) => (p.direct ? `exec -a "$f" ${shellQuote(`${store}/${p.twin}`)}` : `exec "$kiln_twin_loader" --library-path "$kiln_twin_libraries" --argv0 "$f" ${shellQuote(`${store}/${p.twin}`)}`);
     const tries = programs.map(
-      (p) => `if [ "$f" -ef ${shellQuote(p.path)} ]${only(p)}; then echo "n \${${scriptPackage}:--} "${shellQuote(p.path)} >> ${log}; shift; exec "$kiln_twin_loader" --library-path "$kiln_twin_libraries" --argv0 "$f" ${shellQuote(`${store}/${p.twin}`)} "$@"; fi`,
+      (p) => `if [ "$f" -ef ${shellQuote(p.path)} ]${only(p)}; then echo "n \${${scriptPackage}:--} "${shellQuote(p.path)} >> ${log}; shift; ${run(p)} "$@"; fi`,
     );
     byName.set(name, `${tries.join('\n')}\n`);
   }

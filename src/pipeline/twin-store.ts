@@ -109,12 +109,12 @@ function readStamp(dir: string): string | undefined {
   }
 }
 
-/** The dynamic loader in a libc6 twin (lib/TRIPLET/ld-linux*.so.*, or lib64 in older layouts). */
+/** The dynamic loader in a libc twin: glibc's (lib/TRIPLET/ld-linux*.so.*, or lib64 in older layouts), or musl's (lib/ld-musl-ARCH.so.1). */
 function findLoader(storeDir: string, dir: string): string | undefined {
   for (const base of ['lib', 'usr/lib', 'lib64', 'usr/lib64']) {
     for (const sub of ['', ...safeList(join(storeDir, dir, base))]) {
       const where = join(base, sub);
-      const name = safeList(join(storeDir, dir, where)).find((n) => /^ld-linux[-\w.]*\.so\.\d+$/.test(n));
+      const name = safeList(join(storeDir, dir, where)).find((n) => /^ld-(linux|musl)[-\w.]*\.so\.\d+$/.test(n));
       if (name) return join(dir, where, name);
     }
   }

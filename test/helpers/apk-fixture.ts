@@ -87,6 +87,22 @@ export interface ApkRepos {
   /** Directory of one architecture's repository. */
   dir(arch: ApkMachine): string;
   variant(kind: ApkVariantKind): Promise<ApkVariant>;
+  /** Another mirror root (served like `root`) where one architecture's `package` is remade: see ApkRepack. */
+  repacked(change: ApkRepack): Promise<string>;
+}
+
+/**
+ * One package of one architecture made again, the rest of the mirror as it
+ * is, the index re-made and signed by the trusted key: at another
+ * `version`, or signed by the unknown key (`key: 'unknown'`); or that
+ * architecture's index signed by the unknown key instead (`indexKey`).
+ */
+export interface ApkRepack {
+  machine: ApkMachine;
+  package: string;
+  version?: string;
+  key?: 'unknown';
+  indexKey?: 'unknown';
 }
 
 /** Why the repositories cannot be made here, or undefined when they can. */
@@ -229,6 +245,29 @@ async function makeVariant(dir: string, manifest: Manifest, kind: ApkVariantKind
   return { kind, root, file };
 }
 
+async function repack(dir: string, manifest: Manifest, debs: FixtureDeb[], change: ApkRepack): Promise<string> {
+  const label = `${change.machine}-${change.package}-${change.version ?? ''}-${change.key ?? 'trusted'}-${change.indexKey ?? 'trusted'}`;
+  const root = join(dir, `mirror-repacked-${label}`);
+  await rm(root, { recursive: true, force: true });
+  await cp(join(dir, 'mirror'), root, { recursive: true });
+  const work = join(dir, `build-repacked-${label}`);
+  const bins = await binsFor(change.machine, debs, work, false);
+  await rm(work, { recursive: true, force: true });
+  const spec = apkSpecs(change.machine, bins, manifest.key).find((s) => s.name === change.package);
+  if (!spec) throw new Error(`no ${change.package} in the fixture`);
+  const secret = async (info: ApkFixtureKeyInfo) => signerOf(info, await readFile(join(dir, 'private', info.name.replace(/\.pub$/, '')), 'utf8'));
+  const trusted = await secret(manifest.key);
+  const { bytes, built } = buildApk({ ...spec, version: change.version ?? spec.version }, change.key === 'unknown' ? await secret(manifest.unknownKey) : trusted, APK_EPOCH);
+  const repo = archDir(root, change.machine);
+  const packages = manifest.packages[change.machine] ?? [];
+  const old = packages.find((p) => p.name === change.package) as ApkBuilt;
+  await rm(join(repo, old.filename));
+  await writeFile(join(repo, built.filename), bytes);
+  const indexSigner = change.indexKey === 'unknown' ? await secret(manifest.unknownKey) : trusted;
+  await writeFile(join(repo, 'APKINDEX.tar.gz'), buildIndex(packages.map((p) => (p === old ? built : p)).sort(byName), INDEX_DESCRIPTION, indexSigner, APK_EPOCH));
+  return root;
+}
+
 /**
  * Makes the repositories under `dir` (dir/mirror, dir/keys/trusted,
  * dir/keys/unknown) for the given architectures; reuses a finished build of
@@ -267,6 +306,7 @@ export async function makeApkRepos(dir: string, opts: { architectures: ApkMachin
       if (!variants.has(kind)) variants.set(kind, makeVariant(dir, manifest, kind));
       return variants.get(kind) as Promise<ApkVariant>;
     },
+    repacked: (change) => repack(dir, manifest, debs.get(change.machine) ?? [], change),
   };
 }
 

@@ -15,6 +15,14 @@ import type { InstallContext } from '../types.ts';
 import type { UnpackedApk } from './unpack.ts';
 
 const WORK = 'tmp/.kiln-apk-batch';
+/**
+ * Names the package whose script or trigger runs, in its environment (apk
+ * names none; kiln's pacman batch sets the same): the native-twin
+ * dispatcher's log counts executions per package by it (twins.ts), for the
+ * script ledger. Set with or without twins, so the scripts see the same
+ * environment either way.
+ */
+export const APK_SCRIPT_PACKAGE_VARIABLE = 'KILN_SCRIPT_PACKAGE';
 /** Where the scripts are put for the batch, as apk puts them in a file of their own to execute. */
 const SCRIPT_DIR = 'tmp/.kiln-apk-scripts';
 
@@ -53,7 +61,7 @@ export async function runApkScripts(ctx: InstallContext, unpacked: readonly Unpa
     for (const type of ['pre-install', 'post-install'] as const) {
       const script = u.scripts[type];
       if (!script) continue;
-      steps.push({ banner: `(${u.name}) ${type}`, command: { argv: [place(u, type, script), u.version] }, label: `${type} of ${u.name}`, source: u.name });
+      steps.push({ banner: `(${u.name}) ${type}`, command: { argv: [place(u, type, script), u.version], env: { [APK_SCRIPT_PACKAGE_VARIABLE]: u.name } }, label: `${type} of ${u.name}`, source: u.name });
       scripts++;
     }
   }
@@ -63,7 +71,7 @@ export async function runApkScripts(ctx: InstallContext, unpacked: readonly Unpa
     const globs = (u.pkginfo.get('triggers') ?? []).flatMap((t) => t.split(' ')).filter(Boolean);
     const dirs = triggerDirectories(globs, unpacked);
     if (!dirs.length) continue;
-    steps.push({ banner: `(${u.name}) trigger ${dirs.join(' ')}`, command: { argv: [place(u, 'trigger', u.scripts.trigger), ...dirs] }, label: `trigger of ${u.name}`, source: u.name });
+    steps.push({ banner: `(${u.name}) trigger ${dirs.join(' ')}`, command: { argv: [place(u, 'trigger', u.scripts.trigger), ...dirs], env: { [APK_SCRIPT_PACKAGE_VARIABLE]: u.name } }, label: `trigger of ${u.name}`, source: u.name });
     triggers++;
   }
   if (!steps.length) return { scripts: 0, triggers: 0 };

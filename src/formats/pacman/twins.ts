@@ -14,6 +14,7 @@ import { compressionFromName, decompressMember, extractTar } from '../../archive
 import { DISTRIBUTIONS, hostMachine, type Distribution } from '../../catalog/index.ts';
 import { checkSignature, readVerified } from '../../repo/index.ts';
 import type { Tree } from '../../tree/index.ts';
+import { PURE_BUSYBOX_APPLETS } from '../busybox-applets.ts';
 import { twinKeyring, twinMirror, type FormatTwins, type TwinCandidate, type TwinContext, type TwinRule, type TwinTreeFacts } from '../twins.ts';
 import { parseDesc } from './db.ts';
 import { LOCAL_DB } from './localdb.ts';
@@ -23,17 +24,6 @@ import type { PacmanPackage } from './types.ts';
 import { anchorsFrom, fetchSignature } from './verify.ts';
 
 /**
- * busybox's applets that are pure functions of their arguments, input and
- * files, and start no other program (find, xargs, env, timeout and the
- * shells would run applets in-process or through /proc/self/exe; awk has
- * system()); uname, arch, nproc and getconf report the machine.
- */
-const BUSYBOX_APPLETS = [
-  'basename', 'cat', 'chmod', 'cmp', 'cp', 'cut', 'diff', 'dirname', 'echo', 'egrep', 'expr', 'false', 'fgrep', 'grep', 'gunzip', 'gzip', 'head', 'ln', 'ls',
-  'md5sum', 'mkdir', 'mv', 'printf', 'readlink', 'realpath', 'rm', 'rmdir', 'sed', 'sha1sum', 'sha256sum', 'sha512sum', 'sort', 'tail', 'tee', 'touch', 'tr', 'true', 'uniq', 'wc', 'zcat',
-];
-
-/**
  * Arch's packages whose programs scriptlets and hooks start (the same tools
  * as Debian's maintainer scripts, by Arch's names), and busybox (the fixture's
  * and small images' whole userland) only for its pure applets. bash runs
@@ -41,7 +31,7 @@ const BUSYBOX_APPLETS = [
  * ldconfig and anything reporting the machine.
  */
 const PACMAN_TWIN_RULES: Readonly<Record<string, TwinRule>> = {
-  busybox: { only: ['busybox'], firstArgs: { busybox: BUSYBOX_APPLETS } },
+  busybox: { only: ['busybox'], firstArgs: { busybox: [...PURE_BUSYBOX_APPLETS] } },
   coreutils: { except: ['uname', 'arch', 'stdbuf', 'nproc'] },
   sed: {},
   grep: {},

@@ -1,0 +1,12 @@
+/**
+ * busybox's applets that are pure functions of their arguments, input and
+ * files, and start no other program (find, xargs, env, timeout and the
+ * shells would run applets in-process or through /proc/self/exe; awk has
+ * system()); uname, arch, nproc and getconf report the machine. A busybox
+ * twin runs natively only as one of these (formats/pacman/twins.ts,
+ * formats/apk/twins.ts).
+ */
+export const PURE_BUSYBOX_APPLETS: readonly string[] = [
+  'basename', 'cat', 'chmod', 'cmp', 'cp', 'cut', 'diff', 'dirname', 'echo', 'egrep', 'expr', 'false', 'fgrep', 'grep', 'gunzip', 'gzip', 'head', 'ln', 'ls',
+  'md5sum', 'mkdir', 'mv', 'printf', 'readlink', 'realpath', 'rm', 'rmdir', 'sed', 'sha1sum', 'sha256sum', 'sha512sum', 'sort', 'tail', 'tee', 'touch', 'tr', 'true', 'uniq', 'wc', 'zcat',
+];

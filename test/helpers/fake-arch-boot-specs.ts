@@ -37,7 +37,8 @@ Exec = /usr/share/libalpm/scripts/kiln-initcpio
  * For every kernel with a pkgbase: /boot/initramfs-PKGBASE.img, where kiln's
  * boot code looks for mkinitcpio's image. Modules are found by name in the
  * kernel's tree and their depends= (modinfo section) come first; times are
- * SOURCE_DATE_EPOCH and cpio --reproducible numbers the inodes, so the
+ * SOURCE_DATE_EPOCH and GNU cpio --reproducible numbers the inodes (by
+ * its path: busybox sh runs its own applet for a bare `cpio`), so the
  * image is the same bytes in every build.
  */
 const GENERATOR = `#!/usr/bin/busybox sh
@@ -74,7 +75,7 @@ for kernel in /usr/lib/modules/*; do
   : > "$work/lib/modules/load-order"
   for m in $MODULES; do add "$m"; done
   $bb mkdir -p /boot
-  (cd "$work" && $bb find . -exec $bb touch -h -d "@$epoch" {} + && $bb find . | LC_ALL=C $bb sort | cpio --quiet -o -H newc -R 0:0 --reproducible > "/boot/initramfs-$pkgbase.img.tmp")
+  (cd "$work" && $bb find . -exec $bb touch -h -d "@$epoch" {} + && $bb find . | LC_ALL=C $bb sort | /usr/bin/cpio --quiet -o -H newc -R 0:0 --reproducible > "/boot/initramfs-$pkgbase.img.tmp")
   $bb mv "/boot/initramfs-$pkgbase.img.tmp" "/boot/initramfs-$pkgbase.img"
   $bb rm -rf "$work"
   echo "kiln-initcpio: /boot/initramfs-$pkgbase.img for $version, modules$seen"

@@ -102,7 +102,7 @@ async function kernelTree(deb: string, kernel: KernelDeb, dir: string): Promise<
   await mkdir(raw, { recursive: true });
   const modules = `lib/modules/${kernel.release}`;
   const members = [`./boot/vmlinuz-${kernel.release}`, `./${modules}/modules.builtin`, `./${modules}/modules.builtin.modinfo`, `./${modules}/modules.order`, ...KERNEL_MODULES.map((m) => `./${modules}/kernel/*/${m}.ko`)];
-  await run('sh', ['-c', 'dpkg-deb --fsys-tarfile "$0" | tar -x -C "$1" --wildcards "$@"', deb, raw, ...members]);
+  await run('sh', ['-c', 'deb=$1 raw=$2; shift 2; dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$raw" --wildcards "$@"', 'sh', deb, raw, ...members]);
   const target = join(tree, 'usr', modules);
   await mkdir(dirname(target), { recursive: true });
   await rename(join(raw, modules), target);

@@ -18,6 +18,10 @@
  * - kiln's apk path vs its deb and pacman paths (cases apk-x86_64,
  *   apk-aarch64), and the real apk with KILN_BENCH_APK (bench/apk.ts).
  *
+ * - kiln alone, build to login: (cases boot-amd64, boot-arm64): the UEFI
+ *   disk built, then booted in QEMU, and the same build with a tar output
+ *   (bench/boot.ts).
+ *
  *   npm run bench -- [--runs N] [--cases CASE,...] [--json FILE] [CASE...]
  *
  * A CASE is a case name or a comparison (mmdebstrap or debian, pacman) for
@@ -32,6 +36,7 @@ import { cpus, release, totalmem, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { BOOT_CASES, bootPreflight, runBoot, type BootBenchResult } from './boot.ts';
 import { DEBIAN_CASES, debianPreflight, runDebian } from './debian.ts';
 import { APK_CASES, apkPreflight, runApk } from './apk.ts';
 import { diffPreflight, runDiff } from './diff.ts';
@@ -50,12 +55,13 @@ interface ComparisonEntry {
 }
 
 /** Every comparison, keyed as latest.json keys its results. */
-const COMPARISONS: Record<'mmdebstrap' | 'pacman' | 'disk' | 'diff' | 'apk', ComparisonEntry> = {
+const COMPARISONS: Record<'mmdebstrap' | 'pacman' | 'disk' | 'diff' | 'apk' | 'boot', ComparisonEntry> = {
   mmdebstrap: { cases: DEBIAN_CASES, preflight: debianPreflight, run: runDebian },
   pacman: { cases: Object.keys(PACMAN_CASES), preflight: pacmanPreflight, run: runPacman },
   disk: { cases: ['disk'], preflight: diskPreflight, run: (bench) => runDisk(bench) },
   diff: { cases: ['diff'], preflight: diffPreflight, run: (bench) => runDiff(bench) },
   apk: { cases: APK_CASES, preflight: apkPreflight, run: runApk },
+  boot: { cases: Object.keys(BOOT_CASES), preflight: bootPreflight, run: runBoot },
 };
 const ALIASES: Record<string, keyof typeof COMPARISONS> = { debian: 'mmdebstrap' };
 
@@ -174,8 +180,10 @@ async function main(): Promise<number> {
   for (const [key, cases] of selected) {
     try {
       const r = await COMPARISONS[key].run(bench, cases);
-      if ('report' in r) own[key] = r;
-      else done[key] = r;
+      if ('report' in r) {
+        own[key] = r;
+        if ('failures' in r) failed.push(...(r as BootBenchResult).failures);
+      } else done[key] = r;
     } catch (err) {
       // The other comparisons still run and are written.
       console.error(`bench: kiln vs ${key}: ${(err as Error).stack ?? err}`);

@@ -11,6 +11,7 @@ import { lstatSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../../src/config/index.ts';
 import { configureDebs, unpackDebs } from '../../src/formats/deb/install.ts';
+import { deferredWrapperFile } from '../../src/formats/deb/deferred.ts';
 import { inventoryDeb } from '../../src/formats/deb/inventory.ts';
 import { configurePacmans } from '../../src/formats/pacman/install.ts';
 import { writeLocalDbHeader, writeLocalEntry } from '../../src/formats/pacman/localdb.ts';
@@ -136,6 +137,8 @@ for (const how of HOW) {
     f.plant('var/lib/apt/lists', 'lists', how, true);
     f.plant('var/log/dpkg.log', 'dpkg.log', how);
     const ctx = context(f.root, {}, DEB_PLAN);
+    // kiln's cache (beside the tree here) is written on purpose: the deferred hooks' wrapper, made before the snapshot.
+    await deferredWrapperFile(ctx.cacheDir);
     assert.equal(await untouched(f, () => configureDebs(ctx, [])), undefined);
     assert.deepEqual(ctx.ran, [['dpkg', '--force-unsafe-io', '--configure', '-a']]);
     assert.match(readFileSync(join(f.root, 'etc/apt/sources.list'), 'utf8'), /^deb http:\/\/127\.0\.0\.1:9\/debian bookworm main$/m);

@@ -44,11 +44,12 @@ const BOOT = '/boot';
 
 /**
  * The wrapper run as `update-initramfs` during dpkg's configure (for the
- * tree's own sh). `root` prefixes every path it reads or writes (the tree's
- * root is / for the real run; a directory in the unit tests).
+ * tree's own sh). `prefix` goes before every path the script reads or
+ * writes: none for the real run, inside the tree, where / is the tree's
+ * root; a directory in the unit tests, which run it on the host.
  */
-export function initramfsWrapper(root = ''): string {
-  const boot = `${root}${BOOT}`;
+export function initramfsWrapper(prefix = ''): string {
+  const boot = `${prefix}${BOOT}`;
   const placeholder = PLACEHOLDER.replace(/\n$/, '');
   return [
     '#!/bin/sh',
@@ -57,12 +58,12 @@ export function initramfsWrapper(root = ''): string {
     'if [ -n "$DPKG_MAINTSCRIPT_PACKAGE" ] && [ "$1" = -c ] && [ "$2" = -k ] && [ -n "$3" ] && [ "$3" != all ] &&',
     `  { [ $# = 3 ] || { [ $# = 5 ] && [ "$4" = -b ] && [ "$5" = ${BOOT} ]; }; } &&`,
     `  [ -e ${boot}/vmlinuz-"$3" ] && [ ! -e ${boot}/initrd.img-"$3" ] && [ ! -L ${boot}/initrd.img-"$3" ] &&`,
-    `  [ -f ${root}/var/lib/dpkg/triggers/update-initramfs ] && dpkg-trigger --no-await update-initramfs; then`,
+    `  [ -f ${prefix}/var/lib/dpkg/triggers/update-initramfs ] && dpkg-trigger --no-await update-initramfs; then`,
     `  printf '%s\\n' '${placeholder}' > ${boot}/initrd.img-"$3"`,
     `  echo "update-initramfs: kiln: deferred ${BOOT}/initrd.img-$3 to the update-initramfs trigger"`,
     '  exit 0',
     'fi',
-    `exec ${root}/usr/sbin/update-initramfs "$@"`,
+    `exec ${prefix}/usr/sbin/update-initramfs "$@"`,
     '',
   ].join('\n');
 }

@@ -20,7 +20,7 @@ import { extractTar } from '../../archive/index.ts';
 import { hostMachine, type Distribution } from '../../catalog/index.ts';
 import { downloadToStore, fetchMutableIndex, writeJsonAtomic } from '../../repo/index.ts';
 import type { Tree } from '../../tree/index.ts';
-import { PURE_BUSYBOX_APPLETS } from '../busybox-applets.ts';
+import { GNU_TOOL_TWIN_RULES, PURE_BUSYBOX_APPLETS } from '../busybox-applets.ts';
 import { twinKeyring, twinMirror, type FormatTwins, type TwinCandidate, type TwinContext, type TwinRule, type TwinTreeFacts } from '../twins.ts';
 import { parseRecords, readApkIndex } from './apkindex.ts';
 import { INSTALLED, SCRIPTS_TAR } from './installed-db.ts';
@@ -42,13 +42,7 @@ import type { ApkPackage } from './types.ts';
  */
 const APK_TWIN_RULES: Readonly<Record<string, TwinRule>> = {
   busybox: { only: ['busybox'], firstArgs: { busybox: [...PURE_BUSYBOX_APPLETS] }, aliases: { busybox: [...PURE_BUSYBOX_APPLETS] } },
-  coreutils: { except: ['uname', 'arch', 'stdbuf', 'nproc'] },
-  sed: {},
-  grep: {},
-  findutils: {},
-  gzip: {},
-  diffutils: {},
-  gawk: { only: ['gawk'], aliases: { gawk: ['awk'] } },
+  ...GNU_TOOL_TWIN_RULES,
 };
 
 const NEVER_NATIVE: ReadonlySet<string> = new Set(['uname', 'arch', 'stdbuf', 'nproc', 'getconf', 'ldconfig', 'sh', 'ash', 'bash', 'apk', 'busybox']);

@@ -14,7 +14,7 @@ import { compressionFromName, decompressMember, extractTar } from '../../archive
 import { DISTRIBUTIONS, hostMachine, type Distribution } from '../../catalog/index.ts';
 import { checkSignature, readVerified } from '../../repo/index.ts';
 import type { Tree } from '../../tree/index.ts';
-import { PURE_BUSYBOX_APPLETS } from '../busybox-applets.ts';
+import { GNU_TOOL_TWIN_RULES, PURE_BUSYBOX_APPLETS } from '../busybox-applets.ts';
 import { twinKeyring, twinMirror, type FormatTwins, type TwinCandidate, type TwinContext, type TwinRule, type TwinTreeFacts } from '../twins.ts';
 import { parseDesc } from './db.ts';
 import { LOCAL_DB } from './localdb.ts';
@@ -32,13 +32,7 @@ import { anchorsFrom, fetchSignature } from './verify.ts';
  */
 const PACMAN_TWIN_RULES: Readonly<Record<string, TwinRule>> = {
   busybox: { only: ['busybox'], firstArgs: { busybox: [...PURE_BUSYBOX_APPLETS] } },
-  coreutils: { except: ['uname', 'arch', 'stdbuf', 'nproc'] },
-  sed: {},
-  grep: {},
-  findutils: {},
-  gzip: {},
-  diffutils: {},
-  gawk: { only: ['gawk'], aliases: { gawk: ['awk'] } },
+  ...GNU_TOOL_TWIN_RULES,
   systemd: { only: ['systemctl'] },
   kmod: { only: ['kmod'], aliases: { kmod: ['modinfo', 'modprobe', 'depmod'] } },
   cpio: { only: ['cpio'] },

@@ -10,14 +10,13 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { imageDir, integrationSkipReason, kiln } from '../helpers/kiln.ts';
 import { skipOrFail } from '../helpers/host-tools.ts';
 import { apkFixtureSkipReason, apkPackage, makeApkRepos, readableApkKeys, type ApkRepos } from '../helpers/apk-fixture.ts';
+import { TWIN_EPOCH, tarMember, twinBuild, type TwinBuilt } from '../helpers/twin-build.ts';
 import { startMirror, type Mirror } from '../helpers/mirror-server.ts';
 import { kernelSupportsNamespacedBinfmt } from '../../src/pipeline/emulation.ts';
 
@@ -27,25 +26,12 @@ const skip = skipOrFail(
     (kernelSupportsNamespacedBinfmt() ? undefined : 'native twins need binfmt_misc per namespace (Linux >= 6.7)'),
 );
 
-const EPOCH = '1700000000';
+const EPOCH = TWIN_EPOCH;
 /** What the fixture's scripts and triggers leave (apk-fixture-specs.ts), each made with `/bin/busybox mkdir -p` first. */
 const MARKS = ['var/lib/kiln-marks/busybox.post-install', 'var/lib/kiln-marks/busybox.trigger', 'var/lib/kiln-marks/alpine-baselayout.pre-install', 'var/lib/kiln-marks/alpine-baselayout.post-install'];
 
-interface Built {
-  code: number;
-  stderr: string;
-  sha: string;
-  ledger: Record<string, string>;
-}
 
-const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
-/** A member of the image's tar. */
-function member(dir: string, path: string): string {
-  const r = spawnSync('tar', ['-xOf', join(dir, 'out/image.tar'), `./${path}`], { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-  return r.stdout;
-}
 
 describe('native twins: Alpine aarch64 from the fixture repositories', { skip }, () => {
   let repos: ApkRepos;
@@ -53,8 +39,8 @@ describe('native twins: Alpine aarch64 from the fixture repositories', { skip },
   let keys: string;
   let cache: string;
   let dir: string;
-  let twins: Built;
-  let full: Built;
+  let twins: TwinBuilt;
+  let full: TwinBuilt;
 
   const toml = (mirror: string, cacheDir = cache) =>
     [
@@ -64,12 +50,6 @@ describe('native twins: Alpine aarch64 from the fixture repositories', { skip },
       '[output]', 'format = ["tar"]', '',
     ].join('\n');
 
-  async function build(at: string, args: string[] = []): Promise<Built> {
-    const r = await kiln(['build', '-C', at, '--rebuild', '--debug', ...args], { env: { SOURCE_DATE_EPOCH: EPOCH } });
-    if (r.code !== 0) return { ...r, sha: '', ledger: {} };
-    const manifest = JSON.parse(readFileSync(join(at, 'out/image.manifest.json'), 'utf8')) as { 'script-ledger': Record<string, string> };
-    return { ...r, sha: sha256(readFileSync(join(at, 'out/image.tar'))), ledger: manifest['script-ledger'] };
-  }
 
   before(async () => {
     fixtureDir = mkdtempSync(join(tmpdir(), 'kiln-twins-alpine-'));
@@ -79,8 +59,8 @@ describe('native twins: Alpine aarch64 from the fixture repositories', { skip },
     const mirror: Mirror = await startMirror(repos.root);
     try {
       dir = imageDir(toml(mirror.url));
-      twins = await build(dir);
-      full = await build(dir, ['--set', 'build.emulation=full']);
+      twins = await twinBuild(dir);
+      full = await twinBuild(dir, ['--set', 'build.emulation=full']);
     } finally {
       await mirror.close();
     }
@@ -95,8 +75,8 @@ describe('native twins: Alpine aarch64 from the fixture repositories', { skip },
     assert.equal(full.code, 0, full.stderr);
     assert.equal(twins.sha, full.sha);
     // What the scripts and the trigger made with busybox is there.
-    for (const path of MARKS) assert.ok(member(dir, path).length > 0, path);
-    assert.match(member(dir, 'var/lib/kiln-marks/busybox.post-install'), /^busybox post-install 1\.37\.0-r12\n$/);
+    for (const path of MARKS) assert.ok(tarMember(dir, path).length > 0, path);
+    assert.match(tarMember(dir, 'var/lib/kiln-marks/busybox.post-install'), /^busybox post-install 1\.37\.0-r12\n$/);
   });
 
   test('the build log says how many executions ran natively (busybox mkdir, from its x86_64 twin) and how many emulated (busybox sh running the scripts); the full build has no twins', () => {
@@ -131,13 +111,13 @@ describe('native twins: Alpine aarch64 from the fixture repositories', { skip },
     const mirror = await startMirror(root);
     try {
       const at = imageDir(toml(mirror.url));
-      const r = await build(at);
+      const r = await twinBuild(at);
       assert.equal(r.code, 0, r.stderr);
       assert.ok(r.stderr.includes(`busybox stays emulated: x86_64 has ${other}, the tree ${tree}`), r.stderr);
       assert.match(r.stderr, /no native twins to use: every program runs under QEMU/);
       assert.doesNotMatch(r.stderr, /native twins: \d+ executions ran natively/);
       assert.equal(r.ledger['busybox'], 'fully emulated');
-      for (const path of MARKS) assert.equal(member(at, path), member(dir, path), path);
+      for (const path of MARKS) assert.equal(tarMember(at, path), tarMember(dir, path), path);
     } finally {
       await mirror.close();
     }
@@ -165,12 +145,12 @@ describe('native twins: Alpine aarch64 from the fixture repositories', { skip },
     const mirror = await startMirror(root);
     try {
       const at = imageDir(toml(mirror.url, imageDir()));
-      const r = await build(at);
+      const r = await twinBuild(at);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stderr, /no x86_64 twins from main: its index is signed by kiln-unknown@\S+, not in the twins' keyring \(build\.twin-keyring, else distribution\.keyring\)/);
       assert.doesNotMatch(r.stderr, /native twins: \d+ executions ran natively/);
       assert.equal(r.ledger['busybox'], 'fully emulated');
-      for (const path of MARKS) assert.equal(member(at, path), member(dir, path), path);
+      for (const path of MARKS) assert.equal(tarMember(at, path), tarMember(dir, path), path);
     } finally {
       await mirror.close();
     }
@@ -184,20 +164,20 @@ describe('native twins: Alpine aarch64 from the fixture repositories', { skip },
     const withBuild = (mirror: string, lines: string[], cacheDir: string) => toml(mirror, cacheDir).replace('[build]\n', `[build]\n${lines.join('\n')}\n`);
     try {
       const fromMirror = imageDir(withBuild(resigned.url, [`twin-mirror = "${good.url}/alpine"`], imageDir()));
-      const r = await build(fromMirror);
+      const r = await twinBuild(fromMirror);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stderr, /native twins: [1-9]\d* executions ran natively/);
       assert.equal(r.ledger['busybox'], 'native helpers');
       // Another mirror (its URL is in /etc/apk/repositories): the scripts' marks are the same.
-      for (const path of MARKS) assert.equal(member(fromMirror, path), member(dir, path), path);
+      for (const path of MARKS) assert.equal(tarMember(fromMirror, path), tarMember(dir, path), path);
 
       // From the re-signed mirror, with the unknown key trusted for the twins only (the tree's packages still need the fixture's key).
       const ownCache = imageDir();
       const fromKeyring = imageDir(withBuild(good.url, [`twin-mirror = "${resigned.url}/alpine"`, `twin-keyring = ${JSON.stringify([keys, unknownKeys])}`], ownCache));
-      const k = await build(fromKeyring);
+      const k = await twinBuild(fromKeyring);
       assert.equal(k.code, 0, k.stderr);
       assert.match(k.stderr, /native twins: [1-9]\d* executions ran natively/);
-      for (const path of MARKS) assert.equal(member(fromKeyring, path), member(dir, path), path);
+      for (const path of MARKS) assert.equal(tarMember(fromKeyring, path), tarMember(dir, path), path);
 
       // The same cache, the unknown key alone: the index is accepted, busybox's twin (in the store since the build
       // before, signed by the fixture's key) is checked again and refused.

@@ -9,14 +9,14 @@
  */
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { imageDir, integrationSkipReason, kiln } from '../helpers/kiln.ts';
 import { skipOrFail } from '../helpers/host-tools.ts';
 import { type FakeArchRepos, fakeArchSkipReason, makeFakeArchRepos, readableKeyring } from '../helpers/fake-arch.ts';
+import { TWIN_EPOCH, tarMember, twinBuild, type TwinBuilt } from '../helpers/twin-build.ts';
 import { startMirror, type Mirror } from '../helpers/mirror-server.ts';
 import { kernelSupportsNamespacedBinfmt } from '../../src/pipeline/emulation.ts';
 
@@ -26,41 +26,22 @@ const skip = skipOrFail(
     (kernelSupportsNamespacedBinfmt() ? undefined : 'native twins need binfmt_misc per namespace (Linux >= 6.7)'),
 );
 
-const EPOCH = '1700000000';
+const EPOCH = TWIN_EPOCH;
 
-interface Built {
-  code: number;
-  stderr: string;
-  sha: string;
-  ledger: Record<string, string>;
-}
 
-const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
-/** A member of the image's tar. */
-function member(dir: string, path: string): string {
-  const r = spawnSync('tar', ['-xOf', join(dir, 'out/image.tar'), `./${path}`], { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-  return r.stdout;
-}
 
 describe('native twins: Arch Linux ARM aarch64 from the fixture repositories', { skip }, () => {
   let repos: FakeArchRepos;
   let keyring: string;
   let cache: string;
   let dir: string;
-  let twins: Built;
-  let full: Built;
+  let twins: TwinBuilt;
+  let full: TwinBuilt;
 
   const toml = (mirror: string) =>
     `[distribution]\nname = "archlinuxarm"\narchitecture = "aarch64"\nmirror = "${mirror}/$arch/$repo"\nkeyring = ["${keyring}"]\n\n[packages]\ninstall = ["kiln-hook", "kiln-marks"]\n\n[build]\nemulation = "native-twins"\ncache-directory = "${cache}"\n\n[output]\nformat = ["tar"]\n`;
 
-  async function build(at: string, args: string[] = []): Promise<Built> {
-    const r = await kiln(['build', '-C', at, '--rebuild', '--debug', ...args], { env: { SOURCE_DATE_EPOCH: EPOCH } });
-    if (r.code !== 0) return { ...r, sha: '', ledger: {} };
-    const manifest = JSON.parse(readFileSync(join(at, 'out/image.manifest.json'), 'utf8')) as { 'script-ledger': Record<string, string> };
-    return { ...r, sha: sha256(readFileSync(join(at, 'out/image.tar'))), ledger: manifest['script-ledger'] };
-  }
 
   before(async () => {
     repos = await makeFakeArchRepos(mkdtempSync(join(tmpdir(), 'kiln-twins-arch-')), { architectures: ['x86_64', 'aarch64'] });
@@ -69,8 +50,8 @@ describe('native twins: Arch Linux ARM aarch64 from the fixture repositories', {
     const mirror: Mirror = await startMirror(repos.alarmRoot as string);
     try {
       dir = imageDir(toml(mirror.url));
-      twins = await build(dir);
-      full = await build(dir, ['--set', 'build.emulation=full']);
+      twins = await twinBuild(dir);
+      full = await twinBuild(dir, ['--set', 'build.emulation=full']);
     } finally {
       await mirror.close();
     }
@@ -81,8 +62,8 @@ describe('native twins: Arch Linux ARM aarch64 from the fixture repositories', {
     assert.equal(full.code, 0, full.stderr);
     assert.equal(twins.sha, full.sha);
     // What the scriptlet and the hook computed with busybox is there.
-    assert.equal(member(dir, 'var/lib/kiln-test/kiln-hook-description'), `${sha256(Buffer.from('Recording the kiln-marks files for the kiln tests...\n'))}  -\n`);
-    assert.equal(member(dir, 'var/lib/kiln-test/hook-ran-count').trim(), String(member(dir, 'var/lib/kiln-test/hook-ran').split('\n').length - 1));
+    assert.equal(tarMember(dir, 'var/lib/kiln-test/kiln-hook-description'), `${createHash('sha256').update('Recording the kiln-marks files for the kiln tests...\n').digest('hex')}  -\n`);
+    assert.equal(tarMember(dir, 'var/lib/kiln-test/hook-ran-count').trim(), String(tarMember(dir, 'var/lib/kiln-test/hook-ran').split('\n').length - 1));
   });
 
   test('the build log says how many executions ran natively (busybox, from its x86_64 twin) and how many emulated (bash, as /bin/sh); the full build has no twins', () => {
@@ -112,14 +93,14 @@ describe('native twins: Arch Linux ARM aarch64 from the fixture repositories', {
     const mirror = await startMirror(root);
     try {
       const at = imageDir(toml(mirror.url));
-      const r = await build(at);
+      const r = await twinBuild(at);
       assert.equal(r.code, 0, r.stderr);
       assert.ok(r.stderr.includes(`busybox stays emulated: x86_64 has ${other}, the tree ${tree}`), r.stderr);
       assert.match(r.stderr, /no native twins to use: every program runs under QEMU/);
       assert.doesNotMatch(r.stderr, /native twins: \d+ executions ran natively/);
       assert.equal(r.ledger['kiln-hook'], 'fully emulated');
       // busybox ran (under QEMU) and computed the same (the tar itself names this mirror in its mirrorlist).
-      for (const path of ['var/lib/kiln-test/kiln-hook-description', 'var/lib/kiln-test/hook-ran-count']) assert.equal(member(at, path), member(dir, path), path);
+      for (const path of ['var/lib/kiln-test/kiln-hook-description', 'var/lib/kiln-test/hook-ran-count']) assert.equal(tarMember(at, path), tarMember(dir, path), path);
     } finally {
       await mirror.close();
     }
@@ -135,7 +116,7 @@ describe('native twins: Arch Linux ARM aarch64 from the fixture repositories', {
     const target = await startMirror(join(split, 'aarch64'));
     const host = await startMirror(join(split, 'x86_64'));
     try {
-      const alone = await build(imageDir(toml(target.url)));
+      const alone = await twinBuild(imageDir(toml(target.url)));
       assert.equal(alone.code, 0, alone.stderr);
       assert.match(alone.stderr, /no x86_64 twins from \w+: .* not found/);
       assert.equal(alone.ledger['kiln-hook'], 'fully emulated');
@@ -143,11 +124,11 @@ describe('native twins: Arch Linux ARM aarch64 from the fixture repositories', {
       const withMirror = (keyrings: string[]) =>
         toml(target.url).replace('[build]\n', `[build]\ntwin-mirror = "${host.url}/$arch/$repo"\ntwin-keyring = ${JSON.stringify(keyrings)}\n`);
       const at = imageDir(withMirror([keyring]));
-      const r = await build(at);
+      const r = await twinBuild(at);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stderr, /\[transaction\] native twins: [1-9]\d* executions ran natively/);
       assert.equal(r.ledger['kiln-hook'], 'native helpers');
-      for (const path of ['var/lib/kiln-test/kiln-hook-description', 'var/lib/kiln-test/hook-ran-count']) assert.equal(member(at, path), member(dir, path), path);
+      for (const path of ['var/lib/kiln-test/kiln-hook-description', 'var/lib/kiln-test/hook-ran-count']) assert.equal(tarMember(at, path), tarMember(dir, path), path);
 
       // The twins' keyring is build.twin-keyring, not the target's: with only another key there, the host's repositories are refused.
       const other = join(split, 'other.asc');

@@ -42,7 +42,8 @@ export interface ExtractOptions {
   /**
    * A directory that exists already: `keep` it as it is (packages unpacked
    * into one tree share directories), or give it the entry's owner, mode
-   * and time (`replace`: a checkpoint's changes put back exactly). Default keep.
+   * and time (`replace`: a checkpoint's changes put back exactly, the root's
+   * own entry included). Default keep.
    */
   existingDirectories?: 'keep' | 'replace';
 }
@@ -112,7 +113,13 @@ export class Extractor {
     const parts = safeComponents(entry.path);
     if (parts.length === 0) {
       if (entry.type !== 'dir') throw new ArchiveError(`refusing to extract ${JSON.stringify(entry.path)}: a ${entry.type} as the root`);
-      return; // the root directory itself is left as it is
+      // The root directory itself is left as it is, but for a checkpoint's changes, which put its owner, mode and time back too.
+      if (this.opts.existingDirectories === 'replace') {
+        if (this.opts.chown) chownSync(this.root, entry.uid, entry.gid);
+        chmodSync(this.root, entry.mode);
+        this.dirTimes.set(this.root, entry.mtime);
+      }
+      return;
     }
     const rel = parts.join('/');
     try {

@@ -33,6 +33,7 @@ const TOOLS: { command: string; why: string; packages: [string, string, string];
   { command: 'gzip', why: '.tar.gz outputs', packages: ['gzip', 'gzip', 'gzip'], required: false },
   { command: 'getfattr', why: 'extended attributes (capabilities) in tar outputs', packages: ['attr', 'attr', 'attr'], required: true },
   { command: 'tar', why: 'kiln shell on a tar output, the cached pacman keyring', packages: ['tar', 'tar', 'tar'], required: false },
+  { command: 'rsync', why: 'a rebuild updates an earlier directory output in place (changed files only) instead of copying it anew', packages: ['rsync', 'rsync', 'rsync'], required: false },
   { command: 'gpg', why: "Arch images: the pacman keyring made natively (else the tree's pacman-key runs, emulated when foreign)", packages: ['gpg', 'gnupg2', 'gnupg'], required: false },
 ];
 

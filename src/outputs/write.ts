@@ -82,6 +82,7 @@ export async function writeOutputs(req: OutputRequest<string>, registry: OutputR
     const details = await writer.write({
       root: req.root,
       tmp,
+      previous: final,
       made: pick(made, writer.from),
       sourceDateEpoch: req.sourceDateEpoch,
       rootOnTmpfs: req.rootOnTmpfs,

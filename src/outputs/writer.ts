@@ -27,6 +27,11 @@ export interface WriterInput {
   root: string;
   /** Where to write the output: nothing is there yet; it is renamed to its final name with the others. */
   tmp: string;
+  /**
+   * The output's final path, where an earlier build may have left its output. A writer that can
+   * update that output rather than write it anew (the directory output) may move it to `tmp`.
+   */
+  previous?: string;
   /** The complete outputs this one is made from (its `from`), by format: their temporary paths. */
   made: Readonly<Record<string, string>>;
   sourceDateEpoch: number;

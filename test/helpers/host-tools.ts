@@ -56,6 +56,7 @@ const TOOLS = {
   sfdisk: ['fdisk'],
   sgdisk: ['gdisk'],
   blkid: ['util-linux'],
+  rsync: ['rsync'],
 } as const satisfies Record<string, ToolFacts>;
 
 export type HostTool = keyof typeof TOOLS;

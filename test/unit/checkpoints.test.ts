@@ -163,3 +163,25 @@ test('a change put back on top of its base leaves the directories around it with
   assert.equal(statSync(join(back, 'usr')).mode & 0o7777, 0o750, "a directory's changed mode comes back");
   assert.deepEqual(describeTree(back), describeTree(root));
 });
+
+test("the root directory's own mode and time come back from a checkpoint, and from a later one that changed them (finalize's clamp)", async () => {
+  const store = new CheckpointStore(tmp('kiln-ckpt-store-'));
+  const root = sampleTree();
+  const first = new Date('2021-05-06T07:08:09Z');
+  utimesSync(root, first, first);
+  await store.save(root, { key: 'base', stage: 'configure', kilnVersion: 't', image: '/img', fragments: {} }, new Set());
+  const back = tmp('kiln-ckpt-back-');
+  await store.restore('base', back);
+  assert.equal(statSync(back).mtimeMs, first.getTime());
+  const before = treeState(root);
+  const clamped = new Date('2020-01-02T03:04:05Z');
+  chmodSync(root, 0o750);
+  utimesSync(root, clamped, clamped);
+  const changes = treeChanges(before, treeState(root));
+  assert.ok(changes.changed.has(''), 'the root is a changed path');
+  await store.save(root, { key: 'top', stage: 'finalize', kilnVersion: 't', image: '/img', fragments: {}, base: 'base', deleted: changes.deleted }, new Set(), changes.changed);
+  const again = tmp('kiln-ckpt-back-');
+  await store.restore('top', again);
+  assert.equal(statSync(again).mtimeMs, clamped.getTime());
+  assert.equal(statSync(again).mode & 0o7777, 0o750);
+});

@@ -207,7 +207,8 @@ async function runBootableCase(bench: Bench, proxy: Proxy, arch: string, proxyUr
   const notes = ['kiln only (no mmdebstrap row): Debian bookworm minimal + ' + BOOTABLE_SET(arch).join(', ')];
   const result: CaseResult = { name: `${RELEASE} ${arch} bootable`, architecture: arch, foreign, variant: 'bootable', notes, baseline: { runs: [] }, kiln: { runs: [] } };
   const kilnDir = writeKilnProject(bench, arch, `kiln-${arch}-bootable`, [], BOOTABLE_SET(arch));
-  const kilnFullDir = foreign ? writeKilnProject(bench, arch, `kiln-${arch}-bootable-full`, ['emulation = "full"'], BOOTABLE_SET(arch)) : undefined;
+  const kilnFullDir = foreign && bench.fullBootable ? writeKilnProject(bench, arch, `kiln-${arch}-bootable-full`, ['emulation = "full"'], BOOTABLE_SET(arch)) : undefined;
+  if (foreign && !bench.fullBootable) notes.push('kiln-full (build.emulation = "full") not run: --full-bootable runs it (about 12 minutes a run here) and compares the tars; KILN_TEST_SLOW=1 native-twins-boot.test.ts compares the same two tars');
   if (isRoot) execFileSync('chown', ['-R', `${bench.user}:`, bench.userDir]);
   const kiln: Tool = {
     name: 'kiln',

@@ -120,7 +120,9 @@ export function measure(spec: RunSpec): Promise<RunResult> {
   let totalPeak = 0;
   let tmpfsPeak = 0;
   const started = performance.now();
-  const child = spawn(command as string, args, { cwd: spec.cwd, stdio: ['ignore', log, log] });
+  // A process group of its own, signalled whole: /usr/bin/time dies of a SIGTERM without passing it on,
+  // which would leave the tool it measures running.
+  const child = spawn(command as string, args, { cwd: spec.cwd, stdio: ['ignore', log, log], detached: true });
   current = child;
   closeSync(log);
   const sample = () => {
@@ -134,7 +136,7 @@ export function measure(spec: RunSpec): Promise<RunResult> {
     totalPeak = Math.max(totalPeak, tree.pss - tree.pssShmem + used);
   };
   const sampler = setInterval(sample, 100);
-  const timer = setTimeout(() => child.kill('SIGTERM'), spec.timeoutSeconds * 1000);
+  const timer = setTimeout(() => killGroup(child, 'SIGTERM'), spec.timeoutSeconds * 1000);
   return new Promise((resolve, reject) => {
     child.once('error', (err) => {
       clearInterval(sampler);
@@ -164,16 +166,40 @@ export function stopCurrent(): Promise<void> {
   const child = current;
   if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
+    let poll: NodeJS.Timeout | undefined;
     const timer = setTimeout(() => {
-      child.kill('SIGKILL');
+      clearInterval(poll);
+      killGroup(child, 'SIGKILL');
       resolve();
     }, 15_000);
+    // runuser exits when time does; the tool may still be cleaning up: wait until the group is gone.
     child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
+      poll = setInterval(() => {
+        if (groupAlive(child)) return;
+        clearInterval(poll);
+        clearTimeout(timer);
+        resolve();
+      }, 100);
     });
-    child.kill('SIGTERM');
+    killGroup(child, 'SIGTERM');
   });
+}
+
+function groupAlive(child: ChildProcess): boolean {
+  try {
+    return child.pid !== undefined && process.kill(-child.pid, 0);
+  } catch {
+    return false;
+  }
+}
+
+/** Signals the measured command's whole process group (runuser, time and the tool). */
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    if (child.pid !== undefined) process.kill(-child.pid, signal);
+  } catch {
+    child.kill(signal);
+  }
 }
 
 export interface TarPackages {

@@ -22,7 +22,7 @@
  *   disk built, then booted in QEMU, and the same build with a tar output
  *   (bench/boot.ts).
  *
- *   npm run bench -- [--runs N] [--cases CASE,...] [--json FILE] [CASE...]
+ *   npm run bench -- [--runs N] [--cases CASE,...] [--json FILE] [--full-bootable] [CASE...]
  *
  * A CASE is a case name or a comparison (mmdebstrap or debian, pacman) for
  * all of its cases; the default is every case. Prints the medians, the
@@ -66,9 +66,10 @@ const COMPARISONS: Record<'mmdebstrap' | 'pacman' | 'disk' | 'diff' | 'apk' | 'b
 const ALIASES: Record<string, keyof typeof COMPARISONS> = { debian: 'mmdebstrap' };
 
 const RESULTS = join(repo, 'bench', 'results', 'latest.json');
-const USAGE = `usage: npm run bench -- [--runs N] [--cases CASE,...] [--json FILE] [CASE...]
+const USAGE = `usage: npm run bench -- [--runs N] [--cases CASE,...] [--json FILE] [--full-bootable] [CASE...]
   CASE: ${Object.values(COMPARISONS).flatMap((c) => c.cases).join(', ')}, or a comparison for all of its cases: ${[...Object.keys(COMPARISONS), ...Object.keys(ALIASES)].join(', ')}
-  --json FILE: where the results go (default ${RESULTS}), merged with what the file holds`;
+  --json FILE: where the results go (default ${RESULTS}), merged with what the file holds
+  --full-bootable: arm64-bootable also runs with build.emulation = "full" and compares the tars (about 12 minutes a run here)`;
 
 function fail(message: string): never {
   console.error(`bench: ${message}`);
@@ -76,7 +77,7 @@ function fail(message: string): never {
 }
 
 const { values: opts, positionals } = parseArgs({
-  options: { runs: { type: 'string', default: '3' }, cases: { type: 'string' }, json: { type: 'string', default: RESULTS }, help: { type: 'boolean', short: 'h' } },
+  options: { runs: { type: 'string', default: '3' }, cases: { type: 'string' }, json: { type: 'string', default: RESULTS }, help: { type: 'boolean', short: 'h' }, 'full-bootable': { type: 'boolean', default: false } },
   allowPositionals: true,
 });
 if (opts.help) {
@@ -154,6 +155,7 @@ const bench: Bench = {
   baseEnv: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: home, LANG: 'C.UTF-8' },
   runs,
   hostArch,
+  fullBootable: opts['full-bootable'] === true,
   defer: (undo) => cleanups.push(undo),
 };
 cleanups.push(() => rmSync(work, { recursive: true, force: true }));

@@ -27,6 +27,8 @@ export interface Bench {
   runs: number;
   /** The host's Debian architecture. */
   hostArch: string;
+  /** The foreign bootable case also runs fully emulated (--full-bootable: about 12 minutes a run here). */
+  fullBootable: boolean;
   /** Registers something to undo at the end (last in, first out), also after a failure or Ctrl-C. */
   defer(undo: () => void | Promise<void>): void;
 }

@@ -5,8 +5,10 @@
  * booted in QEMU (q35, OVMF; TCG here, or KVM where it works) to the serial
  * console's login prompt, then logged in to check that systemd is running
  * on the root filesystem the manifest names. One build, two boots; their
- * times are in the test output. Then the one-line refusals: a missing
- * firmware file, and a disk built without a bootloader.
+ * times are in the test output. The same packages with boot.loader = "uki"
+ * (only the output stage runs again): the firmware starts the Unified
+ * Kernel Image directly, to the login prompt. Then the one-line refusals: a
+ * missing firmware file, and a disk built without a bootloader.
  */
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,6 +17,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { imageDir, integrationSkipReason, isRoot, kiln, TEST_USER } from '../helpers/kiln.ts';
 import { skipOrFail } from '../helpers/host-tools.ts';
+import { fatRead, sfdiskJson } from './disk-checks.ts';
 import { hostMirrorFor } from '../../src/catalog/index.ts';
 
 const PASSWORD = 'kiln-boot-test';
@@ -96,6 +99,32 @@ describe('boot: Debian bookworm amd64, x86_64-uefi (systemd-boot)', { skip }, ()
     assert.equal(r.code, 2, r.stderr);
     assert.deepEqual(errorLines(r.stderr), ['kiln: error: the x86_64-uefi firmware /nonexistent/OVMF_CODE_4M.fd is missing']);
     assert.match(r.stderr, /^hint: install the package ovmf/m);
+  });
+
+  test('boot.loader = "uki": the Unified Kernel Image (the image\'s systemd-stub with its kernel, initramfs and command line) is the ESP\'s BOOTX64.EFI and boots to the login prompt', async (t) => {
+    const other = imageDir();
+    cpSync(join(dir, 'kiln.toml'), join(other, 'kiln.toml'));
+    if (isRoot) spawnSync('chown', ['-R', `${TEST_USER}:`, other]);
+    // The packages are the same as the systemd-boot image's: only the output stage runs again.
+    let started = Date.now();
+    const b = await kiln(['build', '-C', other, '--set', 'boot.loader=uki'], { timeoutMs: 1_500_000 });
+    assert.equal(b.code, 0, b.stderr);
+    assert.match(b.stderr + b.stdout, /\[boot\] uki: \S+-amd64; options root=UUID=\S+ rw console=ttyS0,115200; 2 files in \/efi\/EFI/);
+    t.diagnostic(`build: ${seconds(started)}`);
+    const disk = join(other, 'out/image.raw');
+    const esp = sfdiskJson(disk).partitions[0]!.start * 512;
+    const efi = spawnSync('mdir', ['-/', '-b', '-i', `${disk}@@${esp}`, '::/EFI'], { encoding: 'utf8', env: { ...process.env, MTOOLS_SKIP_CHECK: '1' } });
+    assert.equal(efi.status, 0, efi.stderr);
+    assert.match(efi.stdout, /::\/EFI\/Linux\/debian-6\.\S+-amd64\.efi$/m);
+    assert.doesNotMatch(efi.stdout, /systemd/, 'no systemd-boot in the ESP');
+    const pe = fatRead(disk, esp, '::/EFI/BOOT/BOOTX64.EFI');
+    for (const section of ['.linux', '.initrd', '.cmdline', '.osrel', '.uname']) assert.ok(pe.includes(`${section}\0`), `BOOTX64.EFI has a ${section} section`);
+    started = Date.now();
+    const r = await kiln(['boot', '-C', other, '--set', 'boot.loader=uki', '--expect', 'login:', '--timeout', '900'], { timeoutMs: 1_000_000 });
+    t.diagnostic(`boot to login: ${seconds(started)}`);
+    assert.equal(r.code, 0, r.stderr + r.stdout.slice(-3000));
+    assert.match(r.stdout, /login: /);
+    assert.equal(leftRunning(), '', 'no QEMU left running');
   });
 
   test('a disk built with boot.loader = "none" is refused in one line, exit 2, before QEMU starts', async () => {

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fetchDebianTool } from '../../src/tools/index.ts';
+import { fetchRelease } from '../../src/formats/deb/archive.ts';
 import { BlobStore } from '../../src/repo/index.ts';
 import type { KilnEvent } from '../../src/util/events.ts';
 import { makeFakeArchive } from '../helpers/fake-debian.ts';
@@ -37,4 +38,24 @@ test('a tool whose bytes changed in the tools cache is taken out of its package 
   const warnings = events.filter((e) => e.kind === 'log' && e.level === 'warn').map((e) => (e as { message: string }).message);
   assert.equal(warnings.length, 1);
   assert.match(warnings[0] as string, /the tools no longer match their recorded sha256; taking them out of tiny 1\.0 again/);
+});
+
+test('one build fetches and verifies an InRelease once: the plan, the twins and the tools share it by the build\'s signal; another build fetches it again', async (t) => {
+  const work = mkdtempSync(join(tmpdir(), 'kiln-release-'));
+  t.after(() => chmodSync(work, 0o755));
+  const archive = await makeFakeArchive(work, { packageArch: 'amd64' });
+  const mirror = await startMirror(archive.root);
+  t.after(() => mirror.close());
+  const access = (signal: AbortSignal) => ({ store: new BlobStore(join(work, 'cache/downloads')), emit: () => {}, signal, keyring: [archive.keyring], warnings: [] });
+  const build = new AbortController().signal;
+  const [a, b] = await Promise.all([fetchRelease(access(build), mirror.url, archive.suite), fetchRelease(access(build), mirror.url, archive.suite)]);
+  assert.deepEqual(a, b);
+  await fetchRelease(access(build), mirror.url, archive.suite);
+  const inRelease = () => mirror.requests.filter((r) => r.endsWith('/InRelease')).length;
+  assert.equal(inRelease(), 1);
+  await fetchRelease(access(new AbortController().signal), mirror.url, archive.suite);
+  assert.equal(inRelease(), 2);
+  // A keyring that does not verify it is refused every time, never served from the first build's answer.
+  const other = { ...access(build), keyring: [join(work, 'no-such-keyring.asc')] };
+  await assert.rejects(fetchRelease(other, mirror.url, archive.suite));
 });

@@ -25,18 +25,29 @@ export interface ArchiveAccess {
   dateChecks?: { checkValidUntil: boolean; checkDate: boolean };
 }
 
+/**
+ * The verified InRelease texts of one build, by its signal (the one every
+ * part of a build shares): the plan, the native twins' host index and the
+ * busybox kiln takes from the archive read one release, fetched and
+ * checked once, not three times.
+ */
+const verifiedReleases = new WeakMap<AbortSignal, Map<string, Promise<string>>>();
+
 export async function fetchRelease(ctx: ArchiveAccess, mirror: string, suite: string): Promise<Release> {
   const url = `${mirror}/dists/${suite}/InRelease`;
-  const opts = { ...ctx.limits, emit: ctx.emit, signal: ctx.signal, name: 'InRelease' };
-  const signed = (await fetchBytes(url, { ...opts, missingOk: true }))?.toString('utf8');
-  if (signed === undefined) {
-    throw new UserError(`${url} not found: no release "${suite}" at this mirror`, 'check the release and mirror settings');
-  }
   let clear: string;
   if (ctx.keyring) {
-    const keys = await loadKeyring(ctx.keyring);
-    clear = await verifyClearsigned(signed, keys, { source: url });
+    const key = JSON.stringify([url, ctx.keyring]);
+    const memo = ctx.signal ? (verifiedReleases.get(ctx.signal) ?? verifiedReleases.set(ctx.signal, new Map()).get(ctx.signal)!) : undefined;
+    let verified = memo?.get(key);
+    if (!verified) {
+      verified = fetchSignedRelease(ctx, url, suite).then(async (signed) => verifyClearsigned(signed, await loadKeyring(ctx.keyring!), { source: url }));
+      memo?.set(key, verified);
+      verified.catch(() => memo?.delete(key));
+    }
+    clear = await verified;
   } else {
+    const signed = await fetchSignedRelease(ctx, url, suite);
     signatureChecksOff(ctx, `(distribution.verify-signatures = false): ${url} is trusted unverified`);
     clear = stripClearsign(signed);
   }
@@ -45,6 +56,12 @@ export async function fetchRelease(ctx: ArchiveAccess, mirror: string, suite: st
   const policy = { checkValidUntil: true, checkDate: true, ...ctx.dateChecks, now: Math.floor(Date.now() / 1000) };
   for (const warning of checkIndexFreshness({ source: url, date: release.date || undefined, validUntil: release.validUntil }, policy)) planWarning(ctx, warning);
   return release;
+}
+
+async function fetchSignedRelease(ctx: ArchiveAccess, url: string, suite: string): Promise<string> {
+  const signed = (await fetchBytes(url, { ...ctx.limits, emit: ctx.emit, signal: ctx.signal, name: 'InRelease', missingOk: true }))?.toString('utf8');
+  if (signed === undefined) throw new UserError(`${url} not found: no release "${suite}" at this mirror`, 'check the release and mirror settings');
+  return signed;
 }
 
 /** The cleartext of a clearsigned message, unverified (only with signature checks off). */

@@ -5,10 +5,15 @@
  * kiln's tools cache, written atomically. Beside them, `SHA256SUMS.json`
  * records the package's sha256 (from the signed index) and each file's;
  * every use hashes the files again (a few MB: milliseconds) and takes them
- * out of the package afresh when anything differs.
+ * out of the package afresh when anything differs. A copy taken earlier
+ * that is intact is used without asking the archive again (the newest such
+ * version): a build whose packages are all cached works offline, and a
+ * foreign Alpine or Arch build does not read the host's whole Debian index
+ * to find its busybox every time. Removing the tools cache takes the
+ * archive's current version.
  */
 import { createHash } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { decompress, readDeb, readTar } from '../archive/index.ts';
 import { compareVersions, fetchPackagesIndex, fetchRelease, type ArchiveAccess } from '../formats/deb/index.ts';
@@ -28,6 +33,8 @@ export interface ToolRequest {
 
 /** Returns the extracted files' paths (same order as `paths`), fetching the package if needed. */
 export async function fetchDebianTool(access: ArchiveAccess, req: ToolRequest): Promise<string[]> {
+  const cached = await takenEarlier(req);
+  if (cached) return cached;
   const release = await fetchRelease(access, req.mirror, req.release);
   const universe = await fetchPackagesIndex(access, req.mirror, req.release, release, `main/binary-${req.architecture}/Packages`);
   const candidates = universe.filter((p) => p.name === req.package && p.architecture === req.architecture);
@@ -74,6 +81,22 @@ interface ToolSums {
   package: string;
   /** File name -> sha256. */
   files: Record<string, string>;
+}
+
+/** The files of the newest copy of the package already in the tools cache whose every file is as recorded, if any. */
+async function takenEarlier(req: ToolRequest): Promise<string[] | undefined> {
+  const prefix = `${req.package}_`;
+  const suffix = `_${req.architecture}`;
+  const copies = (await readdir(req.toolsDir).catch(() => [] as string[]))
+    .filter((n) => n.startsWith(prefix) && n.endsWith(suffix) && n.length > prefix.length + suffix.length)
+    .map((n) => ({ dir: join(req.toolsDir, n), version: n.slice(prefix.length, -suffix.length).replace(/%3a/g, ':') }))
+    .sort((a, b) => compareVersions(b.version, a.version));
+  for (const { dir } of copies) {
+    const sums = await readFile(join(dir, SUMS), 'utf8').then((t) => JSON.parse(t) as ToolSums, () => undefined);
+    const targets = req.paths.map((p) => join(dir, p.replace(/^.*\//, '')));
+    if (sums && (await checkTools(dir, targets, sums.package)) === 'good') return targets;
+  }
+  return undefined;
 }
 
 /** `good`: every target is there with its recorded hash, from this package; `changed`: one differs; `missing`: not (all) extracted yet. */

@@ -27,12 +27,15 @@ test('a tool whose bytes changed in the tools cache is taken out of its package 
 
   const [tool] = await fetchDebianTool(access, request);
   assert.equal(readFileSync(tool as string, 'utf8'), 'tiny for kiln tests\n');
+  const requests = mirror.requests.length;
   const again = await fetchDebianTool(access, request);
   assert.deepEqual(again, [tool]);
+  assert.equal(mirror.requests.length, requests, 'an intact copy is used without asking the archive (builds work offline)');
   assert.equal(events.filter((e) => e.kind === 'log' && e.level === 'warn').length, 0, 'a good copy is used as it is');
 
   writeFileSync(tool as string, 'replaced\n');
   const [repaired] = await fetchDebianTool(access, request);
+  assert.ok(mirror.requests.length > requests, 'a changed copy sends kiln back to the archive');
   assert.equal(repaired, tool);
   assert.equal(readFileSync(repaired as string, 'utf8'), 'tiny for kiln tests\n');
   const warnings = events.filter((e) => e.kind === 'log' && e.level === 'warn').map((e) => (e as { message: string }).message);

@@ -3,8 +3,7 @@
  * user: aarch64-uefi (systemd-boot from the image's systemd-boot-efi, AAVMF)
  * booted under TCG to the serial console's login prompt; aarch64-uboot
  * (extlinux.conf read by the host's U-Boot for QEMU virt) booted the same
- * way, behind KILN_TEST_SLOW_BOOT=1 (a second arm64 build and boot under
- * TCG do not fit the CI's time on 2 cores). The arm64 builds take the
+ * way. The arm64 builds take the
  * native-twin path (issue 11: update-initramfs's tools run natively, the
  * initramfs is made once), about 90 s here with a warm cache, and the
  * boot to login about 80 s under TCG. Build and boot times are in the
@@ -67,7 +66,6 @@ async function bootToLogin(t: { diagnostic: (m: string) => void }, dir: string):
   assert.equal(spawnSync('pgrep', ['-u', TEST_USER, '-a', 'qemu-system'], { encoding: 'utf8' }).stdout.trim(), '', 'no QEMU left running');
 }
 
-const slow = process.env.KILN_TEST_SLOW_BOOT === '1';
 describe('boot: Debian bookworm arm64, aarch64-uefi (AAVMF, systemd-boot)', { skip: bootSkip('/usr/share/AAVMF/AAVMF_CODE.fd', 'qemu-efi-aarch64') }, () => {
   const dir = imageDir(toml('aarch64-uefi'));
   let buildTime = '';
@@ -81,7 +79,7 @@ describe('boot: Debian bookworm arm64, aarch64-uefi (AAVMF, systemd-boot)', { sk
   });
 });
 
-describe('boot: Debian bookworm arm64, aarch64-uboot (U-Boot distro boot, extlinux)', { skip: slow ? bootSkip('/usr/lib/u-boot/qemu_arm64/u-boot.bin', 'u-boot-qemu') : 'a second arm64 boot under TCG: set KILN_TEST_SLOW_BOOT=1' }, () => {
+describe('boot: Debian bookworm arm64, aarch64-uboot (U-Boot distro boot, extlinux)', { skip: bootSkip('/usr/lib/u-boot/qemu_arm64/u-boot.bin', 'u-boot-qemu') }, () => {
   const dir = imageDir(toml('aarch64-uboot'));
   let buildTime = '';
   before(async () => {

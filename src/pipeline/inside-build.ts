@@ -99,7 +99,7 @@ async function stageContext(job: BuildJob, emit: Emit, temporaries: Set<string>)
         processLimit: config['build.process-limit'],
         ...(opts.packageScripts ? { mountPoints: scriptMountPoints(root, config, job.sourceDateEpoch) } : {}),
       };
-      const twins = opts.packageScripts && job.emulation?.twins ? await prepareTwinRun(root, job.emulation.twins, job.emulation.entry, job.workDir) : undefined;
+      const twins = opts.packageScripts && job.emulation?.twins ? await prepareTwinRun(root, job.emulation.twins, job.emulation.entry, job.workDir, helpers?.standIns) : undefined;
       for (const { name, why } of twins?.table.unused ?? []) {
         if (unusedSaid.has(name)) continue;
         unusedSaid.add(name);

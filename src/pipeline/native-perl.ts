@@ -11,13 +11,14 @@
  * modules (/usr/share/perl5: debconf and friends) are used as they are.
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { memoKey } from '../repo/index.ts';
 import type { BinfmtEntry } from '../sandbox/index.ts';
 import { Tree } from '../tree/index.ts';
+import type { TwinnedProgram } from './twin-dispatch.ts';
 import { findOnPath } from '../util/path.ts';
 
 const execFileAsync = promisify(execFile);
@@ -28,6 +29,11 @@ const INSIDE = '/run/kiln-native';
 export interface NativeInterpreter {
   /** One entry for each way the scripts' `#!` line is written. */
   entries: BinfmtEntry[];
+  /**
+   * The tree's own perl program, run by the same host perl when a script starts it by name (`perl -e`,
+   * libc6's preinst) and the command has native twins: their dispatcher sees it start.
+   */
+  standIns: TwinnedProgram[];
   /** Host paths bound under /run: relative target -> source. */
   runBinds: { source: string; target: string }[];
   version: string;
@@ -51,6 +57,19 @@ export function treePerlVersion(root: string): string | undefined {
     if (m) return m[1];
   }
   return undefined;
+}
+
+/** Whether the tree's file at `rel` is an ELF program (not a script, nor a symlink to one). */
+function isElf(tree: Tree, rel: string): boolean {
+  if (!tree.stat(rel)?.isFile()) return false;
+  const head = Buffer.alloc(4);
+  const fd = openSync(tree.hostPath(rel), 'r');
+  try {
+    readSync(fd, head, 0, 4, 0);
+  } finally {
+    closeSync(fd);
+  }
+  return head.equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]));
 }
 
 /** A directory's names; none when it is missing or not a directory (a guess at a layout, not a requirement). */
@@ -104,6 +123,7 @@ export async function nativePerlFor(root: string, cacheDir: string): Promise<Nat
       { name: 'kiln-perl-spaced', magic: escaped('#! /usr/bin/perl'), mask: '', interpreter: `${INSIDE}/perl` },
     ],
     runBinds,
+    standIns: isElf(tree, 'usr/bin/perl') ? [{ path: '/usr/bin/perl', twin: '', names: ['perl'], command: `${INSIDE}/perl` }] : [],
     version,
   };
 }

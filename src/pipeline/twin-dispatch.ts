@@ -37,6 +37,8 @@ export interface TwinnedProgram {
   firstArgs?: string[];
   /** A static program (no PT_INTERP): run as it is, not through the twins' loader (musl's runs no static program). */
   direct?: boolean;
+  /** Run by this native command instead of a twin (`twin` unused): the host perl's wrapper for the tree's perl. */
+  command?: string;
 }
 
 export interface TwinTable {
@@ -148,7 +150,8 @@ export function dispatcher(
     // $2 is the program's first argument.
     const only = (p: TwinnedProgram) => (p.firstArgs && name === p.names[0] ? ` && { ${p.firstArgs.map((a) => `[ "$2" = ${shellQuote(a)} ]`).join(' || ')}; }` : '');
     // busybox's exec -a: argv[0] as QEMU would give it, for a static program that runs without the loader.
-    const run = (p: TwinnedProgram) => (p.direct ? `exec -a "$f" ${shellQuote(`${store}/${p.twin}`)}` : `exec "$kiln_twin_loader" --library-path "$kiln_twin_libraries" --argv0 "$f" ${shellQuote(`${store}/${p.twin}`)}`);
+    const run = (p: TwinnedProgram) =>
+      p.command ? `exec ${shellQuote(p.command)}` : p.direct ? `exec -a "$f" ${shellQuote(`${store}/${p.twin}`)}` : `exec "$kiln_twin_loader" --library-path "$kiln_twin_libraries" --argv0 "$f" ${shellQuote(`${store}/${p.twin}`)}`;
     const tries = programs.map(
       (p) => `if [ "$f" -ef ${shellQuote(p.path)} ]${only(p)}; then echo "n \${${scriptPackage}:--} "${shellQuote(p.path)} >> ${log}; shift; ${run(p)} "$@"; fi`,
     );

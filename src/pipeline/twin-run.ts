@@ -10,7 +10,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FORMATS } from '../formats/index.ts';
 import type { BinfmtEntry } from '../sandbox/index.ts';
-import { countExecutions, DISPATCH_BASE, dispatcher as makeDispatcher, twinTable, type ExecutionCounts, type TwinTable } from './twin-dispatch.ts';
+import { countExecutions, DISPATCH_BASE, dispatcher as makeDispatcher, twinTable, type ExecutionCounts, type TwinnedProgram, type TwinTable } from './twin-dispatch.ts';
 import type { TwinSet } from './twin-store.ts';
 
 export interface TwinRun {
@@ -23,11 +23,15 @@ export interface TwinRun {
 
 let runs = 0;
 
-/** `qemu`: the ELF entry QEMU would have had (its magic, mask and interpreter on the host). */
-export async function prepareTwinRun(root: string, twins: TwinSet, qemu: BinfmtEntry, workDir: string): Promise<TwinRun> {
+/**
+ * `qemu`: the ELF entry QEMU would have had (its magic, mask and interpreter on the host).
+ * `standIns`: foreign programs a native command runs in a twin's place (the tree's perl, by the host perl).
+ */
+export async function prepareTwinRun(root: string, twins: TwinSet, qemu: BinfmtEntry, workDir: string, standIns: readonly TwinnedProgram[] = []): Promise<TwinRun> {
   const format = FORMATS[twins.format].twins;
   if (!format) throw new Error(`twins for a ${twins.format} tree, whose format has none`);
   const table = twinTable(root, twins, format);
+  table.programs.push(...standIns);
   const dir = join(workDir, 'twins', String(++runs));
   await mkdir(join(dir, 'log'), { recursive: true });
   const dispatcher = join(dir, 'dispatch');

@@ -171,6 +171,19 @@ test('the dispatcher: a twinned program (by any of its names) through the twin l
   assert.equal(counts.byPath.get(`e ${dir}/sed`), 1);
 });
 
+test('the dispatcher: a stand-in (the tree\'s perl started by name) runs its native command with the arguments, logged as native; another perl under QEMU', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kiln-progs-'));
+  writeFileSync(join(dir, 'perl'), ELF, { mode: 0o755 });
+  writeFileSync(join(dir, 'perl5.36'), ELF, { mode: 0o755 });
+  const wrapper = join(dir, 'native-perl');
+  writeFileSync(wrapper, '#!/bin/sh\necho native-perl "$@"\n', { mode: 0o755 });
+  const table: TwinTable = { programs: [{ path: join(dir, 'perl'), twin: '', names: ['perl'], command: wrapper }], unused: [] };
+  const ran = dispatch(table, [join(dir, 'perl'), '-e', '']);
+  assert.equal(ran.out, 'native-perl -e');
+  assert.equal(ran.log, `n - ${dir}/perl\n`);
+  assert.equal(dispatch(table, [join(dir, 'perl5.36'), '-v']).out, `qemu ${dir}/perl5.36 -v`);
+});
+
 test('the dispatcher reads only the lines of the program’s own name: its script is the same however many programs are twinned', () => {
   const twins = { loader: 'libc6/lib/ld.so', libraryPath: ['libc6/lib', 'libacl1/lib'] };
   const program = (i: number) => ({ path: `/usr/bin/p${i}`, twin: `coreutils/usr/bin/p${i}`, names: [`p${i}`] });

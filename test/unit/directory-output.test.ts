@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, linkSync, lstatSync, lutimesSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { compareTrees, directoryWriter } from '../../src/outputs/directory.ts';
 import type { Config } from '../../src/config/index.ts';
 import type { KilnEvent } from '../../src/util/events.ts';
@@ -49,72 +49,65 @@ function write(root: string, out: string) {
   return { input, logs };
 }
 
-test('directory output: a rebuild updates the earlier output in place (unchanged inodes kept), and the result is what cp -a makes', { skip: noRsync }, async () => {
+/** A tree (hostname board1) and an earlier output beside it made the same way with `oldHostname`; removed after the test. */
+function scene(t: TestContext, oldHostname: string) {
   const dir = mkdtempSync(join(tmpdir(), 'kiln-dirout-'));
-  try {
-    const tree = join(dir, 'tree');
-    makeTree(tree, 'board1');
-    const out = join(dir, 'out');
-    mkdirSync(out);
-    // The earlier output: an older tree, then changed by hand in every way the sync must undo.
-    const old = join(out, 'image');
-    makeTree(old, 'board0');
-    const keptInode = lstatSync(join(old, 'etc/sub/conf')).ino;
-    writeFileSync(join(old, 'stray'), 'left by hand\n');
-    chmodSync(join(old, 'etc/sub/conf'), 0o600);
-    rmSync(join(old, 'usr/bin/link'));
-    symlinkSync('elsewhere', join(old, 'usr/bin/link'));
-    rmSync(join(old, 'var/empty'), { recursive: true });
-    writeFileSync(join(old, 'var/empty'), 'a file where a directory belongs\n');
-    utimesSync(join(old, 'etc/hostname'), EPOCH, EPOCH);
-    // Same size and time as the tree's hostname, other bytes: only a checksum tells them apart.
-    assert.equal(lstatSync(join(old, 'etc/hostname')).size, lstatSync(join(tree, 'etc/hostname')).size);
-    assert.ok(compareTrees(tree, old).length > 0, 'the hand-changed output differs from the tree');
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const tree = join(dir, 'tree');
+  makeTree(tree, 'board1');
+  const out = join(dir, 'out');
+  mkdirSync(out);
+  const old = join(out, 'image');
+  makeTree(old, oldHostname);
+  return { dir, tree, out, old };
+}
 
-    const { input, logs } = write(tree, out);
-    await directoryWriter.write(input);
-    assert.equal(existsSync(old), false, 'the earlier output was moved to the temporary name');
-    assert.deepEqual(compareTrees(tree, input.tmp), []);
-    assert.equal(readFileSync(join(input.tmp, 'etc/hostname'), 'utf8'), 'board1\n');
-    assert.equal(existsSync(join(input.tmp, 'stray')), false);
-    assert.equal(lstatSync(join(input.tmp, 'usr/bin/tool')).ino, lstatSync(join(input.tmp, 'usr/bin/tool-alias')).ino);
-    assert.equal(lstatSync(join(input.tmp, 'etc/sub/conf')).ino, keptInode, 'an unchanged file keeps its inode');
-    assert.match(logs.map((l) => l.message).join('\n'), /updated the earlier directory output in place/);
+test('directory output: a rebuild updates the earlier output in place (unchanged inodes kept), and the result is what cp -a makes', { skip: noRsync }, async (t) => {
+  // The earlier output: an older tree, then changed by hand in every way the sync must undo.
+  const { dir, tree, out, old } = scene(t, 'board0');
+  const keptInode = lstatSync(join(old, 'etc/sub/conf')).ino;
+  writeFileSync(join(old, 'stray'), 'left by hand\n');
+  chmodSync(join(old, 'etc/sub/conf'), 0o600);
+  rmSync(join(old, 'usr/bin/link'));
+  symlinkSync('elsewhere', join(old, 'usr/bin/link'));
+  rmSync(join(old, 'var/empty'), { recursive: true });
+  writeFileSync(join(old, 'var/empty'), 'a file where a directory belongs\n');
+  utimesSync(join(old, 'etc/hostname'), EPOCH, EPOCH);
+  // Same size and time as the tree's hostname, other bytes: only a checksum tells them apart.
+  assert.equal(lstatSync(join(old, 'etc/hostname')).size, lstatSync(join(tree, 'etc/hostname')).size);
+  assert.ok(compareTrees(tree, old).length > 0, 'the hand-changed output differs from the tree');
 
-    // And the same bytes and facts as a first build's cp -a.
-    const fresh = join(dir, 'fresh');
-    const first = write(tree, fresh);
-    mkdirSync(fresh);
-    await directoryWriter.write(first.input);
-    assert.deepEqual(compareTrees(first.input.tmp, input.tmp), []);
-    assert.equal(first.logs.length, 0, 'a first build copies: there is nothing to update');
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const { input, logs } = write(tree, out);
+  await directoryWriter.write(input);
+  assert.equal(existsSync(old), false, 'the earlier output was moved to the temporary name');
+  assert.deepEqual(compareTrees(tree, input.tmp), []);
+  assert.equal(readFileSync(join(input.tmp, 'etc/hostname'), 'utf8'), 'board1\n');
+  assert.equal(existsSync(join(input.tmp, 'stray')), false);
+  assert.equal(lstatSync(join(input.tmp, 'usr/bin/tool')).ino, lstatSync(join(input.tmp, 'usr/bin/tool-alias')).ino);
+  assert.equal(lstatSync(join(input.tmp, 'etc/sub/conf')).ino, keptInode, 'an unchanged file keeps its inode');
+  assert.match(logs.map((l) => l.message).join('\n'), /updated the earlier directory output in place/);
+
+  // And the same bytes and facts as a first build's cp -a.
+  const fresh = join(dir, 'fresh');
+  const first = write(tree, fresh);
+  mkdirSync(fresh);
+  await directoryWriter.write(first.input);
+  assert.deepEqual(compareTrees(first.input.tmp, input.tmp), []);
+  assert.equal(first.logs.length, 0, 'a first build copies: there is nothing to update');
 });
 
-test('directory output: an earlier output whose hard links the tree does not have is copied anew, never left linked', { skip: noRsync }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'kiln-dirout-'));
-  try {
-    const tree = join(dir, 'tree');
-    makeTree(tree, 'board1');
-    const out = join(dir, 'out');
-    mkdirSync(out);
-    const old = join(out, 'image');
-    makeTree(old, 'board1');
-    // The earlier output links two files the tree keeps apart (same bytes, same times).
-    rmSync(join(old, 'etc/sub/conf'));
-    writeFileSync(join(old, 'etc/second'), 'a=1\n');
-    linkSync(join(old, 'etc/second'), join(old, 'etc/sub/conf'));
-    writeFileSync(join(tree, 'etc/second'), 'a=1\n');
-    for (const root of [tree, old]) for (const p of ['etc/second', 'etc/sub/conf', 'etc/sub', 'etc']) utimesSync(join(root, p), EPOCH, EPOCH);
-    const { input } = write(tree, out);
-    await directoryWriter.write(input);
-    assert.deepEqual(compareTrees(tree, input.tmp), []);
-    assert.equal(lstatSync(join(input.tmp, 'etc/second')).nlink, 1);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+test('directory output: an earlier output whose hard links the tree does not have is copied anew, never left linked', { skip: noRsync }, async (t) => {
+  const { tree, out, old } = scene(t, 'board1');
+  // The earlier output links two files the tree keeps apart (same bytes, same times).
+  rmSync(join(old, 'etc/sub/conf'));
+  writeFileSync(join(old, 'etc/second'), 'a=1\n');
+  linkSync(join(old, 'etc/second'), join(old, 'etc/sub/conf'));
+  writeFileSync(join(tree, 'etc/second'), 'a=1\n');
+  for (const root of [tree, old]) for (const p of ['etc/second', 'etc/sub/conf', 'etc/sub', 'etc']) utimesSync(join(root, p), EPOCH, EPOCH);
+  const { input } = write(tree, out);
+  await directoryWriter.write(input);
+  assert.deepEqual(compareTrees(tree, input.tmp), []);
+  assert.equal(lstatSync(join(input.tmp, 'etc/second')).nlink, 1);
 });
 
 test('compareTrees names the first differences: a mode, an entry count, a symlink target, a link count', () => {

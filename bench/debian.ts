@@ -18,19 +18,17 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statfsSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostMirrorFor } from '../src/catalog/host.ts';
 import { ensureHostBinfmt } from './binfmt.ts';
 import { countPackages, isRoot, type RunResult } from './measure.ts';
 import { startProxy, type Proxy } from './proxy.ts';
 import type { CaseResult, Comparison, ToolResult } from './report.ts';
-import { alternate, kilnSteps, measureRun, removeOutput, type Bench, type ComparisonRun, type Tool } from './runs.ts';
+import { alternate, kilnSteps, measureRun, removeOutput, SHM, shmDirectory, type Bench, type ComparisonRun, type Tool } from './runs.ts';
 
 const RELEASE = 'bookworm';
 /** Where mmdebstrap's tmpfs runs get a TMPDIR of their own. */
-const SHM = '/dev/shm';
-const TMPFS_MAGIC = 0x01021994;
 
 export const mmdebstrapComparison: Comparison = {
   baseline: 'mmdebstrap',
@@ -113,12 +111,7 @@ async function reviveProxy(proxy: Proxy, notes: string[]): Promise<boolean> {
 
 /** A directory of the bench user's own on the tmpfs at /dev/shm, removed at the end. */
 function tmpfsDirectory(bench: Bench, arch: string): string {
-  if (!existsSync(SHM) || statfsSync(SHM).type !== TMPFS_MAGIC) throw new Error(`${SHM} is not a tmpfs here: no TMPDIR on a tmpfs for mmdebstrap`);
-  const dir = mkdtempSync(join(SHM, `kiln-bench-mmdebstrap-${arch}-`));
-  bench.defer(() => removeOutput(bench, dir));
-  chmodSync(dir, 0o755); // as /tmp: the chroot's own users (apt's _apt) must get through
-  if (isRoot) execFileSync('chown', [`${bench.user}:`, dir]);
-  return dir;
+  return shmDirectory(bench, `mmdebstrap-${arch}`, 'no TMPDIR on a tmpfs for mmdebstrap');
 }
 
 async function runCase(bench: Bench, proxy: Proxy, arch: string, proxyUrl: string): Promise<CaseResult> {

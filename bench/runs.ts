@@ -4,8 +4,8 @@
  * in a case: an untimed warm-up of each tool, then the timed runs
  * alternating between the tools, so that all see the same machine state.
  */
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import { isRoot, measure, type RunResult } from './measure.ts';
 import type { CaseResult, Comparison, ToolResult } from './report.ts';
@@ -83,6 +83,20 @@ export function asUser(bench: Bench, argv: string[], opts: { input?: string; cwd
  * Removes a build's output. A tree made in a user namespace can hold files of
  * the user's subordinate ids, which only root (or the user's namespace) may remove.
  */
+/** The host's shared-memory tmpfs, where the bench keeps what should not measure the disk. */
+export const SHM = '/dev/shm';
+const TMPFS_MAGIC = 0x01021994;
+
+/** A directory of the bench's own on the tmpfs at SHM, owned by the user (world-searchable), removed at the end. */
+export function shmDirectory(bench: Bench, label: string, purpose: string): string {
+  if (!existsSync(SHM) || statfsSync(SHM).type !== TMPFS_MAGIC) throw new Error(`${SHM} is not a tmpfs here: ${purpose}`);
+  const dir = mkdtempSync(join(SHM, `kiln-bench-${label}-`));
+  bench.defer(() => removeOutput(bench, dir));
+  chmodSync(dir, 0o755); // as /tmp: the chroot's own users (apt's _apt) must get through
+  if (isRoot) execFileSync('chown', [`${bench.user}:`, dir]);
+  return dir;
+}
+
 export function removeOutput(bench: Bench, path: string): void {
   try {
     rmSync(path, { recursive: true, force: true });

@@ -21,7 +21,7 @@
  * program, never runs. Which variable names the package whose script runs
  * is the format's (DPKG_MAINTSCRIPT_PACKAGE, kiln's own for pacman).
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { FormatTwins } from '../formats/twins.ts';
 import { shellQuote } from '../formats/script-batch.ts';
@@ -63,17 +63,43 @@ export function twinTable(root: string, twins: Pick<TwinSet, 'storeDir' | 'progr
     }
     const shipped = format.tree.shipped(tree, pkg.name, pkg.version);
     const rule = format.rules[pkg.name] ?? {};
-    for (const rel of elfPrograms(join(twins.storeDir, pkg.dir))) {
+    for (const { rel, direct } of twinPrograms(join(twins.storeDir, pkg.dir))) {
       const name = basename(rel);
       const firstArgs = rule.firstArgs?.[name];
       if ((format.neverNative.has(name) && !firstArgs) || rule.except?.includes(name) || (rule.only && !rule.only.includes(name))) continue;
       if (!shipped(rel)) continue;
       const aliases = (rule.aliases?.[name] ?? []).filter((a) => !format.neverNative.has(a));
-      const direct = !hasInterpreter(join(twins.storeDir, pkg.dir, rel));
       programs.push({ path: `/${rel}`, twin: `${pkg.dir}/${rel}`, names: [name, ...aliases], ...(firstArgs ? { firstArgs } : {}), ...(direct ? { direct } : {}) });
     }
   }
   return { programs, unused };
+}
+
+/**
+ * An unpacked twin's ELF programs and whether each is static, read once per
+ * worker: a twin in the store never changes, and the table is made again
+ * for every command that runs scripts.
+ */
+const programsOfTwin = new Map<string, { rel: string; direct: boolean }[]>();
+
+function twinPrograms(dir: string): { rel: string; direct: boolean }[] {
+  let programs = programsOfTwin.get(dir);
+  if (!programs) {
+    programs = elfPrograms(dir).map((rel) => ({ rel, direct: !hasInterpreter(join(dir, rel)) }));
+    programsOfTwin.set(dir, programs);
+  }
+  return programs;
+}
+
+/** The first `length` bytes of a file (fewer if it is shorter). */
+function head(file: string, length: number): Buffer {
+  const fd = openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(length);
+    return buf.subarray(0, readSync(fd, buf, 0, length, 0));
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** The ELF programs of an unpacked package (regular files only), relative to it, sorted. */
@@ -90,8 +116,7 @@ function elfPrograms(dir: string): string[] {
       const file = join(dir, sub, name);
       const st = statSync(file, { throwIfNoEntry: false });
       if (!st?.isFile() || !(st.mode & 0o111)) continue;
-      const head = readFileSync(file).subarray(0, 4);
-      if (head.equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]))) out.push(`${sub}/${name}`);
+      if (head(file, 4).equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]))) out.push(`${sub}/${name}`);
     }
   }
   return out;
@@ -99,18 +124,29 @@ function elfPrograms(dir: string): string[] {
 
 /** Whether an ELF file names a program interpreter (PT_INTERP): a dynamically linked program, not a static one. */
 export function hasInterpreter(file: string): boolean {
-  const elf = readFileSync(file);
+  // The ELF header and the program headers: at the start of every program a linker makes (else the whole file).
+  let elf = head(file, 16384);
   if (elf.length < 52) return true;
+  let table = programHeaders(elf);
+  if (table.end > elf.length && elf.length === 16384) {
+    elf = readFileSync(file);
+    table = programHeaders(elf);
+  }
+  // A table past the end of the file: not one to run without the loader.
+  if (elf.length < (table.wide ? 64 : 52) || table.end > elf.length) return true;
+  for (let i = 0; i < table.count; i++) if (table.u32(table.offset + i * table.size) === 3) return true;
+  return false;
+}
+
+/** Where an ELF file's program header table is (from its header), and how to read its words. */
+function programHeaders(elf: Buffer) {
   const wide = elf[4] === 2;
   const little = elf[5] === 1;
   const u16 = (at: number) => (little ? elf.readUInt16LE(at) : elf.readUInt16BE(at));
   const u32 = (at: number) => (little ? elf.readUInt32LE(at) : elf.readUInt32BE(at));
-  const phoff = wide ? Number(little ? elf.readBigUInt64LE(32) : elf.readBigUInt64BE(32)) : u32(28);
-  const [phentsize, phnum] = wide ? [u16(54), u16(56)] : [u16(42), u16(44)];
-  // A table past the end of the file: not one to run without the loader.
-  if (elf.length < (wide ? 64 : 52) || phoff + phnum * phentsize > elf.length) return true;
-  for (let i = 0; i < phnum; i++) if (u32(phoff + i * phentsize) === 3) return true;
-  return false;
+  const offset = wide && elf.length >= 64 ? Number(little ? elf.readBigUInt64LE(32) : elf.readBigUInt64BE(32)) : u32(28);
+  const [size, count] = wide && elf.length >= 64 ? [u16(54), u16(56)] : [u16(42), u16(44)];
+  return { wide, u32, offset, size, count, end: offset + size * count };
 }
 
 /** Where the dispatcher's files are inside the tree while a command runs (/run is private to it). */

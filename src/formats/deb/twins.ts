@@ -49,7 +49,12 @@ export const DEB_TWIN_RULES: Readonly<Record<string, TwinRule>> = {
   dpkg: { only: ['update-alternatives', 'dpkg-divert', 'dpkg'], firstArgs: { dpkg: ['--validate-version', '--compare-versions'] } },
   // systemctl in a maintainer script (deb-systemd-helper's, offline: enable, preset, is-enabled) only
   // reads unit and preset files and makes symlinks; its library is libsystemd-shared's private one.
-  systemd: { only: ['systemctl'] },
+  // systemd-hwdb update (udev's postinst) compiles the .hwdb files into hwdb.bin and
+  // journalctl --update-catalog the message catalogs into catalog/database: both files are written
+  // little-endian by format (le64 fields), the same bytes from any little-endian machine, and under
+  // QEMU the hwdb alone takes most of a bootable set's emulated time.
+  systemd: { only: ['systemctl', 'journalctl'] },
+  udev: { only: ['systemd-hwdb'] },
   // mkinitramfs (update-initramfs, a kernel's postinst): modinfo and modprobe --show-depends for every
   // module it copies, depmod for the tree and the initramfs, cpio for the archive. kmod reads modules of
   // any architecture (the kernel's own cross builds run the host's depmod) and writes its indexes in one

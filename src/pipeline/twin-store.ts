@@ -8,9 +8,10 @@
  * it came from, checked on use. Runs on the host side, before the
  * namespace: the worker only reads it.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import type { FormatName } from '../catalog/index.ts';
 import type { FormatTwins, TwinContext } from '../formats/twins.ts';
 import { findHostTool, HOST_TOOLS } from '../tools/index.ts';
@@ -24,7 +25,10 @@ export interface TwinSet {
   storeDir: string;
   /** The twin loader, relative to the store. */
   loader: string;
-  /** The twins' library directories, relative to the store, in search order. */
+  /**
+   * The twins' library directories, relative to the store, in search order:
+   * one directory of links standing for them all (see `oneLibraryDirectory`).
+   */
   libraryPath: string[];
   /** Packages whose programs run natively: their store directories, relative. */
   programs: { name: string; version: string; dir: string }[];
@@ -59,7 +63,7 @@ export async function prepareTwins(tree: readonly { name: string; version: strin
     emit({ kind: 'log', level: 'info', source: 'twins', message: 'no native twins to use: every program runs under QEMU' });
     return undefined;
   }
-  const libraryPath = twins.flatMap((t) => libraryDirs(storeDir, twinDirName(t)));
+  const libraryPath = await oneLibraryDirectory(storeDir, twins.flatMap((t) => libraryDirs(storeDir, twinDirName(t))));
   // Always kiln's own copy: a busybox on the host's PATH may be linked dynamically.
   const busybox = await findHostTool(HOST_TOOLS['busybox-static'](), {
     mode: 'download',
@@ -122,6 +126,49 @@ function findLoader(storeDir: string, dir: string): string | undefined {
 }
 
 /**
+ * One directory of links standing for the library directories `dirs` (in
+ * the store, in search order), as the loader would search them: each name
+ * links to the first directory's file of that name. The loader looks for
+ * every library a twin needs in each directory of its --library-path, and
+ * glibc 2.36 tries several hardware-capability subdirectories of each
+ * first: with a bootable set's thirty directories that was about a
+ * millisecond of failed opens for every program started, more than the
+ * dispatcher. Kept in the store under the list's hash (written atomically,
+ * shared by every build with the same twins). The list itself is kept when
+ * a directory has a glibc-hwcaps subdirectory (a variant the links would hide).
+ */
+export async function oneLibraryDirectory(storeDir: string, dirs: string[]): Promise<string[]> {
+  if (dirs.length < 2 || dirs.some((d) => existsSync(join(storeDir, d, 'glibc-hwcaps')))) return dirs;
+  // Keyed by the directories and the package each came from (an entry unpacked anew from another package may hold other names).
+  const key = dirs.map((d) => `${d} ${readStamp(join(storeDir, d.split('/')[0]!)) ?? ''}`).join('\n');
+  const rel = join('libraries', createHash('sha256').update(key).digest('hex').slice(0, 32));
+  const dir = join(storeDir, rel);
+  if (existsSync(join(dir, STAMP))) return [rel];
+  const links = new Map<string, string>();
+  for (const d of dirs) for (const name of safeFiles(join(storeDir, d))) if (!links.has(name)) links.set(name, join(d, name));
+  const tmp = `${dir}.${process.pid}.tmp`;
+  await rm(tmp, { recursive: true, force: true });
+  try {
+    await mkdir(tmp, { recursive: true });
+    for (const [name, target] of links) await symlink(relative(dir, join(storeDir, target)), join(tmp, name));
+    await writeFile(join(tmp, STAMP), JSON.stringify({ libraries: dirs }));
+    try {
+      await rename(tmp, dir);
+    } catch (err) {
+      // Another build put the same directory in place just now (or a damaged one is there: it goes).
+      if (!['EEXIST', 'ENOTEMPTY'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
+      if (!existsSync(join(dir, STAMP))) {
+        await rm(dir, { recursive: true, force: true });
+        await rename(tmp, dir);
+      }
+    }
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+  return [rel];
+}
+
+/**
  * A twin's directories of shared libraries: lib/TRIPLET and usr/lib/TRIPLET,
  * and their subdirectories holding lib*.so* (a package's private libraries,
  * such as libsystemd-shared's TRIPLET/systemd, which its programs' RUNPATH
@@ -144,6 +191,18 @@ function safeDirs(dir: string): string[] {
   try {
     return readdirSync(dir, { withFileTypes: true })
       .filter((e) => e.isDirectory())
+      .map((e) => e.name)
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
+/** A directory's files and symbolic links (what the loader can open by name), not its subdirectories. */
+function safeFiles(dir: string): string[] {
+  try {
+    return readdirSync(dir, { withFileTypes: true })
+      .filter((e) => !e.isDirectory())
       .map((e) => e.name)
       .sort();
   } catch {

@@ -225,6 +225,33 @@ test('libraryDirs: a twin’s TRIPLET directories and their subdirectories of pr
   assert.deepEqual(libraryDirs(store, 'libc6_2.36_amd64'), ['libc6_2.36_amd64/lib/x86_64-linux-gnu']);
 });
 
+test('oneLibraryDirectory: one directory of links, the first directory’s file for each name, reused; the list kept beside glibc-hwcaps', async () => {
+  const { oneLibraryDirectory } = await import('../../src/pipeline/twin-store.ts');
+  const store = mkdtempSync(join(tmpdir(), 'kiln-twin-libraries-'));
+  const put = (rel: string, text: string) => {
+    mkdirSync(dirname(join(store, rel)), { recursive: true });
+    writeFileSync(join(store, rel), text);
+  };
+  put('a_1_amd64/lib/x86_64-linux-gnu/libc.so.6', 'libc of a');
+  put('a_1_amd64/lib/x86_64-linux-gnu/private/libp.so.1', 'private');
+  put('b_1_amd64/usr/lib/x86_64-linux-gnu/libc.so.6', 'libc of b');
+  put('b_1_amd64/usr/lib/x86_64-linux-gnu/libz.so.1.2.13', 'zlib');
+  symlinkSync('libz.so.1.2.13', join(store, 'b_1_amd64/usr/lib/x86_64-linux-gnu/libz.so.1'));
+  const dirs = ['a_1_amd64/lib/x86_64-linux-gnu', 'b_1_amd64/usr/lib/x86_64-linux-gnu'];
+  const [one, ...more] = await oneLibraryDirectory(store, dirs);
+  assert.equal(more.length, 0);
+  assert.match(one!, /^libraries\/[0-9a-f]{32}$/);
+  const read = (name: string) => readFileSync(join(store, one!, name), 'utf8');
+  assert.equal(read('libc.so.6'), 'libc of a');
+  assert.equal(read('libz.so.1'), 'zlib');
+  assert.equal(read('libz.so.1.2.13'), 'zlib');
+  assert.throws(() => read('private'));
+  assert.deepEqual(await oneLibraryDirectory(store, dirs), [one]);
+  assert.notDeepEqual(await oneLibraryDirectory(store, [...dirs].reverse()), [one]);
+  mkdirSync(join(store, 'b_1_amd64/usr/lib/x86_64-linux-gnu/glibc-hwcaps/x86-64-v3'), { recursive: true });
+  assert.deepEqual(await oneLibraryDirectory(store, dirs), dirs);
+});
+
 test('selectTwins: a library package of architecture all (libaudit-common, systemd’s closure) is in the closure at the tree’s version', () => {
   const tree = [
     { name: 'systemd', version: '252.39-1' },

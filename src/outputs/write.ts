@@ -5,7 +5,8 @@
  * build leaves none of its outputs, not some of them. An output made only
  * to make another one from is removed at the end.
  */
-import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { renameSync, statSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readXattrs, type XattrMap } from '../archive/index.ts';
 import { writerOrder } from './order.ts';
@@ -104,8 +105,8 @@ export async function writeOutputs(req: OutputRequest<string>, registry: OutputR
     await writeFile(tmp, record.content, { mode: 0o644 });
     records.push({ tmp, final: record.final, format: 'record' });
   }
-  for (const output of [...kept, ...records]) await commit(req, output);
-  for (const tmp of intermediates) {
+  const replaced = publish(req, [...kept, ...records]);
+  for (const tmp of [...replaced, ...intermediates]) {
     await rm(tmp, { recursive: true, force: true });
     req.temporaries.delete(tmp);
   }
@@ -122,20 +123,25 @@ function temporaryName(req: OutputRequest<string>, final: string): string {
   return tmp;
 }
 
-/** Puts a finished output in place; an existing directory output is replaced whole. */
-async function commit(req: OutputRequest<string>, { tmp, final }: Written): Promise<void> {
-  const old = await stat(final).then(
-    (st) => (st.isDirectory() ? `${final}.kiln-old-${process.pid}` : undefined),
-    () => undefined,
-  );
-  if (old) {
-    req.temporaries.add(old);
-    await rename(final, old);
+/**
+ * Puts every finished output and its records in place, replacing an
+ * existing directory output whole; returns the replaced directories, to be
+ * removed (they stay temporaries until then). Synchronous on purpose: a
+ * stopped build (the worker's pipe closing) is handled between events, so
+ * it finds either none of the outputs published or all of them with the
+ * manifest, never a part of the set.
+ */
+function publish(req: OutputRequest<string>, outputs: Written[]): string[] {
+  const replaced: string[] = [];
+  for (const { tmp, final } of outputs) {
+    if (statSync(final, { throwIfNoEntry: false })?.isDirectory()) {
+      const old = `${final}.kiln-old-${process.pid}`;
+      req.temporaries.add(old);
+      renameSync(final, old);
+      replaced.push(old);
+    }
+    renameSync(tmp, final);
+    req.temporaries.delete(tmp);
   }
-  await rename(tmp, final);
-  req.temporaries.delete(tmp);
-  if (old) {
-    await rm(old, { recursive: true, force: true });
-    req.temporaries.delete(old);
-  }
+  return replaced;
 }

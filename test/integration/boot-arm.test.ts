@@ -61,7 +61,7 @@ async function bootToLogin(t: { diagnostic: (m: string) => void }, dir: string):
   const r = await kiln(['boot', '-C', dir, '--expect', 'login:', '--timeout', '900'], { timeoutMs: 1_000_000 });
   t.diagnostic(`boot to login: ${seconds(started)}`);
   assert.equal(r.code, 0, r.stderr + r.stdout.slice(-3000));
-  assert.match(r.stdout, /login: /);
+  assert.match(r.stdout, /login:/);
   assert.match(r.stderr, /^kiln: booting .* with software emulation \(TCG, slow\): the image is for aarch64, the host is x86_64$/m);
   assert.equal(spawnSync('pgrep', ['-u', TEST_USER, '-a', 'qemu-system'], { encoding: 'utf8' }).stdout.trim(), '', 'no QEMU left running');
 }

@@ -87,7 +87,7 @@ async function bootToLogin(dir: string, t: { diagnostic: (m: string) => void }, 
   const r = await kiln(['boot', '-C', dir, '--expect', 'login:', '--timeout', '900'], { timeoutMs: 1_000_000 });
   t.diagnostic(`${what} boot to login: ${seconds(started)} (${r.stderr.split('\n').find((l) => l.startsWith('kiln: booting')) ?? ''})`);
   assert.equal(r.code, 0, r.stderr + r.stdout.slice(-3000));
-  assert.match(r.stdout, /login: /);
+  assert.match(r.stdout, /login:/);
   assert.equal(spawnSync('pgrep', ['-u', TEST_USER, '-a', 'qemu-system'], { encoding: 'utf8' }).stdout.trim(), '', 'no QEMU left running');
 }
 

@@ -295,31 +295,30 @@ export function resultsSection(comparison: Comparison, meta: Record<string, unkn
   return nameBaseline({ ...meta, targets, summary: summarizeAll(comparison, cases), cases }, comparison.baseline) as Record<string, unknown>;
 }
 
+/** The comparisons whose results sit under their own key in latest.json, kept when another runs. */
+const NESTED_SECTIONS = ['pacman', 'disk', 'diff', 'apk', 'boot'];
+
 /**
  * Writes the comparisons that ran into `file`, keeping the others' results
  * from the file as it was: the mmdebstrap comparison fills the top level (its
  * layout from before there were two), the pacman comparison the key `pacman`, the disk comparison `disk`, the apk one `apk`.
  * `redact` keeps the mirror's host name (in error messages) out of the file.
  */
-export function writeResults(
-  file: string,
-  ran: { mmdebstrap?: Record<string, unknown>; pacman?: Record<string, unknown>; disk?: Record<string, unknown>; diff?: Record<string, unknown>; apk?: Record<string, unknown> },
-  redact: (text: string) => string = (t) => t,
-): void {
+export function writeResults(file: string, ran: Partial<Record<string, Record<string, unknown>>>, redact: (text: string) => string = (t) => t): void {
   let previous: Record<string, unknown> = {};
   try {
     previous = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
   } catch {
     /* no file yet, or not ours to keep */
   }
-  const { pacman: previousPacman, disk: previousDisk, diff: previousDiff, apk: previousApk, ...previousDebian } = previous;
-  const body = {
-    ...(ran.mmdebstrap ?? previousDebian),
-    ...((ran.pacman ?? previousPacman) ? { pacman: ran.pacman ?? previousPacman } : {}),
-    ...((ran.disk ?? previousDisk) ? { disk: ran.disk ?? previousDisk } : {}),
-    ...((ran.diff ?? previousDiff) ? { diff: ran.diff ?? previousDiff } : {}),
-    ...((ran.apk ?? previousApk) ? { apk: ran.apk ?? previousApk } : {}),
-  };
+  // mmdebstrap's results are the file's top level; every other comparison's are under its own key.
+  const nested = new Set([...Object.keys(ran), ...NESTED_SECTIONS].filter((k) => k !== 'mmdebstrap'));
+  const previousDebian = Object.fromEntries(Object.entries(previous).filter(([k]) => !nested.has(k)));
+  const body: Record<string, unknown> = { ...(ran.mmdebstrap ?? previousDebian) };
+  for (const key of nested) {
+    const section = ran[key] ?? previous[key];
+    if (section) body[key] = section;
+  }
   const round = (_key: string, v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? Math.round(v * 1000) / 1000 : v);
   mkdirSync(dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;

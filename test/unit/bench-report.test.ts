@@ -118,4 +118,16 @@ describe('bench results file: each comparison keeps its own section', () => {
     writeResults(file, { diff: { summary: { speedup: 20 } } });
     assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')).diff, { summary: { speedup: 20 } });
   });
+
+  it('the boot run is written under boot and kept by the next mmdebstrap run', async () => {
+    const { mkdtempSync, readFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { writeResults } = await import('../../bench/report.ts');
+    const file = join(mkdtempSync(join(tmpdir(), 'kiln-bench-results-')), 'latest.json');
+    writeResults(file, { mmdebstrap: { cases: ['old'] } });
+    writeResults(file, { boot: { cases: { 'boot-arm64': { login: 66.6 } } } });
+    writeResults(file, { mmdebstrap: { cases: ['new'] } });
+    assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')), { cases: ['new'], boot: { cases: { 'boot-arm64': { login: 66.6 } } } });
+  });
 });

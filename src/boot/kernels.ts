@@ -3,7 +3,10 @@
  * its tool made for each: Debian's linux-image-* put /boot/vmlinuz-VERSION
  * and update-initramfs makes /boot/initrd.img-VERSION; Arch's linux puts
  * /usr/lib/modules/VERSION/vmlinuz (and its pkgbase) and mkinitcpio makes
- * /boot/initramfs-PKGBASE.img; Fedora-style trees have /boot/initramfs-VERSION.img.
+ * /boot/initramfs-PKGBASE.img; Fedora-style trees have /boot/initramfs-VERSION.img;
+ * Alpine's linux-lts puts /boot/vmlinuz-FLAVOUR (lts, virt, ...) with the
+ * kernel's release in /usr/share/kernel/FLAVOUR/kernel.release, and
+ * mkinitfs's trigger makes /boot/initramfs-FLAVOUR.
  * Pure reads through Tree: a symlink never leads out of the root.
  */
 import type { Tree } from '../tree/index.ts';
@@ -13,6 +16,11 @@ export interface Kernel {
   /** Paths in the image. */
   kernel: string;
   initrd?: string;
+}
+
+/** Alpine's kernel packages: /usr/share/kernel/FLAVOUR/kernel.release names the release /boot/vmlinuz-FLAVOUR is. */
+function alpineRelease(tree: Tree, flavour: string): string | undefined {
+  return tree.readTextIfExists(`/usr/share/kernel/${flavour}/kernel.release`)?.trim() || undefined;
 }
 
 /**
@@ -26,15 +34,19 @@ export function findKernels(tree: Tree): Kernel[] {
   const modules = tree.isDirectory('/usr/lib/modules') ? tree.readdir('/usr/lib/modules') : [];
   const pkgbaseOf = new Map(modules.map((version) => [version, readPkgbase(tree, version)]));
   const pkgbases = new Set(pkgbaseOf.values());
+  const flavourOf = new Map<string, string>();
   for (const name of tree.isDirectory('/boot') ? tree.readdir('/boot') : []) {
-    const version = /^vmlinuz-(.+)$/.exec(name)?.[1];
-    if (version && !pkgbases.has(version) && tree.stat(`/boot/${name}`)?.isFile()) found.set(version, { version, kernel: `/boot/${name}` });
+    const suffix = /^vmlinuz-(.+)$/.exec(name)?.[1];
+    if (!suffix || pkgbases.has(suffix) || !tree.stat(`/boot/${name}`)?.isFile()) continue;
+    const version = alpineRelease(tree, suffix) ?? suffix;
+    flavourOf.set(version, suffix);
+    found.set(version, { version, kernel: `/boot/${name}` });
   }
   for (const version of modules) {
     const kernel = `/usr/lib/modules/${version}/vmlinuz`;
     if (!found.has(version) && tree.stat(kernel)?.isFile()) found.set(version, { version, kernel });
   }
-  return [...found.values()].map((k) => ({ ...k, initrd: initrdOf(tree, k.version, pkgbaseOf.get(k.version)) })).sort((a, b) => compareVersions(b.version, a.version));
+  return [...found.values()].map((k) => ({ ...k, initrd: initrdOf(tree, k.version, pkgbaseOf.get(k.version), flavourOf.get(k.version)) })).sort((a, b) => compareVersions(b.version, a.version));
 }
 
 /** The package a kernel came from, as Arch's kernel packages record it (/usr/lib/modules/VERSION/pkgbase: linux, linux-lts, ...). */
@@ -42,9 +54,9 @@ function readPkgbase(tree: Tree, version: string): string | undefined {
   return tree.readTextIfExists(`/usr/lib/modules/${version}/pkgbase`)?.trim() || undefined;
 }
 
-/** Debian's update-initramfs, dracut/Fedora, the kernel's own directory, then mkinitcpio's default preset (not its -fallback image). */
-function initrdOf(tree: Tree, version: string, pkgbase: string | undefined): string | undefined {
-  const candidates = [`/boot/initrd.img-${version}`, `/boot/initramfs-${version}.img`, `/usr/lib/modules/${version}/initrd`, ...(pkgbase ? [`/boot/initramfs-${pkgbase}.img`] : [])];
+/** Debian's update-initramfs, dracut/Fedora, the kernel's own directory, mkinitcpio's default preset (not its -fallback image), then Alpine's mkinitfs. */
+function initrdOf(tree: Tree, version: string, pkgbase: string | undefined, flavour: string | undefined): string | undefined {
+  const candidates = [`/boot/initrd.img-${version}`, `/boot/initramfs-${version}.img`, `/usr/lib/modules/${version}/initrd`, ...(pkgbase ? [`/boot/initramfs-${pkgbase}.img`] : []), ...(flavour ? [`/boot/initramfs-${flavour}`] : [])];
   return candidates.find((p) => tree.stat(p)?.isFile());
 }
 

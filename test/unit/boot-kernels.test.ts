@@ -3,7 +3,8 @@
  * theirs: Arch's mkinitcpio copies the kernel to /boot/vmlinuz-PKGBASE and
  * makes /boot/initramfs-PKGBASE.img (and a -fallback image); two Arch kernel
  * packages side by side; Fedora-style /boot/vmlinuz-VERSION next to the
- * same kernel in /usr/lib/modules.
+ * same kernel in /usr/lib/modules; Alpine's /boot/vmlinuz-FLAVOUR with
+ * mkinitfs's /boot/initramfs-FLAVOUR.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -66,4 +67,20 @@ test('Fedora: /boot/vmlinuz-VERSION and /usr/lib/modules/VERSION/vmlinuz are one
     '/boot/initramfs-6.11.4-301.fc41.x86_64.img': 'i',
   });
   assert.deepEqual(kernels, [{ version: '6.11.4-301.fc41.x86_64', kernel: '/boot/vmlinuz-6.11.4-301.fc41.x86_64', initrd: '/boot/initramfs-6.11.4-301.fc41.x86_64.img' }]);
+});
+
+test("Alpine: linux-lts's and linux-virt's /boot/vmlinuz-FLAVOUR are the releases in /usr/share/kernel/FLAVOUR/kernel.release, each with mkinitfs's /boot/initramfs-FLAVOUR", () => {
+  const kernels = kernelsOf({
+    '/boot/vmlinuz-lts': 'k',
+    '/boot/initramfs-lts': 'i',
+    '/usr/share/kernel/lts/kernel.release': '6.6.58-0-lts\n',
+    '/lib/modules/6.6.58-0-lts/modules.dep': '',
+    '/boot/vmlinuz-virt': 'k',
+    '/boot/initramfs-virt': 'i',
+    '/usr/share/kernel/virt/kernel.release': '6.12.1-0-virt\n',
+  });
+  assert.deepEqual(kernels, [
+    { version: '6.12.1-0-virt', kernel: '/boot/vmlinuz-virt', initrd: '/boot/initramfs-virt' },
+    { version: '6.6.58-0-lts', kernel: '/boot/vmlinuz-lts', initrd: '/boot/initramfs-lts' },
+  ]);
 });
